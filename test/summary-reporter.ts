@@ -1,8 +1,9 @@
+import { writeSync } from 'node:fs';
 import type { Reporter, TestModule } from 'vitest/node';
 
 /**
  * Prints one plain closing line, `tests: N passed, N failed, N skipped`, after
- * vitest's own summary, so that CI logs end with a count any tool can read.
+ * vitest's own summary (as the very last line), so that CI logs end with a count any tool can read.
  */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
@@ -18,6 +19,8 @@ export default class SummaryReporter implements Reporter {
       }
       if (module.state() === 'failed' && module.children.size === 0) failed++;
     }
-    process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    const line = `\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`;
+    // Written at exit, so it stays the last line after vitest's own summary.
+    process.once('exit', () => writeSync(1, line));
   }
 }
