@@ -1,0 +1,221 @@
+/**
+ * The embedded DNS server (Docker's 127.0.0.11:53): UDP and TCP, answers from
+ * the current {@link DnsTable}, forwards other names to upstream resolvers
+ * with a bounded deadline (SERVFAIL when it passes), NXDOMAIN at once when
+ * there is no upstream. Packets are parsed and built with `dns-packet`;
+ * a malformed query is dropped (UDP) or ends its connection (TCP).
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, isIPv6, type Server, type Socket } from 'node:net';
+import { type Logger, silentLogger } from '@arca-net/log';
+import dnsPacket, { type DecodedPacket } from 'dns-packet';
+import { buildReply, decideQuery, RCODE } from './answer.js';
+import { type DnsTable, emptyDnsTable } from './table.js';
+import { forwardQuery, type Upstream, withoutSelf } from './upstream.js';
+
+export interface DnsServerOptions {
+  /** Listening address, default 127.0.0.11. */
+  host?: string;
+  /** Listening port (UDP and TCP), default 53; 0 picks a free one (UDP and TCP then differ). */
+  port?: number;
+  /** Initial upstream resolvers (our own address is removed). */
+  upstreams?: Upstream[];
+  /** Deadline of one forwarded query, default 2000 ms (below resolvers' 5 s client timeout). */
+  forwardTimeoutMs?: number;
+  logger?: Logger;
+}
+
+/** Counters of the server since start. */
+export interface DnsServerStats {
+  answered: number;
+  forwarded: number;
+  servfail: number;
+  dropped: number;
+}
+
+const MAX_TCP_CONNECTIONS = 64;
+const TCP_IDLE_MS = 10_000;
+const CLASSIC_UDP_SIZE = 512;
+const FLAG_TC = 1 << 9;
+
+/** A running embedded DNS server; replace its records with {@link setTable}. */
+export class DnsServer {
+  private table: DnsTable = emptyDnsTable;
+  private upstreams: Upstream[];
+  private readonly counters: DnsServerStats = {
+    answered: 0,
+    forwarded: 0,
+    servfail: 0,
+    dropped: 0,
+  };
+  private readonly connections = new Set<Socket>();
+
+  private constructor(
+    private readonly udp: UdpSocket,
+    private readonly tcp: Server,
+    private readonly self: Upstream,
+    upstreams: Upstream[],
+    private readonly forwardTimeoutMs: number,
+    private readonly log: Logger,
+  ) {
+    this.upstreams = withoutSelf(upstreams, self);
+  }
+
+  /** Binds UDP and TCP; resolves once both are listening. */
+  static async start(options: DnsServerOptions = {}): Promise<DnsServer> {
+    const host = options.host ?? '127.0.0.11';
+    const port = options.port ?? 53;
+    const log = (options.logger ?? silentLogger).child({ component: 'dns' });
+    const udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(port, host, () => {
+        udp.off('error', reject);
+        resolve();
+      });
+    });
+    const tcp = createServer();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port === 0 ? udp.address().port : port, host, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      udp.close();
+      throw error;
+    }
+    const server = new DnsServer(
+      udp,
+      tcp,
+      { host, port: udp.address().port },
+      options.upstreams ?? [],
+      options.forwardTimeoutMs ?? 2000,
+      log,
+    );
+    udp.on('message', (message, remote) => server.onUdp(message, remote.address, remote.port));
+    udp.on('error', (error) => log.error({ err: error }, 'dns udp socket error'));
+    tcp.on('connection', (socket) => server.onTcp(socket));
+    tcp.on('error', (error) => log.error({ err: error }, 'dns tcp server error'));
+    log.info({ host, port: server.self.port, upstreams: server.upstreams }, 'dns server listening');
+    return server;
+  }
+
+  /** Where the server listens (UDP and TCP). */
+  get address(): Upstream {
+    return { ...this.self };
+  }
+
+  get stats(): DnsServerStats {
+    return { ...this.counters };
+  }
+
+  /** Replaces all records (a full snapshot). */
+  setTable(table: DnsTable): void {
+    this.table = table;
+  }
+
+  /** Replaces the upstream resolvers (our own address is removed). */
+  setUpstreams(upstreams: Upstream[]): void {
+    this.upstreams = withoutSelf(upstreams, this.self);
+  }
+
+  getUpstreams(): Upstream[] {
+    return [...this.upstreams];
+  }
+
+  /** Stops both listeners and open TCP connections. */
+  async close(): Promise<void> {
+    for (const socket of this.connections) socket.destroy();
+    await Promise.all([
+      new Promise<void>((resolve) => this.udp.close(() => resolve())),
+      new Promise<void>((resolve) => this.tcp.close(() => resolve())),
+    ]);
+  }
+
+  /** Answers one raw query; `undefined` = send nothing. */
+  private async respond(raw: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
+    let query: DecodedPacket;
+    try {
+      query = dnsPacket.decode(raw);
+    } catch {
+      this.counters.dropped++;
+      return undefined;
+    }
+    const decision = decideQuery(query, this.table, this.upstreams.length > 0);
+    if (decision.kind === 'drop') {
+      this.counters.dropped++;
+      return undefined;
+    }
+    if (decision.kind === 'reply') {
+      this.counters.answered++;
+      const reply = dnsPacket.encode(decision.packet);
+      if (transport === 'udp' && reply.length > udpLimit(query)) {
+        const truncated = decision.packet;
+        truncated.flags = (truncated.flags ?? 0) | FLAG_TC;
+        truncated.answers = [];
+        return dnsPacket.encode(truncated);
+      }
+      return reply;
+    }
+    this.counters.forwarded++;
+    const upstreamReply = await forwardQuery(this.upstreams, raw, transport, this.forwardTimeoutMs);
+    if (upstreamReply) return upstreamReply;
+    this.counters.servfail++;
+    this.log.debug({ name: query.questions?.[0]?.name }, 'no upstream answered: SERVFAIL');
+    return dnsPacket.encode(buildReply(query, RCODE.SERVFAIL));
+  }
+
+  private onUdp(message: Buffer, address: string, port: number): void {
+    this.respond(message, 'udp').then(
+      (reply) => {
+        if (reply) this.udp.send(reply, port, address);
+      },
+      (error: unknown) => this.log.warn({ err: error }, 'dns udp query failed'),
+    );
+  }
+
+  private onTcp(socket: Socket): void {
+    if (this.connections.size >= MAX_TCP_CONNECTIONS) {
+      socket.destroy();
+      return;
+    }
+    this.connections.add(socket);
+    socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
+    socket.on('close', () => this.connections.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let buffered = Buffer.alloc(0);
+    socket.on('data', (chunk) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 2) {
+        const length = buffered.readUInt16BE(0);
+        if (buffered.length < 2 + length) break;
+        const message = buffered.subarray(2, 2 + length);
+        buffered = buffered.subarray(2 + length);
+        this.respond(message, 'tcp').then(
+          (reply) => {
+            if (!reply) {
+              socket.destroy();
+              return;
+            }
+            if (socket.destroyed) return;
+            const prefix = Buffer.alloc(2);
+            prefix.writeUInt16BE(reply.length);
+            socket.write(Buffer.concat([prefix, reply]));
+          },
+          () => socket.destroy(),
+        );
+      }
+    });
+  }
+}
+
+/** Largest UDP reply the client accepts: its EDNS payload size, else 512. */
+function udpLimit(query: DecodedPacket): number {
+  for (const record of query.additionals ?? []) {
+    if (record.type === 'OPT') return Math.max(CLASSIC_UDP_SIZE, record.udpPayloadSize);
+  }
+  return CLASSIC_UDP_SIZE;
+}
