@@ -1,0 +1,132 @@
+/**
+ * The domain errors of the host backend: one table of codes, each with its
+ * kind (what the caller did wrong, or what failed) and Docker's wording where
+ * Docker has one, so a runtime can hand `message` to `docker` users unchanged.
+ */
+
+/** What an error says about the request, for mapping to HTTP or gRPC status in one place. */
+export type ErrorKind =
+  | 'invalid' // bad input (HTTP 400, INVALID_ARGUMENT)
+  | 'not-found' // unknown object (HTTP 404, NOT_FOUND)
+  | 'conflict' // name or address taken (HTTP 409, ALREADY_EXISTS)
+  | 'forbidden' // object in a state that refuses the operation (HTTP 403, FAILED_PRECONDITION)
+  | 'unavailable' // a VM or its service cannot be reached (HTTP 503, UNAVAILABLE)
+  | 'internal'; // a VM-side failure (HTTP 500, INTERNAL)
+
+/** Every error code with its kind. Messages are built by {@link errors}. */
+export const errorTable = {
+  NETWORK_NAME_EXISTS: 'conflict',
+  NETWORK_NOT_FOUND: 'not-found',
+  NETWORK_HAS_ENDPOINTS: 'forbidden',
+  POOL_OVERLAP: 'forbidden',
+  POOLS_EXHAUSTED: 'forbidden',
+  INVALID_NAME: 'invalid',
+  INVALID_SUBNET: 'invalid',
+  INVALID_GATEWAY: 'invalid',
+  INVALID_IP_RANGE: 'invalid',
+  INVALID_IP: 'invalid',
+  INVALID_MAC: 'invalid',
+  INVALID_OPTION: 'invalid',
+  IP_NOT_IN_SUBNET: 'invalid',
+  ADDRESS_IN_USE: 'conflict',
+  NO_FREE_ADDRESS: 'forbidden',
+  ENDPOINT_EXISTS: 'forbidden',
+  NOT_CONNECTED: 'forbidden',
+  CONTAINER_NOT_FOUND: 'not-found',
+  CONTAINER_EXISTS: 'conflict',
+  CONTAINER_NOT_RUNNING: 'forbidden',
+  PORTS_EXHAUSTED: 'unavailable',
+  HELPER_FAILED: 'internal',
+  HELPER_UNAVAILABLE: 'unavailable',
+  FORWARDER_FAILED: 'internal',
+  FORWARDER_UNAVAILABLE: 'unavailable',
+  RELAY_FAILED: 'unavailable',
+  CLOSED: 'unavailable',
+} as const satisfies Record<string, ErrorKind>;
+
+export type ErrorCode = keyof typeof errorTable;
+
+/** The one error class the backend throws for domain failures. */
+export class NetworkBackendError extends Error {
+  override readonly name = 'NetworkBackendError';
+  readonly code: ErrorCode;
+  readonly kind: ErrorKind;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.kind = errorTable[code];
+  }
+}
+
+/** True when `err` is a {@link NetworkBackendError}, optionally of one code. */
+export function isBackendError(err: unknown, code?: ErrorCode): err is NetworkBackendError {
+  return err instanceof NetworkBackendError && (code === undefined || err.code === code);
+}
+
+const make = (code: ErrorCode, message: string, cause?: unknown): NetworkBackendError =>
+  new NetworkBackendError(code, message, cause === undefined ? undefined : { cause });
+
+/** Constructors for every code, with Docker's wording where Docker has one. */
+export const errors = {
+  networkNameExists: (name: string) =>
+    make('NETWORK_NAME_EXISTS', `network with name ${name} already exists`),
+  networkNotFound: (idOrName: string) => make('NETWORK_NOT_FOUND', `network ${idOrName} not found`),
+  networkHasEndpoints: (name: string, id: string) =>
+    make(
+      'NETWORK_HAS_ENDPOINTS',
+      `error while removing network: network ${name} id ${id} has active endpoints`,
+    ),
+  poolOverlap: () => make('POOL_OVERLAP', 'Pool overlaps with other one on this address space'),
+  poolsExhausted: () =>
+    make(
+      'POOLS_EXHAUSTED',
+      'could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network',
+    ),
+  invalidName: (name: string, why: string) =>
+    make('INVALID_NAME', `invalid network name ${JSON.stringify(name)}: ${why}`),
+  invalidCidr: (text: string) => make('INVALID_SUBNET', `invalid CIDR address: ${text}`),
+  subnetHostBits: (subnet: string, masked: string) =>
+    make('INVALID_SUBNET', `invalid subnet ${subnet}: it should be ${masked}`),
+  invalidGateway: (gateway: string, why: string) =>
+    make('INVALID_GATEWAY', `invalid gateway ${gateway}: ${why}`),
+  invalidIpRange: (range: string, why: string) =>
+    make('INVALID_IP_RANGE', `invalid ip-range ${range}: ${why}`),
+  invalidIp: (ip: string) => make('INVALID_IP', `invalid IPv4 address: ${ip}`),
+  invalidMac: (mac: string, why: string) =>
+    make('INVALID_MAC', `invalid MAC address ${mac}: ${why}`),
+  invalidOption: (what: string) => make('INVALID_OPTION', what),
+  ipNotInSubnet: (ip: string) =>
+    make('IP_NOT_IN_SUBNET', `no configured subnet or ip-range contain the IP address ${ip}`),
+  addressInUse: () => make('ADDRESS_IN_USE', 'Address already in use'),
+  noFreeAddress: (network: string) =>
+    make(
+      'NO_FREE_ADDRESS',
+      `no available IPv4 addresses on this network's address pools: ${network}`,
+    ),
+  endpointExists: (container: string, network: string) =>
+    make('ENDPOINT_EXISTS', `endpoint with name ${container} already exists in network ${network}`),
+  notConnected: (container: string, network: string) =>
+    make('NOT_CONNECTED', `container ${container} is not connected to network ${network}`),
+  containerNotFound: (idOrName: string) =>
+    make('CONTAINER_NOT_FOUND', `No such container: ${idOrName}`),
+  containerExists: (name: string, id: string) =>
+    make(
+      'CONTAINER_EXISTS',
+      `Conflict. The container name "/${name}" is already in use by container "${id}"`,
+    ),
+  containerNotRunning: (idOrName: string) =>
+    make('CONTAINER_NOT_RUNNING', `container ${idOrName} is not running`),
+  portsExhausted: () =>
+    make('PORTS_EXHAUSTED', 'no free data port in [20000, 30000): too many attachments'),
+  helperFailed: (what: string, cause?: unknown) =>
+    make('HELPER_FAILED', `helper VM: ${what}`, cause),
+  helperUnavailable: (what: string, cause?: unknown) =>
+    make('HELPER_UNAVAILABLE', `helper VM unreachable: ${what}`, cause),
+  forwarderFailed: (container: string, what: string, cause?: unknown) =>
+    make('FORWARDER_FAILED', `container ${container}: ${what}`, cause),
+  forwarderUnavailable: (container: string, what: string, cause?: unknown) =>
+    make('FORWARDER_UNAVAILABLE', `container ${container} unreachable: ${what}`, cause),
+  relayFailed: (what: string, cause?: unknown) => make('RELAY_FAILED', what, cause),
+  closed: () => make('CLOSED', 'network backend is closed'),
+};

@@ -1,0 +1,247 @@
+/**
+ * IPv4 address management with Docker's rules: default pools, subnet /
+ * gateway / ip-range validation, and the next free address of a network.
+ * Pure functions over numbers; errors are {@link NetworkBackendError}s with
+ * Docker's wording.
+ */
+import { errors } from './errors.js';
+
+/** An IPv4 prefix as numbers: `base` has no host bits set. */
+export interface Cidr {
+  base: number;
+  prefix: number;
+}
+
+/** The validated IPAM settings of a network, in canonical text form. */
+export interface NetworkAddressing {
+  subnet: string;
+  gateway: string;
+  /** Empty when addresses come from the whole subnet. */
+  ipRange: string;
+}
+
+/** Parses dotted-quad IPv4 text; undefined when it is not exactly that. */
+export function parseIpv4(text: string): number | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  let value = 0;
+  for (const part of parts) {
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return undefined;
+    const octet = Number(part);
+    if (octet > 255) return undefined;
+    value = value * 256 + octet;
+  }
+  return value;
+}
+
+/** Dotted-quad text of an address number. */
+export function formatIpv4(value: number): string {
+  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
+}
+
+function maskOf(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+/** Parses `a.b.c.d/n` without masking; undefined when malformed. */
+function parseCidrLoose(text: string): { addr: number; prefix: number } | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const addr = parseIpv4(text.slice(0, slash));
+  const prefixText = text.slice(slash + 1);
+  if (addr === undefined || !/^(0|[1-9][0-9]?)$/.test(prefixText)) return undefined;
+  const prefix = Number(prefixText);
+  if (prefix > 32) return undefined;
+  return { addr, prefix };
+}
+
+/** Parses a CIDR that must not have host bits set (Docker's rule), throwing Docker's errors. */
+export function parseCidr(text: string): Cidr {
+  const loose = parseCidrLoose(text);
+  if (!loose) throw errors.invalidCidr(text);
+  const base = (loose.addr & maskOf(loose.prefix)) >>> 0;
+  if (base !== loose.addr)
+    throw errors.subnetHostBits(text, formatCidr({ base, prefix: loose.prefix }));
+  return { base, prefix: loose.prefix };
+}
+
+/** `a.b.c.d/n` text of a prefix. */
+export function formatCidr(cidr: Cidr): string {
+  return `${formatIpv4(cidr.base)}/${cidr.prefix}`;
+}
+
+/** Number of addresses in a prefix. */
+function sizeOf(cidr: Cidr): number {
+  return 2 ** (32 - cidr.prefix);
+}
+
+/** Last address of a prefix (the broadcast address for prefixes up to /30). */
+export function lastAddress(cidr: Cidr): number {
+  return cidr.base + sizeOf(cidr) - 1;
+}
+
+/** True when `addr` lies in `cidr`. */
+export function cidrContains(cidr: Cidr, addr: number): boolean {
+  return addr >= cidr.base && addr <= lastAddress(cidr);
+}
+
+/** True when two prefixes share any address. */
+export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+  return a.base <= lastAddress(b) && b.base <= lastAddress(a);
+}
+
+/**
+ * Docker's default local address pools, in the order Docker hands them out:
+ * 172.18.0.0/16 … 172.31.0.0/16 (172.17 is the default bridge), then
+ * 192.168.0.0/20, 192.168.16.0/20 … 192.168.240.0/20.
+ */
+export function defaultPools(): Cidr[] {
+  const pools: Cidr[] = [];
+  for (let second = 18; second <= 31; second++) {
+    pools.push({ base: ((172 << 24) | (second << 16)) >>> 0, prefix: 16 });
+  }
+  for (let third = 0; third < 256; third += 16) {
+    pools.push({ base: ((192 << 24) | (168 << 16) | (third << 8)) >>> 0, prefix: 20 });
+  }
+  return pools;
+}
+
+/** The first default pool that overlaps none of `inUse`; throws Docker's "could not find an available…". */
+export function allocateSubnet(inUse: readonly string[]): Cidr {
+  const used = inUse.map(parseCidr);
+  for (const pool of defaultPools()) {
+    if (!used.some((u) => cidrsOverlap(u, pool))) return pool;
+  }
+  throw errors.poolsExhausted();
+}
+
+/** First usable host address of a prefix (the default gateway). */
+export function firstHost(cidr: Cidr): number {
+  return cidr.prefix >= 31 ? cidr.base : cidr.base + 1;
+}
+
+/**
+ * Validates a network's requested addressing against Docker's rules and the
+ * subnets already in use, filling defaults: a subnet from the default pools
+ * when none is given, the gateway = first host address.
+ */
+export function planNetworkAddressing(
+  request: { subnet?: string; gateway?: string; ipRange?: string },
+  subnetsInUse: readonly string[],
+): NetworkAddressing {
+  if (!request.subnet && (request.gateway || request.ipRange)) {
+    throw errors.invalidOption('gateway and ip-range require a subnet to be given (--subnet)');
+  }
+  let subnet: Cidr;
+  if (request.subnet) {
+    subnet = parseCidr(request.subnet);
+    if (subnet.prefix > 30) {
+      throw errors.invalidOption(
+        `invalid subnet ${request.subnet}: a /${subnet.prefix} has no room for hosts`,
+      );
+    }
+    if (subnetsInUse.map(parseCidr).some((u) => cidrsOverlap(u, subnet)))
+      throw errors.poolOverlap();
+  } else {
+    subnet = allocateSubnet(subnetsInUse);
+  }
+  const subnetText = formatCidr(subnet);
+
+  let ipRange = '';
+  if (request.ipRange) {
+    const loose = parseCidrLoose(request.ipRange);
+    if (!loose) throw errors.invalidCidr(request.ipRange);
+    const range: Cidr = { base: (loose.addr & maskOf(loose.prefix)) >>> 0, prefix: loose.prefix };
+    if (range.base !== loose.addr) {
+      throw errors.invalidIpRange(request.ipRange, `it should be ${formatCidr(range)}`);
+    }
+    if (range.prefix < subnet.prefix) {
+      throw errors.invalidIpRange(
+        request.ipRange,
+        `CIDR block is bigger than its parent subnet ${subnetText}`,
+      );
+    }
+    if (!cidrsOverlap(subnet, range)) {
+      throw errors.invalidIpRange(
+        request.ipRange,
+        `parent subnet ${subnetText} doesn't contain ip-range`,
+      );
+    }
+    ipRange = formatCidr(range);
+  }
+
+  let gateway: number;
+  if (request.gateway) {
+    const parsed = parseIpv4(request.gateway);
+    if (parsed === undefined) throw errors.invalidGateway(request.gateway, 'not an IPv4 address');
+    if (!cidrContains(subnet, parsed)) {
+      throw errors.invalidGateway(
+        request.gateway,
+        `parent subnet ${subnetText} doesn't contain this address`,
+      );
+    }
+    if (parsed === subnet.base || parsed === lastAddress(subnet)) {
+      throw errors.invalidGateway(
+        request.gateway,
+        `it is the network or broadcast address of ${subnetText}`,
+      );
+    }
+    gateway = parsed;
+  } else {
+    gateway = firstHost(subnet);
+  }
+  return { subnet: subnetText, gateway: formatIpv4(gateway), ipRange };
+}
+
+/** The addressing of one network as IPAM sees it when allocating. */
+export interface AllocationScope {
+  subnet: string;
+  gateway: string;
+  ipRange: string;
+}
+
+/**
+ * Checks a requested static IP (`--ip`): well-formed, inside the subnet and the
+ * ip-range, not the network/broadcast address, not the gateway, not in `taken`.
+ * Returns its canonical text.
+ */
+export function checkStaticIp(
+  ip: string,
+  scope: AllocationScope,
+  taken: ReadonlySet<string>,
+): string {
+  const addr = parseIpv4(ip);
+  if (addr === undefined) throw errors.invalidIp(ip);
+  const subnet = parseCidr(scope.subnet);
+  const pool = scope.ipRange ? parseCidr(scope.ipRange) : subnet;
+  if (!cidrContains(subnet, addr) || !cidrContains(pool, addr)) throw errors.ipNotInSubnet(ip);
+  if (addr === subnet.base || addr === lastAddress(subnet)) throw errors.ipNotInSubnet(ip);
+  const text = formatIpv4(addr);
+  if (text === scope.gateway || taken.has(text)) throw errors.addressInUse();
+  return text;
+}
+
+/**
+ * The lowest free address of the network's pool (its ip-range, else its
+ * subnet), skipping the network and broadcast addresses, the gateway and `taken`.
+ */
+export function nextFreeIp(
+  scope: AllocationScope,
+  taken: ReadonlySet<string>,
+  networkName: string,
+): string {
+  const subnet = parseCidr(scope.subnet);
+  const pool = scope.ipRange ? parseCidr(scope.ipRange) : subnet;
+  const first = Math.max(pool.base, subnet.base + 1);
+  const last = Math.min(lastAddress(pool), lastAddress(subnet) - 1);
+  for (let addr = first; addr <= last; addr++) {
+    const text = formatIpv4(addr);
+    if (text !== scope.gateway && !taken.has(text)) return text;
+  }
+  throw errors.noFreeAddress(networkName);
+}
+
+/** Prefix length of a CIDR text. */
+export function prefixLength(cidr: string): number {
+  return parseCidr(cidr).prefix;
+}
