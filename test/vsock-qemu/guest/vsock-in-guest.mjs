@@ -1,0 +1,297 @@
+// Runs inside the QEMU guest (node, busybox, vsock + vsock_loopback loaded) and
+// prints one `ARCA-VSOCK-RESULT {json}` line per check on the serial console,
+// which test/vsock-qemu/vsock-in-guest.test.ts parses. Every check is bounded
+// by a timeout, so a hang shows up as a failed check, not a stuck guest.
+//
+// usage: node vsock-in-guest.mjs <config.json>
+//   config: { "vsockModule"?: "/abs/path/packages/vsock/dist/index.js" }
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
+
+const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+
+function report(result) {
+  process.stdout.write(`ARCA-VSOCK-RESULT ${JSON.stringify(result)}\n`);
+}
+
+function errorText(err) {
+  if (err instanceof Error) {
+    const code = 'code' in err ? ` [${err.code}]` : '';
+    return `${err.name}: ${err.message}${code}`;
+  }
+  return String(err);
+}
+
+/** Runs one check with a deadline; reports {check, ok, ...details} or {check, ok:false, error}. */
+async function check(name, timeoutMs, fn) {
+  let timer;
+  const started = Date.now();
+  try {
+    const details = await Promise.race([
+      fn(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    report({ check: name, ok: true, ms: Date.now() - started, ...details });
+  } catch (err) {
+    report({ check: name, ok: false, ms: Date.now() - started, error: errorText(err) });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+await check('environment', 10_000, async () => {
+  const protocols = readFileSync('/proc/net/protocols', 'utf8');
+  return {
+    node: process.version,
+    kernel: release(),
+    vsockModule: existsSync('/sys/module/vsock'),
+    vsockLoopbackModule: existsSync('/sys/module/vsock_loopback'),
+    afVsockRegistered: /^AF_VSOCK\s/m.test(protocols),
+  };
+});
+
+if (config.vsockModule) {
+  let vsock;
+  await check('load-addon', 20_000, async () => {
+    vsock = await import(config.vsockModule);
+    return { exports: Object.keys(vsock).sort() };
+  });
+  if (vsock) await addonChecks(vsock);
+}
+
+async function addonChecks(vsock) {
+  const { listenStream, dialStream, Relay } = vsock;
+  const local = { kind: 'vsock', cid: 1 }; // VMADDR_CID_LOCAL, served by vsock_loopback
+
+  /** Resolves with the next accepted StreamSocket of `listener`. */
+  const nextConnection = (listener) =>
+    new Promise((resolve, reject) => {
+      listener.once('connection', resolve);
+      listener.once('error', reject);
+    });
+
+  /** Reads from a net.Socket until `total` bytes arrived. */
+  const readBytes = (socket, total) =>
+    new Promise((resolve, reject) => {
+      const chunks = [];
+      let have = 0;
+      const onData = (chunk) => {
+        chunks.push(chunk);
+        have += chunk.length;
+        if (have >= total) {
+          socket.off('data', onData);
+          resolve(Buffer.concat(chunks));
+        }
+      };
+      socket.on('data', onData);
+      socket.once('error', reject);
+      socket.once('close', () => {
+        if (have < total) reject(new Error(`peer closed after ${have} of ${total} bytes`));
+      });
+    });
+
+  await check('listen-dial-exchange', 30_000, async () => {
+    const listener = await listenStream({ kind: 'vsock' }, 4000);
+    try {
+      const accepted = nextConnection(listener);
+      const client = await dialStream(local, 4000, { timeoutMs: 5000 });
+      const server = await withTimeout(accepted, 5000, 'accept');
+      const peer = { ...server.peer };
+      const clientSock = client.toNetSocket();
+      const serverSock = server.toNetSocket();
+      try {
+        const request = randomBytes(100_000);
+        const gotRequest = readBytes(serverSock, request.length);
+        clientSock.write(request);
+        const received = await withTimeout(gotRequest, 10_000, 'request');
+        const reply = Buffer.from('pong from the vsock server');
+        const gotReply = readBytes(clientSock, reply.length);
+        serverSock.write(reply);
+        const replied = await withTimeout(gotReply, 10_000, 'reply');
+        return {
+          listenerPort: listener.port,
+          peer,
+          requestIntact: received.equals(request),
+          replyIntact: replied.equals(reply),
+        };
+      } finally {
+        clientSock.destroy();
+        serverSock.destroy();
+      }
+    } finally {
+      listener.close();
+    }
+  });
+
+  await check('dial-refused', 15_000, async () => {
+    try {
+      const socket = await dialStream(local, 4999, { timeoutMs: 5000 });
+      socket.close();
+      return { rejected: false };
+    } catch (err) {
+      return { rejected: true, code: err?.code, name: err?.name, message: err?.message };
+    }
+  });
+
+  await check('allow-list', 30_000, async () => {
+    const listener = await listenStream({ kind: 'vsock' }, 4010, { allowCids: [2] });
+    try {
+      let accepted = 0;
+      listener.on('connection', (socket) => {
+        accepted++;
+        socket.close();
+      });
+      // The peer (CID 1) is not allowed: its connection gets closed by the listener.
+      const client = await dialStream(local, 4010, { timeoutMs: 5000 });
+      const sock = client.toNetSocket();
+      const closed = await withTimeout(
+        new Promise((resolve) => {
+          sock.on('data', () => {});
+          sock.once('close', () => resolve(true));
+          sock.once('error', () => {});
+        }),
+        10_000,
+        'closing the refused peer',
+      );
+      sock.destroy();
+      return { accepted, rejected: listener.rejected, peerClosed: closed };
+    } finally {
+      listener.close();
+    }
+  });
+
+  await check('relay-chain', 90_000, async () => relayChain());
+
+  /**
+   * client ─vsock→ [A1 ═Relay═ B1] ─vsock→ [A2 ═Relay═ B2] ─vsock→ echo
+   * Frames (4-byte big-endian length + payload) go through both relays to an
+   * echo end that parses them and sends them back; the client checks every
+   * frame comes back intact and in order.
+   */
+  async function relayChain() {
+    const ports = [4101, 4102, 4103];
+    const listeners = [];
+    const relays = [];
+    const sockets = [];
+    try {
+      for (const port of ports) listeners.push(await listenStream({ kind: 'vsock' }, port));
+      const dialPair = async (listener, port) => {
+        const accepted = nextConnection(listener);
+        const dialled = await dialStream(local, port, { timeoutMs: 5000 });
+        return { dialled, accepted: await withTimeout(accepted, 5000, `accept on ${port}`) };
+      };
+      const hop1 = await dialPair(listeners[0], ports[0]);
+      const hop2 = await dialPair(listeners[1], ports[1]);
+      const hop3 = await dialPair(listeners[2], ports[2]);
+      const closeInfos = [];
+      const r1 = Relay.open(
+        { kind: 'stream', fd: hop1.accepted.detachFd() },
+        { kind: 'stream', fd: hop2.dialled.detachFd() },
+      );
+      const r2 = Relay.open(
+        { kind: 'stream', fd: hop2.accepted.detachFd() },
+        { kind: 'stream', fd: hop3.dialled.detachFd() },
+      );
+      relays.push(r1, r2);
+      const relayClosed = relays.map(
+        (relay, i) =>
+          new Promise((resolve) =>
+            relay.once('close', (info) => {
+              closeInfos[i] = info;
+              resolve(info);
+            }),
+          ),
+      );
+      const client = hop1.dialled.toNetSocket();
+      const echo = hop3.accepted.toNetSocket();
+      sockets.push(client, echo);
+
+      // Echo end: parse frames, check framing, send each frame back unchanged.
+      let echoFrames = 0;
+      let echoBad = 0;
+      let pending = Buffer.alloc(0);
+      echo.on('data', (chunk) => {
+        pending = Buffer.concat([pending, chunk]);
+        while (pending.length >= 4) {
+          const len = pending.readUInt32BE(0);
+          if (len === 0 || len > 65536) echoBad++;
+          if (pending.length < 4 + len) break;
+          echo.write(pending.subarray(0, 4 + len));
+          pending = pending.subarray(4 + len);
+          echoFrames++;
+        }
+      });
+
+      const sizes = [1, 60, 1500, 65535, 65536];
+      for (let i = 0; i < 400; i++) sizes.push(60 + Math.floor(Math.random() * (65536 - 60)));
+      const frames = sizes.map((size) => randomBytes(size));
+      const totalBytes = frames.reduce((sum, f) => sum + f.length, 0);
+
+      let matched = 0;
+      let mismatch = null;
+      let inbox = Buffer.alloc(0);
+      const allBack = new Promise((resolve, reject) => {
+        client.on('data', (chunk) => {
+          inbox = Buffer.concat([inbox, chunk]);
+          while (inbox.length >= 4) {
+            const len = inbox.readUInt32BE(0);
+            if (inbox.length < 4 + len) break;
+            const payload = inbox.subarray(4, 4 + len);
+            const want = frames[matched];
+            if (!mismatch && (!want || !payload.equals(want))) {
+              mismatch = `frame ${matched}: got ${len} bytes, want ${want?.length}`;
+            }
+            matched++;
+            inbox = inbox.subarray(4 + len);
+          }
+          if (matched >= frames.length) resolve();
+        });
+        client.once('close', () => reject(new Error(`client closed after ${matched} frames`)));
+        client.once('error', reject);
+      });
+      for (const frame of frames) {
+        const header = Buffer.alloc(4);
+        header.writeUInt32BE(frame.length);
+        client.write(Buffer.concat([header, frame]));
+      }
+      await withTimeout(allBack, 80_000, `echo of ${frames.length} frames`);
+      const statsBeforeClose = relays.map((relay) => relay.stats());
+
+      // The client hangs up: both relays see EOF and close exactly once.
+      client.end();
+      echo.end();
+      await withTimeout(Promise.all(relayClosed), 10_000, 'relay close events');
+      return {
+        frames: frames.length,
+        totalBytes,
+        matched,
+        mismatch,
+        echoFrames,
+        echoBad,
+        stats: statsBeforeClose,
+        closeInfos,
+        closedFlags: relays.map((relay) => relay.closed),
+      };
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      for (const relay of relays) relay.close();
+      for (const listener of listeners) listener.close();
+    }
+  }
+}
+
+process.exit(0);
