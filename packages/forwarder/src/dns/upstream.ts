@@ -15,8 +15,8 @@ export interface Upstream {
   port: number;
 }
 
-/** Parses "ip", "ip:port" or "[ipv6]:port"; throws INVALID_ARGUMENT. */
-export function parseUpstream(text: string): Upstream {
+/** Parses "ip", "ip:port" or "[ipv6]:port"; throws INVALID_ARGUMENT. `minPort` 0 admits port 0 (listen addresses). */
+export function parseUpstream(text: string, minPort = 1): Upstream {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
   let host = text;
   let portText: string | undefined;
@@ -27,7 +27,7 @@ export function parseUpstream(text: string): Upstream {
     [host = '', portText] = text.split(':');
   }
   const port = portText === undefined ? 53 : Number(portText);
-  if (!isIP(host) || !Number.isInteger(port) || port < 1 || port > 65535) {
+  if (!isIP(host) || !Number.isInteger(port) || port < minPort || port > 65535) {
     throw invalidArgument(`upstream DNS server ${JSON.stringify(text)} is not "ip" or "ip:port"`);
   }
   return { host, port };

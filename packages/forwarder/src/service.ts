@@ -1,0 +1,99 @@
+/**
+ * The TAPForwarder service: validates each request, calls one domain
+ * function, maps the result. Failures are thrown (the error middleware gives
+ * them their status); successful responses carry `success: true`.
+ */
+import type { tapforwarder } from '@arca-net/proto';
+import type { ServiceImplementation } from 'nice-grpc';
+import type { AttachmentCounters, AttachmentInfo, AttachmentManager } from './attachments.js';
+import { addCounters } from './attachments.js';
+import type { DnsServer } from './dns/server.js';
+import { buildDnsTable } from './dns/table.js';
+import { parseUpstream } from './dns/upstream.js';
+import { validateAttach, validateDeviceName } from './validate.js';
+import { FORWARDER_VERSION } from './version.js';
+
+export interface TapForwarderServiceDeps {
+  attachments: AttachmentManager;
+  /** The embedded DNS server; undefined when disabled (snapshots are then validated only). */
+  dns: DnsServer | undefined;
+  startedAt?: number;
+}
+
+function packetStats(c: AttachmentCounters): tapforwarder.PacketStats {
+  return {
+    packetsSent: BigInt(c.framesSent),
+    packetsReceived: BigInt(c.framesReceived),
+    bytesSent: BigInt(c.bytesSent),
+    bytesReceived: BigInt(c.bytesReceived),
+    sendErrors: BigInt(c.sendErrors),
+    receiveErrors: BigInt(c.receiveErrors),
+  };
+}
+
+function networkInfo(info: AttachmentInfo): tapforwarder.NetworkInfo {
+  return {
+    device: info.device,
+    ipAddress: info.ipAddress,
+    gateway: info.gateway,
+    vsockPort: info.vsockPort,
+    macAddress: info.mac,
+    stats: packetStats(info.counters),
+    prefixLength: info.prefixLength,
+    connected: info.connected,
+  };
+}
+
+/** Builds the `TAPForwarder` implementation over the given domain objects. */
+export function createTapForwarderService(
+  deps: TapForwarderServiceDeps,
+): ServiceImplementation<tapforwarder.TAPForwarderDefinition> {
+  const startedAt = deps.startedAt ?? Date.now();
+  return {
+    async attachNetwork(request) {
+      const info = await deps.attachments.attach(validateAttach(request));
+      return {
+        success: true,
+        error: '',
+        macAddress: info.mac,
+        ipAddress: info.ipAddress,
+        prefixLength: info.prefixLength,
+      };
+    },
+
+    async detachNetwork(request) {
+      await deps.attachments.detach(validateDeviceName(request.device));
+      return { success: true, error: '' };
+    },
+
+    async listNetworks() {
+      return { networks: deps.attachments.list().map(networkInfo) };
+    },
+
+    async getStatus() {
+      const list = deps.attachments.list();
+      const total = list.reduce((sum, info) => addCounters(sum, info.counters), {
+        framesSent: 0,
+        bytesSent: 0,
+        framesReceived: 0,
+        bytesReceived: 0,
+        sendErrors: 0,
+        receiveErrors: 0,
+      });
+      return {
+        version: FORWARDER_VERSION,
+        activeNetworks: list.length,
+        uptimeSeconds: BigInt(Math.floor((Date.now() - startedAt) / 1000)),
+        totalStats: packetStats(total),
+      };
+    },
+
+    async updateDNSMappings(request) {
+      const upstreams = request.upstreamServers.map(parseUpstream);
+      const table = buildDnsTable(request.networks);
+      deps.dns?.setTable(table);
+      if (upstreams.length > 0) deps.dns?.setUpstreams(upstreams);
+      return { success: true, error: '', recordsUpdated: table.size };
+    },
+  };
+}
