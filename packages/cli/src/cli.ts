@@ -1,0 +1,355 @@
+/**
+ * The `arca-net` command line: parses argv with node:util parseArgs,
+ * dispatches to one command, and turns every failure into one line on
+ * stderr and a documented exit code (see errors.ts).
+ */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { type CommandContext, labPaths } from './commands/context.js';
+import {
+  labDownCommand,
+  labExecCommand,
+  labPsCommand,
+  labRmCommand,
+  labRunCommand,
+  labStatsCommand,
+  labStatusCommand,
+  labUpCommand,
+} from './commands/lab.js';
+import {
+  networkConnect,
+  networkCreate,
+  networkDisconnect,
+  networkInspect,
+  networkLs,
+  networkRm,
+} from './commands/network.js';
+import { ApiError } from './daemon/api.js';
+import { HostUnreachableError } from './daemon/client.js';
+import { labDemoCommand } from './demo.js';
+import { CliError, ExitCode, UsageError } from './errors.js';
+import { labConfigFromEnv } from './lab/paths.js';
+import { type Io, processIo } from './output.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+interface Command {
+  /** e.g. "network create" */
+  name: string;
+  usage: string;
+  summary: string;
+  options: Options;
+  /** [min, max] positionals */
+  arity: [number, number];
+  run(
+    context: CommandContext,
+    values: Values,
+    positionals: string[],
+    rest: string[],
+  ): Promise<number | undefined>;
+}
+
+const GLOBAL_OPTIONS: Options = {
+  'lab-dir': { type: 'string' },
+  prefix: { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+const str = (values: Values, key: string): string | undefined => {
+  const value = values[key];
+  return typeof value === 'string' ? value : undefined;
+};
+const list = (values: Values, key: string): string[] | undefined => {
+  const value = values[key];
+  return Array.isArray(value) ? value : undefined;
+};
+const at = (positionals: string[], index: number): string => positionals[index] ?? '';
+
+const COMMANDS: Command[] = [
+  {
+    name: 'lab up',
+    usage: 'arca-net lab up',
+    summary: 'start the lab: helper namespace (OVS, OVN, controller) and the lab host process',
+    options: {},
+    arity: [0, 0],
+    run: (c) => labUpCommand(c).then(() => undefined),
+  },
+  {
+    name: 'lab down',
+    usage: 'arca-net lab down',
+    summary: 'remove every namespace, process, socket and OVS/OVN object of the lab (idempotent)',
+    options: {},
+    arity: [0, 0],
+    run: (c) => labDownCommand(c).then(() => undefined),
+  },
+  {
+    name: 'lab status',
+    usage: 'arca-net lab status [--json]',
+    summary: 'components of the lab and their health (exit 3 when not running)',
+    options: {},
+    arity: [0, 0],
+    run: (c) => labStatusCommand(c).then(() => undefined),
+  },
+  {
+    name: 'lab run',
+    usage: 'arca-net lab run [--network NET] [--ip IP] [--alias A]... NAME',
+    summary:
+      "start a container VM (namespace + forwarder) connected to NET (default: the lab's 'bridge' network)",
+    options: {
+      network: { type: 'string' },
+      ip: { type: 'string' },
+      alias: { type: 'string', multiple: true },
+    },
+    arity: [1, 1],
+    run: (c, v, p) =>
+      labRunCommand(c, at(p, 0), {
+        network: str(v, 'network'),
+        ip: str(v, 'ip'),
+        aliases: list(v, 'alias'),
+      }).then(() => undefined),
+  },
+  {
+    name: 'lab exec',
+    usage: 'arca-net lab exec NAME -- COMMAND [ARG]...',
+    summary: "run a command in a container's namespace (its exit code is passed through)",
+    options: {},
+    arity: [1, 1],
+    run: (c, _v, p, rest) => {
+      if (rest.length === 0)
+        throw new UsageError(
+          'lab exec: no command given (usage: arca-net lab exec NAME -- COMMAND [ARG]...)',
+        );
+      return labExecCommand(c, at(p, 0), rest);
+    },
+  },
+  {
+    name: 'lab rm',
+    usage: 'arca-net lab rm NAME...',
+    summary: 'stop and remove containers (disconnects them from every network)',
+    options: {},
+    arity: [1, Number.POSITIVE_INFINITY],
+    run: (c, _v, p) => labRmCommand(c, p).then(() => undefined),
+  },
+  {
+    name: 'lab ps',
+    usage: 'arca-net lab ps [--json]',
+    summary: 'list lab containers and their addresses',
+    options: {},
+    arity: [0, 0],
+    run: (c) => labPsCommand(c).then(() => undefined),
+  },
+  {
+    name: 'lab stats',
+    usage: 'arca-net lab stats [--json] NAME',
+    summary: "live relay counters of a container's attachments",
+    options: {},
+    arity: [1, 1],
+    run: (c, _v, p) => labStatsCommand(c, at(p, 0)).then(() => undefined),
+  },
+  {
+    name: 'lab demo',
+    usage: 'arca-net lab demo [--keep]',
+    summary:
+      'bring the lab up and tour it (two networks, three containers, DNS, isolation, counters)',
+    options: { keep: { type: 'boolean' } },
+    arity: [0, 0],
+    run: (c, v) => labDemoCommand(c, { keep: v.keep === true }),
+  },
+  {
+    name: 'network create',
+    usage:
+      'arca-net network create [--subnet CIDR] [--gateway IP] [--ip-range CIDR] [--internal] [--label K=V]... NETWORK',
+    summary: 'create a network',
+    options: {
+      subnet: { type: 'string' },
+      gateway: { type: 'string' },
+      'ip-range': { type: 'string' },
+      internal: { type: 'boolean' },
+      label: { type: 'string', multiple: true },
+    },
+    arity: [1, 1],
+    run: (c, v, p) =>
+      networkCreate(c, at(p, 0), {
+        subnet: str(v, 'subnet'),
+        gateway: str(v, 'gateway'),
+        ipRange: str(v, 'ip-range'),
+        internal: v.internal === true,
+        labels: list(v, 'label'),
+      }).then(() => undefined),
+  },
+  {
+    name: 'network ls',
+    usage: 'arca-net network ls [--json] [-q]',
+    summary: 'list networks',
+    options: {},
+    arity: [0, 0],
+    run: (c) => networkLs(c).then(() => undefined),
+  },
+  {
+    name: 'network inspect',
+    usage: 'arca-net network inspect NETWORK...',
+    summary: "display a network's details (JSON, as docker network inspect)",
+    options: {},
+    arity: [1, Number.POSITIVE_INFINITY],
+    run: (c, _v, p) => networkInspect(c, p).then(() => undefined),
+  },
+  {
+    name: 'network rm',
+    usage: 'arca-net network rm NETWORK...',
+    summary: 'remove networks',
+    options: {},
+    arity: [1, Number.POSITIVE_INFINITY],
+    run: (c, _v, p) => networkRm(c, p).then(() => undefined),
+  },
+  {
+    name: 'network connect',
+    usage: 'arca-net network connect [--ip IP] [--alias A]... NETWORK CONTAINER',
+    summary: 'connect a container to a network',
+    options: { ip: { type: 'string' }, alias: { type: 'string', multiple: true } },
+    arity: [2, 2],
+    run: (c, v, p) =>
+      networkConnect(c, at(p, 0), at(p, 1), { ip: str(v, 'ip'), aliases: list(v, 'alias') }).then(
+        () => undefined,
+      ),
+  },
+  {
+    name: 'network disconnect',
+    usage: 'arca-net network disconnect NETWORK CONTAINER',
+    summary: 'disconnect a container from a network',
+    options: {},
+    arity: [2, 2],
+    run: (c, _v, p) => networkDisconnect(c, at(p, 0), at(p, 1)).then(() => undefined),
+  },
+];
+
+const ALIASES: Record<string, string> = {
+  'network list': 'network ls',
+  'network remove': 'network rm',
+  'lab list': 'lab ps',
+  'lab remove': 'lab rm',
+};
+
+/** The full help text. */
+export function helpText(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'Usage: arca-net COMMAND [OPTIONS]',
+    '',
+    'Docker networks on Open vSwitch/OVN for VM-per-container runtimes; the lab runs it all on this machine.',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Options of every command:',
+    '  --lab-dir DIR   lab state directory (env ARCA_NET_LAB_DIR, default /run/arca-net/lab)',
+    '  --prefix P      namespace name prefix for lab up (env ARCA_NET_LAB_PREFIX, default arcalab)',
+    '  --json          machine-readable output',
+    '  -q, --quiet     only the essential output',
+    '  -h, --help      help for the command',
+    '',
+    'Exit codes: 0 ok, 1 the request failed (unknown or duplicate name, …), 2 usage error,',
+    '            3 the lab is not running or a prerequisite (root, OVS/OVN) is missing;',
+    '            lab exec passes the command’s exit code through.',
+    '',
+  ].join('\n');
+}
+
+function findCommand(argv: string[]): { command: Command; rest: string[] } | undefined {
+  const words = argv.slice(0, 2).join(' ');
+  const name = ALIASES[words] ?? words;
+  const command = COMMANDS.find((c) => c.name === name);
+  return command ? { command, rest: argv.slice(2) } : undefined;
+}
+
+/** Runs one command line; returns the exit code (never throws). */
+export async function runCli(
+  argv: string[],
+  io: Io = processIo,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  try {
+    if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+      io.out(helpText());
+      return argv.length === 0 ? ExitCode.usage : ExitCode.ok;
+    }
+    const found = findCommand(argv);
+    if (!found) {
+      const group = argv[0] ?? '';
+      const known = COMMANDS.filter((c) => c.name.startsWith(`${group} `)).map(
+        (c) => c.name.split(' ')[1],
+      );
+      throw new UsageError(
+        known.length > 0
+          ? `unknown command '${argv.slice(0, 2).join(' ')}': '${group}' takes ${known.join(', ')} (see 'arca-net --help')`
+          : `unknown command '${group}' (see 'arca-net --help')`,
+      );
+    }
+    const { command } = found;
+    const separator = found.rest.indexOf('--');
+    const own = separator < 0 ? found.rest : found.rest.slice(0, separator);
+    const rest = separator < 0 ? [] : found.rest.slice(separator + 1);
+    let parsed: { values: Values; positionals: string[] };
+    try {
+      parsed = parseArgs({
+        args: own,
+        options: { ...GLOBAL_OPTIONS, ...command.options },
+        allowPositionals: true,
+        strict: true,
+      }) as { values: Values; positionals: string[] };
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      // parseArgs explains at length; its first sentence is the one line that matters.
+      const first = (text.split('\n')[0] ?? text).split('. ')[0] ?? text;
+      throw new UsageError(`${command.name}: ${first} (see 'arca-net ${command.name} --help')`);
+    }
+    const { values, positionals } = parsed;
+    if (values.help === true) {
+      io.out(`Usage: ${command.usage}\n\n${command.summary}\n`);
+      return ExitCode.ok;
+    }
+    const [min, max] = command.arity;
+    if (positionals.length < min || positionals.length > max) {
+      const expected =
+        min === max
+          ? `exactly ${min}`
+          : max === Number.POSITIVE_INFINITY
+            ? `at least ${min}`
+            : `${min} to ${max}`;
+      throw new UsageError(
+        `'arca-net ${command.name}' requires ${expected} argument${min === 1 && max === 1 ? '' : 's'} (usage: ${command.usage})`,
+      );
+    }
+    const config = labConfigFromEnv(env);
+    const context: CommandContext = {
+      io,
+      paths: labPaths(str(values, 'lab-dir') ?? config.dir, str(values, 'prefix') ?? config.prefix),
+      json: values.json === true,
+      quiet: values.quiet === true,
+    };
+    const code = await command.run(context, values, positionals, rest);
+    return code ?? ExitCode.ok;
+  } catch (error) {
+    const [message, code] = describeError(error);
+    io.err(`${message}\n`);
+    return code;
+  }
+}
+
+/** One line and an exit code for any failure. */
+export function describeError(error: unknown): [string, number] {
+  if (error instanceof CliError) return [`arca-net: ${error.message}`, error.exitCode];
+  if (error instanceof HostUnreachableError) {
+    return [
+      "arca-net: the lab is not running (no lab host answers): start it with 'arca-net lab up'",
+      ExitCode.unavailable,
+    ];
+  }
+  if (error instanceof ApiError) {
+    const code = error.code === 'unavailable' ? ExitCode.unavailable : ExitCode.failed;
+    return [`Error response from daemon: ${error.message}`, code];
+  }
+  const text = error instanceof Error ? error.message : String(error);
+  return [`arca-net: ${text.split('\n')[0]}`, ExitCode.failed];
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/**
+ * The lab host process: `node dist/daemon/main.js --lab-dir DIR`. Started
+ * detached by `arca-net lab up`; embeds the network backend, starts and stops
+ * lab containers, and serves the CLI's JSON API on `<lab>/host.sock`.
+ */
+import { rm } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { createLogger } from '@arca-net/log';
+import { LabContainers } from '../lab/containers.js';
+import { LabPaths, labConfigFromEnv } from '../lab/paths.js';
+import { createNetworkBackend } from './backend.js';
+import { serveLabApi } from './server.js';
+import { LabHostService } from './service.js';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { 'lab-dir': { type: 'string' }, prefix: { type: 'string' } },
+    strict: true,
+  });
+  const config = labConfigFromEnv();
+  const paths = new LabPaths({
+    dir: values['lab-dir'] ?? config.dir,
+    prefix: values.prefix ?? config.prefix,
+  });
+  const logger = createLogger({ base: { service: 'lab-host' } });
+  const containers = new LabContainers(paths, logger.child({ component: 'containers' }));
+  await containers.load();
+  const backend = await createNetworkBackend(paths, logger.child({ component: 'backend' }));
+  const service = new LabHostService(containers, backend, logger.child({ component: 'service' }));
+
+  let stopping = false;
+  const stop = (reason: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason }, 'lab host stopping');
+    server.close();
+    server.closeAllConnections();
+    void service
+      .close()
+      .catch((error: unknown) => logger.error({ err: error }, 'backend close failed'))
+      .then(() => rm(paths.hostSocket, { force: true }))
+      .finally(() => process.exit(0));
+  };
+  const server = await serveLabApi(service, paths.hostSocket, {
+    logger: logger.child({ component: 'api' }),
+    onShutdown: () => stop('shutdown request'),
+  });
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  logger.info(
+    { socket: paths.hostSocket, containers: containers.list().length },
+    'lab host serving',
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`lab host: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

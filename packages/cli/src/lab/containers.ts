@@ -1,0 +1,174 @@
+/**
+ * Lab containers: each "container VM" is a network namespace (loopback up,
+ * `/etc/resolv.conf` → the embedded DNS on 127.0.0.11) running the forwarder,
+ * which listens on `unixdir:<lab>/vms/c-<name>` (port 5555 = `5555.sock`).
+ * Used by the lab host process; the records live in `<lab>/containers.json`.
+ */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '@arca-net/log';
+import {
+  createNamespace,
+  deleteNamespace,
+  inNamespace,
+  namespacePids,
+  removeNamespaceEtc,
+  setNamespaceResolver,
+} from './netns.js';
+import type { LabPaths } from './paths.js';
+import {
+  processAlive,
+  readPidfile,
+  spawnDetached,
+  stopPidfile,
+  stopProcess,
+  waitFor,
+} from './processes.js';
+import { forwarderMain } from './programs.js';
+import { socketAccepts } from './sockets.js';
+
+/** Address of the embedded DNS server in every container. */
+export const EMBEDDED_DNS = '127.0.0.11';
+/** The forwarder's control port (TAPForwarder). */
+export const FORWARDER_PORT = 5555;
+
+/** A lab container as the lab host records it. */
+export interface LabContainerRecord {
+  name: string;
+  id: string;
+  namespace: string;
+  /** `unixdir:` endpoint of its forwarder. */
+  endpoint: string;
+  created: string;
+}
+
+/** Docker's container name rule. */
+export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+
+/** Starts, stops and remembers the lab's container namespaces and their forwarders. */
+export class LabContainers {
+  private records = new Map<string, LabContainerRecord>();
+
+  constructor(
+    private readonly paths: LabPaths,
+    private readonly logger: Logger,
+    private readonly readyTimeoutMs = 30_000,
+  ) {}
+
+  private get file(): string {
+    return join(this.paths.dir, 'containers.json');
+  }
+
+  /** Loads the records a previous run of the lab host wrote. */
+  async load(): Promise<void> {
+    try {
+      const list = JSON.parse(await readFile(this.file, 'utf8')) as LabContainerRecord[];
+      this.records = new Map(list.map((record) => [record.name, record]));
+    } catch {
+      this.records = new Map();
+    }
+  }
+
+  private async save(): Promise<void> {
+    const tmp = `${this.file}.tmp`;
+    await writeFile(tmp, `${JSON.stringify([...this.records.values()], null, 2)}\n`);
+    await rename(tmp, this.file);
+  }
+
+  list(): LabContainerRecord[] {
+    return [...this.records.values()].sort((a, b) => a.created.localeCompare(b.created));
+  }
+
+  /** The container called `ref`, or whose id starts with `ref`. */
+  find(ref: string): LabContainerRecord | undefined {
+    const byName = this.records.get(ref);
+    if (byName) return byName;
+    if (ref.length < 3) return undefined;
+    const byId = this.list().filter((record) => record.id.startsWith(ref));
+    return byId.length === 1 ? byId[0] : undefined;
+  }
+
+  /** The forwarder's pid, or 0 when it is not running. */
+  async pid(record: LabContainerRecord): Promise<number> {
+    const pid = await readPidfile(this.paths.containerPidfile(record.name));
+    return pid !== undefined && (await processAlive(pid)) ? pid : 0;
+  }
+
+  /**
+   * Creates the namespace and starts the forwarder in it; resolves once its
+   * control socket accepts connections. On failure nothing is left behind.
+   */
+  async start(name: string, id: string): Promise<LabContainerRecord> {
+    const namespace = this.paths.containerNamespace(id);
+    const vmDir = this.paths.containerVmDir(name);
+    const record: LabContainerRecord = {
+      name,
+      id,
+      namespace,
+      endpoint: `unixdir:${vmDir}`,
+      created: new Date().toISOString(),
+    };
+    const log = this.logger.child({ container: name, namespace });
+    try {
+      await createNamespace(namespace);
+      await setNamespaceResolver(namespace, EMBEDDED_DNS);
+      await mkdir(vmDir, { recursive: true });
+      const pid = await spawnDetached(
+        inNamespace(namespace, [
+          process.execPath,
+          forwarderMain,
+          '--listen',
+          record.endpoint,
+          '--dns',
+          `${EMBEDDED_DNS}:53`,
+        ]),
+        {
+          logFile: this.paths.log(`c-${name}`),
+          pidfile: this.paths.containerPidfile(name),
+          env: { ...process.env, ARCA_NET_LOG_FORMAT: 'json' },
+        },
+      );
+      const socket = join(vmDir, `${FORWARDER_PORT}.sock`);
+      let died = false;
+      const ready = await waitFor(
+        async () => {
+          if (!(await processAlive(pid))) {
+            died = true;
+            return true;
+          }
+          return socketAccepts(socket);
+        },
+        { timeoutMs: this.readyTimeoutMs, intervalMs: 50 },
+      );
+      if (died || !ready) {
+        throw new Error(
+          `forwarder of ${name} ${died ? 'exited' : 'did not listen in time'} (log: ${this.paths.log(`c-${name}`)})`,
+        );
+      }
+      this.records.set(name, record);
+      await this.save();
+      log.info({ pid }, 'container started');
+      return record;
+    } catch (error) {
+      await this.destroy(record).catch((cleanup: unknown) =>
+        log.warn({ err: cleanup }, 'cleanup failed'),
+      );
+      throw error;
+    }
+  }
+
+  /** Stops the forwarder, deletes the namespace (and its TAPs) and forgets the container. */
+  async remove(record: LabContainerRecord): Promise<void> {
+    await this.destroy(record);
+    this.records.delete(record.name);
+    await this.save();
+  }
+
+  private async destroy(record: LabContainerRecord): Promise<void> {
+    await stopPidfile(this.paths.containerPidfile(record.name), this.paths.dir);
+    for (const pid of await namespacePids(record.namespace)) await stopProcess(pid);
+    await deleteNamespace(record.namespace);
+    await removeNamespaceEtc(record.namespace);
+    await rm(this.paths.containerVmDir(record.name), { recursive: true, force: true });
+  }
+}

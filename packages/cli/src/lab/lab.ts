@@ -1,0 +1,397 @@
+/**
+ * `arca-net lab up|down|status`: the whole system on one Linux machine.
+ * The helper "VM" is a network namespace running helpervm/startup.sh (OVS,
+ * OVN and the controller); the lab host is a detached Node process in the
+ * root namespace embedding OvsNetworkBackend and serving the CLI's JSON API;
+ * container "VMs" are namespaces running the forwarder (started by the host).
+ */
+import { constants } from 'node:fs';
+import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import type { ComponentHealth } from '../daemon/api.js';
+import { HostClient, HostUnreachableError } from '../daemon/client.js';
+import { CliError, ExitCode } from '../errors.js';
+import { type Io, Progress } from '../output.js';
+import { runCommand } from './command.js';
+import {
+  createNamespace,
+  deleteNamespace,
+  inNamespace,
+  listNamespaces,
+  namespacePids,
+  removeNamespaceEtc,
+} from './netns.js';
+import type { LabPaths } from './paths.js';
+import {
+  processAlive,
+  processOwnedBy,
+  readPidfile,
+  spawnDetached,
+  stopPidfile,
+  stopProcess,
+  waitFor,
+} from './processes.js';
+import { helperStartupScript, hostMain, missingPrograms } from './programs.js';
+import { socketAccepts } from './sockets.js';
+
+/** What `lab up` records in `<lab>/lab.json`. */
+export interface LabSettings {
+  prefix: string;
+  createdAt: string;
+}
+
+/** Binaries the lab runs, each with the Debian package that has it. */
+const REQUIRED_BINARIES: readonly [string, string][] = [
+  ['ip', 'iproute2'],
+  ['ovsdb-server', 'openvswitch-switch'],
+  ['ovs-vswitchd', 'openvswitch-switch'],
+  ['ovs-vsctl', 'openvswitch-switch'],
+  ['ovsdb-tool', 'openvswitch-switch'],
+  ['ovn-northd', 'ovn-central'],
+  ['ovn-nbctl', 'ovn-central'],
+  ['ovn-controller', 'ovn-host'],
+];
+
+async function onPath(binary: string): Promise<boolean> {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin'];
+  for (const dir of dirs) {
+    try {
+      await access(join(dir, binary), constants.X_OK);
+      return true;
+    } catch {
+      // next
+    }
+  }
+  return false;
+}
+
+/** Throws a one-line CliError (exit 3) when the lab cannot run on this machine. */
+export async function checkPrerequisites(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    throw new CliError(
+      'the lab needs root (network namespaces, TAP devices, Open vSwitch): run it with sudo',
+      ExitCode.unavailable,
+    );
+  }
+  const missing: [string, string][] = [];
+  for (const entry of REQUIRED_BINARIES) if (!(await onPath(entry[0]))) missing.push(entry);
+  if (missing.length > 0) {
+    const packages = [...new Set(missing.map(([, pkg]) => pkg))].join(' ');
+    throw new CliError(
+      `missing ${missing.map(([bin]) => bin).join(', ')}: install with 'apt-get install ${packages}' (or run 'make setup')`,
+      ExitCode.unavailable,
+    );
+  }
+  const programs = await missingPrograms();
+  if (programs.length > 0) {
+    throw new CliError(`not built: ${programs.join(', ')}: run 'make build'`, ExitCode.unavailable);
+  }
+}
+
+/** The settings of the lab in `paths.dir`, or undefined when none was brought up there. */
+export async function readLabSettings(paths: LabPaths): Promise<LabSettings | undefined> {
+  try {
+    return JSON.parse(await readFile(paths.settings, 'utf8')) as LabSettings;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Environment of helpervm/startup.sh for this lab. */
+function helperEnv(paths: LabPaths): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ARCA_HELPER_STATE: paths.helperState,
+    ARCA_HELPER_RUN: paths.helperRun,
+    ARCA_HELPER_TIMEOUT: '30',
+    ARCA_CONTROLLER_LISTEN: `unixdir:${paths.helperVmDir}`,
+    ARCA_NET_LOG_FORMAT: 'json',
+  };
+}
+
+async function lastLogLine(file: string): Promise<string> {
+  try {
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    return lines[lines.length - 1]?.slice(0, 300) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Whether the lab host in `paths` runs and answers. */
+export async function hostRunning(paths: LabPaths): Promise<boolean> {
+  const pid = await readPidfile(paths.hostPidfile);
+  if (pid === undefined || !(await processOwnedBy(pid, paths.dir))) return false;
+  try {
+    await new HostClient(paths.hostSocket).health(3000);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Anything a previous lab in `paths` left behind (namespaces, directory). */
+async function leftovers(paths: LabPaths): Promise<string[]> {
+  const found = (await listNamespaces()).filter((name) => paths.ownsNamespace(name));
+  try {
+    await access(paths.dir);
+    found.push(paths.dir);
+  } catch {
+    // no directory
+  }
+  return found;
+}
+
+export interface LabUpOptions {
+  quiet?: boolean;
+  /** Bound of each readiness wait. */
+  timeoutMs?: number;
+}
+
+/** `lab up`: brings the lab up, or fails with one line and leaves nothing behind. */
+export async function labUp(paths: LabPaths, io: Io, options: LabUpOptions = {}): Promise<void> {
+  const quiet = options.quiet ?? false;
+  const timeoutMs = options.timeoutMs ?? 90_000;
+  await checkPrerequisites();
+  if (await hostRunning(paths)) {
+    throw new CliError(
+      `a lab is already running in ${paths.dir} ('arca-net lab status' shows it, 'arca-net lab down' stops it)`,
+    );
+  }
+  const stale = await leftovers(paths);
+  if (stale.length > 0) {
+    await Progress.run(
+      io,
+      'cleaning up what a previous lab left behind',
+      () => labDown(paths, io, { quiet: true }),
+      quiet,
+    );
+  }
+  try {
+    await mkdir(paths.dir, { recursive: true, mode: 0o755 });
+    for (const dir of [
+      paths.helperState,
+      paths.helperRun,
+      paths.helperVmDir,
+      paths.pidsDir,
+      paths.logsDir,
+    ]) {
+      await mkdir(dir, { recursive: true });
+    }
+    const settings: LabSettings = {
+      prefix: paths.config.prefix,
+      createdAt: new Date().toISOString(),
+    };
+    await writeFile(paths.settings, `${JSON.stringify(settings, null, 2)}\n`);
+
+    await Progress.run(
+      io,
+      `helper namespace ${paths.helperNamespace}: Open vSwitch, OVN and the controller`,
+      async (progress) => {
+        await createNamespace(paths.helperNamespace);
+        const pid = await spawnDetached(
+          inNamespace(paths.helperNamespace, [helperStartupScript, 'run']),
+          {
+            logFile: paths.log('helper'),
+            pidfile: join(paths.pidsDir, 'helper.pid'),
+            env: helperEnv(paths),
+          },
+        );
+        const started = Date.now();
+        let died = false;
+        const ready = await waitFor(
+          async () => {
+            if (!(await processAlive(pid))) {
+              died = true;
+              return true;
+            }
+            return socketAccepts(paths.controllerSocket);
+          },
+          {
+            timeoutMs,
+            intervalMs: 200,
+            onTry: () =>
+              progress.update(
+                `helper namespace ${paths.helperNamespace}: starting OVS, OVN and the controller (${Math.round((Date.now() - started) / 1000)} s)`,
+              ),
+          },
+        );
+        if (died || !ready) {
+          const why = died ? 'exited' : `not ready after ${Math.round(timeoutMs / 1000)} s`;
+          throw new CliError(
+            `helper ${why}: ${await lastLogLine(paths.log('helper'))} (log: ${paths.log('helper')})`,
+            ExitCode.unavailable,
+          );
+        }
+      },
+      quiet,
+    );
+
+    await Progress.run(
+      io,
+      'lab host process',
+      async () => {
+        const pid = await spawnDetached([process.execPath, hostMain, '--lab-dir', paths.dir], {
+          logFile: paths.log('host'),
+          pidfile: paths.hostPidfile,
+          env: {
+            ...process.env,
+            ARCA_NET_LOG_FORMAT: 'json',
+            ARCA_NET_LAB_PREFIX: paths.config.prefix,
+          },
+        });
+        const client = new HostClient(paths.hostSocket);
+        let failure = 'no answer';
+        const ready = await waitFor(
+          async () => {
+            if (!(await processAlive(pid))) {
+              failure = `exited: ${await lastLogLine(paths.log('host'))}`;
+              return true;
+            }
+            try {
+              const health = await client.health(5000);
+              if (health.healthy) return true;
+              failure = health.components
+                .filter((c) => !c.healthy)
+                .map((c) => `${c.name}: ${c.detail}`)
+                .join('; ');
+              return false;
+            } catch (error) {
+              failure = error instanceof Error ? error.message : String(error);
+              return false;
+            }
+          },
+          { timeoutMs, intervalMs: 200 },
+        );
+        if (!ready || !(await processAlive(pid))) {
+          throw new CliError(
+            `lab host not healthy: ${failure} (log: ${paths.log('host')})`,
+            ExitCode.unavailable,
+          );
+        }
+      },
+      quiet,
+    );
+  } catch (error) {
+    await labDown(paths, io, { quiet: true }).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** What `lab down` removed. */
+export interface LabDownResult {
+  namespaces: string[];
+  processes: number;
+}
+
+/** `lab down`: removes everything the lab in `paths` made. Idempotent. */
+export async function labDown(
+  paths: LabPaths,
+  io: Io,
+  options: { quiet?: boolean } = {},
+): Promise<LabDownResult> {
+  const settings = await readLabSettings(paths);
+  const owned = settings ? paths.withPrefix(settings.prefix) : paths;
+  const result: LabDownResult = { namespaces: [], processes: 0 };
+  const work = async (): Promise<void> => {
+    // 1. The lab host: closes its relays and clients.
+    try {
+      await new HostClient(paths.hostSocket).shutdown();
+    } catch (error) {
+      if (!(error instanceof HostUnreachableError)) {
+        // it may have gone away before answering; the pidfile path below finishes the job
+      }
+    }
+    if (await stopPidfile(paths.hostPidfile, paths.dir, 10_000)) result.processes++;
+    // 2. Forwarders and the helper, by pidfile (only if their command line names this lab).
+    let pidfiles: string[] = [];
+    try {
+      pidfiles = (await readdir(paths.pidsDir)).filter((f) => f.endsWith('.pid'));
+    } catch {
+      // no pids directory
+    }
+    const namespaces = (await listNamespaces()).filter((name) => owned.ownsNamespace(name));
+    if (namespaces.includes(owned.helperNamespace)) {
+      await runCommand(
+        'ip',
+        ['netns', 'exec', owned.helperNamespace, helperStartupScript, 'stop'],
+        {
+          env: helperEnv(paths),
+          timeoutMs: 60_000,
+        },
+      ).catch(() => undefined);
+    }
+    for (const file of pidfiles)
+      if (await stopPidfile(join(paths.pidsDir, file), paths.dir)) result.processes++;
+    // 3. Whatever still runs inside our namespaces, then the namespaces (TAPs go with them).
+    for (const name of namespaces) {
+      const pids = await namespacePids(name);
+      await Promise.all(pids.map((pid) => stopProcess(pid, 5000)));
+      result.processes += pids.length;
+      await deleteNamespace(name);
+      await removeNamespaceEtc(name);
+      result.namespaces.push(name);
+    }
+    // 4. Sockets, databases, logs, pidfiles.
+    await rm(paths.dir, { recursive: true, force: true });
+  };
+  await Progress.run(io, 'tearing down the lab', work, options.quiet ?? false);
+  return result;
+}
+
+/** One row of `lab status`. */
+export type StatusRow = ComponentHealth;
+
+const HELPER_DAEMONS = [
+  'ovsdb-server-ovs',
+  'ovs-vswitchd',
+  'ovsdb-server-nb',
+  'ovsdb-server-sb',
+  'ovn-northd',
+  'ovn-controller',
+];
+
+/** `lab status`: every component and whether it is healthy. */
+export async function labStatus(
+  paths: LabPaths,
+): Promise<{ running: boolean; components: StatusRow[] }> {
+  const rows: StatusRow[] = [];
+  const settings = await readLabSettings(paths);
+  if (!settings) {
+    return {
+      running: false,
+      components: [{ name: 'lab', healthy: false, detail: `no lab in ${paths.dir}` }],
+    };
+  }
+  const owned = paths.withPrefix(settings.prefix);
+  const namespaces = await listNamespaces();
+  rows.push({
+    name: 'helper namespace',
+    healthy: namespaces.includes(owned.helperNamespace),
+    detail: owned.helperNamespace,
+  });
+  for (const daemon of HELPER_DAEMONS) {
+    const pid = await readPidfile(join(paths.helperRun, `${daemon}.pid`));
+    const alive = pid !== undefined && (await processAlive(pid));
+    rows.push({ name: daemon, healthy: alive, detail: alive ? `pid ${pid}` : 'not running' });
+  }
+  const controllerUp = await socketAccepts(paths.controllerSocket);
+  rows.push({
+    name: 'controller',
+    healthy: controllerUp,
+    detail: `unixdir:${paths.helperVmDir} port 9999`,
+  });
+  const hostPid = await readPidfile(paths.hostPidfile);
+  try {
+    const health = await new HostClient(paths.hostSocket).health(5000);
+    rows.push({ name: 'lab host', healthy: true, detail: `pid ${hostPid}, ${paths.hostSocket}` });
+    rows.push(...health.components);
+  } catch (error) {
+    rows.push({
+      name: 'lab host',
+      healthy: false,
+      detail: error instanceof Error ? error.message : String(error),
+    });
+  }
+  return { running: rows.every((row) => row.healthy), components: rows };
+}
