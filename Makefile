@@ -12,7 +12,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 export npm_config_nodedir ?= $(abspath $(dir $(shell command -v node))..)
 BUF := packages/proto/node_modules/.bin/buf
 
-.PHONY: help setup apt-packages pnpm deps build proto proto-check lint test clean demo
+.PHONY: help setup apt-packages pnpm deps build proto proto-check lint test clean demo bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ test: setup lint proto-check ## everything CI runs: setup, lint, proto drift, al
 
 demo: setup ## the lab tour (arrives with the lab)
 	@echo "make demo: the lab and its tour are not built yet (issue 7); 'make test' runs what exists." >&2; exit 1
+
+bench: setup ## run every benchmark; writes bench/results/latest.{json,md,png} (QUICK=1: about a minute)
+	node bench/dist/main.js
 
 clean: ## remove build outputs
 	rm -rf packages/*/dist packages/*/build packages/*/*.tsbuildinfo

@@ -1,0 +1,64 @@
+/**
+ * `make bench`: runs every benchmark suite and writes bench/results/latest.{json,md,png}.
+ * QUICK=1 shortens every measurement (about a minute in all). A suite that
+ * cannot run is recorded under `failures` with its reason, never silently left out.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setupFloorBridge } from './configs/floor-bridge.js';
+import type { Figure } from './figures.js';
+import { machineInfo } from './machine.js';
+import { type BenchRun, buildRun, writeResults } from './report.js';
+import { FULL_BUDGET, measurePath, type PathPair, QUICK_BUDGET } from './suites/path.js';
+
+const quick = process.env.QUICK === '1';
+const resultsDir =
+  process.env.BENCH_RESULTS_DIR ??
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'results');
+
+function log(line: string): void {
+  process.stderr.write(`bench: ${line}\n`);
+}
+
+/** A named piece of the run: returns its figures or throws why it could not measure. */
+interface Suite {
+  name: string;
+  run(): Promise<Figure[]>;
+}
+
+async function pathSuite(name: string, setup: () => Promise<PathPair>): Promise<Figure[]> {
+  log(`${name}: setting up`);
+  const pair = await setup();
+  try {
+    return await measurePath(pair, quick ? QUICK_BUDGET : FULL_BUDGET, log);
+  } finally {
+    await pair.close();
+  }
+}
+
+const suites: Suite[] = [
+  { name: 'floor-bridge', run: () => pathSuite('floor-bridge', setupFloorBridge) },
+];
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const only = process.env.BENCH_ONLY?.split(',');
+  const figures: Figure[] = [];
+  const failures: BenchRun['failures'] = [];
+  for (const suite of suites) {
+    if (only && !only.includes(suite.name)) continue;
+    try {
+      figures.push(...(await suite.run()));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`${suite.name}: FAILED: ${message}`);
+      failures.push({ suite: suite.name, error: message });
+    }
+  }
+  const run = buildRun(figures, failures, machineInfo(), startedAt, quick);
+  const files = await writeResults(run, resultsDir);
+  log(`wrote ${files.join(', ')}`);
+  if (failures.length > 0) process.exitCode = 1;
+}
+
+await main();

@@ -1,0 +1,144 @@
+/**
+ * The whole data path, measured the same way for every configuration: ping
+ * to the gateway and to the peer, TCP request/response rate, iperf3 TCP
+ * throughput (1 and 4 streams), UDP packet rate at 64-byte payloads, and the
+ * CPU each arca-net process used per GB moved.
+ */
+import { cpuSnapshot } from '../cpu.js';
+import type { Figure } from '../figures.js';
+import { summarize } from '../stats.js';
+import { runIperfClient, startIperfServer } from '../tools/iperf.js';
+import { pingRtts } from '../tools/ping.js';
+import { startRrServer, tcpRrRate } from '../tools/tcp-rr.js';
+
+/** Two endpoints of one configuration, ready to measure. */
+export interface PathPair {
+  config: string;
+  a: { ns: string; ip: string };
+  b: { ns: string; ip: string };
+  /** An address of the gateway as seen from `a`. */
+  gateway: string;
+  /** Processes whose CPU time counts for this path (name → pids), read at measure time. */
+  processes?: () => Record<string, number[]>;
+  close(): Promise<void>;
+}
+
+/** How long each measurement runs. */
+export interface PathBudget {
+  pings: number;
+  pingIntervalSeconds: number;
+  tcpRrSeconds: number;
+  iperfSeconds: number;
+}
+
+export const FULL_BUDGET: PathBudget = {
+  pings: 1000,
+  pingIntervalSeconds: 0.01,
+  tcpRrSeconds: 10,
+  iperfSeconds: 10,
+};
+export const QUICK_BUDGET: PathBudget = {
+  pings: 200,
+  pingIntervalSeconds: 0.01,
+  tcpRrSeconds: 3,
+  iperfSeconds: 3,
+};
+
+const IPERF_PORT = 5201;
+const RR_PORT = 5299;
+
+/** Measures every figure of the path suite on one configuration. */
+export async function measurePath(
+  pair: PathPair,
+  budget: PathBudget,
+  log: (line: string) => void,
+): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  const base = { suite: 'path', config: pair.config } as const;
+  const ping = { count: budget.pings, intervalSeconds: budget.pingIntervalSeconds };
+
+  // Warm ARP/flows so the first samples measure the path, not setup.
+  await pingRtts(pair.a.ns, pair.b.ip, { count: 3, intervalSeconds: 0.05 });
+  await pingRtts(pair.a.ns, pair.gateway, { count: 3, intervalSeconds: 0.05 });
+
+  for (const [metric, target] of [
+    ['ping container→gateway', pair.gateway],
+    ['ping container→container', pair.b.ip],
+  ] as const) {
+    log(`${pair.config}: ${metric} (${budget.pings} pings)`);
+    const rtts = await pingRtts(pair.a.ns, target, ping);
+    const summary = summarize(rtts);
+    figures.push({
+      ...base,
+      metric,
+      unit: 'µs',
+      better: 'lower',
+      value: summary.p50,
+      summary,
+      raw: rtts,
+    });
+  }
+
+  log(`${pair.config}: TCP request/response (${budget.tcpRrSeconds} s)`);
+  const rrServer = await startRrServer(pair.b.ns, RR_PORT);
+  try {
+    const rate = await tcpRrRate(pair.a.ns, pair.b.ip, RR_PORT, budget.tcpRrSeconds);
+    figures.push({
+      ...base,
+      metric: 'TCP 1-byte request/response',
+      unit: 'transactions/s',
+      better: 'higher',
+      value: rate,
+    });
+  } finally {
+    rrServer.kill();
+  }
+
+  const iperf = await startIperfServer(pair.b.ns, IPERF_PORT);
+  try {
+    for (const streams of [1, 4]) {
+      log(`${pair.config}: iperf3 TCP, ${streams} stream(s) (${budget.iperfSeconds} s)`);
+      const before = pair.processes ? cpuSnapshot(pair.processes()) : {};
+      const result = await runIperfClient(pair.a.ns, pair.b.ip, IPERF_PORT, {
+        seconds: budget.iperfSeconds,
+        streams,
+      });
+      figures.push({
+        ...base,
+        metric: `iperf3 TCP ${streams} stream${streams > 1 ? 's' : ''}`,
+        unit: 'Gbit/s',
+        better: 'higher',
+        value: result.bitsPerSecond / 1e9,
+      });
+      if (streams === 1 && pair.processes) {
+        const after = cpuSnapshot(pair.processes());
+        const gigabytes = result.bytes / 1e9;
+        for (const [name, seconds] of Object.entries(after)) {
+          figures.push({
+            ...base,
+            metric: `CPU per GB: ${name}`,
+            unit: 'CPU s/GB',
+            better: 'lower',
+            value: (seconds - (before[name] ?? 0)) / gigabytes,
+          });
+        }
+      }
+    }
+    log(`${pair.config}: iperf3 UDP 64-byte payloads (${budget.iperfSeconds} s)`);
+    const udp = await runIperfClient(pair.a.ns, pair.b.ip, IPERF_PORT, {
+      seconds: budget.iperfSeconds,
+      udpPayload: 64,
+    });
+    figures.push({
+      ...base,
+      metric: 'UDP 64-byte packets delivered',
+      unit: 'packets/s',
+      better: 'higher',
+      value: udp.packetsPerSecond ?? 0,
+      params: { lostPercent: udp.lostPercent ?? 0 },
+    });
+  } finally {
+    iperf.kill();
+  }
+  return figures;
+}
