@@ -60,12 +60,15 @@ export class Progress {
   private readonly started = performance.now();
   private finished = false;
 
+  private text: string;
+
   constructor(
     private readonly io: Io,
-    private text: string,
+    private readonly title: string,
     private readonly quiet = false,
   ) {
-    if (!quiet && io.interactive) io.err(`  … ${text}`);
+    this.text = title;
+    if (!quiet && io.interactive) io.err(`  … ${title}`);
   }
 
   /** Changes the running text (e.g. "waiting for OVN (3/30)"). */
@@ -74,14 +77,15 @@ export class Progress {
     if (!this.quiet && this.io.interactive && !this.finished) redraw(this.io, `  … ${text}`);
   }
 
-  succeed(text = this.text): void {
+  /** Marks the step done: `✔ title (duration)`, or `text` instead of the title. */
+  succeed(text = this.title): void {
     this.finish(`${TICK} ${text} (${formatDuration(performance.now() - this.started)})`);
   }
 
   /** Marks the step failed; the caller reports the reason (one line, by the CLI). */
   fail(): void {
     // Without a terminal the CLI's error line alone says what failed.
-    if (this.io.interactive) this.finish(`${CROSS} ${this.text}`, true);
+    if (this.io.interactive) this.finish(`${CROSS} ${this.title}`, true);
     this.finished = true;
   }
 

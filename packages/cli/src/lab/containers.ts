@@ -4,7 +4,7 @@
  * which listens on `unixdir:<lab>/vms/c-<name>` (port 5555 = `5555.sock`).
  * Used by the lab host process; the records live in `<lab>/containers.json`.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@arca-net/log';
 import {
@@ -109,6 +109,11 @@ export class LabContainers {
       created: new Date().toISOString(),
     };
     const log = this.logger.child({ container: name, namespace });
+    try {
+      await access(forwarderMain);
+    } catch {
+      throw new Error(`the forwarder is not built (${forwarderMain}): run 'make build'`);
+    }
     try {
       await createNamespace(namespace);
       await setNamespaceResolver(namespace, EMBEDDED_DNS);

@@ -142,6 +142,12 @@ async function leftovers(paths: LabPaths): Promise<string[]> {
   return found;
 }
 
+/** Bound of each readiness wait of `lab up`: `ARCA_NET_LAB_TIMEOUT` seconds, default 90. */
+function labTimeoutMs(): number {
+  const seconds = Number(process.env.ARCA_NET_LAB_TIMEOUT);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 90_000;
+}
+
 export interface LabUpOptions {
   quiet?: boolean;
   /** Bound of each readiness wait. */
@@ -151,7 +157,7 @@ export interface LabUpOptions {
 /** `lab up`: brings the lab up, or fails with one line and leaves nothing behind. */
 export async function labUp(paths: LabPaths, io: Io, options: LabUpOptions = {}): Promise<void> {
   const quiet = options.quiet ?? false;
-  const timeoutMs = options.timeoutMs ?? 90_000;
+  const timeoutMs = options.timeoutMs ?? labTimeoutMs();
   await checkPrerequisites();
   if (await hostRunning(paths)) {
     throw new CliError(

@@ -20,10 +20,12 @@ export const forwarderMain = repoPath('packages/forwarder/dist/main.js');
 /** The lab host process (this package). */
 export const hostMain = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
 
-/** Files that must exist before a lab can start, with the fix when one is missing. */
+/** Programs `lab up` starts that are missing (the forwarder is checked by `lab run`). */
 export async function missingPrograms(): Promise<string[]> {
   const missing: string[] = [];
-  for (const file of [helperStartupScript, controllerMain, forwarderMain, hostMain]) {
+  // startup.sh runs ARCA_CONTROLLER_CMD instead of the built controller when it is set.
+  const controller = process.env.ARCA_CONTROLLER_CMD ? [] : [controllerMain];
+  for (const file of [helperStartupScript, ...controller, hostMain]) {
     try {
       await access(file);
     } catch {

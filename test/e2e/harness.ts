@@ -1,0 +1,134 @@
+/**
+ * End-to-end harness: one lab per test file, in its own directory and with its
+ * own namespace prefix, driven through the real `arca-net` executable.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `argv` and collects its output. */
+export function run(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 120_000,
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const [file, ...args] = argv;
+    const child = spawn(file ?? '', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+/** A lab of its own: `/tmp/arcanet-e2e-<tag>-<random>`, namespaces `ae<random>-…`. */
+export class LabHarness {
+  readonly dir: string;
+  readonly prefix: string;
+
+  constructor(tag: string) {
+    const random = randomBytes(3).toString('hex');
+    this.dir = `/tmp/arcanet-e2e-${tag}-${random}`;
+    this.prefix = `ae${random}`;
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      ARCA_NET_LAB_DIR: this.dir,
+      ARCA_NET_LAB_PREFIX: this.prefix,
+      ARCA_NET_LOG_FORMAT: 'json',
+    };
+  }
+
+  /** `arca-net ARGS…` against this lab. */
+  cli(...args: string[]): Promise<CliResult> {
+    return run([process.execPath, CLI, ...args], this.env);
+  }
+
+  /** `arca-net ARGS… --json`, parsed; throws with stderr when it fails. */
+  async json<T>(...args: string[]): Promise<T> {
+    const result = await this.cli(...args, '--json');
+    if (result.code !== 0)
+      throw new Error(`arca-net ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+    return JSON.parse(result.stdout) as T;
+  }
+
+  /** `arca-net ARGS…`, which must succeed; returns stdout. */
+  async ok(...args: string[]): Promise<string> {
+    const result = await this.cli(...args);
+    if (result.code !== 0)
+      throw new Error(`arca-net ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+    return result.stdout;
+  }
+
+  /** Runs a command in a container's namespace through `lab exec`. */
+  exec(container: string, ...command: string[]): Promise<CliResult> {
+    return this.cli('lab', 'exec', container, '--', ...command);
+  }
+
+  /** Namespaces of this lab that exist now. */
+  async namespaces(): Promise<string[]> {
+    const out = await run(['ip', 'netns', 'list']);
+    return out.stdout
+      .split('\n')
+      .map((line) => line.split(' ')[0] ?? '')
+      .filter((name) => name.startsWith(`${this.prefix}-`));
+  }
+
+  /** Processes whose command line mentions this lab's directory. */
+  async processes(): Promise<number[]> {
+    const pids: number[] = [];
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0').join(' ');
+        if (cmdline.includes(this.dir) && Number(entry) !== process.pid) pids.push(Number(entry));
+      } catch {
+        // gone
+      }
+    }
+    return pids;
+  }
+
+  /** `lab down`, for afterAll. */
+  async down(): Promise<CliResult> {
+    return this.cli('lab', 'down', '--quiet');
+  }
+}
+
+/** Whether `pid` runs (not gone, not a zombie). */
+export async function processAlive(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return !/\) [ZX] /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** Number of replies in ping's summary. */
+export function pingReplies(output: string): number {
+  const match = /(\d+) (?:packets )?received/.exec(output);
+  return match ? Number(match[1]) : 0;
+}

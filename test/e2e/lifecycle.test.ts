@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LabHarness, processAlive, run } from './harness.js';
+
+const lab = new LabHarness('life');
+
+afterAll(async () => {
+  await lab.down();
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('lab commands without a running lab', () => {
+  it('lab run says to start the lab, exits 3 and creates nothing', async () => {
+    const result = await lab.cli('lab', 'run', 'web');
+    expect(result.code).toBe(3);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain('arca-net lab up');
+    expect(await lab.namespaces()).toEqual([]);
+    expect(await exists(lab.dir)).toBe(false);
+  });
+
+  it('network commands exit 3 with one line', async () => {
+    for (const args of [
+      ['network', 'ls'],
+      ['network', 'create', 'front'],
+      ['network', 'rm', 'front'],
+    ]) {
+      const result = await lab.cli(...args);
+      expect(result.code).toBe(3);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('lab status exits 3', async () => {
+    const result = await lab.cli('lab', 'status', '--json');
+    expect(result.code).toBe(3);
+    expect(JSON.parse(result.stdout)).toMatchObject({ running: false });
+  });
+
+  it('lab down is idempotent when there is nothing to remove', async () => {
+    expect((await lab.cli('lab', 'down')).code).toBe(0);
+    expect((await lab.cli('lab', 'down')).code).toBe(0);
+  });
+
+  it('lab down removes what a crashed lab left behind: namespaces, their processes, the directory', async () => {
+    await mkdir(`${lab.dir}/pids`, { recursive: true });
+    await writeFile(
+      `${lab.dir}/lab.json`,
+      JSON.stringify({ prefix: lab.prefix, createdAt: 'crashed' }),
+    );
+    const helper = `${lab.prefix}-helper`;
+    const container = `${lab.prefix}-c-0123456789ab`;
+    for (const ns of [helper, container])
+      expect((await run(['ip', 'netns', 'add', ns])).code).toBe(0);
+    const sleeper = spawn('ip', ['netns', 'exec', container, 'sleep', '600'], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    sleeper.unref();
+    await new Promise((resolve) => sleeper.once('spawn', resolve));
+    await writeFile(`${lab.dir}/pids/c-crashed.pid`, `${sleeper.pid}\n`);
+
+    const result = await lab.cli('lab', 'down');
+    expect(result.code).toBe(0);
+    expect(await lab.namespaces()).toEqual([]);
+    expect(await exists(lab.dir)).toBe(false);
+    expect(await processAlive(sleeper.pid ?? 0)).toBe(false);
+  });
+});
