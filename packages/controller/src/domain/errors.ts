@@ -1,0 +1,47 @@
+/**
+ * The controller's domain errors: one table of codes, each with its gRPC
+ * status. Request facts (bad input, unknown, taken, busy) get their own codes;
+ * failures of OVN/OVS or the data path are never reported as request facts.
+ */
+import { Status } from 'nice-grpc';
+
+/** Every domain error code and the gRPC status it maps to. */
+export const ERROR_CODES = {
+  /** Malformed or out-of-range input. */
+  INVALID_ARGUMENT: Status.INVALID_ARGUMENT,
+  /** The network / attachment / published port does not exist. */
+  NOT_FOUND: Status.NOT_FOUND,
+  /** Name, subnet, IP, MAC or port taken, or an id reused with different parameters. */
+  ALREADY_EXISTS: Status.ALREADY_EXISTS,
+  /** The object is in a state that forbids the operation (network with endpoints). */
+  FAILED_PRECONDITION: Status.FAILED_PRECONDITION,
+  /** OVN/OVS did not answer or failed (the tool's stderr is in the message). */
+  UNAVAILABLE: Status.UNAVAILABLE,
+  /** A failure that is our bug or an unexpected system error. */
+  INTERNAL: Status.INTERNAL,
+} as const;
+
+/** A domain error code. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** A typed domain error; the error-mapping middleware turns it into a gRPC status. */
+export class ControllerError extends Error {
+  override readonly name = 'ControllerError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Shorthands that read like the rule they enforce. */
+export const invalid = (message: string): ControllerError =>
+  new ControllerError('INVALID_ARGUMENT', message);
+export const notFound = (message: string): ControllerError =>
+  new ControllerError('NOT_FOUND', message);
+export const taken = (message: string): ControllerError =>
+  new ControllerError('ALREADY_EXISTS', message);
+export const busy = (message: string): ControllerError =>
+  new ControllerError('FAILED_PRECONDITION', message);

@@ -1,0 +1,543 @@
+/**
+ * The controller's domain: networks, attachments, DNS names, policies and
+ * published ports. It validates nothing itself (callers pass validated specs),
+ * decides IPs, keeps a view rebuilt from the NB database, and turns each
+ * operation into one OVN transaction plus, for attachments, a data-path link.
+ */
+import type { Logger } from '@arca-net/log';
+import { silentLogger } from '@arca-net/log';
+import type { OvnDriver, OvnHealth } from '../ovn/driver.js';
+import { ToolError } from '../ovn/exec.js';
+import type {
+  AclRecord,
+  EndpointRecord,
+  NetworkRecord,
+  PublishedPortRecord,
+} from '../ovn/model.js';
+import { lspName, routerMac } from '../ovn/names.js';
+import type { AttachmentLink, DataPath } from '../relay/datapath.js';
+import { busy, ControllerError, invalid, notFound, taken } from './errors.js';
+import {
+  type Cidr,
+  contains,
+  formatCidr,
+  formatIp,
+  hostRange,
+  lastIp,
+  overlaps,
+  parseCidr,
+  parseIp,
+} from './ipv4.js';
+import type { AttachSpec, NetworkSpec } from './validate.js';
+
+/** A network with its derived numbers and its attachments. */
+export interface NetworkView {
+  record: NetworkRecord;
+  subnet: Cidr;
+  gateway: number;
+  /** Addresses handed out: [first, last] of ip_range or the subnet's hosts. */
+  pool: { first: number; last: number };
+  endpoints: Map<string, EndpointRecord>;
+  /** name → IP, as in the network's DNS row. */
+  dns: Map<string, string>;
+  published: Map<string, PublishedPortRecord>;
+}
+
+/** A policy rule after validation (what SetNetworkPolicy receives). */
+export interface PolicyRule {
+  allow: boolean;
+  protocol: 'tcp' | 'udp' | 'icmp' | 'any';
+  sourceNetwork: string;
+  destinationNetwork: string;
+  port: number;
+  priority: number;
+}
+
+/** Highest rule priority accepted; OVN ACL priority = 1000 + rule priority. */
+export const MAX_RULE_PRIORITY = 30000;
+
+/** How long an attach waits for ovn-controller to report the port up. */
+const PORT_UP_TIMEOUT_MS = 15_000;
+
+function exclusions(subnet: Cidr, gateway: number, pool: { first: number; last: number }): string {
+  const hosts = hostRange(subnet);
+  const parts = [formatIp(gateway)];
+  const range = (a: number, b: number) =>
+    a === b ? formatIp(a) : `${formatIp(a)}..${formatIp(b)}`;
+  if (pool.first > hosts.first) parts.push(range(hosts.first, pool.first - 1));
+  if (pool.last < hosts.last) parts.push(range(pool.last + 1, hosts.last));
+  return parts.join(' ');
+}
+
+function poolOf(subnet: Cidr, ipRange: Cidr | undefined): { first: number; last: number } {
+  const hosts = hostRange(subnet);
+  if (!ipRange) return hosts;
+  return {
+    first: Math.max(ipRange.base, hosts.first),
+    last: Math.min(lastIp(ipRange), hosts.last),
+  };
+}
+
+/** The DNS names of an attachment: hostname, 12-character id, aliases (lower case, unique). */
+export function dnsNames(
+  ep: Pick<EndpointRecord, 'hostname' | 'containerId' | 'aliases'>,
+): string[] {
+  const names = [ep.hostname, ep.containerId.slice(0, 12), ...ep.aliases].filter((n) => n !== '');
+  return [...new Set(names.map((n) => n.toLowerCase()))];
+}
+
+/** Wraps driver failures: tool errors become UNAVAILABLE with the tool's stderr. */
+async function ovn<T>(what: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (err) {
+    if (err instanceof ControllerError) throw err;
+    if (err instanceof ToolError) {
+      throw new ControllerError(
+        err.timedOut || err.exitCode === null ? 'UNAVAILABLE' : 'INTERNAL',
+        `${what}: ${err.message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    throw new ControllerError('INTERNAL', `${what}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Options of {@link Networks}. */
+export interface NetworksOptions {
+  driver: OvnDriver;
+  dataPath: DataPath;
+  logger?: Logger;
+}
+
+/** The domain service behind NetworkControl. */
+export class Networks {
+  private readonly nets = new Map<string, NetworkView>();
+  private readonly links = new Map<string, AttachmentLink>();
+  private readonly driver: OvnDriver;
+  private readonly dataPath: DataPath;
+  private readonly log: Logger;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: NetworksOptions) {
+    this.driver = options.driver;
+    this.dataPath = options.dataPath;
+    this.log = (options.logger ?? silentLogger).child({ component: 'networks' });
+  }
+
+  /** Runs mutating operations one at a time, in call order. */
+  private exclusive<T>(action: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(action, action);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Rebuilds the view from the NB database, removes half-created rows and
+   * stale TAP ports, and reopens the data path of every attachment.
+   */
+  restore(): Promise<void> {
+    return this.exclusive(async () => {
+      const state = await ovn('reading the NB database', () => this.driver.readState());
+      if (state.orphans.length > 0) {
+        await ovn('removing half-created rows', () => this.driver.removeOrphans(state.orphans));
+      }
+      this.nets.clear();
+      for (const rec of state.networks) {
+        const subnet = parseCidr(rec.subnet);
+        const gateway = parseIp(rec.gateway);
+        if ('error' in subnet || gateway === undefined) continue;
+        const range = rec.ipRange ? parseCidr(rec.ipRange) : undefined;
+        const ipRange = range && 'cidr' in range ? range.cidr : undefined;
+        this.nets.set(rec.networkId, {
+          record: rec,
+          subnet: subnet.cidr,
+          gateway,
+          pool: poolOf(subnet.cidr, ipRange),
+          endpoints: new Map(),
+          dns: state.dns.get(rec.networkId) ?? new Map(),
+          published: new Map(),
+        });
+      }
+      for (const ep of state.endpoints)
+        this.nets.get(ep.networkId)?.endpoints.set(ep.containerId, ep);
+      for (const p of state.published) {
+        this.nets.get(p.networkId)?.published.set(`${p.protocol}/${p.hostPort}`, p);
+      }
+      const wanted = new Set(state.endpoints.map((ep) => ep.portName));
+      const taps = await ovn('listing TAP ports', () => this.driver.tapPorts());
+      for (const tap of taps) {
+        if (!wanted.has(tap.name)) {
+          this.log.info({ port: tap.name }, 'removing stale TAP port');
+          await this.dataPath.removeStalePort(tap.name);
+        }
+      }
+      for (const ep of state.endpoints) {
+        if (this.links.has(ep.portName)) continue;
+        try {
+          this.links.set(ep.portName, await this.dataPath.open(ep));
+        } catch (err) {
+          this.log.error(
+            { port: ep.portName, err: (err as Error).message },
+            'cannot reopen data path',
+          );
+        }
+      }
+      this.log.info(
+        { networks: this.nets.size, attachments: state.endpoints.length },
+        'state restored from NB',
+      );
+    });
+  }
+
+  /** Closes every data path (OVN rows stay: a restart restores them). */
+  async close(): Promise<void> {
+    await this.exclusive(async () => {
+      const links = [...this.links.values()];
+      this.links.clear();
+      await Promise.all(links.map((l) => l.close().catch(() => undefined)));
+    });
+  }
+
+  /** Creates a network, or confirms an identical one (idempotent on the network id). */
+  createNetwork(spec: NetworkSpec): Promise<NetworkView> {
+    return this.exclusive(async () => {
+      const subnet = formatCidr(spec.subnet);
+      const gateway = formatIp(spec.gateway);
+      const ipRange = spec.ipRange ? formatCidr(spec.ipRange) : '';
+      const existing = this.nets.get(spec.networkId);
+      if (existing) {
+        const r = existing.record;
+        if (
+          r.subnet !== subnet ||
+          r.gateway !== gateway ||
+          r.ipRange !== ipRange ||
+          r.mtu !== spec.mtu ||
+          r.internal !== spec.internal ||
+          (spec.name !== '' && r.name !== spec.name)
+        ) {
+          throw taken(
+            `network ${spec.networkId} already exists with subnet ${r.subnet}, gateway ${r.gateway}`,
+          );
+        }
+        return existing;
+      }
+      for (const other of this.nets.values()) {
+        if (overlaps(other.subnet, spec.subnet)) {
+          throw taken(
+            `subnet ${subnet} overlaps subnet ${other.record.subnet} of network ${other.record.networkId}`,
+          );
+        }
+        if (spec.name !== '' && other.record.name === spec.name) {
+          throw taken(`network name ${spec.name} is used by network ${other.record.networkId}`);
+        }
+      }
+      const pool = poolOf(spec.subnet, spec.ipRange);
+      const record: NetworkRecord = {
+        networkId: spec.networkId,
+        name: spec.name,
+        subnet,
+        gateway,
+        ipRange,
+        excludeIps: exclusions(spec.subnet, spec.gateway, pool),
+        mtu: spec.mtu,
+        internal: spec.internal,
+        labels: spec.labels,
+        routerMac: routerMac(spec.networkId),
+      };
+      await ovn('creating the network', () => this.driver.createNetwork(record));
+      const view: NetworkView = {
+        record,
+        subnet: spec.subnet,
+        gateway: spec.gateway,
+        pool,
+        endpoints: new Map(),
+        dns: new Map(),
+        published: new Map(),
+      };
+      this.nets.set(spec.networkId, view);
+      this.log.info({ networkId: spec.networkId, subnet, gateway }, 'network created');
+      return view;
+    });
+  }
+
+  /** Deletes a network; absent networks are fine (idempotent); attached ones are refused. */
+  deleteNetwork(networkId: string): Promise<void> {
+    return this.exclusive(async () => {
+      const view = this.nets.get(networkId);
+      if (!view) return;
+      if (view.endpoints.size > 0) {
+        throw busy(
+          `network ${networkId} still has ${view.endpoints.size} endpoint(s): ${[...view.endpoints.keys()].join(', ')}`,
+        );
+      }
+      await ovn('deleting the network', () => this.driver.deleteNetwork(networkId));
+      this.nets.delete(networkId);
+      this.log.info({ networkId }, 'network deleted');
+    });
+  }
+
+  private network(networkId: string): NetworkView {
+    const view = this.nets.get(networkId);
+    if (!view) throw notFound(`network ${networkId} not found`);
+    return view;
+  }
+
+  private pickIp(view: NetworkView, requested: number | undefined): number {
+    const used = new Set<number>([view.gateway]);
+    for (const ep of view.endpoints.values()) used.add(parseIp(ep.ip) ?? 0);
+    if (requested !== undefined) {
+      const hosts = hostRange(view.subnet);
+      if (!contains(view.subnet, requested) || requested < hosts.first || requested > hosts.last) {
+        throw invalid(
+          `ip_address ${formatIp(requested)} is not a host address of subnet ${view.record.subnet}`,
+        );
+      }
+      if (requested === view.gateway)
+        throw taken(`ip_address ${formatIp(requested)} is the network's gateway`);
+      if (used.has(requested))
+        throw taken(
+          `ip_address ${formatIp(requested)} is already in use on network ${view.record.networkId}`,
+        );
+      return requested;
+    }
+    for (let ip = view.pool.first; ip <= view.pool.last; ip++) if (!used.has(ip)) return ip;
+    throw busy(
+      `network ${view.record.networkId} has no free address left in ${view.record.ipRange || view.record.subnet}`,
+    );
+  }
+
+  /** Attaches a container: decides the IP, writes its port and DNS names, opens its data path. */
+  attach(spec: AttachSpec): Promise<{ endpoint: EndpointRecord; network: NetworkView }> {
+    return this.exclusive(async () => {
+      const view = this.network(spec.networkId);
+      const existing = view.endpoints.get(spec.containerId);
+      if (existing) {
+        const same =
+          existing.mac === spec.mac &&
+          existing.vsockPort === spec.vsockPort &&
+          (spec.requestedIp === undefined || existing.ip === formatIp(spec.requestedIp));
+        if (!same)
+          throw taken(
+            `container ${spec.containerId} is already attached to network ${spec.networkId} (ip ${existing.ip}, mac ${existing.mac}, port ${existing.vsockPort})`,
+          );
+        if (!this.links.has(existing.portName))
+          this.links.set(existing.portName, await this.openLink(existing));
+        return { endpoint: existing, network: view };
+      }
+      for (const ep of view.endpoints.values()) {
+        if (ep.mac === spec.mac)
+          throw taken(
+            `mac_address ${spec.mac} is used by container ${ep.containerId} on this network`,
+          );
+      }
+      for (const net of this.nets.values()) {
+        for (const ep of net.endpoints.values()) {
+          if (ep.vsockPort === spec.vsockPort)
+            throw taken(
+              `vsock_port ${spec.vsockPort} is used by container ${ep.containerId} on network ${net.record.networkId}`,
+            );
+        }
+      }
+      const ip = this.pickIp(view, spec.requestedIp);
+      const endpoint: EndpointRecord = {
+        networkId: spec.networkId,
+        containerId: spec.containerId,
+        portName: lspName(spec.containerId, spec.networkId),
+        ip: formatIp(ip),
+        mac: spec.mac,
+        hostname: spec.hostname,
+        aliases: spec.aliases,
+        vsockPort: spec.vsockPort,
+      };
+      const names = dnsNames(endpoint);
+      await ovn('adding the logical switch port', () => this.driver.addEndpoint(endpoint, names));
+      let link: AttachmentLink;
+      try {
+        link = await this.openLink(endpoint);
+      } catch (err) {
+        await ovn('rolling back the port', () => this.driver.removeEndpoint(endpoint, names)).catch(
+          (e: Error) =>
+            this.log.error({ port: endpoint.portName, err: e.message }, 'rollback failed'),
+        );
+        throw err;
+      }
+      this.links.set(endpoint.portName, link);
+      view.endpoints.set(endpoint.containerId, endpoint);
+      for (const name of names) if (!view.dns.has(name)) view.dns.set(name, endpoint.ip);
+      this.log.info(
+        {
+          containerId: spec.containerId,
+          networkId: spec.networkId,
+          ip: endpoint.ip,
+          port: endpoint.portName,
+        },
+        'attached',
+      );
+      return { endpoint, network: view };
+    });
+  }
+
+  private async openLink(ep: EndpointRecord): Promise<AttachmentLink> {
+    let link: AttachmentLink;
+    try {
+      link = await this.dataPath.open(ep);
+    } catch (err) {
+      if (err instanceof ControllerError) throw err;
+      throw new ControllerError(
+        'INTERNAL',
+        `opening the data path of ${ep.portName}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    await this.driver.waitPortUp(ep.portName, PORT_UP_TIMEOUT_MS).catch(() => false);
+    return link;
+  }
+
+  /** Detaches a container; an absent attachment is fine (idempotent). */
+  detach(containerId: string, networkId: string): Promise<void> {
+    return this.exclusive(async () => {
+      const view = this.nets.get(networkId);
+      const ep = view?.endpoints.get(containerId);
+      if (!view || !ep) return;
+      const link = this.links.get(ep.portName);
+      this.links.delete(ep.portName);
+      await link?.close();
+      const names = dnsNames(ep);
+      await ovn('removing the logical switch port', () => this.driver.removeEndpoint(ep, names));
+      view.endpoints.delete(containerId);
+      for (const name of names) if (view.dns.get(name) === ep.ip) view.dns.delete(name);
+      for (const [key, p] of view.published) {
+        if (p.containerId === containerId) {
+          await ovn('removing a published port', () =>
+            this.driver.unpublishPort(networkId, p.protocol, p.hostPort),
+          );
+          view.published.delete(key);
+        }
+      }
+      this.log.info({ containerId, networkId, port: ep.portName }, 'detached');
+    });
+  }
+
+  /** Replaces a network's policy with ACLs. */
+  setPolicy(networkId: string, rules: PolicyRule[]): Promise<AclRecord[]> {
+    return this.exclusive(async () => {
+      this.network(networkId);
+      const acls = rules.map((rule): AclRecord => {
+        const match = ['ip4'];
+        if (rule.protocol === 'icmp') match.push('icmp4');
+        if (rule.protocol === 'tcp' || rule.protocol === 'udp') {
+          match.push(rule.protocol);
+          if (rule.port > 0) match.push(`${rule.protocol}.dst == ${rule.port}`);
+        }
+        if (rule.sourceNetwork)
+          match.push(`ip4.src == ${this.network(rule.sourceNetwork).record.subnet}`);
+        if (rule.destinationNetwork)
+          match.push(`ip4.dst == ${this.network(rule.destinationNetwork).record.subnet}`);
+        return {
+          priority: 1000 + rule.priority,
+          match: match.join(' && '),
+          action: rule.allow ? 'allow-related' : 'drop',
+        };
+      });
+      await ovn('writing ACLs', () => this.driver.setAcls(networkId, acls));
+      return acls;
+    });
+  }
+
+  /** Publishes a container port as gateway:hostPort (OVN load balancer on router and switch). */
+  publish(
+    networkId: string,
+    containerId: string,
+    protocol: 'tcp' | 'udp',
+    hostPort: number,
+    containerPort: number,
+  ): Promise<PublishedPortRecord> {
+    return this.exclusive(async () => {
+      const view = this.network(networkId);
+      if (view.record.internal) throw busy(`network ${networkId} is internal: no published ports`);
+      const ep = view.endpoints.get(containerId);
+      if (!ep) throw notFound(`container ${containerId} is not attached to network ${networkId}`);
+      const key = `${protocol}/${hostPort}`;
+      const record: PublishedPortRecord = {
+        networkId,
+        containerId,
+        protocol,
+        hostPort,
+        containerPort,
+        vip: `${view.record.gateway}:${hostPort}`,
+        backend: `${ep.ip}:${containerPort}`,
+      };
+      const existing = view.published.get(key);
+      if (existing) {
+        if (existing.backend === record.backend) return existing;
+        throw taken(
+          `${protocol} port ${hostPort} is already published for container ${existing.containerId}`,
+        );
+      }
+      await ovn('creating the load balancer', () => this.driver.publishPort(record));
+      view.published.set(key, record);
+      return record;
+    });
+  }
+
+  /** Removes a published port (idempotent). */
+  unpublish(networkId: string, protocol: 'tcp' | 'udp', hostPort: number): Promise<void> {
+    return this.exclusive(async () => {
+      const view = this.network(networkId);
+      await ovn('removing the load balancer', () =>
+        this.driver.unpublishPort(networkId, protocol, hostPort),
+      );
+      view.published.delete(`${protocol}/${hostPort}`);
+    });
+  }
+
+  /** Every network. */
+  list(): NetworkView[] {
+    return [...this.nets.values()];
+  }
+
+  /** A network, or NOT_FOUND. */
+  get(networkId: string): NetworkView {
+    return this.network(networkId);
+  }
+
+  /** The endpoints of one container, one per network. */
+  containerEndpoints(containerId: string): EndpointRecord[] {
+    const out: EndpointRecord[] = [];
+    for (const view of this.nets.values()) {
+      const ep = view.endpoints.get(containerId);
+      if (ep) out.push(ep);
+    }
+    return out;
+  }
+
+  /** Looks a name up in the given networks (all when empty), in order. */
+  resolve(hostname: string, networkIds: string[]): { ip: string; networkId: string } | undefined {
+    const views = networkIds.length > 0 ? networkIds.map((id) => this.network(id)) : this.list();
+    const name = hostname.toLowerCase().replace(/\.$/, '');
+    for (const view of views) {
+      const ip = view.dns.get(name);
+      if (ip) return { ip, networkId: view.record.networkId };
+    }
+    return undefined;
+  }
+
+  /** The data path of one attachment, or NOT_FOUND. */
+  link(containerId: string, networkId: string): AttachmentLink {
+    const ep = this.network(networkId).endpoints.get(containerId);
+    const link = ep && this.links.get(ep.portName);
+    if (!link) throw notFound(`container ${containerId} is not attached to network ${networkId}`);
+    return link;
+  }
+
+  /** OVS/OVN health and counts. */
+  async health(): Promise<OvnHealth & { networks: number; attachments: number }> {
+    const h = await this.driver.health();
+    let attachments = 0;
+    for (const view of this.nets.values()) attachments += view.endpoints.size;
+    return { ...h, networks: this.nets.size, attachments };
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Validation at the edge: one function per request message, returning the
+ * normalized values the domain trusts, or throwing INVALID_ARGUMENT.
+ */
+import type { network } from '@arca-net/proto';
+import { invalid } from './errors.js';
+import { type Cidr, contains, formatCidr, hostRange, parseCidr, parseIp, within } from './ipv4.js';
+
+/** Ids: what Docker uses (hex) and what tests use; no OVSDB or shell syntax. */
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+/** Docker names and DNS names: letters, digits, '_', '.', '-', starting with a letter or digit. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,127}$/;
+
+/** The data-port range of the host's allocator. */
+export const MIN_VSOCK_PORT = 20000;
+export const MAX_VSOCK_PORT = 30000; // exclusive
+/** The helper relay listens on the container-side port plus this. */
+export const HELPER_PORT_OFFSET = 10000;
+
+export function checkId(what: string, value: string): string {
+  if (!ID.test(value)) {
+    throw invalid(
+      `${what} ${JSON.stringify(value)} is not valid: use 1-128 of [A-Za-z0-9_.-], starting with a letter or digit`,
+    );
+  }
+  return value;
+}
+
+export function checkName(what: string, value: string): string {
+  if (!NAME.test(value)) {
+    throw invalid(
+      `${what} ${JSON.stringify(value)} is not valid: use [A-Za-z0-9_.-], starting with a letter or digit`,
+    );
+  }
+  return value;
+}
+
+/** Lower-cases and checks a unicast MAC. */
+export function checkMac(value: string): string {
+  const mac = value.toLowerCase();
+  if (!MAC.test(mac))
+    throw invalid(`mac_address ${JSON.stringify(value)} is not a MAC like 02:42:ac:11:00:02`);
+  if (Number.parseInt(mac.slice(0, 2), 16) & 1)
+    throw invalid(`mac_address ${value} is a multicast address; use a unicast MAC`);
+  if (mac === '00:00:00:00:00:00') throw invalid('mac_address 00:00:00:00:00:00 is not usable');
+  return mac;
+}
+
+/** A CreateBridge request after validation. */
+export interface NetworkSpec {
+  networkId: string;
+  name: string;
+  subnet: Cidr;
+  gateway: number;
+  ipRange: Cidr | undefined;
+  mtu: number;
+  internal: boolean;
+  labels: Record<string, string>;
+}
+
+export function validateCreateBridge(req: network.CreateBridgeRequest): NetworkSpec {
+  const networkId = checkId('network_id', req.networkId);
+  const name = req.name === '' ? '' : checkName('name', req.name);
+  const parsed = parseCidr(req.subnet);
+  if ('error' in parsed) throw invalid(`subnet: ${parsed.error}`);
+  const subnet = parsed.cidr;
+  if (subnet.prefix < 8 || subnet.prefix > 30) {
+    throw invalid(`subnet ${req.subnet}: prefix length must be between /8 and /30`);
+  }
+  const hosts = hostRange(subnet);
+  let gateway = hosts.first;
+  if (req.gateway !== '') {
+    const gw = parseIp(req.gateway);
+    if (gw === undefined)
+      throw invalid(`gateway ${JSON.stringify(req.gateway)} is not an IPv4 address`);
+    if (!contains(subnet, gw) || gw < hosts.first || gw > hosts.last) {
+      throw invalid(`gateway ${req.gateway} is not a host address of subnet ${formatCidr(subnet)}`);
+    }
+    gateway = gw;
+  }
+  let ipRange: Cidr | undefined;
+  if (req.ipRange !== '') {
+    const r = parseCidr(req.ipRange);
+    if ('error' in r) throw invalid(`ip_range: ${r.error}`);
+    if (!within(subnet, r.cidr))
+      throw invalid(`ip_range ${req.ipRange} is not inside subnet ${formatCidr(subnet)}`);
+    ipRange = r.cidr;
+  }
+  const mtu = req.mtu === 0 ? 1500 : req.mtu;
+  if (mtu < 576 || mtu > 9000) throw invalid(`mtu ${req.mtu} is outside [576, 9000]`);
+  const labels: Record<string, string> = {};
+  for (const [key, value] of Object.entries(req.labels)) {
+    if (!LABEL_KEY.test(key)) throw invalid(`label key ${JSON.stringify(key)} is not valid`);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+    if (value.length > 1024 || /[\u0000-\u001f]/.test(value))
+      throw invalid(`label ${key}: value too long or has control characters`);
+    labels[key] = value;
+  }
+  return { networkId, name, subnet, gateway, ipRange, mtu, internal: req.internal, labels };
+}
+
+/** An AttachContainer request after validation (the IP is still to be decided). */
+export interface AttachSpec {
+  containerId: string;
+  networkId: string;
+  requestedIp: number | undefined;
+  mac: string;
+  hostname: string;
+  aliases: string[];
+  vsockPort: number;
+}
+
+export function validateAttach(req: network.AttachContainerRequest): AttachSpec {
+  const containerId = checkId('container_id', req.containerId);
+  const networkId = checkId('network_id', req.networkId);
+  let requestedIp: number | undefined;
+  if (req.ipAddress !== '') {
+    requestedIp = parseIp(req.ipAddress);
+    if (requestedIp === undefined)
+      throw invalid(`ip_address ${JSON.stringify(req.ipAddress)} is not an IPv4 address`);
+  }
+  if (req.macAddress === '') throw invalid('mac_address is required (the host chooses it)');
+  const mac = checkMac(req.macAddress);
+  const hostname = req.hostname === '' ? '' : checkName('hostname', req.hostname);
+  const aliases = [...new Set(req.aliases.map((a) => checkName('alias', a)))];
+  if (req.vsockPort < MIN_VSOCK_PORT || req.vsockPort >= MAX_VSOCK_PORT) {
+    throw invalid(`vsock_port ${req.vsockPort} is outside [${MIN_VSOCK_PORT}, ${MAX_VSOCK_PORT})`);
+  }
+  return { containerId, networkId, requestedIp, mac, hostname, aliases, vsockPort: req.vsockPort };
+}

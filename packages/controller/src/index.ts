@@ -1,0 +1,20 @@
+/**
+ * @arca-net/controller: the helper VM's NetworkControl server, its OVN/OVS
+ * driver and helper relays. `startController` embeds it (the lab, tests).
+ */
+export { ControllerError, ERROR_CODES, type ErrorCode } from './domain/errors.js';
+export { dnsNames, Networks, type NetworkView, type PolicyRule } from './domain/networks.js';
+export { CliOvnDriver, type OvnDriver, type OvnHealth } from './ovn/driver.js';
+export { createToolRunner, type Tool, ToolError, type ToolRunner } from './ovn/exec.js';
+export type { EndpointRecord, NetworkRecord, OvnState } from './ovn/model.js';
+export { lbName, lrName, lrpName, lsName, lspName, routerLspName } from './ovn/names.js';
+export type { AttachmentLink, DataPath } from './relay/datapath.js';
+export {
+  CONTROLLER_PORT,
+  type Controller,
+  type ControllerListen,
+  type ControllerOptions,
+  type OvnLocation,
+  parseControllerListen,
+  startController,
+} from './server/server.js';

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/**
+ * The controller process: `node dist/main.js --listen unixdir:/dir|vsock[:9999]`.
+ * OVS/OVN locations come from the environment that helpervm/startup.sh exports:
+ * ARCA_OVN_NB_DB, ARCA_OVN_SB_DB, ARCA_OVS_DB (`unix:/path`), ARCA_OVS_RUNDIR.
+ */
+import { parseArgs } from 'node:util';
+import { createLogger } from '@arca-net/log';
+import { startController } from './server/server.js';
+
+function socketPath(envName: string, fallback: string): string {
+  const value = process.env[envName] ?? fallback;
+  return value.startsWith('unix:') ? value.slice('unix:'.length) : value;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      listen: { type: 'string', default: process.env.ARCA_CONTROLLER_LISTEN ?? 'vsock:9999' },
+    },
+  });
+  const runDir = process.env.ARCA_OVS_RUNDIR ?? '/run/arca-net-helper';
+  const logger = createLogger({ base: { service: 'controller' } });
+  const controller = await startController({
+    listen: values.listen ?? 'vsock:9999',
+    ovn: {
+      nbSock: socketPath('ARCA_OVN_NB_DB', `${runDir}/ovnnb_db.sock`),
+      sbSock: socketPath('ARCA_OVN_SB_DB', `${runDir}/ovnsb_db.sock`),
+      ovsSock: socketPath('ARCA_OVS_DB', `${runDir}/ovs.sock`),
+      runDir,
+    },
+    logger,
+  });
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'stopping');
+    controller.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `arca-net-controller: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,425 @@
+/**
+ * The OVN driver: what the domain asks of OVN/OVS, behind an interface so an
+ * OVSDB JSON-RPC implementation can replace the CLI one later.
+ */
+import type { Logger } from '@arca-net/log';
+import { silentLogger } from '@arca-net/log';
+import { ToolError, type ToolRunner } from './exec.js';
+import { ExternalId, IFACE_ID } from './ids.js';
+import { type OvsdbRow, str, strMap } from './json.js';
+import type {
+  AclRecord,
+  EndpointRecord,
+  NetworkRecord,
+  OrphanRow,
+  OvnState,
+  PublishedPortRecord,
+} from './model.js';
+import { lsName, lspName } from './names.js';
+import {
+  addEndpointCmds,
+  type Cmd,
+  createNetworkCmds,
+  deleteNetworkCmds,
+  Nbctl,
+  publishPortCmds,
+  removeEndpointCmds,
+  setAclsCmds,
+  unpublishPortCmds,
+} from './nbctl.js';
+import { Sbctl } from './sbctl.js';
+import {
+  addTapPortCmds,
+  deleteTapPortCmds,
+  INTEGRATION_BRIDGE,
+  type TapPortSpec,
+  Vsctl,
+} from './vsctl.js';
+
+/** Health of the switching stack as GetHealth reports it. */
+export interface OvnHealth {
+  ovsOk: boolean;
+  ovsStatus: string;
+  ovnOk: boolean;
+  ovnStatus: string;
+  /** The chassis this helper registered, '' if none. */
+  chassis: string;
+}
+
+/** A TAP port of ours on br-int. */
+export interface TapPortRow {
+  name: string;
+  containerId: string;
+  networkId: string;
+}
+
+/** What the domain needs from OVN and OVS. */
+export interface OvnDriver {
+  /** Reads every row of ours back from the NB database. */
+  readState(): Promise<OvnState>;
+  createNetwork(net: NetworkRecord): Promise<void>;
+  deleteNetwork(networkId: string): Promise<void>;
+  /** Port, DHCP link and the given DNS names, in one transaction. */
+  addEndpoint(ep: EndpointRecord, dnsNames: string[]): Promise<void>;
+  removeEndpoint(ep: EndpointRecord, dnsNames: string[]): Promise<void>;
+  setAcls(networkId: string, acls: AclRecord[]): Promise<void>;
+  publishPort(p: PublishedPortRecord): Promise<void>;
+  unpublishPort(networkId: string, protocol: string, hostPort: number): Promise<void>;
+  plugTap(spec: TapPortSpec): Promise<void>;
+  unplugTap(name: string): Promise<void>;
+  /** TAP ports on br-int that carry our ids. */
+  tapPorts(): Promise<TapPortRow[]>;
+  /** Resolves true once ovn-controller has bound the port and reported it up, false on timeout. */
+  waitPortUp(portName: string, timeoutMs: number): Promise<boolean>;
+  removeOrphans(orphans: OrphanRow[]): Promise<void>;
+  health(): Promise<OvnHealth>;
+  /** A textual dump of the NB database (for before/after comparisons). */
+  dump(): Promise<string>;
+}
+
+/** Where the CLI driver finds the databases. */
+export interface CliDriverOptions {
+  nbDb: string;
+  sbDb: string;
+  ovsDb: string;
+  /** Directory of the daemons' pidfiles and control sockets (health checks); optional. */
+  runDir?: string;
+  timeoutMs?: number;
+  logger?: Logger;
+}
+
+function ids(row: OvsdbRow): Map<string, string> {
+  return strMap(row, 'external_ids');
+}
+
+/** The ovn-nbctl / ovs-vsctl / ovn-sbctl implementation of {@link OvnDriver}. */
+export class CliOvnDriver implements OvnDriver {
+  readonly nbctl: Nbctl;
+  readonly vsctl: Vsctl;
+  readonly sbctl: Sbctl;
+  private readonly log: Logger;
+  /** network id → uuids of its DHCP_Options and DNS rows. */
+  private readonly rowCache = new Map<string, { dhcp: string; dns: string }>();
+
+  constructor(
+    private readonly run: ToolRunner,
+    private readonly options: CliDriverOptions,
+  ) {
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    this.nbctl = new Nbctl(run, { db: options.nbDb, timeoutMs });
+    this.vsctl = new Vsctl(run, { db: options.ovsDb, timeoutMs });
+    this.sbctl = new Sbctl(run, { db: options.sbDb, timeoutMs });
+    this.log = (options.logger ?? silentLogger).child({ component: 'ovn' });
+  }
+
+  async readState(): Promise<OvnState> {
+    const [switches, ports, dhcps, dnss, lbs, routers] = await Promise.all([
+      this.nbctl.list('Logical_Switch', [
+        '_uuid',
+        'name',
+        'external_ids',
+        'other_config',
+        'dns_records',
+      ]),
+      this.nbctl.list('Logical_Switch_Port', ['_uuid', 'name', 'external_ids', 'addresses']),
+      this.nbctl.list('DHCP_Options', ['_uuid', 'external_ids']),
+      this.nbctl.list('DNS', ['_uuid', 'external_ids', 'records']),
+      this.nbctl.list('Load_Balancer', ['_uuid', 'name', 'external_ids', 'vips']),
+      this.nbctl.list('Logical_Router', ['_uuid', 'name', 'external_ids']),
+    ]);
+    const state: OvnState = {
+      networks: [],
+      endpoints: [],
+      published: [],
+      dns: new Map(),
+      orphans: [],
+    };
+    const known = new Set<string>();
+    for (const row of switches) {
+      const x = ids(row);
+      const networkId = x.get(ExternalId.networkId);
+      if (!networkId) continue;
+      const subnet = x.get(ExternalId.subnet) ?? '';
+      const gateway = x.get(ExternalId.gateway) ?? '';
+      if (!subnet || !gateway || str(row, 'name') !== lsName(networkId)) {
+        state.orphans.push({
+          table: 'Logical_Switch',
+          uuid: str(row, '_uuid'),
+          why: 'incomplete network',
+        });
+        continue;
+      }
+      let labels: Record<string, string> = {};
+      try {
+        labels = JSON.parse(x.get(ExternalId.labels) ?? '{}') as Record<string, string>;
+      } catch {
+        labels = {};
+      }
+      known.add(networkId);
+      state.networks.push({
+        networkId,
+        name: x.get(ExternalId.networkName) ?? '',
+        subnet,
+        gateway,
+        ipRange: x.get(ExternalId.ipRange) ?? '',
+        excludeIps: strMap(row, 'other_config').get('exclude_ips') ?? '',
+        mtu: Number(x.get(ExternalId.mtu) ?? '1500'),
+        internal: x.get(ExternalId.internal) === 'true',
+        labels,
+        routerMac: x.get(ExternalId.routerMac) ?? '',
+      });
+    }
+    const dhcpByNet = new Map<string, string>();
+    for (const row of dhcps) {
+      const networkId = ids(row).get(ExternalId.networkId);
+      if (!networkId) continue;
+      if (!known.has(networkId) || dhcpByNet.has(networkId)) {
+        state.orphans.push({
+          table: 'DHCP_Options',
+          uuid: str(row, '_uuid'),
+          why: 'no network or duplicate',
+        });
+      } else dhcpByNet.set(networkId, str(row, '_uuid'));
+    }
+    const dnsByNet = new Map<string, string>();
+    for (const row of dnss) {
+      const networkId = ids(row).get(ExternalId.networkId);
+      if (!networkId || !known.has(networkId)) continue; // non-root: goes with its switch
+      dnsByNet.set(networkId, str(row, '_uuid'));
+      state.dns.set(networkId, strMap(row, 'records'));
+    }
+    for (const net of state.networks) {
+      const dhcp = dhcpByNet.get(net.networkId);
+      const dns = dnsByNet.get(net.networkId);
+      if (dhcp && dns) this.rowCache.set(net.networkId, { dhcp, dns });
+    }
+    for (const row of ports) {
+      const x = ids(row);
+      const networkId = x.get(ExternalId.networkId);
+      const containerId = x.get(ExternalId.containerId);
+      if (!networkId || !containerId) continue;
+      const name = str(row, 'name');
+      const ip = x.get(ExternalId.ip) ?? '';
+      const mac = x.get(ExternalId.mac) ?? '';
+      if (!known.has(networkId) || name !== lspName(containerId, networkId) || !ip || !mac) {
+        state.orphans.push({
+          table: 'Logical_Switch_Port',
+          uuid: name,
+          why: 'incomplete endpoint',
+        });
+        continue;
+      }
+      const aliases = x.get(ExternalId.aliases) ?? '';
+      state.endpoints.push({
+        networkId,
+        containerId,
+        portName: name,
+        ip,
+        mac,
+        hostname: x.get(ExternalId.hostname) ?? '',
+        aliases: aliases ? aliases.split(',') : [],
+        vsockPort: Number(x.get(ExternalId.vsockPort) ?? '0'),
+      });
+    }
+    for (const row of lbs) {
+      const x = ids(row);
+      const networkId = x.get(ExternalId.networkId);
+      if (!networkId) continue;
+      const protocol = x.get(ExternalId.protocol);
+      const hostPort = Number(x.get(ExternalId.hostPort));
+      const vips = strMap(row, 'vips');
+      const [vip, backend] = [...vips][0] ?? ['', ''];
+      if (!known.has(networkId) || (protocol !== 'tcp' && protocol !== 'udp') || !vip) {
+        state.orphans.push({
+          table: 'Load_Balancer',
+          uuid: str(row, '_uuid'),
+          why: 'incomplete published port',
+        });
+        continue;
+      }
+      state.published.push({
+        networkId,
+        containerId: x.get(ExternalId.containerId) ?? '',
+        protocol,
+        hostPort,
+        containerPort: Number(x.get(ExternalId.containerPort)),
+        vip,
+        backend,
+      });
+    }
+    for (const row of routers) {
+      const networkId = ids(row).get(ExternalId.networkId);
+      if (networkId && !known.has(networkId)) {
+        state.orphans.push({
+          table: 'Logical_Router',
+          uuid: str(row, '_uuid'),
+          why: 'router without network',
+        });
+      }
+    }
+    return state;
+  }
+
+  private async rows(networkId: string): Promise<{ dhcp: string; dns: string }> {
+    const cached = this.rowCache.get(networkId);
+    if (cached) return cached;
+    await this.readState();
+    const found = this.rowCache.get(networkId);
+    if (!found)
+      throw new Error(`network ${networkId} has no DHCP_Options/DNS rows in the NB database`);
+    return found;
+  }
+
+  async createNetwork(net: NetworkRecord): Promise<void> {
+    const out = await this.nbctl.transact(createNetworkCmds(net));
+    // The two `create` commands print the new rows' uuids, in order.
+    const [dhcp, dns] = out;
+    if (dhcp && dns) this.rowCache.set(net.networkId, { dhcp, dns });
+  }
+
+  async deleteNetwork(networkId: string): Promise<void> {
+    const [dhcps, lbs] = await Promise.all([
+      this.nbctl.list('DHCP_Options', ['_uuid', 'external_ids']),
+      this.nbctl.list('Load_Balancer', ['name', 'external_ids']),
+    ]);
+    const mine = (row: OvsdbRow) => ids(row).get(ExternalId.networkId) === networkId;
+    await this.nbctl.transact(
+      deleteNetworkCmds(networkId, {
+        dhcpUuids: dhcps.filter(mine).map((r) => str(r, '_uuid')),
+        lbNames: lbs.filter(mine).map((r) => str(r, 'name')),
+      }),
+    );
+    this.rowCache.delete(networkId);
+  }
+
+  async addEndpoint(ep: EndpointRecord, dnsNames: string[]): Promise<void> {
+    const { dhcp, dns } = await this.rows(ep.networkId);
+    await this.nbctl.transact(addEndpointCmds(ep, dhcp, dns, dnsNames));
+  }
+
+  async removeEndpoint(ep: EndpointRecord, dnsNames: string[]): Promise<void> {
+    const rows = this.rowCache.get(ep.networkId);
+    await this.nbctl.transact(removeEndpointCmds(ep, rows?.dns, dnsNames));
+  }
+
+  async setAcls(networkId: string, acls: AclRecord[]): Promise<void> {
+    await this.nbctl.transact(setAclsCmds(networkId, acls));
+  }
+
+  async publishPort(p: PublishedPortRecord): Promise<void> {
+    await this.nbctl.transact(publishPortCmds(p));
+  }
+
+  async unpublishPort(networkId: string, protocol: string, hostPort: number): Promise<void> {
+    await this.nbctl.transact(unpublishPortCmds(networkId, protocol, hostPort));
+  }
+
+  async plugTap(spec: TapPortSpec): Promise<void> {
+    await this.vsctl.transact(addTapPortCmds(spec));
+  }
+
+  async unplugTap(name: string): Promise<void> {
+    await this.vsctl.transact(deleteTapPortCmds(name));
+  }
+
+  async tapPorts(): Promise<TapPortRow[]> {
+    const rows = await this.vsctl.list('Interface', ['name', 'external_ids']);
+    const out: TapPortRow[] = [];
+    for (const row of rows) {
+      const x = ids(row);
+      const networkId = x.get(ExternalId.networkId);
+      const containerId = x.get(ExternalId.containerId);
+      if (networkId && containerId && x.get(IFACE_ID) === str(row, 'name')) {
+        out.push({ name: str(row, 'name'), networkId, containerId });
+      }
+    }
+    return out;
+  }
+
+  async waitPortUp(portName: string, timeoutMs: number): Promise<boolean> {
+    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+    try {
+      await this.run('ovn-sbctl', [
+        `--db=${this.options.sbDb}`,
+        `--timeout=${seconds}`,
+        'wait-until',
+        'Port_Binding',
+        portName,
+        'up=true',
+      ]);
+      return true;
+    } catch (err) {
+      if (err instanceof ToolError) {
+        this.log.warn({ port: portName, err: err.message }, 'port not up in time');
+        return false;
+      }
+      throw err;
+    }
+  }
+
+  async removeOrphans(orphans: OrphanRow[]): Promise<void> {
+    const cmds: Cmd[] = orphans.map((o) => {
+      switch (o.table) {
+        case 'Logical_Switch':
+          return ['--if-exists', 'ls-del', o.uuid];
+        case 'Logical_Switch_Port':
+          return ['--if-exists', 'lsp-del', o.uuid];
+        case 'Logical_Router':
+          return ['--if-exists', 'lr-del', o.uuid];
+        case 'Load_Balancer':
+          return ['--if-exists', 'lb-del', o.uuid];
+        default:
+          return ['destroy', o.table, o.uuid];
+      }
+    });
+    for (const o of orphans) this.log.info(o, 'removing half-created row');
+    await this.nbctl.transact(cmds);
+  }
+
+  async health(): Promise<OvnHealth> {
+    const h: OvnHealth = { ovsOk: false, ovsStatus: '', ovnOk: false, ovnStatus: '', chassis: '' };
+    let systemId = '';
+    try {
+      const [ovs] = await this.vsctl.list('Open_vSwitch', ['ovs_version', 'external_ids']);
+      const bridges = await this.vsctl.list('Bridge', ['name']);
+      systemId = ovs ? (ids(ovs).get('system-id') ?? '') : '';
+      const hasBrInt = bridges.some((b) => str(b, 'name') === INTEGRATION_BRIDGE);
+      h.ovsOk = hasBrInt;
+      h.ovsStatus = `ovs-vswitchd ${ovs ? str(ovs, 'ovs_version') : '?'}, ${INTEGRATION_BRIDGE} ${hasBrInt ? 'present' : 'missing'}`;
+    } catch (err) {
+      h.ovsStatus = `OVS database unreachable: ${(err as Error).message}`;
+    }
+    const parts: string[] = [];
+    let northdOk = true;
+    if (this.options.runDir) {
+      try {
+        const { stdout } = await this.run('ovs-appctl', [
+          '-t',
+          `${this.options.runDir}/ovn-northd.ctl`,
+          'status',
+        ]);
+        northdOk = stdout.includes('active');
+        parts.push(`northd ${stdout.replace('Status:', '').trim()}`);
+      } catch (err) {
+        northdOk = false;
+        parts.push(`northd unreachable (${(err as Error).message.split('\n')[0]})`);
+      }
+    }
+    try {
+      const chassis = await this.sbctl.chassisNames();
+      h.chassis = chassis.includes(systemId) ? systemId : '';
+      parts.push(
+        h.chassis ? `chassis ${h.chassis} registered` : 'no chassis registered for this helper',
+      );
+    } catch (err) {
+      parts.push(`SB database unreachable: ${(err as Error).message}`);
+    }
+    h.ovnOk = northdOk && h.chassis !== '';
+    h.ovnStatus = parts.join('; ');
+    return h;
+  }
+
+  dump(): Promise<string> {
+    return this.nbctl.dump();
+  }
+}

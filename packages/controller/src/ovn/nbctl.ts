@@ -1,0 +1,299 @@
+/**
+ * ovn-nbctl: command builders (`…Cmds` return the sub-commands of one
+ * transaction; a service composes them) and the runner that executes a batch
+ * as one `ovn-nbctl -- cmd -- cmd …` transaction, plus JSON reads.
+ */
+
+import type { ToolRunner } from './exec.js';
+import { toolTimeoutSeconds } from './exec.js';
+import { ExternalId } from './ids.js';
+import { type OvsdbRow, parseTable } from './json.js';
+import type { AclRecord, EndpointRecord, NetworkRecord, PublishedPortRecord } from './model.js';
+import { lbName, lrName, lrpName, lsName, routerLspName } from './names.js';
+
+/** One sub-command of a transaction, e.g. `['ls-add', 'an-ls-…']`. */
+export type Cmd = readonly string[];
+
+/** OVSDB string syntax: a JSON-quoted string is always parsed verbatim. */
+export function q(value: string): string {
+  return JSON.stringify(value);
+}
+
+/** `column:"key"="value"` for set/create/add arguments. */
+export function kv(column: string, key: string, value: string): string {
+  return `${column}:${q(key)}=${q(value)}`;
+}
+
+/** `column={"k"="v", …}` for a whole map column. */
+export function mapValue(column: string, entries: Iterable<readonly [string, string]>): string {
+  const parts = [...entries].map(([k, v]) => `${q(k)}=${q(v)}`);
+  return `${column}={${parts.join(',')}}`;
+}
+
+/** Lease time announced by DHCP (seconds). */
+export const DHCP_LEASE_SECONDS = 3600;
+
+function networkIds(net: NetworkRecord): [string, string][] {
+  return [
+    [ExternalId.networkId, net.networkId],
+    [ExternalId.networkName, net.name],
+  ];
+}
+
+/** Creates the network's switch, DHCP options, DNS row and router; `--may-exist` where the CLI has it. */
+export function createNetworkCmds(net: NetworkRecord): Cmd[] {
+  const ls = lsName(net.networkId);
+  const lr = lrName(net.networkId);
+  const lrp = lrpName(net.networkId);
+  const rp = routerLspName(net.networkId);
+  const prefix = net.subnet.split('/')[1] ?? '32';
+  const lsIds: [string, string][] = [
+    ...networkIds(net),
+    [ExternalId.role, 'network'],
+    [ExternalId.subnet, net.subnet],
+    [ExternalId.gateway, net.gateway],
+    [ExternalId.ipRange, net.ipRange],
+    [ExternalId.mtu, String(net.mtu)],
+    [ExternalId.internal, String(net.internal)],
+    [ExternalId.labels, JSON.stringify(net.labels)],
+    [ExternalId.routerMac, net.routerMac],
+  ];
+  const dhcpOptions: [string, string][] = [
+    ['server_id', net.gateway],
+    ['server_mac', net.routerMac],
+    ['router', net.gateway],
+    ['dns_server', net.gateway],
+    ['lease_time', String(DHCP_LEASE_SECONDS)],
+    ['mtu', String(net.mtu)],
+  ];
+  return [
+    ['--may-exist', 'ls-add', ls],
+    [
+      'set',
+      'Logical_Switch',
+      ls,
+      kv('other_config', 'subnet', net.subnet),
+      kv('other_config', 'exclude_ips', net.excludeIps),
+      mapValue('external_ids', lsIds),
+    ],
+    [
+      '--id=@dhcp',
+      'create',
+      'DHCP_Options',
+      `cidr=${q(net.subnet)}`,
+      mapValue('options', dhcpOptions),
+      mapValue('external_ids', [...networkIds(net), [ExternalId.role, 'dhcp']]),
+    ],
+    [
+      '--id=@dns',
+      'create',
+      'DNS',
+      mapValue('external_ids', [...networkIds(net), [ExternalId.role, 'dns']]),
+    ],
+    ['add', 'Logical_Switch', ls, 'dns_records', '@dns'],
+    ['--may-exist', 'lr-add', lr],
+    [
+      'set',
+      'Logical_Router',
+      lr,
+      mapValue('external_ids', [...networkIds(net), [ExternalId.role, 'router']]),
+    ],
+    ['--may-exist', 'lrp-add', lr, lrp, net.routerMac, `${net.gateway}/${prefix}`],
+    [
+      'set',
+      'Logical_Router_Port',
+      lrp,
+      mapValue('external_ids', [...networkIds(net), [ExternalId.role, 'router-port']]),
+    ],
+    ['--may-exist', 'lsp-add', ls, rp],
+    ['lsp-set-type', rp, 'router'],
+    ['lsp-set-addresses', rp, 'router'],
+    ['lsp-set-options', rp, `router-port=${lrp}`],
+    [
+      'set',
+      'Logical_Switch_Port',
+      rp,
+      mapValue('external_ids', [...networkIds(net), [ExternalId.role, 'router-port']]),
+    ],
+  ];
+}
+
+/**
+ * Deletes a network's rows: the switch (its ports and DNS rows go with it),
+ * the router, its load balancers and DHCP options (by uuid, read beforehand).
+ */
+export function deleteNetworkCmds(
+  networkId: string,
+  extra: { dhcpUuids: string[]; lbNames: string[] },
+): Cmd[] {
+  return [
+    ...extra.lbNames.map((lb) => ['--if-exists', 'lb-del', lb]),
+    ['--if-exists', 'ls-del', lsName(networkId)],
+    ['--if-exists', 'lr-del', lrName(networkId)],
+    ...extra.dhcpUuids.map((uuid) => ['dhcp-options-del', uuid]),
+  ];
+}
+
+/** Adds an attachment's port ("MAC IP" addresses and port security, DHCP) and its DNS names. */
+export function addEndpointCmds(
+  ep: EndpointRecord,
+  dhcpUuid: string,
+  dnsUuid: string,
+  names: string[],
+): Cmd[] {
+  const lsp = ep.portName;
+  const address = `${ep.mac} ${ep.ip}`;
+  const ids: [string, string][] = [
+    [ExternalId.networkId, ep.networkId],
+    [ExternalId.containerId, ep.containerId],
+    [ExternalId.role, 'endpoint'],
+    [ExternalId.ip, ep.ip],
+    [ExternalId.mac, ep.mac],
+    [ExternalId.hostname, ep.hostname],
+    [ExternalId.aliases, ep.aliases.join(',')],
+    [ExternalId.vsockPort, String(ep.vsockPort)],
+  ];
+  return [
+    ['lsp-add', lsName(ep.networkId), lsp],
+    ['lsp-set-addresses', lsp, address],
+    ['lsp-set-port-security', lsp, address],
+    ['lsp-set-dhcpv4-options', lsp, dhcpUuid],
+    ['set', 'Logical_Switch_Port', lsp, mapValue('external_ids', ids)],
+    ...names.map((name) => ['add', 'DNS', dnsUuid, 'records', `${q(name)}=${q(ep.ip)}`]),
+  ];
+}
+
+/** Removes an attachment's port and exactly the DNS records that point at its IP. */
+export function removeEndpointCmds(
+  ep: EndpointRecord,
+  dnsUuid: string | undefined,
+  names: string[],
+): Cmd[] {
+  const cmds: Cmd[] = [['--if-exists', 'lsp-del', ep.portName]];
+  if (dnsUuid) {
+    for (const name of names)
+      cmds.push(['remove', 'DNS', dnsUuid, 'records', `${q(name)}=${q(ep.ip)}`]);
+  }
+  return cmds;
+}
+
+/** Replaces all ACLs of a network's switch. */
+export function setAclsCmds(networkId: string, acls: AclRecord[]): Cmd[] {
+  const ls = lsName(networkId);
+  const cmds: Cmd[] = [['acl-del', ls]];
+  acls.forEach((acl, i) => {
+    const id = `@acl${i}`;
+    cmds.push([
+      `--id=${id}`,
+      'create',
+      'ACL',
+      'direction=to-lport',
+      `priority=${acl.priority}`,
+      `match=${q(acl.match)}`,
+      `action=${acl.action}`,
+      mapValue('external_ids', [
+        [ExternalId.networkId, networkId],
+        [ExternalId.role, 'policy'],
+      ]),
+    ]);
+    cmds.push(['add', 'Logical_Switch', ls, 'acls', id]);
+  });
+  return cmds;
+}
+
+/** Publishes a port: a load balancer VIP on the gateway, on the router and the switch. */
+export function publishPortCmds(p: PublishedPortRecord): Cmd[] {
+  const lb = lbName(p.networkId, p.protocol, p.hostPort);
+  return [
+    ['--may-exist', 'lb-add', lb, p.vip, p.backend, p.protocol],
+    [
+      'set',
+      'Load_Balancer',
+      lb,
+      mapValue('external_ids', [
+        [ExternalId.networkId, p.networkId],
+        [ExternalId.containerId, p.containerId],
+        [ExternalId.role, 'publish'],
+        [ExternalId.protocol, p.protocol],
+        [ExternalId.hostPort, String(p.hostPort)],
+        [ExternalId.containerPort, String(p.containerPort)],
+      ]),
+    ],
+    ['--may-exist', 'lr-lb-add', lrName(p.networkId), lb],
+    ['--may-exist', 'ls-lb-add', lsName(p.networkId), lb],
+  ];
+}
+
+/** Removes a published port's load balancer. */
+export function unpublishPortCmds(networkId: string, protocol: string, hostPort: number): Cmd[] {
+  return [['--if-exists', 'lb-del', lbName(networkId, protocol, hostPort)]];
+}
+
+/** Options of {@link Nbctl}. */
+export interface NbctlOptions {
+  /** e.g. "unix:/run/arca-net-helper/ovnnb_db.sock" */
+  db: string;
+  timeoutMs?: number;
+}
+
+/** Runs ovn-nbctl transactions and reads. */
+export class Nbctl {
+  private readonly timeout: string;
+  constructor(
+    private readonly run: ToolRunner,
+    private readonly options: NbctlOptions,
+  ) {
+    this.timeout = `--timeout=${toolTimeoutSeconds(options.timeoutMs ?? 30_000)}`;
+  }
+
+  private base(): string[] {
+    return [`--db=${this.options.db}`, this.timeout];
+  }
+
+  /** Runs `cmds` as one transaction; `wait` adds `--wait=sb|hv`. Returns stdout lines (e.g. created uuids). */
+  async transact(cmds: readonly Cmd[], wait?: 'sb' | 'hv'): Promise<string[]> {
+    if (cmds.length === 0) return [];
+    const args = this.base();
+    if (wait) args.push(`--wait=${wait}`);
+    for (const cmd of cmds) args.push('--', ...cmd);
+    const { stdout } = await this.run('ovn-nbctl', args);
+    return stdout.split('\n').filter((l) => l.length > 0);
+  }
+
+  /** Lists a table (optionally some columns) as decoded rows. */
+  async list(table: string, columns?: readonly string[]): Promise<OvsdbRow[]> {
+    const args = [...this.base(), '--format=json'];
+    if (columns) args.push(`--columns=${columns.join(',')}`);
+    args.push('list', table);
+    const { stdout } = await this.run('ovn-nbctl', args);
+    return parseTable(stdout);
+  }
+
+  /** Waits until northd and every chassis have processed the current NB contents. */
+  async sync(wait: 'sb' | 'hv'): Promise<void> {
+    await this.run('ovn-nbctl', [...this.base(), `--wait=${wait}`, 'sync']);
+  }
+
+  /** `ovn-nbctl show` plus a JSON list of every table we write: a comparable dump of our state. */
+  async dump(): Promise<string> {
+    const parts = [(await this.run('ovn-nbctl', [...this.base(), 'show'])).stdout];
+    for (const table of NB_TABLES) {
+      parts.push(
+        (await this.run('ovn-nbctl', [...this.base(), '--format=json', 'list', table])).stdout,
+      );
+    }
+    return parts.join('\n');
+  }
+}
+
+/** The NB tables arca-net writes. */
+export const NB_TABLES = [
+  'Logical_Switch',
+  'Logical_Switch_Port',
+  'Logical_Router',
+  'Logical_Router_Port',
+  'DHCP_Options',
+  'DNS',
+  'ACL',
+  'Load_Balancer',
+] as const;

@@ -1,0 +1,227 @@
+/**
+ * NetworkControl: each handler validates its request, calls one domain
+ * function and maps the result.
+ *
+ * Failures: nice-grpc cannot send a response body with a non-OK status, so a
+ * failed RPC carries only its status and message (INVALID_ARGUMENT,
+ * NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, UNAVAILABLE/INTERNAL).
+ * Arca's old clients treat any non-OK status as a failure before they read
+ * `success`, so they keep working; every successful response has
+ * `success = true` and an empty `error`.
+ */
+import { network } from '@arca-net/proto';
+import type { ServiceImplementation } from 'nice-grpc';
+import { invalid } from '../domain/errors.js';
+import {
+  MAX_RULE_PRIORITY,
+  type Networks,
+  type NetworkView,
+  type PolicyRule,
+} from '../domain/networks.js';
+import { checkId, checkName, validateAttach, validateCreateBridge } from '../domain/validate.js';
+import type { EndpointRecord } from '../ovn/model.js';
+import type { LinkDirectionStats } from '../relay/datapath.js';
+
+/** Every network is a logical switch on the integration bridge. */
+const BRIDGE_NAME = 'br-int';
+
+function endpointInfo(ep: EndpointRecord): network.EndpointInfo {
+  return {
+    containerId: ep.containerId,
+    hostname: ep.hostname,
+    ipAddress: ep.ip,
+    macAddress: ep.mac,
+    aliases: ep.aliases,
+    vsockPort: ep.vsockPort,
+    portName: ep.portName,
+  };
+}
+
+function bridgeInfo(view: NetworkView): network.BridgeInfo {
+  const r = view.record;
+  const endpoints = [...view.endpoints.values()];
+  return {
+    networkId: r.networkId,
+    bridgeName: BRIDGE_NAME,
+    subnet: r.subnet,
+    gateway: r.gateway,
+    containers: endpoints.map((ep) => ep.containerId),
+    name: r.name,
+    internal: r.internal,
+    ipRange: r.ipRange,
+    mtu: r.mtu,
+    labels: r.labels,
+    endpoints: endpoints.map(endpointInfo),
+  };
+}
+
+function direction(s: LinkDirectionStats): network.DirectionStats {
+  return { frames: s.frames, bytes: s.bytes, drops: s.drops, protocolErrors: s.protocolErrors };
+}
+
+function policyRule(rule: network.NetworkPolicyRule): PolicyRule {
+  const { NetworkPolicyRule_Action: Action, NetworkPolicyRule_Protocol: Protocol } = network;
+  if (rule.action !== Action.ALLOW && rule.action !== Action.DENY)
+    throw invalid(`rule action ${rule.action} is unknown`);
+  const protocols: Record<number, PolicyRule['protocol']> = {
+    [Protocol.TCP]: 'tcp',
+    [Protocol.UDP]: 'udp',
+    [Protocol.ICMP]: 'icmp',
+    [Protocol.ANY]: 'any',
+  };
+  const protocol = protocols[rule.protocol];
+  if (!protocol) throw invalid(`rule protocol ${rule.protocol} is unknown`);
+  if (rule.port > 65535) throw invalid(`rule port ${rule.port} is outside [0, 65535]`);
+  if (rule.port > 0 && protocol !== 'tcp' && protocol !== 'udp')
+    throw invalid('a rule port needs protocol TCP or UDP');
+  if (rule.priority > MAX_RULE_PRIORITY)
+    throw invalid(`rule priority ${rule.priority} is above ${MAX_RULE_PRIORITY}`);
+  return {
+    allow: rule.action === Action.ALLOW,
+    protocol,
+    sourceNetwork: rule.sourceNetwork === '' ? '' : checkId('source_network', rule.sourceNetwork),
+    destinationNetwork:
+      rule.destinationNetwork === '' ? '' : checkId('destination_network', rule.destinationNetwork),
+    port: rule.port,
+    priority: rule.priority,
+  };
+}
+
+function protocolOf(text: string): 'tcp' | 'udp' {
+  const p = text.toLowerCase();
+  if (p !== 'tcp' && p !== 'udp')
+    throw invalid(`protocol ${JSON.stringify(text)} must be tcp or udp`);
+  return p;
+}
+
+function portOf(what: string, value: number): number {
+  if (value < 1 || value > 65535) throw invalid(`${what} ${value} is outside [1, 65535]`);
+  return value;
+}
+
+/** The NetworkControl implementation over the domain. */
+export function createNetworkControlService(
+  networks: Networks,
+  startedAt: number = Date.now(),
+): ServiceImplementation<typeof network.NetworkControlDefinition> {
+  return {
+    async createBridge(req) {
+      const view = await networks.createNetwork(validateCreateBridge(req));
+      return {
+        bridgeName: BRIDGE_NAME,
+        success: true,
+        error: '',
+        subnet: view.record.subnet,
+        gateway: view.record.gateway,
+      };
+    },
+
+    async deleteBridge(req) {
+      await networks.deleteNetwork(checkId('network_id', req.networkId));
+      return { success: true, error: '' };
+    },
+
+    async attachContainer(req) {
+      const { endpoint, network: view } = await networks.attach(validateAttach(req));
+      return {
+        portName: endpoint.portName,
+        success: true,
+        error: '',
+        ipAddress: endpoint.ip,
+        gateway: view.record.gateway,
+        prefixLength: view.subnet.prefix,
+        dnsServer: view.record.gateway,
+        macAddress: endpoint.mac,
+        mtu: view.record.mtu,
+      };
+    },
+
+    async detachContainer(req) {
+      await networks.detach(
+        checkId('container_id', req.containerId),
+        checkId('network_id', req.networkId),
+      );
+      return { success: true, error: '' };
+    },
+
+    async listBridges() {
+      return { bridges: networks.list().map(bridgeInfo), success: true, error: '' };
+    },
+
+    async setNetworkPolicy(req) {
+      const networkId = checkId('network_id', req.networkId);
+      await networks.setPolicy(networkId, req.rules.map(policyRule));
+      return { success: true, error: '' };
+    },
+
+    async getHealth() {
+      const h = await networks.health();
+      return {
+        healthy: h.ovsOk && h.ovnOk,
+        ovsStatus: h.ovsStatus,
+        ovnStatus: h.ovnStatus,
+        uptimeSeconds: BigInt(Math.floor((Date.now() - startedAt) / 1000)),
+        chassis: h.chassis,
+        networks: h.networks,
+        attachments: h.attachments,
+      };
+    },
+
+    async resolveDNS(req) {
+      const hostname = checkName('hostname', req.hostname.replace(/\.$/, ''));
+      const found = networks.resolve(
+        hostname,
+        req.networkIds.map((id) => checkId('network_ids', id)),
+      );
+      return {
+        found: found !== undefined,
+        ipAddress: found?.ip ?? '',
+        networkId: found?.networkId ?? '',
+        error: '',
+      };
+    },
+
+    async getContainerNetworks(req) {
+      const endpoints = networks.containerEndpoints(checkId('container_id', req.containerId));
+      return {
+        networkIds: endpoints.map((ep) => ep.networkId),
+        error: '',
+        endpoints: endpoints.map(endpointInfo),
+      };
+    },
+
+    async publishPort(req) {
+      const p = await networks.publish(
+        checkId('network_id', req.networkId),
+        checkId('container_id', req.containerId),
+        protocolOf(req.protocol),
+        portOf('host_port', req.hostPort),
+        portOf('container_port', req.containerPort),
+      );
+      return { success: true, error: '', externalAddress: p.vip };
+    },
+
+    async unpublishPort(req) {
+      await networks.unpublish(
+        checkId('network_id', req.networkId),
+        protocolOf(req.protocol),
+        portOf('host_port', req.hostPort),
+      );
+      return { success: true, error: '' };
+    },
+
+    async getAttachmentStats(req) {
+      const link = networks.link(
+        checkId('container_id', req.containerId),
+        checkId('network_id', req.networkId),
+      );
+      const s = link.stats();
+      return {
+        toSwitch: direction(s.toSwitch),
+        toContainer: direction(s.toContainer),
+        connections: link.connections,
+        connected: link.connected,
+      };
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { network } from '@arca-net/proto';
+import { describe, expect, it } from 'vitest';
+import { ControllerError } from '../src/domain/errors.js';
+import { formatIp, overlaps, parseCidr, parseIp } from '../src/domain/ipv4.js';
+import { validateAttach, validateCreateBridge } from '../src/domain/validate.js';
+
+const bridge = (over: Partial<network.CreateBridgeRequest>) =>
+  validateCreateBridge({
+    ...network.CreateBridgeRequest.fromPartial({ networkId: 'n1', subnet: '198.51.100.0/24' }),
+    ...over,
+  });
+const attach = (over: Partial<network.AttachContainerRequest>) =>
+  validateAttach({
+    ...network.AttachContainerRequest.fromPartial({
+      containerId: 'c1',
+      networkId: 'n1',
+      macAddress: '02:00:00:00:00:01',
+      vsockPort: 20000,
+    }),
+    ...over,
+  });
+
+function code(action: () => unknown): string | undefined {
+  try {
+    action();
+    return undefined;
+  } catch (err) {
+    return err instanceof ControllerError ? err.code : 'other';
+  }
+}
+
+describe('IPv4 helpers', () => {
+  it('parse strictly and detect overlap', () => {
+    expect(parseIp('198.51.100.7')).toBe(0xc6336407);
+    expect(parseIp('01.2.3.4')).toBeUndefined();
+    expect(formatIp(0xc6336407)).toBe('198.51.100.7');
+    const a = parseCidr('10.0.0.0/8');
+    const b = parseCidr('10.1.0.0/16');
+    expect('cidr' in a && 'cidr' in b && overlaps(a.cidr, b.cidr)).toBe(true);
+    expect(parseCidr('10.0.0.1/8')).toEqual({ error: expect.stringMatching(/host bits/) });
+  });
+});
+
+describe('request validation', () => {
+  it('accepts a plain network and defaults the gateway to the first host', () => {
+    const spec = bridge({});
+    expect(formatIp(spec.gateway)).toBe('198.51.100.1');
+    expect(spec.mtu).toBe(1500);
+  });
+
+  it.each([
+    ['bad CIDR', { subnet: '198.51.100.0/33' }],
+    ['not a CIDR', { subnet: 'banana' }],
+    ['gateway outside subnet', { gateway: '203.0.113.1' }],
+    ['gateway is the broadcast', { gateway: '198.51.100.255' }],
+    ['ip_range outside subnet', { ipRange: '203.0.113.0/28' }],
+    ['name with quotes', { name: 'a"b' }],
+    ['name with spaces', { name: 'a b' }],
+    ['name starting with --', { name: '--db=x' }],
+    ['name with ;', { name: 'a;b' }],
+    ['name with OVN syntax', { name: '{a=b}' }],
+    ['network id with =', { networkId: 'a=b' }],
+  ])('rejects a network with %s', (_what, over) => {
+    expect(code(() => bridge(over))).toBe('INVALID_ARGUMENT');
+  });
+
+  it.each([
+    ['multicast MAC', { macAddress: '01:00:5e:00:00:01' }],
+    ['malformed MAC', { macAddress: '02:00:00:00:00' }],
+    ['missing MAC', { macAddress: '' }],
+    ['bad IP', { ipAddress: '198.51.100.300' }],
+    ['port below range', { vsockPort: 19999 }],
+    ['port above range', { vsockPort: 30000 }],
+    ['hostname with quotes', { hostname: "web'1" }],
+    ['alias with braces', { aliases: ['{}'] }],
+    ['container id with space', { containerId: 'c 1' }],
+  ])('rejects an attachment with %s', (_what, over) => {
+    expect(code(() => attach(over))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('normalizes MACs to lower case and dedups aliases', () => {
+    const spec = attach({ macAddress: '02:AB:00:00:00:01', aliases: ['x', 'x'] });
+    expect(spec.mac).toBe('02:ab:00:00:00:01');
+    expect(spec.aliases).toEqual(['x']);
+  });
+});
