@@ -1,0 +1,55 @@
+/**
+ * @arca-net/vsock: AF_VSOCK and Unix stream sockets, TAP devices and the event-driven frame
+ * relay (a Node-API addon), plus pure-TS reference relays for benchmarks and cross-checks.
+ */
+export {
+  DEFAULT_MAX_FRAME,
+  encodeFrame,
+  FRAME_HEADER,
+  FrameDecoder,
+  type ScanResult,
+  scanFrames,
+  splitFrames,
+} from './codec.js';
+export {
+  formatVmEndpoint,
+  type ListenEndpoint,
+  parseListenEndpoint,
+  parseVmEndpoint,
+  unixdirPath,
+  type VmEndpoint,
+} from './endpoint.js';
+export { VsockError } from './errors.js';
+export { PollingRelay } from './polling-relay.js';
+export {
+  type DirectionStats,
+  type FrameRelay,
+  Relay,
+  type RelayCloseInfo,
+  type RelayEnd,
+  type RelayOptions,
+  type RelayStats,
+  relayLoopThreads,
+  setRelayLoopThreads,
+} from './relay.js';
+export {
+  createDialProxy,
+  type DialOptions,
+  dialStream,
+  dialUnix,
+  type ListenOptions,
+  listenStream,
+  type PeerAddress,
+  proxyListenerTo,
+  StreamListener,
+  StreamSocket,
+} from './socket.js';
+export { checkInterfaceName, formatMac, parseMac, TapDevice, type TapOptions } from './tap.js';
+export { TsRelay } from './ts-relay.js';
+
+import { addon } from './native.js';
+
+/** A connected, non-blocking AF_UNIX stream socketpair (both fds owned by the caller). */
+export function socketPair(): [number, number] {
+  return addon.socketPair();
+}

@@ -1,0 +1,205 @@
+import { closeSync, openSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  encodeFrame,
+  type FrameRelay,
+  PollingRelay,
+  Relay,
+  type RelayCloseInfo,
+  type RelayEnd,
+  socketPair,
+  TsRelay,
+  VsockError,
+} from '../lib/index.js';
+import {
+  chain,
+  FrameSink,
+  frameLengths,
+  frameOk,
+  header,
+  makeFrame,
+  netSocket,
+  writeAll,
+} from './helpers.js';
+
+type Opener = (a: RelayEnd, b: RelayEnd, options?: { maxFrame?: number }) => FrameRelay;
+
+/** One contract suite, run against every relay implementation. */
+const implementations: Array<{ name: string; open: Opener; chainFrames: number }> = [
+  { name: 'native Relay', open: (a, b, o) => Relay.open(a, b, o), chainFrames: 100_000 },
+  { name: 'TsRelay', open: (a, b, o) => TsRelay.open(a, b, o), chainFrames: 20_000 },
+  { name: 'PollingRelay', open: (a, b, o) => PollingRelay.open(a, b, o), chainFrames: 5_000 },
+];
+
+const stream = (fd: number): RelayEnd => ({ kind: 'stream', fd });
+
+describe.each(implementations)('$name', ({ open, chainFrames }) => {
+  const cleanup: Array<() => void> = [];
+  afterEach(() => {
+    for (const fn of cleanup.splice(0)) fn();
+  });
+  function track<
+    T extends { relays: FrameRelay[]; x: { destroy(): void }; y: { destroy(): void } },
+  >(c: T): T {
+    cleanup.push(() => {
+      for (const r of c.relays) r.close();
+      c.x.destroy();
+      c.y.destroy();
+    });
+    return c;
+  }
+
+  it(`carries ${chainFrames} random frames (60 B – 64 KiB) through three relays intact and in order`, async () => {
+    const c = track(chain(3, (a, b) => open(stream(a), stream(b))));
+    const lengths = frameLengths(chainFrames, 60, 65536);
+    const sink = new FrameSink(c.y);
+    const writing = writeAll(
+      c.x,
+      (function* () {
+        for (let i = 0; i < lengths.length; i++) yield encodeFrame(makeFrame(i, lengths[i]!));
+      })(),
+    );
+    await sink.waitFrames(lengths.length);
+    await writing;
+    expect(sink.frames.length).toBe(lengths.length);
+    let bad = 0;
+    sink.frames.forEach((frame, i) => {
+      if (frame.length !== lengths[i] || !frameOk(i, frame)) bad++;
+    });
+    expect(bad).toBe(0);
+    const total = lengths.reduce((s, l) => s + l, 0);
+    for (const relay of c.relays) {
+      expect(relay.stats().aToB).toEqual({
+        frames: lengths.length,
+        bytes: total,
+        drops: 0,
+        protocolErrors: 0,
+      });
+      expect(relay.stats().bToA.frames).toBe(0);
+    }
+  }, 180_000);
+
+  it('carries frames both ways and counts them per direction', async () => {
+    const c = track(chain(1, (a, b) => open(stream(a), stream(b))));
+    const atY = new FrameSink(c.y);
+    const atX = new FrameSink(c.x);
+    c.x.write(Buffer.concat([encodeFrame(Buffer.alloc(100, 1)), encodeFrame(Buffer.alloc(60, 2))]));
+    c.y.write(encodeFrame(Buffer.alloc(1500, 3)));
+    await atY.waitFrames(2);
+    await atX.waitFrames(1);
+    const relay = c.relays[0]!;
+    expect(relay.stats()).toEqual({
+      aToB: { frames: 2, bytes: 160, drops: 0, protocolErrors: 0 },
+      bToA: { frames: 1, bytes: 1500, drops: 0, protocolErrors: 0 },
+    });
+  });
+
+  it('survives a peer that stops reading, and resumes intact when it reads again', async () => {
+    const c = track(chain(1, (a, b) => open(stream(a), stream(b))));
+    c.y.pause();
+    const count = 400; // 400 × 32 KiB = 12.8 MiB: far more than every buffer on the way
+    const lengths = Array.from({ length: count }, () => 32 * 1024);
+    let written = 0;
+    const writing = writeAll(
+      c.x,
+      (function* () {
+        for (let i = 0; i < count; i++) {
+          written = i + 1;
+          yield encodeFrame(makeFrame(i, lengths[i]!));
+        }
+      })(),
+    );
+    // Let the relay hit backpressure: the writer stalls well before the end.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(written).toBeLessThan(count);
+    expect(c.relays[0]!.closed).toBe(false);
+    const sink = new FrameSink(c.y);
+    c.y.resume();
+    await sink.waitFrames(count);
+    await writing;
+    expect(sink.frames.length).toBe(count);
+    expect(sink.frames.every((f, i) => f.length === lengths[i] && frameOk(i, f))).toBe(true);
+    expect(c.relays[0]!.closed).toBe(false);
+  });
+
+  it('closes on a malformed length with protocolErrors=1, without touching another relay', async () => {
+    const c1 = track(chain(1, (a, b) => open(stream(a), stream(b))));
+    const c2 = track(chain(1, (a, b) => open(stream(a), stream(b))));
+    const closed = c1.relays[0]!.whenClosed();
+    const sink1 = new FrameSink(c1.y);
+    const sink2 = new FrameSink(c2.y);
+    c1.x.write(Buffer.concat([encodeFrame(Buffer.alloc(64, 9)), header(70000), Buffer.alloc(100)]));
+    const info: RelayCloseInfo = await closed;
+    expect(info.reason).toBe('protocol');
+    expect(info.side).toBe('a');
+    expect(c1.relays[0]!.stats().aToB.protocolErrors).toBe(1);
+    await sink1.until(() => sink1.ended);
+    expect(sink1.partialBytes).toBe(0);
+    expect(sink1.frames.every((f) => f.length === 64)).toBe(true);
+    c2.x.write(encodeFrame(Buffer.alloc(200, 5)));
+    await sink2.waitFrames(1);
+    expect(sink2.frames[0]).toEqual(Buffer.alloc(200, 5));
+    expect(c2.relays[0]!.closed).toBe(false);
+  });
+
+  it('treats length 0 as a protocol error', async () => {
+    const c = track(chain(1, (a, b) => open(stream(a), stream(b))));
+    const closed = c.relays[0]!.whenClosed();
+    c.x.write(header(0));
+    expect((await closed).reason).toBe('protocol');
+    expect(c.relays[0]!.stats().aToB.protocolErrors).toBe(1);
+  });
+
+  it('emits close when the peer vanishes mid-frame and forwards no partial frame', async () => {
+    const c = track(chain(1, (a, b) => open(stream(a), stream(b))));
+    const relay = c.relays[0]!;
+    const events: RelayCloseInfo[] = [];
+    relay.on('close', (info: RelayCloseInfo) => events.push(info));
+    const sink = new FrameSink(c.y);
+    c.x.end(Buffer.concat([encodeFrame(Buffer.alloc(100, 1)), header(1000), Buffer.alloc(500, 2)]));
+    const info = await relay.whenClosed();
+    expect(info.reason).toBe('eof');
+    expect(info.side).toBe('a');
+    await sink.until(() => sink.ended);
+    expect(sink.frames.length).toBe(1);
+    expect(sink.partialBytes).toBe(0);
+    expect(sink.bytes).toBe(104);
+    expect(events).toHaveLength(1);
+    expect(relay.stats().aToB.frames).toBe(1);
+  });
+
+  it('close is idempotent and emits close once', async () => {
+    const [a, x] = socketPair();
+    const [b, y] = socketPair();
+    const relay = open(stream(a), stream(b));
+    let count = 0;
+    relay.on('close', () => count++);
+    relay.close();
+    relay.close();
+    expect(relay.closed).toBe(true);
+    const info = await relay.whenClosed();
+    relay.close();
+    expect(info.reason).toBe('closed');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(count).toBe(1);
+    // Both ends are closed: the peers see EOF.
+    const sx = new FrameSink(netSocket(x));
+    const sy = new FrameSink(netSocket(y));
+    await sx.until(() => sx.ended);
+    await sy.until(() => sy.ended);
+  });
+
+  it('rejects an fd that is not a socket with a clear error and keeps the caller owning it', () => {
+    const file = openSync('/proc/self/status', 'r');
+    const [a, x] = socketPair();
+    try {
+      expect(() => open(stream(file), stream(a))).toThrow(VsockError);
+      expect(() => open(stream(file), stream(a))).toThrow(/not a socket/);
+      expect(() => open(stream(123456), stream(a))).toThrow(VsockError);
+    } finally {
+      closeSync(file);
+      closeSync(a);
+      closeSync(x);
+    }
+  });
+});
