@@ -1,0 +1,48 @@
+/**
+ * `@arca-net/host`: what a container runtime's daemon embeds to give its
+ * VM-per-container workloads Docker networks on OVN. Start with
+ * {@link OvsNetworkBackend.open}.
+ */
+export {
+  type AttachmentInfo,
+  type ConnectOptions,
+  type ContainerSpec,
+  type CreateNetworkOptions,
+  type NetworkEndpointInspect,
+  type NetworkInspect,
+  OvsNetworkBackend,
+  type OvsNetworkBackendOptions,
+  type ReconcileReport,
+} from './backend.js';
+export {
+  type BridgeLink,
+  type BridgeRetry,
+  type DataPlane,
+  type DialedStream,
+  type LinkCounters,
+  NetworkBridge,
+  type NetworkBridgeOptions,
+  nativeDataPlane,
+} from './bridge.js';
+export {
+  type ClientOptions,
+  connectNetworkControl,
+  connectTapForwarder,
+  FORWARDER_CONTROL_PORT,
+  HELPER_CONTROL_PORT,
+  type HealthClient,
+  type NetworkControlClient,
+  type ServiceConnection,
+  type TapForwarderClient,
+} from './clients.js';
+export {
+  type ErrorCode,
+  type ErrorKind,
+  errors,
+  errorTable,
+  isBackendError,
+  NetworkBackendError,
+} from './errors.js';
+export { defaultPools, planNetworkAddressing } from './ipam.js';
+export { normalizeMac, stableMac } from './mac.js';
+export { HELPER_PORT_OFFSET, helperPort, PORT_LIMIT, PORT_MIN, PortAllocator } from './ports.js';
