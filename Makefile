@@ -12,7 +12,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 export npm_config_nodedir ?= $(abspath $(dir $(shell command -v node))..)
 BUF := packages/proto/node_modules/.bin/buf
 
-.PHONY: help setup apt-packages pnpm deps build proto proto-check lint test clean demo bench
+.PHONY: help setup apt-packages pnpm deps build proto proto-check lint test clean demo bench vminit
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,14 @@ demo: setup ## the lab tour: two networks, three containers, DNS, isolation, cou
 
 bench: setup ## run every benchmark; writes bench/results/latest.{json,md,png} (QUICK=1: about a minute)
 	node bench/dist/main.js
+
+vminit: build ## bundle the forwarder (vminit/dist); with Docker and VMINIT_BASE_IMAGE=<image> also the image arca-net/vminit
+	node vminit/build.mjs
+	@if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then \
+	  echo "make vminit: bundle ready in vminit/dist; no Docker engine here, so no image (needs: docker, VMINIT_BASE_IMAGE=<base vminit image with node >= 20, ip, busybox>)"; \
+	elif [ -z "$(VMINIT_BASE_IMAGE)" ]; then \
+	  echo "make vminit: bundle ready in vminit/dist; set VMINIT_BASE_IMAGE=<base vminit image with node >= 20, ip, busybox> to build the image"; \
+	else docker build --build-arg BASE_IMAGE=$(VMINIT_BASE_IMAGE) -t $(or $(VMINIT_IMAGE),arca-net/vminit) vminit; fi
 
 clean: ## remove build outputs
 	rm -rf packages/*/dist packages/*/build packages/*/*.tsbuildinfo

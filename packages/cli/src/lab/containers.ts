@@ -48,6 +48,7 @@ export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 /** Starts, stops and remembers the lab's container namespaces and their forwarders. */
 export class LabContainers {
   private records = new Map<string, LabContainerRecord>();
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly paths: LabPaths,
@@ -69,10 +70,16 @@ export class LabContainers {
     }
   }
 
-  private async save(): Promise<void> {
-    const tmp = `${this.file}.tmp`;
-    await writeFile(tmp, `${JSON.stringify([...this.records.values()], null, 2)}\n`);
-    await rename(tmp, this.file);
+  /** Writes the records atomically; concurrent saves run one after another. */
+  private save(): Promise<void> {
+    const write = async (): Promise<void> => {
+      const tmp = `${this.file}.tmp`;
+      await writeFile(tmp, `${JSON.stringify([...this.records.values()], null, 2)}\n`);
+      await rename(tmp, this.file);
+    };
+    const next = this.saving.then(write, write);
+    this.saving = next.catch(() => undefined);
+    return next;
   }
 
   list(): LabContainerRecord[] {

@@ -2,6 +2,7 @@
  * Network namespaces through iproute2 (`ip netns …`): the lab's stand-ins
  * for VMs.
  */
+import { execFile } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand } from './command.js';
@@ -69,4 +70,30 @@ export async function setNamespaceResolver(name: string, nameserver: string): Pr
 /** Removes `/etc/netns/<name>`. */
 export async function removeNamespaceEtc(name: string): Promise<void> {
   await rm(namespaceEtc(name), { recursive: true, force: true });
+}
+
+/** What a command run in a namespace did. */
+export interface NamespaceRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `command` inside `name`, collecting its output; never rejects for a non-zero exit. */
+export function runInNamespace(
+  name: string,
+  command: readonly string[],
+  timeoutMs = 30_000,
+): Promise<NamespaceRun> {
+  return new Promise((resolve) => {
+    execFile(
+      IP,
+      ['netns', 'exec', name, ...command],
+      { timeout: timeoutMs },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+  });
 }
