@@ -2,7 +2,7 @@
 // AttachNetwork to the first frame relayed, DNS latency for a known and an
 // unknown (forwarded) name. Needs root (a network namespace), `tsc -b` and the
 // vsock addon. Prints one JSON object on stdout.
-//   node bench/forwarder/run.mjs [--bundle] [--rounds 20] [--queries 500]
+//   node bench/forwarder/run.mjs [--bundle] [--rounds 20] [--queries 500] [--node-options=--max-semi-space-size=1]
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -16,6 +16,7 @@ const { values } = parseArgs({
     bundle: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '20' },
     queries: { type: 'string', default: '500' },
+    'node-options': { type: 'string', default: '' },
   },
 });
 const main = values.bundle
@@ -104,7 +105,11 @@ async function attachToFirstFrame(client, device, port, address) {
   return ms;
 }
 
-const result = { benchmark: 'forwarder', entry: values.bundle ? 'vminit bundle' : 'dist/main.js' };
+const result = {
+  benchmark: 'forwarder',
+  entry: values.bundle ? 'vminit bundle' : 'dist/main.js',
+  nodeOptions: values['node-options'],
+};
 try {
   ip('netns', 'add', ns);
   ip('-n', ns, 'link', 'set', 'lo', 'up');
@@ -118,7 +123,12 @@ try {
   const fwd = inNs(
     [process.execPath, main, '--listen', `unixdir:${dir}`, '--upstream', '127.0.0.53:53'],
     {
-      env: { ...process.env, ARCA_NET_LOG_LEVEL: 'warn', ARCA_NET_LOG_FORMAT: 'json' },
+      env: {
+        ...process.env,
+        ARCA_NET_LOG_LEVEL: 'warn',
+        ARCA_NET_LOG_FORMAT: 'json',
+        NODE_OPTIONS: values['node-options'],
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
@@ -134,16 +144,17 @@ try {
   result.rssAfterStartMiB = rssMiB(fwd.pid);
 
   const client = connection.forwarder;
+  for (let i = 0; i < 4; i++) await attachToFirstFrame(client, `eth${i}`, 20000 + i, `10.${i}.0.5`);
+  await sleep(500);
+  result.rssWith4DevicesMiB = rssMiB(fwd.pid);
+
   const times = [];
   for (let round = 0; round < Number(values.rounds); round++) {
     times.push(await attachToFirstFrame(client, 'eth9', 29000, '198.51.100.9'));
     await client.detachNetwork({ device: 'eth9' });
   }
   result.attachToFirstFrameMs = summary(times);
-
-  for (let i = 0; i < 4; i++) await attachToFirstFrame(client, `eth${i}`, 20000 + i, `10.${i}.0.5`);
-  await sleep(500);
-  result.rssWith4DevicesMiB = rssMiB(fwd.pid);
+  result.rssAfterAttachRoundsMiB = rssMiB(fwd.pid);
 
   await client.updateDNSMappings({
     networks: {
