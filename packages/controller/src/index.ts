@@ -2,6 +2,8 @@
  * @arca-net/controller: the helper VM's NetworkControl server, its OVN/OVS
  * driver and helper relays. `startController` embeds it (the lab, tests).
  */
+
+export { type ControllerClient, connectController } from './client.js';
 export { ControllerError, ERROR_CODES, type ErrorCode } from './domain/errors.js';
 export { dnsNames, Networks, type NetworkView, type PolicyRule } from './domain/networks.js';
 export { CliOvnDriver, type OvnDriver, type OvnHealth } from './ovn/driver.js';

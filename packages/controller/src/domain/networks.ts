@@ -496,7 +496,9 @@ export class Networks {
 
   /** Every network. */
   list(): NetworkView[] {
-    return [...this.nets.values()];
+    return [...this.nets.values()].sort((a, b) =>
+      a.record.networkId.localeCompare(b.record.networkId),
+    );
   }
 
   /** A network, or NOT_FOUND. */

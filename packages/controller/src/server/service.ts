@@ -39,7 +39,9 @@ function endpointInfo(ep: EndpointRecord): network.EndpointInfo {
 
 function bridgeInfo(view: NetworkView): network.BridgeInfo {
   const r = view.record;
-  const endpoints = [...view.endpoints.values()];
+  const endpoints = [...view.endpoints.values()].sort((a, b) =>
+    a.containerId.localeCompare(b.containerId),
+  );
   return {
     networkId: r.networkId,
     bridgeName: BRIDGE_NAME,
