@@ -60,20 +60,16 @@ export class Progress {
   private readonly started = performance.now();
   private finished = false;
 
-  private text: string;
-
   constructor(
     private readonly io: Io,
     private readonly title: string,
     private readonly quiet = false,
   ) {
-    this.text = title;
     if (!quiet && io.interactive) io.err(`  … ${title}`);
   }
 
   /** Changes the running text (e.g. "waiting for OVN (3/30)"). */
   update(text: string): void {
-    this.text = text;
     if (!this.quiet && this.io.interactive && !this.finished) redraw(this.io, `  … ${text}`);
   }
 

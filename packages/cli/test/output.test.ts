@@ -27,7 +27,13 @@ describe('output', () => {
 
   it('prints a tick line for a finished step when not on a terminal, nothing for a failed one', async () => {
     let err = '';
-    const io = { out: () => undefined, err: (t: string) => void (err += t), interactive: false };
+    const io = {
+      out: () => undefined,
+      err: (t: string) => {
+        err += t;
+      },
+      interactive: false,
+    };
     await Progress.run(io, 'step one', async () => 1);
     await expect(
       Progress.run(io, 'step two', async () => {

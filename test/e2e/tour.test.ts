@@ -1,0 +1,237 @@
+/**
+ * The demo's scenarios as assertions, on one lab: two networks, three
+ * containers (api on both), DNS scoped to each network, isolation,
+ * connect/disconnect at run time, relay counters, bad input, and a
+ * `lab down` that leaves nothing behind.
+ */
+import { access } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type {
+  ContainerStats,
+  ContainerView,
+  NetworkView,
+} from '../../packages/cli/src/daemon/api.js';
+import { LabHarness, pingReplies, run } from './harness.js';
+
+const lab = new LabHarness('tour');
+let rootLinksBefore = '';
+
+async function rootLinks(): Promise<string> {
+  const out = await run(['ip', '-o', 'link', 'show']);
+  return out.stdout
+    .split('\n')
+    .map((line) => line.split(':')[1]?.trim() ?? '')
+    .sort()
+    .join(' ');
+}
+
+async function container(name: string): Promise<ContainerView> {
+  const all = await lab.json<ContainerView[]>('lab', 'ps');
+  const found = all.find((c) => c.name === name);
+  if (!found) throw new Error(`no container ${name}`);
+  return found;
+}
+
+function ipOn(view: ContainerView, network: string): string {
+  return view.networks.find((n) => n.network === network)?.ipAddress ?? '';
+}
+
+async function ping(from: string, target: string, count = 2): Promise<number> {
+  const result = await lab.exec(from, 'ping', '-c', String(count), '-W', '1', '-i', '0.2', target);
+  return pingReplies(result.stdout);
+}
+
+async function resolve(from: string, name: string): Promise<string | undefined> {
+  const result = await lab.exec(from, 'getent', 'hosts', name);
+  return result.code === 0 ? result.stdout.split(/\s+/)[0] : undefined;
+}
+
+function oneLine(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  return lines[0] ?? '';
+}
+
+beforeAll(async () => {
+  rootLinksBefore = await rootLinks();
+  const up = await lab.cli('lab', 'up');
+  if (up.code !== 0) throw new Error(`lab up failed: ${up.stderr}`);
+  await lab.ok('network', 'create', 'front');
+  await lab.ok('network', 'create', '--subnet', '10.77.0.0/24', '--label', 'tier=data', 'back');
+  await lab.ok('lab', 'run', '--network', 'front', 'web');
+  await lab.ok('lab', 'run', '--network', 'back', 'db');
+  await lab.ok('lab', 'run', '--network', 'front', '--alias', 'apisrv', 'api');
+  await lab.ok('network', 'connect', 'back', 'api');
+});
+
+afterAll(async () => {
+  await lab.down();
+});
+
+describe('the lab tour', () => {
+  it('lists both networks with their subnets and labels', async () => {
+    const networks = await lab.json<NetworkView[]>('network', 'ls');
+    expect(networks.map((n) => n.name).sort()).toEqual(['back', 'front']);
+    const [back] = await lab.json<
+      Array<{ Labels: Record<string, string>; IPAM: { Config: Array<{ Subnet: string }> } }>
+    >('network', 'inspect', 'back');
+    expect(back?.Labels).toEqual({ tier: 'data' });
+    expect(back?.IPAM.Config[0]?.Subnet).toBe('10.77.0.0/24');
+  });
+
+  it('gives every container an address in its networks, api one on each', async () => {
+    const api = await container('api');
+    expect(api.networks.map((n) => [n.network, n.device]).sort()).toEqual([
+      ['back', 'eth1'],
+      ['front', 'eth0'],
+    ]);
+    expect(ipOn(api, 'back')).toMatch(/^10\.77\.0\.\d+$/);
+    const all = await lab.json<ContainerView[]>('lab', 'ps');
+    const ips = all.flatMap((c) => c.networks.map((n) => n.ipAddress));
+    expect(new Set(ips).size).toBe(ips.length);
+    const inspect = await lab.json<Array<{ Containers: Record<string, { Name: string }> }>>(
+      'network',
+      'inspect',
+      'front',
+    );
+    expect(
+      Object.values(inspect[0]?.Containers ?? {})
+        .map((c) => c.Name)
+        .sort(),
+    ).toEqual(['api', 'web']);
+  });
+
+  it('pings by name within a network, and by alias', async () => {
+    expect(await ping('web', 'api')).toBeGreaterThan(0);
+    expect(await ping('api', 'db')).toBeGreaterThan(0);
+    expect(await ping('db', 'api')).toBeGreaterThan(0);
+    expect(await ping('web', 'apisrv')).toBeGreaterThan(0);
+  });
+
+  it('a container on two networks resolves names only within each network', async () => {
+    const api = await container('api');
+    expect(await resolve('web', 'api')).toBe(ipOn(api, 'front'));
+    expect(await resolve('db', 'api')).toBe(ipOn(api, 'back'));
+    expect(await resolve('api', 'db')).toBe(ipOn(await container('db'), 'back'));
+    expect(await resolve('api', 'web')).toBe(ipOn(await container('web'), 'front'));
+    expect(await resolve('web', 'db')).toBeUndefined();
+    expect(await resolve('db', 'web')).toBeUndefined();
+  });
+
+  it('isolates the networks: web cannot reach db by address', async () => {
+    const dbIp = ipOn(await container('db'), 'back');
+    expect(await ping('web', dbIp)).toBe(0);
+  });
+
+  it('connect at run time makes db reachable, disconnect removes it at once', async () => {
+    await lab.ok('network', 'connect', 'back', 'web');
+    expect(await ping('web', 'db')).toBeGreaterThan(0);
+    const dbIp = ipOn(await container('db'), 'back');
+    await lab.ok('network', 'disconnect', 'back', 'web');
+    expect(await ping('web', dbIp, 1)).toBe(0);
+    expect((await container('web')).networks.map((n) => n.network)).toEqual(['front']);
+  });
+
+  it('counts frames in both directions on the relays', async () => {
+    await ping('web', 'api', 3);
+    const stats = await lab.json<ContainerStats>('lab', 'stats', 'api');
+    const front = stats.networks.find((n) => n.network === 'front');
+    expect(front?.connected).toBe(true);
+    expect(front?.fromContainer.frames).toBeGreaterThan(0);
+    expect(front?.toContainer.frames).toBeGreaterThan(0);
+  });
+
+  it('lab exec passes the exit code through', async () => {
+    expect((await lab.exec('web', 'sh', '-c', 'exit 7')).code).toBe(7);
+    expect((await lab.exec('web', 'true')).code).toBe(0);
+  });
+});
+
+describe('bad input: one clear line, a non-zero exit, nothing half-made', () => {
+  it('refuses a duplicate network name', async () => {
+    const result = await lab.cli('network', 'create', 'front');
+    expect(result.code).toBe(1);
+    expect(oneLine(result.stderr)).toBe(
+      'Error response from daemon: network with name front already exists',
+    );
+  });
+
+  it('refuses an unknown network for lab run and creates no namespace', async () => {
+    const before = await lab.namespaces();
+    const result = await lab.cli('lab', 'run', '--network', 'nowhere', 'ghost');
+    expect(result.code).toBe(1);
+    expect(oneLine(result.stderr)).toContain('network nowhere not found');
+    expect(await lab.namespaces()).toEqual(before);
+  });
+
+  it('refuses a duplicate container name and creates no namespace', async () => {
+    const before = await lab.namespaces();
+    const result = await lab.cli('lab', 'run', '--network', 'front', 'web');
+    expect(result.code).toBe(1);
+    expect(oneLine(result.stderr)).toContain('The container name "/web" is already in use');
+    expect(await lab.namespaces()).toEqual(before);
+  });
+
+  it('names the unknown container or network in connect and disconnect', async () => {
+    const unknownContainer = await lab.cli('network', 'connect', 'front', 'nobody');
+    expect(unknownContainer.code).toBe(1);
+    expect(oneLine(unknownContainer.stderr)).toBe(
+      'Error response from daemon: No such container: nobody',
+    );
+    const unknownNetwork = await lab.cli('network', 'disconnect', 'nowhere', 'web');
+    expect(unknownNetwork.code).toBe(1);
+    expect(oneLine(unknownNetwork.stderr)).toContain('network nowhere not found');
+    const notConnected = await lab.cli('network', 'disconnect', 'back', 'web');
+    expect(notConnected.code).toBe(1);
+    expect(oneLine(notConnected.stderr)).toContain('is not connected to network back');
+  });
+
+  it('refuses to connect a container twice to one network', async () => {
+    const result = await lab.cli('network', 'connect', 'front', 'web');
+    expect(result.code).toBe(1);
+    expect(oneLine(result.stderr)).toContain(
+      'endpoint with name web already exists in network front',
+    );
+  });
+
+  it('refuses to remove a network with endpoints', async () => {
+    const result = await lab.cli('network', 'rm', 'front');
+    expect(result.code).toBe(1);
+    expect(oneLine(result.stderr)).toContain('has active endpoints');
+  });
+
+  it('refuses lab up while the lab runs, and the lab stays healthy', async () => {
+    const result = await lab.cli('lab', 'up');
+    expect(result.code).toBe(1);
+    expect(oneLine(result.stderr)).toContain('already running');
+    expect((await lab.cli('lab', 'status')).code).toBe(0);
+  });
+
+  it('lab exec of an unknown container fails with one line', async () => {
+    const result = await lab.exec('nobody', 'true');
+    expect(result.code).toBe(1);
+    expect(oneLine(result.stderr)).toContain('No such container: nobody');
+  });
+});
+
+describe('removal', () => {
+  it('lab rm removes the container and its namespace', async () => {
+    const web = await container('web');
+    await lab.ok('lab', 'rm', 'web');
+    expect(await lab.namespaces()).not.toContain(web.namespace);
+    expect((await lab.json<ContainerView[]>('lab', 'ps')).map((c) => c.name).sort()).toEqual([
+      'api',
+      'db',
+    ]);
+  });
+
+  it('lab down leaves no namespace, process, socket, directory or link behind', async () => {
+    const result = await lab.cli('lab', 'down');
+    expect(result.code).toBe(0);
+    expect(await lab.namespaces()).toEqual([]);
+    expect(await lab.processes()).toEqual([]);
+    await expect(access(lab.dir)).rejects.toThrow();
+    expect(await rootLinks()).toBe(rootLinksBefore);
+    expect((await lab.cli('lab', 'down')).code).toBe(0);
+  });
+});
