@@ -86,20 +86,23 @@ export function dnsNames(
   return [...new Set(names.map((n) => n.toLowerCase()))];
 }
 
-/** Wraps driver failures: tool errors become UNAVAILABLE with the tool's stderr. */
+/** stderr of a tool that could not reach its database or daemon. */
+const UNREACHABLE = /database connection failed|Connection refused|No such file or directory|timed out|transaction aborted|not connected/i;
+
+/**
+ * Wraps driver failures: a tool that cannot reach OVS/OVN becomes UNAVAILABLE,
+ * any other tool failure INTERNAL, both with the tool's stderr in the message.
+ */
 async function ovn<T>(what: string, action: () => Promise<T>): Promise<T> {
   try {
     return await action();
   } catch (err) {
     if (err instanceof ControllerError) throw err;
     if (err instanceof ToolError) {
-      throw new ControllerError(
-        err.timedOut || err.exitCode === null ? 'UNAVAILABLE' : 'INTERNAL',
-        `${what}: ${err.message}`,
-        {
-          cause: err,
-        },
-      );
+      const unreachable = err.timedOut || err.exitCode === null || UNREACHABLE.test(err.stderr);
+      throw new ControllerError(unreachable ? 'UNAVAILABLE' : 'INTERNAL', `${what}: ${err.message}`, {
+        cause: err,
+      });
     }
     throw new ControllerError('INTERNAL', `${what}: ${(err as Error).message}`, { cause: err });
   }
@@ -381,17 +384,7 @@ export class Networks {
   }
 
   private async openLink(ep: EndpointRecord): Promise<AttachmentLink> {
-    let link: AttachmentLink;
-    try {
-      link = await this.dataPath.open(ep);
-    } catch (err) {
-      if (err instanceof ControllerError) throw err;
-      throw new ControllerError(
-        'INTERNAL',
-        `opening the data path of ${ep.portName}: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
+    const link = await ovn(`opening the data path of ${ep.portName}`, () => this.dataPath.open(ep));
     await this.driver.waitPortUp(ep.portName, PORT_UP_TIMEOUT_MS).catch(() => false);
     return link;
   }
@@ -404,7 +397,7 @@ export class Networks {
       if (!view || !ep) return;
       const link = this.links.get(ep.portName);
       this.links.delete(ep.portName);
-      await link?.close();
+      if (link) await ovn(`closing the data path of ${ep.portName}`, () => link.close());
       const names = dnsNames(ep);
       await ovn('removing the logical switch port', () => this.driver.removeEndpoint(ep, names));
       view.endpoints.delete(containerId);
