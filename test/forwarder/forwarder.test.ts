@@ -248,4 +248,16 @@ describe('forwarder in a network namespace', () => {
     expect((await fwd.client.listNetworks({})).networks.map((n) => n.device)).toEqual(['eth0']);
     expect(await statusOf(fwd.client.detachNetwork({ device: 'eth1' }))).toBe('NOT_FOUND');
   });
+
+  it('a device detached while its relay runs can be attached again at once', async () => {
+    for (let round = 0; round < 5; round++) {
+      await fwd.client.attachNetwork(eth1);
+      const peer = await FramePeer.connect(join(dir, `${eth1.vsockPort}.sock`));
+      peer.send(arpRequest(PEER_MAC, '203.0.113.1', eth1.ipAddress));
+      await peer.waitFor((f) => isArpReply(f, PEER_MAC, eth1.ipAddress));
+      await fwd.client.detachNetwork({ device: 'eth1' });
+      peer.close();
+    }
+    expect(await ns.linkNames()).not.toContain('eth1');
+  });
 });

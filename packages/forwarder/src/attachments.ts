@@ -56,6 +56,9 @@ export interface AttachmentManagerOptions {
   logger?: Logger;
 }
 
+/** How long detach waits for a relay to release the TAP. */
+const RELAY_CLOSE_WAIT_MS = 2000;
+
 const zeroCounters = (): AttachmentCounters => ({
   framesSent: 0,
   bytesSent: 0,
@@ -180,11 +183,27 @@ class Attachment {
     };
   }
 
-  close(): void {
+  /**
+   * Stops DHCP, the relay and the listener and closes the TAP. Resolves once
+   * the relay has released its dup of the TAP fd (bounded), so the kernel has
+   * deleted the device and the name can be attached again at once.
+   */
+  async close(): Promise<void> {
     this.dhcpAbort.abort();
+    const relay = this.relay;
+    const released = relay
+      ? new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, RELAY_CLOSE_WAIT_MS);
+          relay.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        })
+      : undefined;
     this.retireRelay();
     this.listener.close();
     this.tap.close();
+    await released;
   }
 }
 
@@ -275,7 +294,7 @@ export class AttachmentManager {
           }
         }
       } catch (error) {
-        attachment.close();
+        await attachment.close();
         throw error;
       }
       this.attachments.set(params.device, attachment);
@@ -291,7 +310,7 @@ export class AttachmentManager {
       if (!attachment)
         throw new ForwarderError('DEVICE_NOT_FOUND', `device ${device} is not attached`);
       this.attachments.delete(device);
-      attachment.close();
+      await attachment.close();
       this.log.info({ device }, 'detached');
     });
   }
@@ -303,8 +322,9 @@ export class AttachmentManager {
   /** Detaches everything. */
   async close(): Promise<void> {
     await this.serialize(async () => {
-      for (const attachment of this.attachments.values()) attachment.close();
+      const all = [...this.attachments.values()];
       this.attachments.clear();
+      await Promise.all(all.map((attachment) => attachment.close()));
     });
   }
 }
