@@ -59,6 +59,11 @@ lint: ## biome: lint and formatting of the whole tree
 test: setup lint proto-check ## everything CI runs: setup, lint, proto drift, all tests
 	pnpm exec vitest run
 
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: ## libFuzzer run of the vsock stream decoder (FUZZ_SECONDS, default 60); fails on any crash
+	$(MAKE) -C packages/vsock/fuzz fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+
 demo: setup ## the lab tour: two networks, three containers, DNS, isolation, counters (KEEP=1 keeps the lab up)
 	@$(SUDO) node packages/cli/dist/main.js lab demo $(if $(filter 1,$(KEEP)),--keep)
 
