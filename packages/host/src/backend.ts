@@ -154,6 +154,7 @@ export interface ReconcileReport {
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const CONTAINER_ID_RE = /^[0-9a-f]{64}$/;
 const ALIAS_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}$/;
 const MTU_OPTION = 'com.docker.network.driver.mtu';
 
@@ -344,6 +345,14 @@ export class OvsNetworkBackend {
    */
   registerContainer(spec: ContainerSpec): Promise<void> {
     return this.#exclusive(async () => {
+      if (!CONTAINER_ID_RE.test(spec.id)) {
+        throw errors.invalidOption(
+          `invalid container id ${JSON.stringify(spec.id)}: expected 64 hex digits`,
+        );
+      }
+      if (!NAME_RE.test(spec.name)) {
+        throw errors.invalidOption(`invalid container name ${JSON.stringify(spec.name)}`);
+      }
       const clash = this.#state.findContainer(spec.name);
       if (clash && clash.id !== spec.id && clash.name === spec.name) {
         throw errors.containerExists(spec.name, clash.id);

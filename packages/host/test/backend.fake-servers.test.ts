@@ -152,6 +152,14 @@ describe("Docker's errors", () => {
         'invalid MAC address 01:00:5e:00:00:01: multicast addresses cannot be assigned to an interface',
       ],
       [b.connect('ghost', 'front'), 'No such container: ghost'],
+      [
+        b.registerContainer({ id: 'xyz', name: 'three', endpoint: { kind: 'unixdir', dir: root } }),
+        'invalid container id "xyz": expected 64 hex digits',
+      ],
+      [
+        b.registerContainer({ id: ID(3), name: 'one', endpoint: { kind: 'unixdir', dir: root } }),
+        `Conflict. The container name "/one" is already in use by container "${ID(1)}"`,
+      ],
       [b.connect('two', 'ghost'), 'network ghost not found'],
     ];
     for (const [promise, message] of table) {
