@@ -1,7 +1,17 @@
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildGuestImage, GuestFiles, type GuestResult, type GuestRun, runGuest } from './guest.js';
+import {
+  addPackageWithDependencies,
+  addSharedLibraries,
+  buildGuestImage,
+  GuestFiles,
+  type GuestResult,
+  type GuestRun,
+  repoRoot,
+  runGuest,
+} from './guest.js';
 
 /**
  * Real AF_VSOCK (issue 3, item 6): this machine has no vsock loopback, so a
@@ -11,6 +21,9 @@ import { buildGuestImage, GuestFiles, type GuestResult, type GuestRun, runGuest 
  */
 
 const guestDir = join(dirname(fileURLToPath(import.meta.url)), 'guest');
+const vsockDir = join(repoRoot, 'packages', 'vsock');
+const vsockEntry = join(vsockDir, 'dist', 'index.js');
+const vsockAddon = join(vsockDir, 'build', 'Release', 'arca_vsock.node');
 
 let run: GuestRun | undefined;
 /** Why the guest did not run (e.g. the kernel package could not be fetched); every test fails with it. */
@@ -35,12 +48,19 @@ function result(check: string): GuestResult {
 describe('AF_VSOCK in a QEMU guest (vsock_loopback, CID 1)', () => {
   beforeAll(async () => {
     try {
+      for (const built of [vsockEntry, vsockAddon]) {
+        if (!existsSync(built)) throw new Error(`${built} is missing: run 'make build' first`);
+      }
       const image = await buildGuestImage();
       const files = new GuestFiles();
+      addPackageWithDependencies(files, vsockDir);
+      await addSharedLibraries(files, vsockAddon);
       files.addFile(join(guestDir, 'run.sh'), '/guest/run.sh');
       files.addFile(join(guestDir, 'vsock-in-guest.mjs'), '/guest/vsock-in-guest.mjs');
-      files.addData('/guest/config.json', JSON.stringify({}));
+      files.addData('/guest/config.json', JSON.stringify({ vsockModule: vsockEntry }));
       run = await runGuest({ image, files, timeoutMs: 150_000 });
+      // For debugging: ARCA_QEMU_CONSOLE=<file> keeps the guest's serial console.
+      if (process.env.ARCA_QEMU_CONSOLE) writeFileSync(process.env.ARCA_QEMU_CONSOLE, run.console);
     } catch (err) {
       // Kept for the tests, which then fail with it: never a silent skip.
       setupError = err;
@@ -59,4 +79,70 @@ describe('AF_VSOCK in a QEMU guest (vsock_loopback, CID 1)', () => {
     });
     expect(env.kernel).toMatch(/-cloud-amd64$/);
   });
+
+  it('loads the addon and its JS in the guest', () => {
+    expect(result('load-addon')).toMatchObject({ ok: true });
+  });
+
+  it('listenStream and dialStream through CID 1 exchange bytes intact, with the peer CID', () => {
+    const r = result('listen-dial-exchange');
+    expect(r).toMatchObject({
+      ok: true,
+      listenerPort: 4000,
+      requestIntact: true,
+      replyIntact: true,
+    });
+    expect(r.peer).toMatchObject({ cid: 1 });
+    expect((r.peer as { port?: number }).port).toBeTypeOf('number');
+  });
+
+  it('a listener bound to CID 1 accepts, and refuses connections once closed', () => {
+    expect(result('listen-on-cid-1')).toMatchObject({
+      ok: true,
+      exchanged: true,
+      refusedAfterClose: true,
+    });
+  });
+
+  it('dialling a vsock port nobody listens on rejects with a VsockError', () => {
+    const r = result('dial-refused');
+    expect(r).toMatchObject({ ok: true, rejected: true, name: 'VsockError' });
+    expect(['ECONNREFUSED', 'ECONNRESET']).toContain(r.code);
+  });
+
+  it('a listener with an allow-list closes a peer whose CID is not on it and counts it', () => {
+    expect(result('allow-list')).toMatchObject({
+      ok: true,
+      accepted: 0,
+      rejected: 1,
+      peerClosed: true,
+    });
+  });
+
+  it('a chain of two native Relays over vsock carries length-prefixed frames intact and in order, holding them back while the far end does not read', () => {
+    const r = result('relay-chain');
+    expect(r).toMatchObject({ ok: true, mismatch: null, echoBad: 0 });
+    expect(r.matched).toBe(r.frames);
+    expect(r.echoFrames).toBe(r.frames);
+    const frames = r.frames as number;
+    for (const stats of r.stats as Array<{ aToB: Counters; bToA: Counters }>) {
+      expect(stats.aToB).toMatchObject({ frames, drops: 0, protocolErrors: 0 });
+      expect(stats.bToA).toMatchObject({ frames, drops: 0, protocolErrors: 0 });
+    }
+  });
+
+  it('both relays close once when the client hangs up', () => {
+    const r = result('relay-chain');
+    expect(r.closedFlags).toEqual([true, true]);
+    for (const info of r.closeInfos as Array<{ reason: string }>) {
+      expect(info.reason).toBe('eof');
+    }
+  });
 });
+
+interface Counters {
+  frames: number;
+  bytes: number;
+  drops: number;
+  protocolErrors: number;
+}

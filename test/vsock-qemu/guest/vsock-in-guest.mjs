@@ -137,6 +137,40 @@ async function addonChecks(vsock) {
     }
   });
 
+  await check('listen-on-cid-1', 30_000, async () => {
+    // Bound to VMADDR_CID_LOCAL instead of VMADDR_CID_ANY; then closed, after
+    // which the port refuses connections again.
+    const listener = await listenStream({ kind: 'vsock', cid: 1 }, 4001);
+    let exchanged = false;
+    try {
+      const accepted = nextConnection(listener);
+      const client = await dialStream(local, 4001, { timeoutMs: 5000 });
+      const server = await withTimeout(accepted, 5000, 'accept');
+      const clientSock = client.toNetSocket();
+      const serverSock = server.toNetSocket();
+      const got = readBytes(serverSock, 5);
+      clientSock.write('hello');
+      exchanged = (await withTimeout(got, 10_000, 'hello')).toString() === 'hello';
+      clientSock.destroy();
+      serverSock.destroy();
+    } finally {
+      listener.close();
+    }
+    // The listening fd is closed on the addon's loop thread; 'close' says it is done.
+    await withTimeout(
+      new Promise((resolve) => listener.once('close', resolve)),
+      5000,
+      "listener 'close' event",
+    );
+    let refusedAfterClose = false;
+    try {
+      (await dialStream(local, 4001, { timeoutMs: 5000 })).close();
+    } catch {
+      refusedAfterClose = true;
+    }
+    return { exchanged, refusedAfterClose };
+  });
+
   await check('dial-refused', 15_000, async () => {
     try {
       const socket = await dialStream(local, 4999, { timeoutMs: 5000 });
@@ -221,6 +255,9 @@ async function addonChecks(vsock) {
       sockets.push(client, echo);
 
       // Echo end: parse frames, check framing, send each frame back unchanged.
+      // It starts paused, so the relays meet full vsock buffers and must hold
+      // the data back (backpressure) rather than drop it or the connection.
+      echo.pause();
       let echoFrames = 0;
       let echoBad = 0;
       let pending = Buffer.alloc(0);
@@ -268,12 +305,13 @@ async function addonChecks(vsock) {
         header.writeUInt32BE(frame.length);
         client.write(Buffer.concat([header, frame]));
       }
+      setTimeout(() => echo.resume(), 1000);
       await withTimeout(allBack, 80_000, `echo of ${frames.length} frames`);
       const statsBeforeClose = relays.map((relay) => relay.stats());
 
-      // The client hangs up: both relays see EOF and close exactly once.
+      // The client hangs up: the first relay sees EOF and closes both its ends,
+      // so the second one sees EOF too.
       client.end();
-      echo.end();
       await withTimeout(Promise.all(relayClosed), 10_000, 'relay close events');
       return {
         frames: frames.length,
