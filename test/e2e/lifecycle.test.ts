@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LabHarness, processAlive, run } from './harness.js';
+import { CLI, LabHarness, processAlive, run } from './harness.js';
 
 const lab = new LabHarness('life');
 
@@ -74,5 +74,48 @@ describe('lab commands without a running lab', () => {
     expect(await lab.namespaces()).toEqual([]);
     expect(await exists(lab.dir)).toBe(false);
     expect(await processAlive(sleeper.pid ?? 0)).toBe(false);
+  });
+
+  it('lab up without root says so in one line and exits 3', async () => {
+    const result = await run(
+      [
+        'setpriv',
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        CLI,
+        'lab',
+        'up',
+      ],
+      lab.env,
+    );
+    expect(result.code).toBe(3);
+    expect(result.stderr.trim()).toBe(
+      'arca-net: the lab needs root (network namespaces, TAP devices, Open vSwitch): run it with sudo',
+    );
+    expect(await exists(lab.dir)).toBe(false);
+  });
+});
+
+describe('a crashed lab host', () => {
+  it('is cleaned up by the next lab up, which then works', async () => {
+    expect((await lab.cli('lab', 'up')).code).toBe(0);
+    await lab.ok('lab', 'run', 'first');
+    const pid = Number((await readFile(`${lab.dir}/host.pid`, 'utf8')).trim());
+    process.kill(pid, 'SIGKILL');
+    const status = await lab.cli('lab', 'status');
+    expect(status.code).toBe(3);
+
+    const up = await lab.cli('lab', 'up');
+    expect(up.code).toBe(0);
+    expect(up.stderr).toContain('cleaning up what a previous lab left behind');
+    expect(await lab.namespaces()).toEqual([`${lab.prefix}-helper`]);
+    await lab.ok('lab', 'run', 'second');
+    const ps = await lab.json<Array<{ name: string }>>('lab', 'ps');
+    expect(ps.map((c) => c.name)).toEqual(['second']);
+    expect((await lab.cli('lab', 'down')).code).toBe(0);
+    expect(await lab.namespaces()).toEqual([]);
+    expect(await lab.processes()).toEqual([]);
   });
 });
