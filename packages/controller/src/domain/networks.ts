@@ -87,7 +87,8 @@ export function dnsNames(
 }
 
 /** stderr of a tool that could not reach its database or daemon. */
-const UNREACHABLE = /database connection failed|Connection refused|No such file or directory|timed out|transaction aborted|not connected/i;
+const UNREACHABLE =
+  /database connection failed|Connection refused|No such file or directory|timed out|transaction aborted|not connected/i;
 
 /**
  * Wraps driver failures: a tool that cannot reach OVS/OVN becomes UNAVAILABLE,
@@ -100,9 +101,13 @@ async function ovn<T>(what: string, action: () => Promise<T>): Promise<T> {
     if (err instanceof ControllerError) throw err;
     if (err instanceof ToolError) {
       const unreachable = err.timedOut || err.exitCode === null || UNREACHABLE.test(err.stderr);
-      throw new ControllerError(unreachable ? 'UNAVAILABLE' : 'INTERNAL', `${what}: ${err.message}`, {
-        cause: err,
-      });
+      throw new ControllerError(
+        unreachable ? 'UNAVAILABLE' : 'INTERNAL',
+        `${what}: ${err.message}`,
+        {
+          cause: err,
+        },
+      );
     }
     throw new ControllerError('INTERNAL', `${what}: ${(err as Error).message}`, { cause: err });
   }

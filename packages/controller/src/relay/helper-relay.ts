@@ -9,25 +9,29 @@
 import { writeFile } from 'node:fs/promises';
 import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
+import type {
+  DirectionStats,
+  FrameRelay,
+  ListenEndpoint,
+  RelayCloseInfo,
+  StreamListener,
+  StreamSocket,
+  TapDevice,
+} from '@arca-net/vsock';
 import { HELPER_PORT_OFFSET } from '../domain/validate.js';
 import type { OvnDriver } from '../ovn/driver.js';
 import type { EndpointRecord } from '../ovn/model.js';
 import type { AttachmentLink, DataPath, LinkDirectionStats } from './datapath.js';
-import type {
-  DirectionStatsLike,
-  FrameRelayLike,
-  ListenEndpoint,
-  StreamListenerLike,
-  StreamSocketLike,
-  TapDeviceLike,
-  VsockApi,
-} from './vsock-api.js';
+import type { VsockApi } from './vsock-api.js';
+
+/** How long closing a link waits for its relay to release the TAP. */
+const RELAY_CLOSE_WAIT_MS = 2000;
 
 function zero(): LinkDirectionStats {
   return { frames: 0n, bytes: 0n, drops: 0n, protocolErrors: 0n };
 }
 
-function add(total: LinkDirectionStats, s: DirectionStatsLike): LinkDirectionStats {
+function add(total: LinkDirectionStats, s: DirectionStats): LinkDirectionStats {
   return {
     frames: total.frames + BigInt(s.frames),
     bytes: total.bytes + BigInt(s.bytes),
@@ -38,20 +42,20 @@ function add(total: LinkDirectionStats, s: DirectionStatsLike): LinkDirectionSta
 
 class HelperLink implements AttachmentLink {
   connections = 0;
-  private relay: FrameRelayLike | undefined;
+  private relay: FrameRelay | undefined;
   /** Counters of relays that already closed. */
   private past = { toSwitch: zero(), toContainer: zero() };
   private closed = false;
 
   constructor(
     readonly listenPort: number,
-    private readonly tap: TapDeviceLike,
-    private readonly listener: StreamListenerLike,
+    private readonly tap: TapDevice,
+    private readonly listener: StreamListener,
     private readonly vsock: VsockApi,
     private readonly onClose: () => Promise<void>,
     private readonly log: Logger,
   ) {
-    listener.on('connection', (socket: StreamSocketLike) => this.accept(socket));
+    listener.on('connection', (socket: StreamSocket) => this.accept(socket));
     listener.on('error', (err: Error) => this.log.error({ err: err.message }, 'listener error'));
   }
 
@@ -59,7 +63,7 @@ class HelperLink implements AttachmentLink {
     return this.relay !== undefined && !this.relay.closed;
   }
 
-  private retire(relay: FrameRelayLike): void {
+  private retire(relay: FrameRelay): void {
     if (relay !== this.relay) return;
     const s = relay.stats();
     // a = TAP, b = stream: aToB is towards the container.
@@ -70,7 +74,7 @@ class HelperLink implements AttachmentLink {
     this.relay = undefined;
   }
 
-  private accept(socket: StreamSocketLike): void {
+  private accept(socket: StreamSocket): void {
     if (this.closed) {
       socket.close();
       return;
@@ -81,7 +85,7 @@ class HelperLink implements AttachmentLink {
       this.retire(previous);
       previous.close();
     }
-    let relay: FrameRelayLike;
+    let relay: FrameRelay;
     try {
       relay = this.vsock.Relay.open(
         { kind: 'tap', fd: this.tap.dupFd() },
@@ -94,7 +98,7 @@ class HelperLink implements AttachmentLink {
     }
     this.connections++;
     this.relay = relay;
-    relay.on('close', (info: { reason: string; message?: string }) => {
+    relay.on('close', (info: RelayCloseInfo) => {
       this.log.info({ reason: info.reason, message: info.message }, 'relay closed');
       this.retire(relay);
     });
@@ -110,16 +114,32 @@ class HelperLink implements AttachmentLink {
     };
   }
 
+  /**
+   * Stops listening, closes the relay and the TAP, unplugs the OVS port.
+   * Waits (bounded) until the relay released its dup of the TAP fd, so the
+   * kernel has deleted the device and the same name can be created again at once.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.listener.close();
-    if (this.relay) {
-      const relay = this.relay;
+    const relay = this.relay;
+    let released: Promise<void> | undefined;
+    if (relay && !relay.closed) {
+      released = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, RELAY_CLOSE_WAIT_MS);
+        relay.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    if (relay) {
       this.retire(relay);
       relay.close();
     }
     this.tap.close();
+    await released;
     await this.onClose();
   }
 }
@@ -149,7 +169,7 @@ export class VsockDataPath implements DataPath {
     await writeFile(`/proc/sys/net/ipv6/conf/${ep.portName}/disable_ipv6`, '1').catch(
       () => undefined,
     );
-    let listener: StreamListenerLike | undefined;
+    let listener: StreamListener | undefined;
     try {
       await driver.plugTap({
         name: ep.portName,

@@ -17,7 +17,7 @@ import { CliOvnDriver, type OvnDriver } from '../ovn/driver.js';
 import { createToolRunner, type ToolRunner } from '../ovn/exec.js';
 import type { DataPath } from '../relay/datapath.js';
 import { VsockDataPath } from '../relay/helper-relay.js';
-import { type ListenEndpoint, loadVsock, type VsockApi } from '../relay/vsock-api.js';
+import { type ListenEndpoint, type VsockApi, vsockApi } from '../relay/vsock-api.js';
 import { errorMappingMiddleware, loggingMiddleware } from './middleware.js';
 import { createNetworkControlService } from './service.js';
 
@@ -106,12 +106,9 @@ export async function startController(options: ControllerOptions): Promise<Contr
       timeoutMs,
       logger,
     });
-  const vsock =
-    options.vsock ??
-    (options.dataPath && listen.endpoint.kind === 'unixdir' ? undefined : await loadVsock());
+  const vsock = options.vsock ?? vsockApi;
   const dataPath =
-    options.dataPath ??
-    new VsockDataPath({ vsock: vsock as VsockApi, listen: listen.endpoint, driver, logger });
+    options.dataPath ?? new VsockDataPath({ vsock, listen: listen.endpoint, driver, logger });
   const networks = new Networks({ driver, dataPath, logger });
   await networks.restore();
 
@@ -147,13 +144,12 @@ export async function startController(options: ControllerOptions): Promise<Contr
     throw err;
   }
   let proxy: { close(): void } | undefined;
-  if (listen.endpoint.kind === 'vsock' && vsock) {
+  if (listen.endpoint.kind === 'vsock') {
     const listener = await vsock.listenStream(listen.endpoint, listen.port);
-    proxy = vsock.proxyListenerTo(listener, socketPath);
-    const stop = proxy;
+    const piping = vsock.proxyListenerTo(listener, socketPath);
     proxy = {
       close: () => {
-        stop.close();
+        piping.close();
         listener.close();
       },
     };

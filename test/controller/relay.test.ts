@@ -1,0 +1,234 @@
+/**
+ * The whole helper, as the VM runs it: helpervm/startup.sh starts OVS/OVN and
+ * execs the controller (unixdir listen address) in a namespace of its own.
+ * Containers are namespaces with a TAP relayed to the helper relay port, as
+ * the host and the forwarder do it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectController, lspName } from '../../packages/controller/dist/index.js';
+import { HelperOvn, Netns, repoRoot, startupScript, uniqueSuffix } from './harness.js';
+
+const sfx = uniqueSuffix();
+let helper: HelperOvn;
+let grpcDir: string;
+let controllerProc: ChildProcess | undefined;
+let conn: ReturnType<typeof connectController>;
+const namespaces: Netns[] = [];
+const sides = new Set<ChildProcess>();
+
+/** Starts `startup.sh run` (OVS/OVN already up, so it only execs the controller) and waits until it answers. */
+async function startHelperController(): Promise<void> {
+  controllerProc = spawn('ip', ['netns', 'exec', helper.ns.name, startupScript, 'run'], {
+    env: {
+      ...process.env,
+      ...helper.env,
+      ARCA_CONTROLLER_LISTEN: `unixdir:${grpcDir}`,
+      ARCA_NET_LOG_FORMAT: 'json',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  controllerProc.stderr?.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  conn = connectController(join(grpcDir, '9999.sock'));
+  for (let i = 0; i < 300; i++) {
+    if (controllerProc.exitCode !== null) throw new Error(`controller exited: ${stderr}`);
+    const ok = await conn.client.getHealth({}).then(
+      () => true,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`controller did not answer: ${stderr}`);
+}
+
+async function stopHelperController(): Promise<void> {
+  conn?.close();
+  const proc = controllerProc;
+  if (!proc || proc.exitCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  const pid = Number(readFileSync(join(helper.runDir, 'controller.pid'), 'utf8'));
+  process.kill(pid, 'SIGTERM');
+  await exited;
+}
+
+/** Runs the container side in `ns`: TAP `eth0` with `mac`, relayed to helper port `port`. */
+async function containerSide(ns: Netns, port: number, mac: string): Promise<ChildProcess> {
+  const proc = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns.name,
+      process.execPath,
+      join(repoRoot, 'test/controller/container-side.mjs'),
+      grpcDir,
+      String(port),
+      mac,
+      'eth0',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  sides.add(proc);
+  let err = '';
+  proc.stderr?.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout?.on('data', (c: Buffer) => {
+      if (c.toString().includes('ready')) resolve();
+    });
+    proc.once('exit', (code) => reject(new Error(`container side exited ${code}: ${err}`)));
+  });
+  return proc;
+}
+
+async function stopSide(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode === null) {
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  }
+  sides.delete(proc);
+}
+
+async function container(name: string): Promise<Netns> {
+  const ns = await Netns.create(`anc${sfx}${name}`);
+  namespaces.push(ns);
+  return ns;
+}
+
+beforeAll(async () => {
+  helper = await HelperOvn.start(`anc${sfx}r`);
+  grpcDir = mkdtempSync(join(tmpdir(), `anc${sfx}-vm-`));
+  await startHelperController();
+});
+
+afterAll(async () => {
+  for (const proc of sides) await stopSide(proc);
+  await stopHelperController().catch(() => undefined);
+  for (const ns of namespaces) await ns.delete();
+  await helper?.stop();
+  if (grpcDir) rmSync(grpcDir, { recursive: true, force: true });
+});
+
+describe('helper relays', () => {
+  let c1: Netns;
+  let c2: Netns;
+  let side1: ChildProcess;
+  let side2: ChildProcess;
+  let ip1: string;
+  let ip2: string;
+  const mac1 = '02:00:00:00:d0:01';
+  const mac2 = '02:00:00:00:d0:02';
+
+  it('AttachContainer returns once the relay listens on vsock_port + 10000, with a TAP on br-int bound to the port', async () => {
+    await conn.client.createBridge({
+      networkId: 'net-r',
+      subnet: '198.51.100.0/24',
+      name: 'relay',
+    });
+    const res = await conn.client.attachContainer({
+      containerId: 'c1',
+      networkId: 'net-r',
+      macAddress: mac1,
+      hostname: 'one',
+      vsockPort: 21001,
+    });
+    ip1 = res.ipAddress;
+    expect(existsSync(join(grpcDir, '31001.sock'))).toBe(true);
+    const port = lspName('c1', 'net-r');
+    expect((await helper.vsctl('get', 'Interface', port, 'external_ids:iface-id')).trim()).toBe(
+      port,
+    );
+    expect(
+      (
+        await helper.sbctl('--bare', '--columns=up', 'find', 'Port_Binding', `logical_port=${port}`)
+      ).trim(),
+    ).toBe('true');
+  });
+
+  it('a DHCP client in the container obtains exactly the returned IP through the relays', async () => {
+    c1 = await container('c1');
+    side1 = await containerSide(c1, 31001, mac1);
+    const out = await c1.execAll(
+      'busybox',
+      ['udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '10', '-T', '1', '-s', '/bin/true'],
+      30_000,
+    );
+    expect(out).toContain(`lease of ${ip1} obtained`);
+  });
+
+  it('two containers ping each other, and the relay counts the frames', async () => {
+    const res = await conn.client.attachContainer({
+      containerId: 'c2',
+      networkId: 'net-r',
+      macAddress: mac2,
+      hostname: 'two',
+      vsockPort: 21002,
+    });
+    ip2 = res.ipAddress;
+    c2 = await container('c2');
+    side2 = await containerSide(c2, 31002, mac2);
+    await c1.exec('ip', ['addr', 'add', `${ip1}/24`, 'dev', 'eth0']);
+    await c2.exec('ip', ['addr', 'add', `${ip2}/24`, 'dev', 'eth0']);
+    expect(await c1.ping(ip2)).toBe(true);
+    const stats = await conn.client.getAttachmentStats({ containerId: 'c1', networkId: 'net-r' });
+    expect(stats.connected).toBe(true);
+    expect(stats.connections).toBe(1);
+    expect(stats.toSwitch?.frames).toBeGreaterThan(0n);
+    expect(stats.toContainer?.frames).toBeGreaterThan(0n);
+  });
+
+  it('a reconnecting host replaces the relay; the listener stays up', async () => {
+    await stopSide(side2);
+    side2 = await containerSide(c2, 31002, mac2);
+    await c2.exec('ip', ['addr', 'add', `${ip2}/24`, 'dev', 'eth0']);
+    expect(await c1.ping(ip2)).toBe(true);
+    const stats = await conn.client.getAttachmentStats({ containerId: 'c2', networkId: 'net-r' });
+    expect(stats.connections).toBe(2);
+  });
+
+  it('a restarted controller reopens the relays of existing attachments', async () => {
+    await stopHelperController();
+    await startHelperController();
+    const { bridges } = await conn.client.listBridges({});
+    expect(bridges[0]?.containers).toEqual(['c1', 'c2']);
+    for (const [ns, port, mac, ip] of [
+      [c1, 31001, mac1, ip1],
+      [c2, 31002, mac2, ip2],
+    ] as const) {
+      await stopSide(ns === c1 ? side1 : side2);
+      const side = await containerSide(ns, port, mac);
+      if (ns === c1) side1 = side;
+      else side2 = side;
+      await ns.exec('ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+    }
+    expect(await c1.ping(ip2)).toBe(true);
+  });
+
+  it('DetachContainer closes relay and listener and removes the TAP port; re-attach works at once', async () => {
+    await conn.client.detachContainer({ containerId: 'c2', networkId: 'net-r' });
+    expect(existsSync(join(grpcDir, '31002.sock'))).toBe(false);
+    expect(await helper.vsctl('list-ports', 'br-int')).not.toContain(lspName('c2', 'net-r'));
+    expect(await c1.ping(ip2, 1)).toBe(false);
+    const res = await conn.client.attachContainer({
+      containerId: 'c2',
+      networkId: 'net-r',
+      macAddress: mac2,
+      vsockPort: 21002,
+    });
+    expect(res.ipAddress).toBe(ip2);
+    await conn.client.detachContainer({ containerId: 'c2', networkId: 'net-r' });
+    await conn.client.detachContainer({ containerId: 'c1', networkId: 'net-r' });
+    await conn.client.deleteBridge({ networkId: 'net-r' });
+    expect((await helper.nbctl('show')).trim()).toBe('');
+    expect((await helper.vsctl('list-ports', 'br-int')).trim()).toBe('');
+  });
+});
