@@ -147,6 +147,39 @@ describe('the lab tour', () => {
   });
 });
 
+describe('static addresses, aliases and the default network', () => {
+  it('lab run --ip --alias gives that address and name, and refuses a taken address', async () => {
+    await lab.ok(
+      'lab',
+      'run',
+      '--network',
+      'back',
+      '--ip',
+      '10.77.0.50',
+      '--alias',
+      'cache',
+      'redis',
+    );
+    expect(ipOn(await container('redis'), 'back')).toBe('10.77.0.50');
+    expect(await resolve('api', 'cache')).toBe('10.77.0.50');
+    expect(await ping('db', 'redis')).toBeGreaterThan(0);
+    const before = await lab.namespaces();
+    const taken = await lab.cli('lab', 'run', '--network', 'back', '--ip', '10.77.0.50', 'clash');
+    expect(taken.code).toBe(1);
+    expect(oneLine(taken.stderr)).toBe('Error response from daemon: Address already in use');
+    expect(await lab.namespaces()).toEqual(before);
+    await lab.ok('lab', 'rm', 'redis');
+  });
+
+  it("lab run without --network uses the lab's bridge network", async () => {
+    await lab.ok('lab', 'run', 'solo');
+    const solo = await container('solo');
+    expect(solo.networks.map((n) => n.network)).toEqual(['bridge']);
+    expect(ipOn(solo, 'bridge')).toMatch(/^172\.17\.0\.\d+$/);
+    await lab.ok('lab', 'rm', 'solo');
+  });
+});
+
 describe('bad input: one clear line, a non-zero exit, nothing half-made', () => {
   it('refuses a duplicate network name', async () => {
     const result = await lab.cli('network', 'create', 'front');
