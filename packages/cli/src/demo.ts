@@ -12,6 +12,7 @@ import type { ContainerView } from './daemon/api.js';
 import { HostClient } from './daemon/client.js';
 import { hostRunning, labDown, labUp } from './lab/lab.js';
 import { listNamespaces, runInNamespace } from './lab/netns.js';
+import { DEFAULT_LAB_DIR } from './lab/paths.js';
 import { CROSS, formatDuration, formatTable, TICK } from './output.js';
 
 /** One ping's outcome: replies received and the rtt summary line. */
@@ -248,9 +249,13 @@ export async function labDemoCommand(
     if (stats) io.out(indent(formatStats(stats)));
   } finally {
     if (options.keep) {
-      tour.heading(
-        `The lab stays up (KEEP=1): try 'arca-net lab ps', 'arca-net lab exec web -- ping api', then 'arca-net lab down'`,
-      );
+      const cli = `node ${process.argv[1] ?? 'packages/cli/dist/main.js'}`;
+      const lab = paths.dir === DEFAULT_LAB_DIR ? '' : ` --lab-dir ${paths.dir}`;
+      tour.heading('The lab stays up (KEEP=1). Try:');
+      for (const command of ['lab ps', 'lab exec web -- ping -c 3 api', 'network ls', 'lab down']) {
+        const [group, sub, ...rest] = command.split(' ');
+        tour.line([cli, group, sub + lab, ...rest].join(' '));
+      }
     } else {
       tour.heading('9. Tear down');
       await tour.expect('lab down', async () => {
