@@ -243,8 +243,11 @@ export async function runGuest(options: RunGuestOptions): Promise<GuestRun> {
     const initrd = join(work, 'initrd.cpio');
     copyFileSync(options.image.baseInitrd, initrd);
     appendFileSync(initrd, options.files.toCpio());
+    // TCG by default: a KVM guest hangs on this project's build machine.
+    const accel = process.env.ARCA_QEMU_ACCEL ?? 'tcg';
+    const memory = String(options.memoryMiB ?? 1024);
     const args = [
-      ...['-accel', 'tcg', '-cpu', 'max', '-smp', '2', '-m', String(options.memoryMiB ?? 1024)],
+      ...['-accel', accel, '-cpu', 'max', '-smp', '2', '-m', memory],
       ...['-nodefaults', '-display', 'none', '-no-reboot', '-monitor', 'none', '-serial', 'stdio'],
       ...['-kernel', options.image.kernel, '-initrd', initrd],
       ...['-append', 'console=ttyS0 quiet loglevel=3 panic=-1'],

@@ -274,7 +274,11 @@ async function addonChecks(vsock) {
       });
 
       const sizes = [1, 60, 1500, 65535, 65536];
-      for (let i = 0; i < 400; i++) sizes.push(60 + Math.floor(Math.random() * (65536 - 60)));
+      // Mostly Ethernet-sized frames, every sixth one up to the 64 KiB maximum.
+      for (let i = 0; i < 2400; i++) {
+        const max = i % 6 === 0 ? 65536 : 1514;
+        sizes.push(60 + Math.floor(Math.random() * (max - 60 + 1)));
+      }
       const frames = sizes.map((size) => randomBytes(size));
       const totalBytes = frames.reduce((sum, f) => sum + f.length, 0);
 
