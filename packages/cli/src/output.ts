@@ -81,7 +81,7 @@ export class Progress {
   /** Marks the step failed; the caller reports the reason (one line, by the CLI). */
   fail(): void {
     // Without a terminal the CLI's error line alone says what failed.
-    if (this.io.interactive) this.finish(`${CROSS} ${this.title}`, true);
+    if (this.io.interactive && !this.quiet) this.finish(`${CROSS} ${this.title}`, true);
     this.finished = true;
   }
 
