@@ -52,8 +52,12 @@ const REQUIRED_BINARIES: readonly [string, string][] = [
   ['ovn-controller', 'ovn-host'],
 ];
 
-async function onPath(binary: string): Promise<boolean> {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin'];
+/** Where `lab up` looks for binaries: PATH plus the sbin directories root's PATH may lack. */
+function defaultSearchPath(): string[] {
+  return [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin'];
+}
+
+async function onPath(binary: string, dirs: readonly string[]): Promise<boolean> {
   for (const dir of dirs) {
     try {
       await access(join(dir, binary), constants.X_OK);
@@ -65,16 +69,23 @@ async function onPath(binary: string): Promise<boolean> {
   return false;
 }
 
+/** What {@link checkPrerequisites} checks against (tests pass their own). */
+export interface PrerequisiteOptions {
+  uid?: number;
+  searchPath?: readonly string[];
+}
+
 /** Throws a one-line CliError (exit 3) when the lab cannot run on this machine. */
-export async function checkPrerequisites(): Promise<void> {
-  if (process.getuid?.() !== 0) {
+export async function checkPrerequisites(options: PrerequisiteOptions = {}): Promise<void> {
+  if ((options.uid ?? process.getuid?.()) !== 0) {
     throw new CliError(
       'the lab needs root (network namespaces, TAP devices, Open vSwitch): run it with sudo',
       ExitCode.unavailable,
     );
   }
   const missing: [string, string][] = [];
-  for (const entry of REQUIRED_BINARIES) if (!(await onPath(entry[0]))) missing.push(entry);
+  const dirs = options.searchPath ?? defaultSearchPath();
+  for (const entry of REQUIRED_BINARIES) if (!(await onPath(entry[0], dirs))) missing.push(entry);
   if (missing.length > 0) {
     const packages = [...new Set(missing.map(([, pkg]) => pkg))].join(' ');
     throw new CliError(

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { ExitCode } from '../src/errors.js';
+import { checkPrerequisites } from '../src/lab/lab.js';
+
+describe('lab prerequisites', () => {
+  it('asks for root in one line (exit 3)', async () => {
+    await expect(checkPrerequisites({ uid: 1000 })).rejects.toMatchObject({
+      exitCode: ExitCode.unavailable,
+      message:
+        'the lab needs root (network namespaces, TAP devices, Open vSwitch): run it with sudo',
+    });
+  });
+
+  it('names the missing binaries and the Debian packages that have them', async () => {
+    await expect(checkPrerequisites({ uid: 0, searchPath: [] })).rejects.toMatchObject({
+      exitCode: ExitCode.unavailable,
+      message:
+        "missing ip, ovsdb-server, ovs-vswitchd, ovs-vsctl, ovsdb-tool, ovn-northd, ovn-nbctl, ovn-controller: install with 'apt-get install iproute2 openvswitch-switch ovn-central ovn-host' (or run 'make setup')",
+    });
+  });
+});
