@@ -142,7 +142,8 @@ export PATH=/bin:/sbin:/usr/bin HOME=/ TMPDIR=/tmp
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-mount -t tmpfs tmp /tmp
+# No tmpfs on /tmp: the root file system is already in RAM, and the per-run
+# archive mirrors host paths, which may lie under /tmp (a checkout there).
 exec </dev/console >/dev/console 2>&1
 echo "ARCA-GUEST boot uptime=\$(cut -d' ' -f1 /proc/uptime) kernel=\$(uname -r)"
 load_module() { insmod "\$1" || echo "ARCA-GUEST insmod failed: \$1"; }
