@@ -48,13 +48,13 @@ async function startHelperController(): Promise<void> {
   throw new Error(`controller did not answer: ${stderr}`);
 }
 
-async function stopHelperController(): Promise<void> {
+async function stopHelperController(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   conn?.close();
   const proc = controllerProc;
   if (!proc || proc.exitCode !== null) return;
   const exited = new Promise((r) => proc.once('exit', r));
   const pid = Number(readFileSync(join(helper.runDir, 'controller.pid'), 'utf8'));
-  process.kill(pid, 'SIGTERM');
+  process.kill(pid, signal);
   await exited;
 }
 
@@ -195,11 +195,8 @@ describe('helper relays', () => {
     expect(stats.connections).toBe(2);
   });
 
-  it('a restarted controller reopens the relays of existing attachments', async () => {
-    await stopHelperController();
-    await startHelperController();
-    const { bridges } = await conn.client.listBridges({});
-    expect(bridges[0]?.containers).toEqual(['c1', 'c2']);
+  /** Restarts both container sides (as the host re-dials after the helper came back). */
+  async function redialBothSides(): Promise<void> {
     for (const [ns, port, mac, ip] of [
       [c1, 31001, mac1, ip1],
       [c2, 31002, mac2, ip2],
@@ -210,6 +207,22 @@ describe('helper relays', () => {
       else side2 = side;
       await ns.exec('ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0']);
     }
+  }
+
+  it('a restarted controller reopens the relays of existing attachments', async () => {
+    await stopHelperController();
+    await startHelperController();
+    const { bridges } = await conn.client.listBridges({});
+    expect(bridges[0]?.containers).toEqual(['c1', 'c2']);
+    await redialBothSides();
+    expect(await c1.ping(ip2)).toBe(true);
+  });
+
+  it('a controller killed with SIGKILL comes back with new TAPs that OVS switches', async () => {
+    // The TAPs die with the process while their OVS port rows stay behind.
+    await stopHelperController('SIGKILL');
+    await startHelperController();
+    await redialBothSides();
     expect(await c1.ping(ip2)).toBe(true);
   });
 

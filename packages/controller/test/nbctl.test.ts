@@ -93,8 +93,8 @@ describe('ovn-nbctl transactions', () => {
     expect(cmds).toContainEqual([
       '--may-exist',
       'lrp-add',
-      'an-lr-' + ls.slice(6),
-      'an-lrp-' + ls.slice(6),
+      `an-lr-${ls.slice(6)}`,
+      `an-lrp-${ls.slice(6)}`,
       '0a:00:00:00:00:01',
       '198.51.100.1/24',
     ]);

@@ -174,13 +174,18 @@ export class Networks {
       for (const p of state.published) {
         this.nets.get(p.networkId)?.published.set(`${p.protocol}/${p.hostPort}`, p);
       }
+      // Every TAP port still on br-int belonged to a process that is gone (its
+      // TAP fds died with it): unplug them all, wanted or not. A wanted one is
+      // plugged again below on a new TAP; keeping the old port row would leave
+      // ovs-vswitchd bound to the deleted device, and no frame would reach OVS.
       const wanted = new Set(state.endpoints.map((ep) => ep.portName));
       const taps = await ovn('listing TAP ports', () => this.driver.tapPorts());
       for (const tap of taps) {
-        if (!wanted.has(tap.name)) {
-          this.log.info({ port: tap.name }, 'removing stale TAP port');
-          await this.dataPath.removeStalePort(tap.name);
-        }
+        this.log.info(
+          { port: tap.name, wanted: wanted.has(tap.name) },
+          'unplugging stale TAP port',
+        );
+        await this.dataPath.removeStalePort(tap.name);
       }
       for (const ep of state.endpoints) {
         if (this.links.has(ep.portName)) continue;

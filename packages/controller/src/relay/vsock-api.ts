@@ -3,7 +3,6 @@
  * data path can be given another implementation in tests.
  */
 import {
-  type ListenEndpoint,
   listenStream,
   parseListenEndpoint,
   proxyListenerTo,
