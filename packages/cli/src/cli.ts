@@ -70,11 +70,13 @@ const at = (positionals: string[], index: number): string => positionals[index] 
 const COMMANDS: Command[] = [
   {
     name: 'lab up',
-    usage: 'arca-net lab up',
-    summary: 'start the lab: helper namespace (OVS, OVN, controller) and the lab host process',
-    options: {},
+    usage: 'arca-net lab up [--host-relay native|ts|polling]',
+    summary:
+      'start the lab: helper namespace (OVS, OVN, controller) and the lab host process; ' +
+      '--host-relay swaps the host relays for a reference engine (for comparisons)',
+    options: { 'host-relay': { type: 'string' } },
     arity: [0, 0],
-    run: (c) => labUpCommand(c).then(() => undefined),
+    run: (c, v) => labUpCommand(c, str(v, 'host-relay')).then(() => undefined),
   },
   {
     name: 'lab down',

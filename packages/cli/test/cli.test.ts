@@ -55,6 +55,13 @@ describe('arca-net command line', () => {
     expect(io.stderr).toContain('requires exactly 2 arguments');
   });
 
+  it('exits 2 for an unknown --host-relay engine, naming the engines', async () => {
+    const io = capture();
+    expect(await runCli(['lab', 'up', '--host-relay', 'turbo'], io, env)).toBe(ExitCode.usage);
+    expect(io.stderr.trim().split('\n')).toHaveLength(1);
+    expect(io.stderr).toContain('native, ts, polling');
+  });
+
   it('exits 2 for lab exec without a command', async () => {
     const io = capture();
     expect(await runCli(['lab', 'exec', 'web'], io, env)).toBe(ExitCode.usage);

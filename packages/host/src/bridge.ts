@@ -10,8 +10,10 @@ import {
   type DirectionStats,
   dialStream,
   type FrameRelay,
+  PollingRelay,
   Relay,
   type RelayCloseInfo,
+  TsRelay,
   type VmEndpoint,
 } from '@arca-net/vsock';
 import { errors } from './errors.js';
@@ -43,6 +45,26 @@ export const nativeDataPlane: DataPlane = {
   relay: (containerFd, helperFd) =>
     Relay.open({ kind: 'stream', fd: containerFd }, { kind: 'stream', fd: helperFd }),
 };
+
+/**
+ * Which relay engine carries the host's frames: `native` (the epoll engine,
+ * the default and the only one for production), or one of the two reference
+ * relays kept for comparison: `ts` (event-driven, on `net.Socket`) and
+ * `polling` (the replaced design: non-blocking reads, 1 ms sleep when idle).
+ */
+export type RelayEngine = 'native' | 'ts' | 'polling';
+export const RELAY_ENGINES: readonly RelayEngine[] = ['native', 'ts', 'polling'];
+
+/** The data plane that relays with `engine`; every engine dials the same way. */
+export function dataPlaneFor(engine: RelayEngine): DataPlane {
+  if (engine === 'native') return nativeDataPlane;
+  const Engine = engine === 'ts' ? TsRelay : PollingRelay;
+  return {
+    dial: nativeDataPlane.dial,
+    relay: (containerFd, helperFd) =>
+      Engine.open({ kind: 'stream', fd: containerFd }, { kind: 'stream', fd: helperFd }),
+  };
+}
 
 /** One attachment's data path. */
 export interface BridgeLink {

@@ -19,10 +19,13 @@ export {
   type BridgeRetry,
   type DataPlane,
   type DialedStream,
+  dataPlaneFor,
   type LinkCounters,
   NetworkBridge,
   type NetworkBridgeOptions,
   nativeDataPlane,
+  RELAY_ENGINES,
+  type RelayEngine,
 } from './bridge.js';
 export {
   type ClientOptions,

@@ -2,15 +2,24 @@
  * `arca-net lab up|down|status|run|exec|rm|ps|stats`.
  */
 import { spawn } from 'node:child_process';
+import { RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
 import type { ContainerStats, ContainerView } from '../daemon/api.js';
-import { CliError, ExitCode } from '../errors.js';
+import { CliError, ExitCode, UsageError } from '../errors.js';
 import { checkPrerequisites, hostRunning, labDown, labStatus, labUp } from '../lab/lab.js';
 import { inNamespace } from '../lab/netns.js';
 import { CROSS, formatJson, formatTable, Progress, TICK } from '../output.js';
 import { type CommandContext, hostClient } from './context.js';
 
-export async function labUpCommand(context: CommandContext): Promise<void> {
-  await labUp(context.paths, context.io, { quiet: context.quiet });
+export async function labUpCommand(context: CommandContext, hostRelay?: string): Promise<void> {
+  if (hostRelay !== undefined && !(RELAY_ENGINES as readonly string[]).includes(hostRelay)) {
+    throw new UsageError(
+      `lab up: --host-relay must be one of ${RELAY_ENGINES.join(', ')} (got '${hostRelay}')`,
+    );
+  }
+  await labUp(context.paths, context.io, {
+    quiet: context.quiet,
+    hostRelay: hostRelay as RelayEngine | undefined,
+  });
   if (!context.quiet) context.io.err(`lab is up in ${context.paths.dir}\n`);
 }
 

@@ -6,8 +6,10 @@
 import {
   type AttachmentInfo,
   connectNetworkControl,
+  dataPlaneFor,
   type NetworkInspect,
   OvsNetworkBackend,
+  type RelayEngine,
 } from '@arca-net/host';
 import type { Logger } from '@arca-net/log';
 import type { LabPaths } from '../lab/paths.js';
@@ -65,9 +67,15 @@ const counters = (d: { frames: number; bytes: number; drops: number } | undefine
 export async function createNetworkBackend(
   paths: LabPaths,
   logger: Logger,
+  options: { hostRelay: RelayEngine } = { hostRelay: 'native' },
 ): Promise<NetworkBackendPort> {
   const helper = { kind: 'unixdir', dir: paths.helperVmDir } as const;
-  const backend = await OvsNetworkBackend.open({ stateFile: paths.hostDb, helper, logger });
+  const backend = await OvsNetworkBackend.open({
+    stateFile: paths.hostDb,
+    helper,
+    logger,
+    bridge: { dataPlane: dataPlaneFor(options.hostRelay) },
+  });
   const probe = await connectNetworkControl(helper, { deadlineMs: 3000, retryUnavailableMs: 0 });
   try {
     const report = await backend.reconcile();

@@ -6,6 +6,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
 import { createLogger } from '@arca-net/log';
 import { LabContainers } from '../lab/containers.js';
 import { LabPaths, labConfigFromEnv } from '../lab/paths.js';
@@ -15,9 +16,17 @@ import { LabHostService } from './service.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { 'lab-dir': { type: 'string' }, prefix: { type: 'string' } },
+    options: {
+      'lab-dir': { type: 'string' },
+      prefix: { type: 'string' },
+      'host-relay': { type: 'string', default: 'native' },
+    },
     strict: true,
   });
+  const hostRelay = values['host-relay'] as RelayEngine;
+  if (!RELAY_ENGINES.includes(hostRelay)) {
+    throw new Error(`--host-relay must be one of ${RELAY_ENGINES.join(', ')}`);
+  }
   const config = labConfigFromEnv();
   const paths = new LabPaths({
     dir: values['lab-dir'] ?? config.dir,
@@ -26,7 +35,9 @@ async function main(): Promise<void> {
   const logger = createLogger({ base: { service: 'lab-host' } });
   const containers = new LabContainers(paths, logger.child({ component: 'containers' }));
   await containers.load();
-  const backend = await createNetworkBackend(paths, logger.child({ component: 'backend' }));
+  const backend = await createNetworkBackend(paths, logger.child({ component: 'backend' }), {
+    hostRelay,
+  });
   const service = new LabHostService(containers, backend, logger.child({ component: 'service' }));
 
   let stopping = false;
@@ -49,7 +60,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   logger.info(
-    { socket: paths.hostSocket, containers: containers.list().length },
+    { socket: paths.hostSocket, containers: containers.list().length, hostRelay },
     'lab host serving',
   );
 }

@@ -8,6 +8,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import type { RelayEngine } from '@arca-net/host';
 import type { ComponentHealth } from '../daemon/api.js';
 import { HostClient, HostUnreachableError } from '../daemon/client.js';
 import { CliError, ExitCode } from '../errors.js';
@@ -38,6 +39,8 @@ import { socketAccepts } from './sockets.js';
 export interface LabSettings {
   prefix: string;
   createdAt: string;
+  /** The lab host's relay engine (absent in labs from before the option: native). */
+  hostRelay?: RelayEngine;
 }
 
 /** Binaries the lab runs, each with the Debian package that has it. */
@@ -161,6 +164,8 @@ function labTimeoutMs(): number {
 
 export interface LabUpOptions {
   quiet?: boolean;
+  /** Relay engine of the lab host (default native); the others exist to be compared with it. */
+  hostRelay?: RelayEngine;
   /** Bound of each readiness wait. */
   timeoutMs?: number;
 }
@@ -195,9 +200,11 @@ export async function labUp(paths: LabPaths, io: Io, options: LabUpOptions = {})
     ]) {
       await mkdir(dir, { recursive: true });
     }
+    const hostRelay = options.hostRelay ?? 'native';
     const settings: LabSettings = {
       prefix: paths.config.prefix,
       createdAt: new Date().toISOString(),
+      hostRelay,
     };
     await writeFile(paths.settings, `${JSON.stringify(settings, null, 2)}\n`);
 
@@ -246,9 +253,17 @@ export async function labUp(paths: LabPaths, io: Io, options: LabUpOptions = {})
 
     await Progress.run(
       io,
-      'lab host process',
+      hostRelay === 'native' ? 'lab host process' : `lab host process (${hostRelay} relays)`,
       async () => {
-        const pid = await spawnDetached([process.execPath, hostMain, '--lab-dir', paths.dir], {
+        const argv = [
+          process.execPath,
+          hostMain,
+          '--lab-dir',
+          paths.dir,
+          '--host-relay',
+          hostRelay,
+        ];
+        const pid = await spawnDetached(argv, {
           logFile: paths.log('host'),
           pidfile: paths.hostPidfile,
           env: {
@@ -401,7 +416,11 @@ export async function labStatus(
   const hostPid = await readPidfile(paths.hostPidfile);
   try {
     const health = await new HostClient(paths.hostSocket).health(5000);
-    rows.push({ name: 'lab host', healthy: true, detail: `pid ${hostPid}, ${paths.hostSocket}` });
+    rows.push({
+      name: 'lab host',
+      healthy: true,
+      detail: `pid ${hostPid}, ${paths.hostSocket}, ${settings.hostRelay ?? 'native'} relays`,
+    });
     rows.push(...health.components);
   } catch (error) {
     rows.push({
