@@ -68,6 +68,7 @@ demo: setup ## the lab tour: two networks, three containers, DNS, isolation, cou
 	@$(SUDO) node packages/cli/dist/main.js lab demo $(if $(filter 1,$(KEEP)),--keep)
 
 bench: setup ## run every benchmark; writes bench/results/latest.{json,md,png} (QUICK=1: about a minute)
+	node vminit/build.mjs
 	node bench/dist/main.js
 
 vminit: build ## bundle the forwarder (vminit/dist); with Docker and VMINIT_BASE_IMAGE=<image> also the image arca-net/vminit

@@ -6,10 +6,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setupFloorBridge } from './configs/floor-bridge.js';
+import { BenchLab, type HostRelay, setupFloorOvs, setupLabPair } from './configs/lab.js';
 import type { Figure } from './figures.js';
 import { machineInfo } from './machine.js';
 import { type BenchRun, buildRun, writeResults } from './report.js';
 import { FULL_BUDGET, measurePath, type PathPair, QUICK_BUDGET } from './suites/path.js';
+import { runControllerSuite, runForwarderSuite } from './suites/scripts.js';
 
 const quick = process.env.QUICK === '1';
 const resultsDir =
@@ -36,8 +38,32 @@ async function pathSuite(name: string, setup: () => Promise<PathPair>): Promise<
   }
 }
 
+/** The path suite on a lab of its own, brought up with `hostRelay` and always torn down. */
+async function labPathSuite(
+  name: string,
+  hostRelay: HostRelay,
+  setup: (lab: BenchLab) => Promise<PathPair>,
+): Promise<Figure[]> {
+  log(`${name}: bringing up a lab (host relays: ${hostRelay})`);
+  const lab = await BenchLab.up(hostRelay);
+  try {
+    return await pathSuite(name, () => setup(lab));
+  } finally {
+    await lab.down();
+  }
+}
+
 const suites: Suite[] = [
   { name: 'floor-bridge', run: () => pathSuite('floor-bridge', setupFloorBridge) },
+  { name: 'floor-ovs', run: () => labPathSuite('floor-ovs', 'native', setupFloorOvs) },
+  { name: 'arca-net', run: () => labPathSuite('arca-net', 'native', setupLabPair) },
+  { name: 'arca-net-ts', run: () => labPathSuite('arca-net-ts', 'ts', setupLabPair) },
+  {
+    name: 'arca-net-polling',
+    run: () => labPathSuite('arca-net-polling', 'polling', setupLabPair),
+  },
+  { name: 'controller', run: () => runControllerSuite(quick) },
+  { name: 'forwarder', run: () => runForwarderSuite(quick) },
 ];
 
 async function main(): Promise<void> {

@@ -1,0 +1,97 @@
+/**
+ * Benchmarks that live beside their component as standalone scripts
+ * (`bench/controller/run.mjs`, `bench/forwarder/run.mjs`) print one JSON
+ * object; these adapters run them and turn their summaries into figures.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from '../exec.js';
+import type { Figure } from '../figures.js';
+import type { Summary } from '../stats.js';
+
+const benchRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The summary shape the scripts print. */
+interface ScriptSummary {
+  n: number;
+  p50: number;
+  p99: number;
+  mean: number;
+  max: number;
+}
+
+function asSummary(s: ScriptSummary): Summary {
+  return { samples: s.n, min: Number.NaN, p50: s.p50, p99: s.p99, mean: s.mean, max: s.max };
+}
+
+async function runScript(script: string, args: string[], timeoutMs: number): Promise<unknown> {
+  const { stdout } = await run(
+    [process.execPath, path.join(benchRoot, script), ...args],
+    timeoutMs,
+  );
+  return JSON.parse(stdout) as unknown;
+}
+
+/** p50/p99 of CreateBridge, AttachContainer, DetachContainer, DeleteBridge against real OVN. */
+export async function runControllerSuite(quick: boolean): Promise<Figure[]> {
+  const calls = quick ? 20 : 100;
+  const result = (await runScript(
+    'controller/run.mjs',
+    ['--calls', String(calls)],
+    600_000,
+  )) as Record<string, ScriptSummary>;
+  return (
+    [
+      ['createBridge', 'CreateBridge'],
+      ['attachContainer', 'AttachContainer (OVN port up)'],
+      ['detachContainer', 'DetachContainer'],
+      ['deleteBridge', 'DeleteBridge'],
+    ] as const
+  ).map(([key, metric]) => {
+    const summary = asSummary(result[key]!);
+    return {
+      suite: 'controller',
+      metric,
+      config: 'arca-net',
+      unit: 'ms',
+      better: 'lower',
+      value: summary.p50,
+      summary,
+      params: { calls },
+    };
+  });
+}
+
+interface ForwarderResult {
+  startMs: number;
+  rssAfterStartMiB: number;
+  rssWith4DevicesMiB: number;
+  attachToFirstFrameMs: ScriptSummary;
+  dnsKnownUs: ScriptSummary;
+  dnsUnknownForwardedUs: ScriptSummary;
+}
+
+/** The forwarder bundle's RSS, attach-to-first-frame time and embedded DNS latency. */
+export async function runForwarderSuite(quick: boolean): Promise<Figure[]> {
+  const args = ['--bundle', '--rounds', quick ? '10' : '50', '--queries', quick ? '200' : '1000'];
+  const r = (await runScript('forwarder/run.mjs', args, 600_000)) as ForwarderResult;
+  const base = { suite: 'forwarder', config: 'arca-net' } as const;
+  const latency = (metric: string, unit: string, s: ScriptSummary): Figure => {
+    const summary = asSummary(s);
+    return { ...base, metric, unit, better: 'lower', value: summary.p50, summary };
+  };
+  return [
+    { ...base, metric: 'start to serving', unit: 'ms', better: 'lower', value: r.startMs },
+    { ...base, metric: 'RSS after start', unit: 'MiB', better: 'lower', value: r.rssAfterStartMiB },
+    {
+      ...base,
+      metric: 'RSS with 4 devices',
+      unit: 'MiB',
+      better: 'lower',
+      value: r.rssWith4DevicesMiB,
+    },
+    latency('AttachNetwork to first frame', 'ms', r.attachToFirstFrameMs),
+    latency('DNS known name', 'µs', r.dnsKnownUs),
+    latency('DNS unknown name (forwarded)', 'µs', r.dnsUnknownForwardedUs),
+  ];
+}
