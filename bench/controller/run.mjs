@@ -30,9 +30,12 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 function summary(values) {
   const sorted = [...values].sort((a, b) => a - b);
+  const mean = sorted.reduce((s, v) => s + v, 0) / sorted.length;
   const r = (v) => Math.round(v * 1000) / 1000;
   return {
     n: sorted.length,
+    min: r(sorted[0]),
+    mean: r(mean),
     p50: r(quantile(sorted, 0.5)),
     p90: r(quantile(sorted, 0.9)),
     p99: r(quantile(sorted, 0.99)),

@@ -36,6 +36,7 @@ function summary(values) {
   const r = (v) => Math.round(v * 1000) / 1000;
   return {
     n: sorted.length,
+    min: r(sorted[0]),
     p50: r(quantile(sorted, 0.5)),
     p99: r(quantile(sorted, 0.99)),
     mean: r(mean),

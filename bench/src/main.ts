@@ -9,6 +9,7 @@ import { setupFloorBridge } from './configs/floor-bridge.js';
 import { BenchLab, type HostRelay, setupFloorOvs, setupLabPair } from './configs/lab.js';
 import type { Figure } from './figures.js';
 import { machineInfo } from './machine.js';
+import { updateReadme } from './readme.js';
 import { type BenchRun, buildRun, writeResults } from './report.js';
 import { FULL_BUDGET, measurePath, type PathPair, QUICK_BUDGET } from './suites/path.js';
 import { runControllerSuite, runForwarderSuite } from './suites/scripts.js';
@@ -84,6 +85,12 @@ async function main(): Promise<void> {
   const run = buildRun(figures, failures, machineInfo(), startedAt, quick);
   const files = await writeResults(run, resultsDir);
   log(`wrote ${files.join(', ')}`);
+  // The README quotes full runs of every suite only.
+  if (!quick && !only && !process.env.BENCH_RESULTS_DIR) {
+    const readme = path.resolve(resultsDir, '..', '..', 'README.md');
+    updateReadme(readme, run);
+    log(`updated the Performance section of ${readme}`);
+  }
   if (failures.length > 0) process.exitCode = 1;
 }
 

@@ -14,6 +14,7 @@ const benchRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 /** The summary shape the scripts print. */
 interface ScriptSummary {
   n: number;
+  min: number;
   p50: number;
   p99: number;
   mean: number;
@@ -21,7 +22,7 @@ interface ScriptSummary {
 }
 
 function asSummary(s: ScriptSummary): Summary {
-  return { samples: s.n, min: Number.NaN, p50: s.p50, p99: s.p99, mean: s.mean, max: s.max };
+  return { samples: s.n, min: s.min, p50: s.p50, p99: s.p99, mean: s.mean, max: s.max };
 }
 
 async function runScript(script: string, args: string[], timeoutMs: number): Promise<unknown> {
