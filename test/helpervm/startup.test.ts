@@ -1,0 +1,104 @@
+/**
+ * helpervm/startup.sh under Alpine's shell and userland: busybox `sh`, with
+ * busybox's applets (sed, tr, cat, sleep, date, grep, …) ahead of Debian's
+ * tools on PATH. No Alpine image can be fetched on this machine, so this is
+ * the closest stand-in: the OVS/OVN binaries are Debian's, everything the
+ * script itself runs is busybox. Needs root (a network namespace).
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const execFileP = promisify(execFile);
+const script = fileURLToPath(new URL('../../helpervm/startup.sh', import.meta.url));
+const ns = `ahb${process.pid % 100000}`;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+/** Runs `busybox sh startup.sh COMMAND` in the namespace; resolves with exit code and output. */
+async function startup(command: string): Promise<{ code: number; out: string }> {
+  try {
+    // `env` sets the busybox PATH inside the namespace only: busybox's own `ip`
+    // applet must not stand in for iproute2's here.
+    const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`);
+    const { stdout, stderr } = await execFileP(
+      'ip',
+      ['netns', 'exec', ns, 'env', '-i', ...assignments, 'busybox', 'sh', script, command],
+      { timeout: 120_000 },
+    );
+    return { code: 0, out: stdout + stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, out: `${e.stdout}${e.stderr}` };
+  }
+}
+
+function nbctl(...args: string[]): Promise<string> {
+  return execFileP('ovn-nbctl', [`--db=unix:${join(dir, 'run', 'ovnnb_db.sock')}`, ...args]).then(
+    (r) => r.stdout,
+  );
+}
+
+const DAEMONS = [
+  'ovsdb-server-ovs',
+  'ovs-vswitchd',
+  'ovsdb-server-nb',
+  'ovsdb-server-sb',
+  'ovn-northd',
+  'ovn-controller',
+];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'arca-helper-busybox-'));
+  const bin = join(dir, 'busybox-bin');
+  mkdirSync(bin);
+  await execFileP('busybox', ['--install', '-s', bin]);
+  env = {
+    PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`,
+    ARCA_HELPER_STATE: join(dir, 'state'),
+    ARCA_HELPER_RUN: join(dir, 'run'),
+    ARCA_HELPER_TIMEOUT: '30',
+  };
+  await execFileP('ip', ['netns', 'add', ns]);
+  await execFileP('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+});
+
+afterAll(async () => {
+  if (env) await startup('stop');
+  await execFileP('ip', ['netns', 'del', ns]).catch(() => undefined);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('helpervm/startup.sh under busybox sh (Alpine userland)', () => {
+  it('start brings up OVS and OVN, each behind a readiness check, and status lists them', async () => {
+    const started = await startup('start');
+    expect(started.code, started.out).toBe(0);
+    expect(started.out).toContain('OVN pipeline ready');
+    const status = await startup('status');
+    for (const daemon of DAEMONS) expect(status.out).toMatch(new RegExp(`^${daemon} running`, 'm'));
+    // No controller in `start` mode, so status reports that one stopped (exit 1).
+    expect(status.out).toContain('controller stopped');
+    expect(status.code).toBe(1);
+  });
+
+  it('the databases persist: a logical switch survives stop and start', async () => {
+    await nbctl('ls-add', 'persist-check');
+    expect((await startup('stop')).code).toBe(0);
+    const stopped = await startup('status');
+    for (const daemon of DAEMONS) expect(stopped.out).toContain(`${daemon} stopped`);
+    expect((await startup('start')).code).toBe(0);
+    expect(await nbctl('--bare', '--columns=name', 'list', 'Logical_Switch')).toContain(
+      'persist-check',
+    );
+  });
+
+  it('an unknown subcommand prints the usage and fails', async () => {
+    const result = await startup('frobnicate');
+    expect(result.code).toBe(1);
+    expect(result.out).toContain('usage:');
+  });
+});
