@@ -12,6 +12,7 @@ import { machineInfo } from './machine.js';
 import { updateReadme } from './readme.js';
 import { type BenchRun, buildRun, writeResults } from './report.js';
 import { FULL_BUDGET, measurePath, type PathPair, QUICK_BUDGET } from './suites/path.js';
+import { runRelaySuite } from './suites/relay.js';
 import { runControllerSuite, runForwarderSuite } from './suites/scripts.js';
 
 const quick = process.env.QUICK === '1';
@@ -55,6 +56,8 @@ async function labPathSuite(
 }
 
 const suites: Suite[] = [
+  // First: its idle-CPU figure needs a process that has not moved traffic yet.
+  { name: 'relay', run: () => runRelaySuite(quick, log) },
   { name: 'floor-bridge', run: () => pathSuite('floor-bridge', setupFloorBridge) },
   { name: 'floor-ovs', run: () => labPathSuite('floor-ovs', 'native', setupFloorOvs) },
   { name: 'arca-net', run: () => labPathSuite('arca-net', 'native', setupLabPair) },

@@ -85,7 +85,7 @@ export function renderPerformanceSection(run: BenchRun): string {
         f.suite === 'relay' &&
         f.config === config &&
         f.metric.startsWith('round trip') &&
-        f.params?.frameBytes === 64,
+        f.params?.payloadBytes === 64,
     );
   const native = relayRtt('native');
   const polling = relayRtt('polling');
