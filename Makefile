@@ -12,7 +12,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 export npm_config_nodedir ?= $(abspath $(dir $(shell command -v node))..)
 BUF := packages/proto/node_modules/.bin/buf
 
-.PHONY: help setup apt-packages pnpm deps build proto proto-check lint test clean demo bench vminit
+.PHONY: help setup apt-packages pnpm deps build proto proto-check lint test clean demo bench vminit helpervm
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -79,5 +79,13 @@ vminit: build ## bundle the forwarder (vminit/dist); with Docker and VMINIT_BASE
 	  echo "make vminit: bundle ready in vminit/dist; set VMINIT_BASE_IMAGE=<base vminit image with node >= 20, ip, busybox> to build the image"; \
 	else docker build --build-arg BASE_IMAGE=$(VMINIT_BASE_IMAGE) -t $(or $(VMINIT_IMAGE),arca-net/vminit) vminit; fi
 
+helpervm: build ## bundle the controller (helpervm/dist); with Docker and HELPERVM_BASE_IMAGE=<image> also the image arca-net/helpervm
+	node helpervm/build.mjs
+	@if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then \
+	  echo "make helpervm: bundle ready in helpervm/dist; no Docker engine here, so no image (needs: docker, HELPERVM_BASE_IMAGE=<image with node >= 20, Open vSwitch, OVN>)"; \
+	elif [ -z "$(HELPERVM_BASE_IMAGE)" ]; then \
+	  echo "make helpervm: bundle ready in helpervm/dist; set HELPERVM_BASE_IMAGE=<image with node >= 20, Open vSwitch, OVN> to build the image"; \
+	else docker build --build-arg BASE_IMAGE=$(HELPERVM_BASE_IMAGE) -t $(or $(HELPERVM_IMAGE),arca-net/helpervm) helpervm; fi
+
 clean: ## remove build outputs
-	rm -rf packages/*/dist packages/*/build packages/*/*.tsbuildinfo
+	rm -rf packages/*/dist packages/*/build packages/*/*.tsbuildinfo vminit/dist helpervm/dist

@@ -1,0 +1,94 @@
+/**
+ * The helper VM image's contents (`make helpervm`): the controller bundle, the
+ * addon and the descriptor set, copied alone into an empty directory with the
+ * launcher, run by helpervm/startup.sh as the image's entrypoint runs it.
+ * Serves health and reflection and drives OVN. Needs root (a network namespace).
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ControllerClient, connectController } from '../../packages/controller/dist/index.js';
+
+const execFileP = promisify(execFile);
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const startupScript = join(root, 'helpervm/startup.sh');
+const ns = `ahv${process.pid % 100000}`;
+let install: string;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let helper: ChildProcess;
+let stderr = '';
+let conn: ReturnType<typeof connectController>;
+let client: ControllerClient;
+
+beforeAll(async () => {
+  await execFileP(process.execPath, [join(root, 'helpervm/build.mjs')], { timeout: 120_000 });
+  install = mkdtempSync('/tmp/arca-helpervm-install-');
+  for (const file of ['dist/controller.mjs', 'dist/arca_vsock.node', 'dist/arca-net.binpb']) {
+    copyFileSync(join(root, 'helpervm', file), join(install, file.slice('dist/'.length)));
+  }
+  copyFileSync(join(root, 'helpervm/arca-net-controller'), join(install, 'arca-net-controller'));
+  dir = mkdtempSync('/tmp/arca-helpervm-');
+  env = {
+    ...process.env,
+    ARCA_HELPER_STATE: join(dir, 'state'),
+    ARCA_HELPER_RUN: join(dir, 'run'),
+    ARCA_CONTROLLER_LISTEN: `unixdir:${join(dir, 'vm')}`,
+    ARCA_CONTROLLER_CMD: join(install, 'arca-net-controller'),
+    ARCA_NET_CONTROLLER_DIR: install,
+  };
+  await execFileP('ip', ['netns', 'add', ns]);
+  await execFileP('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  helper = spawn('ip', ['netns', 'exec', ns, startupScript, 'run'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  helper.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  conn = connectController(join(dir, 'vm', '9999.sock'));
+  client = conn.client;
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const up = await client.getHealth({}).then(
+      (h) => h.healthy,
+      () => false,
+    );
+    if (up) break;
+    if (helper.exitCode !== null || Date.now() > until) {
+      throw new Error(`the bundled controller did not come up:\n${stderr.slice(-3000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+});
+
+afterAll(async () => {
+  conn?.close();
+  if (env) {
+    await execFileP('ip', ['netns', 'exec', ns, startupScript, 'stop'], { env }).catch(() => {});
+  }
+  await execFileP('ip', ['netns', 'del', ns]).catch(() => undefined);
+  for (const path of [install, dir]) if (path) rmSync(path, { recursive: true, force: true });
+});
+
+describe('helper VM bundle', () => {
+  it('startup.sh runs the bundled controller through its launcher, which reports healthy OVS and OVN', async () => {
+    const health = await client.getHealth({});
+    expect(health).toMatchObject({ healthy: true });
+    expect(stderr).toContain(`exec ${join(install, 'arca-net-controller')} --listen`);
+  });
+
+  it('drives OVN: CreateBridge makes a logical switch that ListBridges reports', async () => {
+    const created = await client.createBridge({
+      networkId: 'bundle-net',
+      subnet: '198.51.100.0/24',
+      gateway: '',
+    });
+    expect(created.success).toBe(true);
+    const { bridges } = await client.listBridges({});
+    expect(bridges.map((b) => b.networkId)).toEqual(['bundle-net']);
+  });
+});
