@@ -40,14 +40,24 @@ build: ## native addon (node-gyp) and TypeScript (tsc -b)
 	pnpm -r --if-present run build:native
 	pnpm exec tsc -b
 
+# grpc.health.v1's .proto, from the package that publishes it (not a copy).
+HEALTH_PROTO := packages/proto/node_modules/grpc-health-check/proto
+# $(call descriptor-set,OUT): the FileDescriptorSet that server reflection serves:
+# our contracts plus grpc.health.v1 (two serialized sets concatenated are one set).
+define descriptor-set
+$(BUF) build --exclude-source-info --as-file-descriptor-set -o $(1).arca && \
+$(BUF) build $(HEALTH_PROTO) --exclude-source-info --as-file-descriptor-set -o $(1).health && \
+cat $(1).arca $(1).health > $(1) && rm -f $(1).arca $(1).health
+endef
+
 proto: ## regenerate packages/proto/src/gen from proto/
 	$(BUF) generate
-	$(BUF) build --exclude-source-info --as-file-descriptor-set -o packages/proto/src/gen/arca-net.binpb
+	$(call descriptor-set,packages/proto/src/gen/arca-net.binpb)
 
 proto-check: ## fail when the generated code differs from what proto/ produces
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(BUF) generate -o "$$tmp" && \
-	$(BUF) build --exclude-source-info --as-file-descriptor-set -o "$$tmp/packages/proto/src/gen/arca-net.binpb" && \
+	$(call descriptor-set,"$$tmp/packages/proto/src/gen/arca-net.binpb") && \
 	if diff -r "$$tmp/packages/proto/src/gen" packages/proto/src/gen >/dev/null; then \
 	  echo "proto-check: generated code is up to date"; \
 	else diff -r "$$tmp/packages/proto/src/gen" packages/proto/src/gen | head -40; \

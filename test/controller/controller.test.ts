@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lsName, lspName, ERROR_CODES as Status } from '../../packages/controller/dist/index.js';
 import { network } from '../../packages/proto/dist/index.js';
+import { reflect } from '../grpc-reflection.js';
 import {
   HelperOvn,
   Netns,
@@ -145,6 +146,15 @@ describe('networks', () => {
     expect(h.chassis).not.toBe('');
     expect(h.ovnStatus).toContain('active');
     expect(h.ovsStatus).toContain('br-int present');
+  });
+
+  it('serves reflection that lists and describes NetworkControl and grpc.health.v1.Health', async () => {
+    const reflected = await reflect(join(grpcDir, '9999.sock'));
+    expect(reflected.services).toEqual(['arca.network.NetworkControl', 'grpc.health.v1.Health']);
+    expect(reflected.described).toEqual({
+      'arca.network.NetworkControl': true,
+      'grpc.health.v1.Health': true,
+    });
   });
 });
 

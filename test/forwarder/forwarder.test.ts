@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { tapforwarder } from '../../packages/proto/dist/index.js';
+import { reflect } from '../grpc-reflection.js';
 import {
   arpRequest,
   type ForwarderProcess,
@@ -89,6 +90,15 @@ describe('forwarder in a network namespace', () => {
     upstream?.kill('SIGTERM');
     await ns?.delete();
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves reflection that lists and describes TAPForwarder and grpc.health.v1.Health', async () => {
+    const reflected = await reflect(join(dir, '5555.sock'));
+    expect(reflected.services).toEqual([
+      'arca.tapforwarder.v1.TAPForwarder',
+      'grpc.health.v1.Health',
+    ]);
+    expect(Object.values(reflected.described)).toEqual([true, true]);
   });
 
   it('attaches two TAPs with the exact MACs, addresses, prefixes and the default route', async () => {

@@ -1,15 +1,17 @@
 /**
- * Starts the whole forwarder: the gRPC server (TAPForwarder + health) on its
- * listen address, the attachment manager and the embedded DNS server.
+ * Starts the whole forwarder: the gRPC server (TAPForwarder, health and
+ * reflection) on its listen address, the attachment manager and the embedded
+ * DNS server.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, silentLogger } from '@arca-net/log';
-import { tapforwarder } from '@arca-net/proto';
+import { descriptorSetPath, tapforwarder } from '@arca-net/proto';
 import { ServerCredentials } from '@grpc/grpc-js';
 import { createServer } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl } from 'nice-grpc-server-health';
+import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
 import { AttachmentManager } from './attachments.js';
 import type { DataPlane, ListenEndpoint } from './dataplane.js';
 import { DnsServer } from './dns/server.js';
@@ -127,6 +129,13 @@ export async function startForwarderWith(options: ForwarderOptions): Promise<For
       createTapForwarderService({ attachments, dns }),
     );
     server.add(HealthDefinition, HealthServiceImpl());
+    server.add(
+      ServerReflectionService,
+      ServerReflection(readFileSync(descriptorSetPath), [
+        tapforwarder.TAPForwarderDefinition.fullName,
+        'grpc.health.v1.Health',
+      ]),
+    );
 
     let socketPath: string;
     if (listen.endpoint.kind === 'unixdir') {
