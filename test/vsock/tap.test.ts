@@ -96,6 +96,73 @@ describe('TapDevice (root)', () => {
   });
 });
 
+/** A 60-byte broadcast ARP frame (what any TAP accepts). */
+function arpFrame(): Buffer {
+  const arp = Buffer.from(
+    'ffffffffffff02000000000e0806000108000604000102000000000ec633640100000000000000c6336402',
+    'hex',
+  );
+  return Buffer.concat([arp, Buffer.alloc(60 - arp.length)]);
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  if (!condition()) throw new Error(`timed out waiting until ${what}`);
+}
+
+describe('TapDevice bad conditions (root)', () => {
+  it('a TAP that refuses frames (link down: EIO) counts drops and keeps the relay', async () => {
+    const tap = TapDevice.create(name('n'), { mac: '02:00:00:00:00:0e', up: false });
+    taps.push(tap);
+    const [x, s] = socketPair();
+    const relay = Relay.open({ kind: 'tap', fd: tap.dupFd() }, { kind: 'stream', fd: s });
+    const sx = new Socket({ fd: x, readable: true, writable: true });
+    for (let i = 0; i < 5; i++) sx.write(encodeFrame(arpFrame()));
+    await until(() => relay.stats().bToA.drops >= 5, 'five drops are counted');
+    expect(relay.stats().bToA).toMatchObject({ frames: 0, drops: 5, protocolErrors: 0 });
+    expect(relay.closed).toBe(false);
+    // Once the link is up the same relay delivers again.
+    execFileSync('ip', ['link', 'set', 'dev', tap.name, 'up']);
+    sx.write(encodeFrame(arpFrame()));
+    await until(() => relay.stats().bToA.frames >= 1, 'a frame is delivered');
+    expect(relay.stats().bToA).toMatchObject({ frames: 1, drops: 5 });
+    relay.close();
+    await relay.whenClosed();
+    sx.destroy();
+  });
+
+  it('a TAP deleted under a running relay closes that relay once; another relay goes on', async () => {
+    const doomed = TapDevice.create(name('x'), { mac: '02:00:00:00:00:0f' });
+    const other = TapDevice.create(name('y'), { mac: '02:00:00:00:00:10' });
+    taps.push(doomed, other);
+    const [x1, s1] = socketPair();
+    const [x2, s2] = socketPair();
+    const r1 = Relay.open({ kind: 'tap', fd: doomed.dupFd() }, { kind: 'stream', fd: s1 });
+    const r2 = Relay.open({ kind: 'tap', fd: other.dupFd() }, { kind: 'stream', fd: s2 });
+    let closes = 0;
+    r1.on('close', () => closes++);
+    const sx1 = new Socket({ fd: x1, readable: true, writable: true });
+    const sx2 = new Socket({ fd: x2, readable: true, writable: true });
+    sx1.on('error', () => undefined);
+    execFileSync('ip', ['link', 'del', 'dev', doomed.name]);
+    // Writing into the stream makes the relay touch the vanished device.
+    sx1.write(encodeFrame(arpFrame()));
+    const info = await r1.whenClosed();
+    expect(['error', 'eof']).toContain(info.reason);
+    expect(closes).toBe(1);
+    expect(linkExists(doomed.name)).toBe(false);
+    sx2.write(encodeFrame(arpFrame()));
+    await until(() => r2.stats().bToA.frames >= 1, 'the other relay delivers');
+    expect(r2.closed).toBe(false);
+    r2.close();
+    await r2.whenClosed();
+    sx1.destroy();
+    sx2.destroy();
+  });
+});
+
 function ipStats(dev: string): { rx: number } {
   const out = execFileSync('ip', ['-j', '-s', 'link', 'show', 'dev', dev], { encoding: 'utf8' });
   const link = (JSON.parse(out) as Array<{ stats64: { rx: { packets: number } } }>)[0]!;
