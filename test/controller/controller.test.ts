@@ -438,6 +438,42 @@ describe('attachments', () => {
     expect(res.ipAddress).toBe('198.51.100.3');
   });
 
+  it('a restarting controller removes half-created rows and keeps the complete ones', async () => {
+    const dump = await helper.nbDump();
+    await ctl.close();
+    // What a crash between the commands of an older, unbatched write could leave:
+    // rows with our ids whose network is gone, and an endpoint without its address.
+    await helper.nbctl(
+      'create',
+      'DHCP_Options',
+      'cidr=203.0.113.0/24',
+      'external_ids:"arca-net:network-id"=gone-net',
+    );
+    await helper.nbctl(
+      'lr-add',
+      'an-lr-orphan',
+      '--',
+      'set',
+      'Logical_Router',
+      'an-lr-orphan',
+      'external_ids:"arca-net:network-id"=gone-net',
+    );
+    await helper.nbctl(
+      'lsp-add',
+      lsName('net-a'),
+      'an-orphan-lsp',
+      '--',
+      'set',
+      'Logical_Switch_Port',
+      'an-orphan-lsp',
+      'external_ids:"arca-net:network-id"=net-a',
+      'external_ids:"arca-net:container-id"=ghost',
+    );
+    expect(await helper.nbDump()).not.toBe(dump);
+    ctl = await startTestController(helper, dataPath, grpcDir);
+    expect(await helper.nbDump()).toBe(dump);
+  });
+
   it('DetachContainer removes exactly what attach created and frees the IP', async () => {
     const port = lspName('c4', 'net-a');
     await ctl.client.detachContainer({ containerId: 'c4', networkId: 'net-a' });
