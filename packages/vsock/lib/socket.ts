@@ -250,7 +250,7 @@ function raceAbort(fdPromise: Promise<number>, signal?: AbortSignal): Promise<nu
     const onAbort = (): void => {
       if (done) return;
       done = true;
-      fdPromise.then(closeSync, () => undefined);
+      // A connect still under way resolves later: the handler below closes that fd, once.
       reject(abortError(signal));
     };
     signal.addEventListener('abort', onAbort, { once: true });

@@ -12,6 +12,7 @@ import {
   type StreamSocket,
   VsockError,
 } from '../lib/index.js';
+import { openFdCount } from './helpers.js';
 
 let dir: string;
 const cleanup: Array<() => unknown> = [];
@@ -127,6 +128,33 @@ describe('unixdir sockets', () => {
     await expect(
       dialStream({ kind: 'unixdir', dir }, 1, { signal: controller.signal }),
     ).rejects.toMatchObject({ code: 'ABORT_ERR' });
+  });
+});
+
+describe('aborted dials', () => {
+  it('a dial aborted while connecting rejects and closes its fd exactly once', async () => {
+    const listener = await listenStream({ kind: 'unixdir', dir }, 20002);
+    cleanup.push(() => listener.close());
+    listener.on('connection', (socket: StreamSocket) => socket.close());
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const before = openFdCount();
+    try {
+      for (let i = 0; i < 20; i++) {
+        const abort = new AbortController();
+        const dial = dialStream({ kind: 'unixdir', dir }, 20002, { signal: abort.signal });
+        abort.abort(); // the connect is under way on the native loop and completes later
+        await expect(dial).rejects.toThrow();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    // A second close of the same fd throws EBADF from a promise callback (or closes
+    // an unrelated fd that reused the number).
+    expect(unhandled).toEqual([]);
+    expect(openFdCount()).toBe(before);
   });
 });
 
