@@ -48,8 +48,9 @@ export interface OvsNetworkBackendOptions {
   dnsUpstreams?: string[];
   /**
    * Interval of the helper health watch, ms: when the helper comes back after
-   * being unreachable, {@link OvsNetworkBackend.reconcile} runs by itself.
-   * 0 disables the watch (default 2000).
+   * being unreachable, or its uptime shows that it restarted between two polls,
+   * {@link OvsNetworkBackend.reconcile} runs by itself. 0 disables the watch
+   * (default 2000).
    */
   helperWatchMs?: number;
 }
@@ -963,22 +964,31 @@ export class OvsNetworkBackend {
     return report;
   }
 
+  /**
+   * Polls the helper's GetHealth and reconciles when the helper is back after
+   * being unreachable, or when its uptime went backwards: a helper VM that
+   * restarted between two polls (and may have lost its disk) is caught too.
+   */
   #startWatch(intervalMs: number): void {
     let busy = false;
+    let lastUptime = -1;
     this.#watch = setInterval(() => {
       if (busy || this.#closed) return;
       busy = true;
-      this.#helperConn.health
-        .check({ service: '' }, { signal: AbortSignal.timeout(Math.max(intervalMs, 500)) })
+      this.#helperConn.client
+        .getHealth({}, { signal: AbortSignal.timeout(Math.max(intervalMs, 500)) })
         .then(
-          (r) => r.status === 1,
-          () => false,
+          (h) => Number(h.uptimeSeconds),
+          () => undefined,
         )
-        .then(async (up) => {
+        .then(async (uptime) => {
+          const up = uptime !== undefined;
           const cameBack = up && !this.#helperUp;
+          const restarted = up && uptime < lastUptime;
           this.#helperUp = up;
-          if (cameBack && !this.#closed) {
-            this.#log.info('helper is back, reconciling');
+          if (up) lastUptime = uptime;
+          if ((cameBack || restarted) && !this.#closed) {
+            this.#log.info({ cameBack, restarted }, 'helper is back, reconciling');
             await this.reconcile().catch((err: unknown) => {
               this.#helperUp = false;
               this.#log.error({ err }, 'reconcile after helper restart failed');

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { ServerError, Status } from 'nice-grpc';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OvsNetworkBackend, type OvsNetworkBackendOptions } from '../src/backend.js';
+import { connectNetworkControl } from '../src/clients.js';
 import { isBackendError } from '../src/errors.js';
 import { FakeForwarder, FakeHelper } from './fake-vms.js';
 
@@ -24,11 +25,11 @@ const extra: OvsNetworkBackend[] = [];
 
 const ID = (n: number) => `${String(n).repeat(12)}${'f'.repeat(52)}`.slice(0, 64);
 
-function options(): OvsNetworkBackendOptions {
+function options(helperWatchMs = 0): OvsNetworkBackendOptions {
   return {
     stateFile: join(root, 'state.db'),
     helper: { kind: 'unixdir', dir: join(root, 'helper') },
-    helperWatchMs: 0,
+    helperWatchMs,
     client: { deadlineMs: 3000, retryUnavailableMs: 500 },
     bridge: {
       retry: { attempts: 3, initialDelayMs: 5, maxDelayMs: 20 },
@@ -37,8 +38,8 @@ function options(): OvsNetworkBackendOptions {
   };
 }
 
-async function open(): Promise<OvsNetworkBackend> {
-  const b = await OvsNetworkBackend.open(options());
+async function open(helperWatchMs = 0): Promise<OvsNetworkBackend> {
+  const b = await OvsNetworkBackend.open(options(helperWatchMs));
   extra.push(b);
   return b;
 }
@@ -445,6 +446,44 @@ describe('lifecycle and restarts', () => {
     const report = await b.reconcile();
     expect(report.orphansRemoved).toBe(1);
     expect([...helper.bridges.values()].map((x) => x.request.name)).toEqual(['front']);
+  });
+
+  it('reconcile detaches an endpoint of a known network that the state does not know', async () => {
+    const b = backend!;
+    const net = await b.createNetwork({ name: 'front', subnet: '10.20.0.0/24' });
+    await startVm(b, 1, 'one');
+    await b.connect('one', 'front');
+    // An attachment the host never made (or forgot in a crash): a third container.
+    const ghost = ID(7);
+    const conn = await connectNetworkControl({ kind: 'unixdir', dir: join(root, 'helper') });
+    try {
+      await conn.client.attachContainer({
+        containerId: ghost,
+        networkId: net.Id,
+        macAddress: '02:00:00:00:00:77',
+        vsockPort: 20077,
+      });
+    } finally {
+      await conn.close();
+    }
+    const report = await b.reconcile();
+    expect(report).toMatchObject({ orphansRemoved: 1, failures: [] });
+    expect([...(helper.bridges.get(net.Id)?.endpoints.keys() ?? [])]).toEqual([ID(1)]);
+  });
+
+  it('a helper that restarted between two health polls (uptime went back) is reconciled by itself', async () => {
+    await backend!.close();
+    extra.splice(extra.indexOf(backend!), 1);
+    const b = await open(100);
+    const net = await b.createNetwork({ name: 'front', subnet: '10.20.0.0/24' });
+    await startVm(b, 1, 'one');
+    const att = await b.connect('one', 'front');
+    // Let the watch see an uptime of at least 1 s, then restart without going down.
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    helper.restartInPlace();
+    expect(helper.bridges.size).toBe(0);
+    await waitFor(() => helper.endpoint(net.Id, ID(1)) !== undefined);
+    expect(helper.endpoint(net.Id, ID(1))).toMatchObject({ ip: att.ip, mac: att.mac });
   });
 
   it('a broken relay is re-dialled while the attachment exists', async () => {

@@ -109,6 +109,7 @@ export class FakeHelper {
   bindData = true;
   readonly #hostnames = new Map<string, string>();
   #server?: Server;
+  #startedAt = Date.now();
 
   constructor(dir: string, calls: string[]) {
     this.dir = dir;
@@ -213,7 +214,7 @@ export class FakeHelper {
         healthy: true,
         ovsStatus: 'fake',
         ovnStatus: 'fake',
-        uptimeSeconds: 0n,
+        uptimeSeconds: BigInt(Math.floor((Date.now() - this.#startedAt) / 1000)),
         chassis: 'fake',
         networks: this.bridges.size,
         attachments: 0,
@@ -233,6 +234,16 @@ export class FakeHelper {
     this.#server = await serveOn(join(this.dir, '9999.sock'), (s) =>
       s.add(network.NetworkControlDefinition, impl),
     );
+  }
+
+  /**
+   * A restart too quick for any poll to see the helper down: every network,
+   * endpoint and data listener is gone and the uptime starts again from 0.
+   */
+  restartInPlace(): void {
+    for (const b of this.bridges.values()) for (const e of b.endpoints.values()) e.data?.close();
+    this.bridges.clear();
+    this.#startedAt = Date.now();
   }
 
   /** Stops the server and every data listener, forgetting all state (a helper VM that lost its disk). */
