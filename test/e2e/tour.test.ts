@@ -101,6 +101,21 @@ describe('the lab tour', () => {
     ).toEqual(['api', 'web']);
   });
 
+  it("OVN's DHCP, asked through the relays, leases every container exactly its address", async () => {
+    for (const c of await lab.json<ContainerView[]>('lab', 'ps')) {
+      for (const n of c.networks) {
+        // -s /bin/true: a lease query that configures nothing.
+        const result = await lab.exec(
+          c.name,
+          ...['busybox', 'udhcpc', '-i', n.device, '-f', '-q', '-n', '-t', '5', '-T', '1'],
+          ...['-s', '/bin/true'],
+        );
+        const lease = /lease of ([\d.]+) obtained/.exec(result.stderr + result.stdout)?.[1];
+        expect(lease, `${c.name} ${n.device}`).toBe(n.ipAddress);
+      }
+    }
+  });
+
   it('pings by name within a network, and by alias', async () => {
     expect(await ping('web', 'api')).toBeGreaterThan(0);
     expect(await ping('api', 'db')).toBeGreaterThan(0);

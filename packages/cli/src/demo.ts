@@ -1,7 +1,7 @@
 /**
  * `arca-net lab demo` (and `make demo`): brings the lab up and tours it with
  * one ✔ or ✘ per step: two networks, three containers (one on both),
- * addresses, ping by name, isolation, connect/disconnect at run time, relay
+ * addresses and their DHCP leases, ping by name, isolation, connect/disconnect at run time, relay
  * counters and the measured round trip time. Exit code 1 when a step fails.
  */
 
@@ -106,6 +106,20 @@ async function ping(
   return parsePing(`${result.stdout}\n${result.stderr}`, count);
 }
 
+/** The DHCPv4 lease that OVN offers on `device` (busybox udhcpc; the interface is left as it is). */
+async function dhcpLease(
+  namespace: string,
+  device: string,
+): Promise<{ ip: string; server: string } | undefined> {
+  // -s /bin/true: no script configures anything; -q: quit once leased; -n: give up after -t tries.
+  const argv = ['busybox', 'udhcpc', '-i', device, '-f', '-q', '-n', '-t', '5', '-T', '1'];
+  const result = await runInNamespace(namespace, [...argv, '-s', '/bin/true'], 30_000);
+  const lease = /lease of ([\d.]+) obtained from ([\d.]+)/.exec(
+    `${result.stdout}\n${result.stderr}`,
+  );
+  return lease ? { ip: lease[1] ?? '', server: lease[2] ?? '' } : undefined;
+}
+
 export async function labDemoCommand(
   context: CommandContext,
   options: { keep: boolean },
@@ -175,6 +189,22 @@ export async function labDemoCommand(
     io.out(
       `\n${indent(formatTable(['CONTAINER', 'NETWORK', 'DEVICE', 'ADDRESS', 'MAC', 'DATA PORT'], rows))}`,
     );
+
+    tour.heading(
+      "3b. DHCP: each container asks OVN's DHCP server through the relays (udhcpc); the lease is the address above",
+    );
+    for (const c of containers.values()) {
+      for (const n of c.networks) {
+        await tour.expect(`${c.name} ${n.device}: DHCP lease`, async () => {
+          const lease = await dhcpLease(ns(c.name), n.device);
+          if (!lease) return { ok: false, detail: 'no lease' };
+          return {
+            ok: lease.ip === n.ipAddress,
+            detail: `${lease.ip} from ${lease.server}${lease.ip === n.ipAddress ? '' : `, expected ${n.ipAddress}`}`,
+          };
+        });
+      }
+    }
 
     tour.heading(
       '4. Ping by name within a network (names resolve through the embedded DNS on 127.0.0.11)',
