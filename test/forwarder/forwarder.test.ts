@@ -192,6 +192,13 @@ describe('forwarder in a network namespace', () => {
   }
 
   it('rejects a DNS snapshot with bad IPs or names and keeps the old records', async () => {
+    const good = await fwd.client.updateDNSMappings({
+      networks: {
+        n: { containers: [{ name: 'kept', id: '', ipAddress: '198.51.100.21', aliases: [] }] },
+      },
+      upstreamServers: [],
+    });
+    expect(good.success).toBe(true);
     for (const container of [
       { name: 'x', id: '', ipAddress: '10.1.1', aliases: [] },
       { name: 'bad name', id: '', ipAddress: '198.51.100.20', aliases: [] },
@@ -202,6 +209,12 @@ describe('forwarder in a network namespace', () => {
       });
       expect(await statusOf(call)).toBe('INVALID_ARGUMENT');
     }
+    const answer = await ns.exec(
+      'dig',
+      ['@127.0.0.11', '+time=2', '+tries=1', '+short', 'kept'],
+      10_000,
+    );
+    expect(answer.trim()).toBe('198.51.100.21');
   });
 
   describe('embedded DNS asked by dig in the namespace', () => {
