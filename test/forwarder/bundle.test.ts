@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectForwarder } from '../../packages/forwarder/dist/client.js';
 import {
   arpRequest,
   type ForwarderProcess,
@@ -28,7 +30,7 @@ describe('vminit bundle', () => {
   beforeAll(async () => {
     await run(process.execPath, [join(repoRoot, 'vminit/build.mjs')], 120_000);
     install = mkdtempSync(`/tmp/${tag}-install-`);
-    for (const file of ['forwarder.mjs', 'arca_vsock.node']) {
+    for (const file of ['forwarder.mjs', 'arca_vsock.node', 'arca-net.binpb']) {
       copyFileSync(join(repoRoot, 'vminit/dist', file), join(install, file));
     }
     dir = mkdtempSync(`/tmp/${tag}-bundle-`);
@@ -64,6 +66,44 @@ describe('vminit bundle', () => {
       await peer.waitFor((f) => isArpReply(f, '02:00:5e:99:00:01', '198.51.100.5'));
     } finally {
       peer.close();
+    }
+  });
+
+  it('the launcher (vminit/arca-net-forwarder) starts the installed bundle and it serves health', async () => {
+    const launched = mkdtempSync(`/tmp/${tag}-launcher-`);
+    const proc = spawn(
+      'ip',
+      ['netns', 'exec', ns.name, join(repoRoot, 'vminit/arca-net-forwarder'), '--dns', 'off'],
+      {
+        env: {
+          ...process.env,
+          NODE: process.execPath,
+          ARCA_NET_FORWARDER_DIR: install,
+          ARCA_NET_FORWARDER_LISTEN: `unixdir:${launched}`,
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    proc.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const connection = connectForwarder(join(launched, '5555.sock'));
+    try {
+      const until = Date.now() + 20_000;
+      let serving = false;
+      while (!serving && proc.exitCode === null && Date.now() < until) {
+        serving = await connection.isServing().catch(() => false);
+        if (!serving) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(serving, stderr).toBe(true);
+      // The launcher exports JSON logs and the addon path beside the bundle.
+      expect(stderr).toContain('"level"');
+    } finally {
+      connection.close();
+      proc.kill('SIGTERM');
+      await new Promise((resolve) => proc.once('exit', resolve));
+      rmSync(launched, { recursive: true, force: true });
     }
   });
 });
