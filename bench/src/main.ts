@@ -11,6 +11,7 @@ import type { Figure } from './figures.js';
 import { machineInfo } from './machine.js';
 import { updateReadme } from './readme.js';
 import { type BenchRun, buildRun, writeResults } from './report.js';
+import { runHopsSuite } from './suites/hops.js';
 import { FULL_BUDGET, measurePath, type PathPair, QUICK_BUDGET } from './suites/path.js';
 import { runRelaySuite } from './suites/relay.js';
 import { runControllerSuite, runForwarderSuite } from './suites/scripts.js';
@@ -61,6 +62,7 @@ const suites: Suite[] = [
   { name: 'floor-bridge', run: () => pathSuite('floor-bridge', setupFloorBridge) },
   { name: 'floor-ovs', run: () => labPathSuite('floor-ovs', 'native', setupFloorOvs) },
   { name: 'arca-net', run: () => labPathSuite('arca-net', 'native', setupLabPair) },
+  { name: 'hops', run: () => runHopsSuite(quick, log) },
   { name: 'arca-net-ts', run: () => labPathSuite('arca-net-ts', 'ts', setupLabPair) },
   {
     name: 'arca-net-polling',
