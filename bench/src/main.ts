@@ -6,15 +6,17 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setupFloorBridge } from './configs/floor-bridge.js';
-import { BenchLab, type HostRelay, setupFloorOvs, setupLabPair } from './configs/lab.js';
+import { type PathLab, setupFloorOvs, setupLabPair, upPathLab } from './configs/lab.js';
 import type { Figure } from './figures.js';
 import { machineInfo } from './machine.js';
 import { updateReadme } from './readme.js';
 import { type BenchRun, buildRun, writeResults } from './report.js';
+import { runControlPlaneSuite } from './suites/control-plane.js';
 import { runHopsSuite } from './suites/hops.js';
 import { FULL_BUDGET, measurePath, type PathPair, QUICK_BUDGET } from './suites/path.js';
 import { runRelaySuite } from './suites/relay.js';
 import { runControllerSuite, runForwarderSuite } from './suites/scripts.js';
+import type { HostRelay } from './tools/lab.js';
 
 const quick = process.env.QUICK === '1';
 const resultsDir =
@@ -45,14 +47,14 @@ async function pathSuite(name: string, setup: () => Promise<PathPair>): Promise<
 async function labPathSuite(
   name: string,
   hostRelay: HostRelay,
-  setup: (lab: BenchLab) => Promise<PathPair>,
+  setup: (lab: PathLab) => Promise<PathPair>,
 ): Promise<Figure[]> {
   log(`${name}: bringing up a lab (host relays: ${hostRelay})`);
-  const lab = await BenchLab.up(hostRelay);
+  const pathLab = await upPathLab(hostRelay);
   try {
-    return await pathSuite(name, () => setup(lab));
+    return await pathSuite(name, () => setup(pathLab));
   } finally {
-    await lab.down();
+    await pathLab.lab.down();
   }
 }
 
@@ -68,6 +70,7 @@ const suites: Suite[] = [
     name: 'arca-net-polling',
     run: () => labPathSuite('arca-net-polling', 'polling', setupLabPair),
   },
+  { name: 'control-plane', run: () => runControlPlaneSuite(quick, log) },
   { name: 'controller', run: () => runControllerSuite(quick) },
   { name: 'forwarder', run: () => runForwarderSuite(quick) },
 ];

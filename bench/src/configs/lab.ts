@@ -14,131 +14,54 @@
  * Addresses come from the RFC 2544 benchmarking range (198.18.0.0/24); all
  * traffic stays between namespaces the benchmark created.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { lsName } from '@arca-net/controller';
 import { run } from '../exec.js';
 import type { PathPair } from '../suites/path.js';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const CLI = path.join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
+import { BenchLab, type HostRelay } from '../tools/lab.js';
 
 const SUBNET = '198.18.0';
 const NETWORK = 'bench';
 
-/** The host relay engines a lab can run with. */
-export type HostRelay = 'native' | 'ts' | 'polling';
+/** A lab for the path configurations, with its one network `bench` (198.18.0.0/24). */
+export interface PathLab {
+  lab: BenchLab;
+  hostRelay: HostRelay;
+  networkId: string;
+}
 
-function readPid(file: string): number | undefined {
+/** Brings a lab up with `hostRelay` (cleaning whatever a previous run left) and creates `bench`. */
+export async function upPathLab(hostRelay: HostRelay): Promise<PathLab> {
+  const lab = new BenchLab({
+    dir: `/run/arca-net/bench-lab-${hostRelay}`,
+    prefix: `anb${hostRelay.slice(0, 3)}`,
+  });
+  await lab.down().catch(() => undefined);
+  await lab.up(hostRelay);
   try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
+    const network = await lab.createNetwork({ name: NETWORK, subnet: `${SUBNET}.0/24` });
+    return { lab, hostRelay, networkId: network.id };
+  } catch (error) {
+    await lab.down();
+    throw error;
   }
-}
-
-/** A lab of the benchmark's own (its directory and namespace prefix), torn down by `down()`. */
-export class BenchLab {
-  readonly dir: string;
-  readonly prefix: string;
-  /** The id of the network `bench` (198.18.0.0/24). */
-  networkId = '';
-
-  private constructor(readonly hostRelay: HostRelay) {
-    this.dir = `/run/arca-net/bench-lab-${hostRelay}`;
-    this.prefix = `anb${hostRelay.slice(0, 3)}`;
-  }
-
-  /** `arca-net ARGS…` against this lab (ARGS without a `--` separator); resolves with stdout. */
-  cli(args: string[], timeoutMs = 180_000): Promise<string> {
-    return run(
-      [process.execPath, CLI, ...args, '--lab-dir', this.dir, '--prefix', this.prefix],
-      timeoutMs,
-    ).then((r) => r.stdout);
-  }
-
-  /** Brings a lab up (cleaning whatever a previous run left) with one network, `bench`. */
-  static async up(hostRelay: HostRelay): Promise<BenchLab> {
-    const lab = new BenchLab(hostRelay);
-    await lab.cli(['lab', 'down', '--quiet']).catch(() => undefined);
-    await lab.cli(['lab', 'up', '--quiet', '--host-relay', hostRelay]);
-    try {
-      const id = await lab.cli(['network', 'create', '--subnet', `${SUBNET}.0/24`, NETWORK]);
-      lab.networkId = id.trim();
-    } catch (error) {
-      await lab.down();
-      throw error;
-    }
-    return lab;
-  }
-
-  get helperNamespace(): string {
-    return `${this.prefix}-helper`;
-  }
-
-  get helperRun(): string {
-    return path.join(this.dir, 'helper', 'run');
-  }
-
-  async down(): Promise<void> {
-    await this.cli(['lab', 'down', '--quiet']);
-  }
-
-  /** pids of the processes on the path that are not a container's forwarder. */
-  helperPids(): Record<string, number[]> {
-    const pick = (name: string, file: string): [string, number[]] => {
-      const pid = readPid(file);
-      return [name, pid === undefined ? [] : [pid]];
-    };
-    return Object.fromEntries([
-      pick('lab host (host relays)', path.join(this.dir, 'host.pid')),
-      pick('controller (helper relays)', path.join(this.helperRun, 'controller.pid')),
-      pick('ovs-vswitchd', path.join(this.helperRun, 'ovs-vswitchd.pid')),
-    ]);
-  }
-}
-
-interface PsRow {
-  name: string;
-  namespace: string;
-  pid: number;
 }
 
 /** Two lab containers on `bench`: the real path, with the lab's host relay engine. */
-export async function setupLabPair(lab: BenchLab): Promise<PathPair> {
-  const hosts = { a: 10, b: 11 } as const;
-  for (const [name, host] of Object.entries(hosts)) {
-    await lab.cli([
-      'lab',
-      'run',
-      '--network',
-      NETWORK,
-      '--ip',
-      `${SUBNET}.${host}`,
-      `bench-${name}`,
-    ]);
-  }
-  const ps = JSON.parse(await lab.cli(['lab', 'ps', '--json'])) as PsRow[];
-  const row = (name: string): PsRow => {
-    const found = ps.find((c) => c.name === name);
-    if (!found) throw new Error(`lab ps does not list ${name}`);
-    return found;
-  };
-  const a = row('bench-a');
-  const b = row('bench-b');
+export async function setupLabPair({ lab, hostRelay }: PathLab): Promise<PathPair> {
+  const a = await lab.runContainer('bench-a', NETWORK, `${SUBNET}.10`);
+  const b = await lab.runContainer('bench-b', NETWORK, `${SUBNET}.11`);
   return {
-    config: lab.hostRelay === 'native' ? 'arca-net' : `arca-net-${lab.hostRelay}`,
-    a: { ns: a.namespace, ip: `${SUBNET}.${hosts.a}` },
-    b: { ns: b.namespace, ip: `${SUBNET}.${hosts.b}` },
+    config: hostRelay === 'native' ? 'arca-net' : `arca-net-${hostRelay}`,
+    a: { ns: a.namespace, ip: `${SUBNET}.10`, containerId: a.id },
+    b: { ns: b.namespace, ip: `${SUBNET}.11`, containerId: b.id },
     gateway: `${SUBNET}.1`,
     processes: () => ({
       'forwarders (both containers)': [a.pid, b.pid],
       ...lab.helperPids(),
     }),
     close: async () => {
-      await lab.cli(['lab', 'rm', 'bench-a', 'bench-b']);
+      await lab.cli('lab', 'rm', 'bench-a', 'bench-b');
     },
   };
 }
@@ -148,12 +71,12 @@ export async function setupLabPair(lab: BenchLab): Promise<PathPair> {
  * switch port of `bench` ("MAC IP" addresses and port security, as the
  * controller makes them): OVS and OVN without any relay.
  */
-export async function setupFloorOvs(lab: BenchLab): Promise<PathPair> {
+export async function setupFloorOvs({ lab, networkId }: PathLab): Promise<PathPair> {
   const nbctl = (...args: string[]) =>
     run(['ovn-nbctl', `--db=unix:${path.join(lab.helperRun, 'ovnnb_db.sock')}`, ...args]);
   const vsctl = (...args: string[]) =>
     run(['ovs-vsctl', `--db=unix:${path.join(lab.helperRun, 'ovs.sock')}`, ...args]);
-  const ls = lsName(lab.networkId);
+  const ls = lsName(networkId);
   const hosts = { a: 20, b: 21 } as const;
   const made: { ns: string; port: string }[] = [];
   const close = async (): Promise<void> => {
@@ -165,8 +88,8 @@ export async function setupFloorOvs(lab: BenchLab): Promise<PathPair> {
   };
   try {
     for (const [side, host] of Object.entries(hosts)) {
-      const ns = `${lab.prefix}-fo-${side}`;
-      const port = `${lab.prefix}fo${side}`;
+      const ns = `${lab.location.prefix}-fo-${side}`;
+      const port = `${lab.location.prefix}fo${side}`;
       const mac = `02:00:c6:12:00:${host.toString(16).padStart(2, '0')}`;
       const ip = `${SUBNET}.${host}`;
       await run(['ip', 'netns', 'del', ns]).catch(() => undefined);
@@ -216,7 +139,7 @@ export async function setupFloorOvs(lab: BenchLab): Promise<PathPair> {
     await close();
     throw error;
   }
-  const ns = (side: 'a' | 'b') => `${lab.prefix}-fo-${side}`;
+  const ns = (side: 'a' | 'b') => `${lab.location.prefix}-fo-${side}`;
   return {
     config: 'floor-ovs',
     a: { ns: ns('a'), ip: `${SUBNET}.${hosts.a}` },

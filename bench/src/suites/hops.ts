@@ -12,7 +12,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { lspName } from '@arca-net/controller';
-import { BenchLab, setupLabPair } from '../configs/lab.js';
+import { setupLabPair, upPathLab } from '../configs/lab.js';
 import { inNetns, run } from '../exec.js';
 import type { Figure } from '../figures.js';
 import { summarize } from '../stats.js';
@@ -78,30 +78,23 @@ async function startTcpdump(
   };
 }
 
-interface PsRow {
-  name: string;
-  id: string;
-  namespace: string;
-}
-
 /** Median time of each hop of a container→container ping on a lab with native relays. */
 export async function runHopsSuite(quick: boolean, log: (line: string) => void): Promise<Figure[]> {
   const pings = quick ? 100 : 500;
   log(`hops: bringing up a lab (host relays: native)`);
-  const lab = await BenchLab.up('native');
+  const pathLab = await upPathLab('native');
+  const { lab, networkId } = pathLab;
   try {
-    const pair = await setupLabPair(lab);
+    const pair = await setupLabPair(pathLab);
     try {
-      const ps = JSON.parse(await lab.cli(['lab', 'ps', '--json'])) as PsRow[];
-      const id = (ns: string): string => {
-        const row = ps.find((c) => c.namespace === ns);
-        if (!row) throw new Error(`lab ps does not list namespace ${ns}`);
-        return row.id;
+      const tap = (containerId: string | undefined): string => {
+        if (!containerId) throw new Error('hops: the lab pair has no container ids');
+        return lspName(containerId, networkId);
       };
       const points = [
         { name: 'A eth0', ns: pair.a.ns, iface: 'eth0' },
-        { name: 'A TAP', ns: lab.helperNamespace, iface: lspName(id(pair.a.ns), lab.networkId) },
-        { name: 'B TAP', ns: lab.helperNamespace, iface: lspName(id(pair.b.ns), lab.networkId) },
+        { name: 'A TAP', ns: lab.helperNamespace, iface: tap(pair.a.containerId) },
+        { name: 'B TAP', ns: lab.helperNamespace, iface: tap(pair.b.containerId) },
         { name: 'B eth0', ns: pair.b.ns, iface: 'eth0' },
       ] as const;
       // Warm ARP and flows first, so that every captured echo takes the steady path.

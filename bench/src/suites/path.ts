@@ -14,8 +14,9 @@ import { startRrServer, tcpRrRate } from '../tools/tcp-rr.js';
 /** Two endpoints of one configuration, ready to measure. */
 export interface PathPair {
   config: string;
-  a: { ns: string; ip: string };
-  b: { ns: string; ip: string };
+  /** `containerId`: the lab container's id, where the endpoint is one. */
+  a: { ns: string; ip: string; containerId?: string };
+  b: { ns: string; ip: string; containerId?: string };
   /** An address of the gateway as seen from `a`. */
   gateway: string;
   /** Processes whose CPU time counts for this path (name → pids), read at measure time. */
