@@ -92,11 +92,15 @@ export interface LinkCounters {
 
 /** Retry policy of dialing. */
 export interface BridgeRetry {
-  /** Attempts of the first connection before `add` fails (default 10). */
+  /** Attempts of the first connection before `add` fails (default 20: about 4 s). */
   attempts: number;
   /** First delay between attempts, ms (default 25). */
   initialDelayMs: number;
-  /** Largest delay between attempts, ms (default 1000). */
+  /**
+   * Largest delay between attempts, ms (default 250). It also bounds how long a
+   * broken relay waits after its VM is back: a restarted helper's attachments
+   * carry frames again within this delay of its listeners.
+   */
   maxDelayMs: number;
 }
 
@@ -150,7 +154,7 @@ export class NetworkBridge {
     this.#dataPlane = options.dataPlane ?? nativeDataPlane;
     this.#log = (options.logger ?? silentLogger).child({ component: 'bridge' });
     this.#dialTimeoutMs = options.dialTimeoutMs ?? 2000;
-    this.#retry = { attempts: 10, initialDelayMs: 25, maxDelayMs: 1000, ...options.retry };
+    this.#retry = { attempts: 20, initialDelayMs: 25, maxDelayMs: 250, ...options.retry };
   }
 
   /**
