@@ -17,6 +17,12 @@
 #   ARCA_HELPER_SYSTEM_ID   OVN chassis name [generated once, kept in $ARCA_HELPER_STATE/system-id]
 #   ARCA_HELPER_TIMEOUT     seconds each readiness check may take [30]
 #   ARCA_CONTROLLER_LISTEN  vsock[:PORT] or unixdir:/dir [vsock:9999]
+#   ARCA_HELPER_UPLINK      interface to the outside world, made a port of the OVS
+#                           bridge br-ex (OVN's localnet network "external") [none:
+#                           no uplink, networks reach nothing outside themselves]
+#   ARCA_EXTERNAL_CIDR      with an uplink: the outside network, e.g. 198.51.100.0/24
+#   ARCA_EXTERNAL_GATEWAY   with an uplink: its next hop, e.g. 198.51.100.1
+#                           (both reach the controller through the environment)
 #   ARCA_CONTROLLER_CMD     controller command (gets --listen and the ARCA_* DB variables)
 #                           [node <repo>/packages/controller/dist/main.js, else arca-net-controller]
 #   OVS_SCHEMA, OVN_NB_SCHEMA, OVN_SB_SCHEMA  schema files [/usr/share/openvswitch, /usr/share/ovn]
@@ -30,6 +36,7 @@ LISTEN=${ARCA_CONTROLLER_LISTEN:-vsock:9999}
 OVS_SCHEMA=${OVS_SCHEMA:-/usr/share/openvswitch/vswitch.ovsschema}
 OVN_NB_SCHEMA=${OVN_NB_SCHEMA:-/usr/share/ovn/ovn-nb.ovsschema}
 OVN_SB_SCHEMA=${OVN_SB_SCHEMA:-/usr/share/ovn/ovn-sb.ovsschema}
+UPLINK=${ARCA_HELPER_UPLINK:-}
 PATH=$PATH:/usr/sbin:/sbin:/usr/share/openvswitch/scripts
 
 OVS_SOCK=$RUN/ovs.sock
@@ -92,7 +99,40 @@ start_ovsdb() {
 
 vsctl() { ovs-vsctl --db="unix:$OVS_SOCK" --timeout="$TIMEOUT" "$@"; }
 
+# The uplink needs the external network's numbers, and they need the uplink.
+check_uplink_env() {
+  if [ -n "$UPLINK" ]; then
+    [ -n "${ARCA_EXTERNAL_CIDR:-}" ] && [ -n "${ARCA_EXTERNAL_GATEWAY:-}" ] ||
+      die "ARCA_HELPER_UPLINK=$UPLINK needs ARCA_EXTERNAL_CIDR and ARCA_EXTERNAL_GATEWAY"
+    [ -e "/sys/class/net/$UPLINK" ] || die "uplink interface $UPLINK does not exist"
+  elif [ -n "${ARCA_EXTERNAL_CIDR:-}${ARCA_EXTERNAL_GATEWAY:-}" ]; then
+    die "ARCA_EXTERNAL_CIDR / ARCA_EXTERNAL_GATEWAY need an uplink: set ARCA_HELPER_UPLINK"
+  fi
+}
+
+# br-ex: the uplink as a port of a userspace bridge that OVN's localnet port
+# "external" reaches (ovn-controller adds the patch ports). Without an uplink,
+# whatever an earlier run with one left in the database goes.
+setup_uplink() {
+  if [ -z "$UPLINK" ]; then
+    vsctl --if-exists del-br br-ex \
+      -- --if-exists remove Open_vSwitch . external_ids ovn-bridge-mappings
+    return 0
+  fi
+  # The helper's own kernel stays silent on the uplink (no IPv6 autoconfiguration).
+  if [ -w "/proc/sys/net/ipv6/conf/$UPLINK/disable_ipv6" ]; then
+    echo 1 >"/proc/sys/net/ipv6/conf/$UPLINK/disable_ipv6"
+  fi
+  ip link set "$UPLINK" up
+  vsctl --may-exist add-br br-ex \
+    -- set Bridge br-ex datapath_type=netdev other_config:disable-in-band=true \
+    -- --may-exist add-port br-ex "$UPLINK" \
+    -- set Open_vSwitch . external_ids:ovn-bridge-mappings=external:br-ex
+  log "uplink $UPLINK on br-ex (OVN network external: ${ARCA_EXTERNAL_CIDR} via ${ARCA_EXTERNAL_GATEWAY})"
+}
+
 start_all() {
+  check_uplink_env
   mkdir -p "$STATE" "$RUN" "$LOG"
   if [ -n "${ARCA_HELPER_SYSTEM_ID:-}" ]; then
     system_id=$ARCA_HELPER_SYSTEM_ID
@@ -139,6 +179,7 @@ start_all() {
     -- --may-exist add-br br-int \
     -- set Bridge br-int datapath_type=netdev fail-mode=secure \
     other_config:disable-in-band=true
+  setup_uplink
 
   if ! pid_alive ovn-controller; then
     # (ovn-controller has no --unixctl: its control socket is $RUN/ovn-controller.<pid>.ctl)

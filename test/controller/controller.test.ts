@@ -525,6 +525,7 @@ describe('attachments', () => {
       'DHCP_Options',
       'Logical_Router_Port',
       'Logical_Switch_Port',
+      'DNS',
     ]) {
       expect(
         await helper.nbctl(
@@ -541,6 +542,7 @@ describe('attachments', () => {
     await ctl.client.deleteBridge({ networkId: 'net-a' });
     expect((await helper.nbctl('show')).trim()).toBe('');
     expect((await helper.nbctl('list', 'DHCP_Options')).trim()).toBe('');
+    expect((await helper.nbctl('list', 'DNS')).trim()).toBe('');
     expect((await helper.vsctl('list-ports', 'br-int')).trim()).toBe('');
   });
 });

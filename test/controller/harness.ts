@@ -84,6 +84,7 @@ export class HelperOvn {
   private constructor(
     readonly ns: Netns,
     readonly dir: string,
+    private readonly extraEnv: NodeJS.ProcessEnv = {},
   ) {}
 
   get runDir(): string {
@@ -94,6 +95,7 @@ export class HelperOvn {
       ARCA_HELPER_STATE: join(this.dir, 'state'),
       ARCA_HELPER_RUN: this.runDir,
       ARCA_HELPER_TIMEOUT: '30',
+      ...this.extraEnv,
     };
   }
   get ovn() {
@@ -105,11 +107,20 @@ export class HelperOvn {
     };
   }
 
-  static async start(name: string): Promise<HelperOvn> {
+  /**
+   * Starts OVS and OVN in a new namespace `name`. `env` adds startup.sh
+   * variables (e.g. ARCA_HELPER_UPLINK); `prepare` runs in between, e.g. to
+   * move the uplink interface into the namespace.
+   */
+  static async start(
+    name: string,
+    options: { env?: NodeJS.ProcessEnv; prepare?: (ns: Netns) => Promise<void> } = {},
+  ): Promise<HelperOvn> {
     const ns = await Netns.create(name);
     const dir = mkdtempSync(join(tmpdir(), `${name}-`));
-    const helper = new HelperOvn(ns, dir);
+    const helper = new HelperOvn(ns, dir, options.env);
     try {
+      await options.prepare?.(ns);
       await helper.script('start');
     } catch (err) {
       await helper.stop();
@@ -148,6 +159,8 @@ export class HelperOvn {
       'ACL',
       'Load_Balancer',
       'NAT',
+      'Logical_Router_Static_Route',
+      'Gateway_Chassis',
     ];
     const parts = [await this.nbctl('show')];
     for (const t of tables) parts.push(await this.nbctl('--format=json', 'list', t));
@@ -246,11 +259,13 @@ export async function startTestController(
   helper: HelperOvn,
   dataPath: DataPath,
   grpcDir: string,
+  uplink?: { cidr: string; gateway: string },
 ): Promise<TestController> {
   const controller = await startController({
     listen: `unixdir:${grpcDir}`,
     ovn: helper.ovn,
     dataPath,
+    ...(uplink ? { uplink } : {}),
   });
   const { client, close } = connectController(controller.grpcSocketPath);
   return {

@@ -1,7 +1,8 @@
 /**
  * `lab up --host-relay ts|polling`: the lab host relays with a reference
  * engine instead of the native one (what `make bench` compares), and the
- * whole path still carries traffic between two containers.
+ * whole path still carries traffic between two containers. (198.51.100.0/24
+ * is the lab's outside network, so the containers here use 192.0.2.0/24.)
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { LabHarness, pingReplies } from './harness.js';
@@ -26,10 +27,10 @@ describe('lab up --host-relay', () => {
       await lab.ok('lab', 'up', '--host-relay', engine, '--quiet');
       const status = await lab.cli('lab', 'status');
       expect(status.stdout).toContain(`${engine} relays`);
-      await lab.ok('network', 'create', '--subnet', '198.51.100.0/24', 'net');
-      await lab.ok('lab', 'run', '--network', 'net', '--ip', '198.51.100.10', 'a');
-      await lab.ok('lab', 'run', '--network', 'net', '--ip', '198.51.100.11', 'b');
-      const ping = await lab.exec('a', 'ping', '-c', '5', '-i', '0.2', '-W', '2', '198.51.100.11');
+      await lab.ok('network', 'create', '--subnet', '192.0.2.0/24', 'net');
+      await lab.ok('lab', 'run', '--network', 'net', '--ip', '192.0.2.10', 'a');
+      await lab.ok('lab', 'run', '--network', 'net', '--ip', '192.0.2.11', 'b');
+      const ping = await lab.exec('a', 'ping', '-c', '5', '-i', '0.2', '-W', '2', '192.0.2.11');
       expect(pingReplies(ping.stdout)).toBe(5);
       const stats = await lab.json<{ networks: StatsRow[] }>('lab', 'stats', 'a');
       expect(stats.networks[0]?.fromContainer.frames).toBeGreaterThanOrEqual(5);

@@ -110,7 +110,10 @@ describe('a crashed lab host', () => {
     const up = await lab.cli('lab', 'up');
     expect(up.code).toBe(0);
     expect(up.stderr).toContain('cleaning up what a previous lab left behind');
-    expect(await lab.namespaces()).toEqual([`${lab.prefix}-helper`]);
+    expect((await lab.namespaces()).sort()).toEqual([
+      `${lab.prefix}-helper`,
+      `${lab.prefix}-outside`,
+    ]);
     await lab.ok('lab', 'run', 'second');
     const ps = await lab.json<Array<{ name: string }>>('lab', 'ps');
     expect(ps.map((c) => c.name)).toEqual(['second']);

@@ -4,7 +4,9 @@
  * connect/disconnect at run time, relay counters, bad input, and a
  * `lab down` that leaves nothing behind.
  */
+import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   ContainerStats,
@@ -136,6 +138,37 @@ describe('the lab tour', () => {
   it('isolates the networks: web cannot reach db by address', async () => {
     const dbIp = ipOn(await container('db'), 'back');
     expect(await ping('web', dbIp)).toBe(0);
+  });
+
+  it("reaches the lab's outside namespace through the network's router, from its external (SNAT) address", async () => {
+    expect(await ping('web', '198.51.100.1')).toBeGreaterThan(0);
+    const peer = fileURLToPath(new URL('../tcp-peer.mjs', import.meta.url));
+    const outside = `${lab.prefix}-outside`;
+    const listener = spawn(
+      'ip',
+      ['netns', 'exec', outside, process.execPath, peer, 'listen', '7000'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((ready, fail) => {
+        listener.stdout.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('listening')) ready();
+        });
+        listener.once('exit', (code) => fail(new Error(`listener exited ${code}`)));
+      });
+      const result = await lab.exec(
+        'web',
+        process.execPath,
+        peer,
+        'connect',
+        '198.51.100.1',
+        '7000',
+      );
+      expect(result.stdout.trim()).toMatch(/^from 198\.51\.100\.(\d+)$/);
+      expect(result.stdout.trim()).not.toBe('from 198.51.100.1');
+    } finally {
+      listener.kill('SIGKILL');
+    }
   });
 
   it('connect at run time makes db reachable, disconnect removes it at once', async () => {

@@ -96,6 +96,46 @@ describe('helpervm/startup.sh under busybox sh (Alpine userland)', () => {
     );
   });
 
+  it('with ARCA_HELPER_UPLINK, start puts the interface on br-ex and maps OVN network "external" to it; without, both go', async () => {
+    await execFileP('ip', [
+      '-n',
+      ns,
+      'link',
+      'add',
+      'uplink0',
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'uplink0p',
+    ]);
+    const vsctl = (...args: string[]) =>
+      execFileP('ovs-vsctl', [`--db=unix:${join(dir, 'run', 'ovs.sock')}`, ...args]).then((r) =>
+        r.stdout.trim(),
+      );
+    const plain = env;
+    env = { ...plain, ARCA_HELPER_UPLINK: 'uplink0' };
+    const incomplete = await startup('start');
+    expect(incomplete.code).toBe(1);
+    expect(incomplete.out).toContain('needs ARCA_EXTERNAL_CIDR and ARCA_EXTERNAL_GATEWAY');
+    env = { ...env, ARCA_EXTERNAL_CIDR: '198.51.100.0/24', ARCA_EXTERNAL_GATEWAY: '198.51.100.1' };
+    const started = await startup('start');
+    expect(started.code, started.out).toBe(0);
+    expect(started.out).toContain('uplink uplink0 on br-ex');
+    expect(await vsctl('list-ports', 'br-ex')).toBe('uplink0');
+    expect(await vsctl('get', 'Bridge', 'br-ex', 'datapath_type')).toBe('netdev');
+    expect(await vsctl('get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings')).toBe(
+      '"external:br-ex"',
+    );
+    env = plain;
+    expect((await startup('stop')).code).toBe(0);
+    expect((await startup('start')).code).toBe(0);
+    expect(await vsctl('list-br')).toBe('br-int');
+    expect(await vsctl('get', 'Open_vSwitch', '.', 'external_ids')).not.toContain(
+      'ovn-bridge-mappings',
+    );
+  });
+
   it('an unknown subcommand prints the usage and fails', async () => {
     const result = await startup('frobnicate');
     expect(result.code).toBe(1);

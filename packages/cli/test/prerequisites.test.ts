@@ -15,7 +15,7 @@ describe('lab prerequisites', () => {
     await expect(checkPrerequisites({ uid: 0, searchPath: [] })).rejects.toMatchObject({
       exitCode: ExitCode.unavailable,
       message:
-        "missing ip, ovsdb-server, ovs-vswitchd, ovs-vsctl, ovsdb-tool, ovn-northd, ovn-nbctl, ovn-controller: install with 'apt-get install iproute2 openvswitch-switch ovn-central ovn-host' (or run 'make setup')",
+        "missing ip, ovsdb-server, ovs-vswitchd, ovs-vsctl, ovsdb-tool, ovn-northd, ovn-nbctl, ovn-controller, ethtool: install with 'apt-get install iproute2 openvswitch-switch ovn-central ovn-host ethtool' (or run 'make setup')",
     });
   });
 });

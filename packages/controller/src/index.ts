@@ -8,8 +8,19 @@ export { ControllerError, ERROR_CODES, type ErrorCode } from './domain/errors.js
 export { dnsNames, Networks, type NetworkView, type PolicyRule } from './domain/networks.js';
 export { CliOvnDriver, type OvnDriver, type OvnHealth } from './ovn/driver.js';
 export { createToolRunner, type Tool, ToolError, type ToolRunner } from './ovn/exec.js';
-export type { EndpointRecord, NetworkRecord, OvnState } from './ovn/model.js';
-export { lbName, lrName, lrpName, lsName, lspName, routerLspName } from './ovn/names.js';
+export type { EndpointRecord, NetworkRecord, OvnState, UplinkRecord } from './ovn/model.js';
+export {
+  externalLocalnetName,
+  externalLsName,
+  externalLspName,
+  lbName,
+  lrName,
+  lrpName,
+  lrxName,
+  lsName,
+  lspName,
+  routerLspName,
+} from './ovn/names.js';
 export type { AttachmentLink, DataPath } from './relay/datapath.js';
 export {
   CONTROLLER_PORT,

@@ -3,6 +3,8 @@
  * The controller process: `node dist/main.js --listen unixdir:/dir|vsock[:9999]`.
  * OVS/OVN locations come from the environment that helpervm/startup.sh exports:
  * ARCA_OVN_NB_DB, ARCA_OVN_SB_DB, ARCA_OVS_DB (`unix:/path`), ARCA_OVS_RUNDIR.
+ * The uplink, when the helper has one: `--external-cidr` / `--external-gateway`,
+ * else ARCA_EXTERNAL_CIDR / ARCA_EXTERNAL_GATEWAY (both or neither).
  */
 import { parseArgs } from 'node:util';
 import { createLogger } from '@arca-net/log';
@@ -17,8 +19,15 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       listen: { type: 'string', default: process.env.ARCA_CONTROLLER_LISTEN ?? 'vsock:9999' },
+      'external-cidr': { type: 'string', default: process.env.ARCA_EXTERNAL_CIDR ?? '' },
+      'external-gateway': { type: 'string', default: process.env.ARCA_EXTERNAL_GATEWAY ?? '' },
     },
   });
+  const cidr = values['external-cidr'] ?? '';
+  const gateway = values['external-gateway'] ?? '';
+  if ((cidr === '') !== (gateway === '')) {
+    throw new Error('the uplink needs both --external-cidr and --external-gateway (or neither)');
+  }
   const runDir = process.env.ARCA_OVS_RUNDIR ?? '/run/arca-net-helper';
   const logger = createLogger({ base: { service: 'controller' } });
   const controller = await startController({
@@ -29,6 +38,7 @@ async function main(): Promise<void> {
       ovsSock: socketPath('ARCA_OVS_DB', `${runDir}/ovs.sock`),
       runDir,
     },
+    ...(cidr !== '' ? { uplink: { cidr, gateway } } : {}),
     logger,
   });
   const stop = (signal: string) => {

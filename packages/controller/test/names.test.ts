@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lrName, lsName, lspName, routerMac } from '../src/ovn/names.js';
+import { externalMac, lrName, lrxName, lsName, lspName, routerMac } from '../src/ovn/names.js';
 
 describe('OVN names', () => {
   it('derive port names from ids that fit a 15-byte interface name', () => {
@@ -23,5 +23,12 @@ describe('OVN names', () => {
     const mac = routerMac('n1');
     expect(mac).toBe(routerMac('n1'));
     expect(mac).toMatch(/^0a(:[0-9a-f]{2}){5}$/);
+  });
+
+  it('name the uplink port per network, with its own stable MAC', () => {
+    expect(lrxName('n1')).toBe(`an-lrx-${lsName('n1').slice(6)}`);
+    expect(externalMac('n1')).toBe(externalMac('n1'));
+    expect(externalMac('n1')).toMatch(/^0a(:[0-9a-f]{2}){5}$/);
+    expect(externalMac('n1')).not.toBe(routerMac('n1'));
   });
 });

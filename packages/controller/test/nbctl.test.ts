@@ -1,8 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import type { Tool, ToolRunner } from '../src/ovn/exec.js';
 import type { EndpointRecord, NetworkRecord } from '../src/ovn/model.js';
-import { lsName, lspName } from '../src/ovn/names.js';
-import { addEndpointCmds, createNetworkCmds, Nbctl, removeEndpointCmds } from '../src/ovn/nbctl.js';
+import {
+  externalLspName,
+  externalMac,
+  lbName,
+  lrName,
+  lrxName,
+  lsName,
+  lspName,
+} from '../src/ovn/names.js';
+import {
+  addEndpointCmds,
+  addUplinkCmds,
+  createNetworkCmds,
+  deleteNetworkCmds,
+  ensureExternalSwitchCmds,
+  Nbctl,
+  removeEndpointCmds,
+} from '../src/ovn/nbctl.js';
 import { addTapPortCmds, Vsctl } from '../src/ovn/vsctl.js';
 
 function fakeRunner(stdout = '') {
@@ -120,6 +136,68 @@ describe('ovn-nbctl transactions', () => {
     expect(removeEndpointCmds(ep, 'dns-uuid', ['web1'])).toEqual([
       ['--if-exists', 'lsp-del', ep.portName],
       ['remove', 'DNS', 'dns-uuid', 'records', '"web1"="198.51.100.2"'],
+    ]);
+  });
+
+  it('create the external switch with a localnet port on network "external"', () => {
+    expect(ensureExternalSwitchCmds({ cidr: '198.51.100.0/24', gateway: '198.51.100.1' })).toEqual([
+      ['--may-exist', 'ls-add', 'an-ext'],
+      [
+        'set',
+        'Logical_Switch',
+        'an-ext',
+        'external_ids={"arca-net:role"="external","arca-net:subnet"="198.51.100.0/24","arca-net:gateway"="198.51.100.1"}',
+      ],
+      ['--may-exist', 'lsp-add', 'an-ext', 'an-ext-ln'],
+      ['lsp-set-type', 'an-ext-ln', 'localnet'],
+      ['lsp-set-addresses', 'an-ext-ln', 'unknown'],
+      ['lsp-set-options', 'an-ext-ln', 'network_name=external'],
+      ['set', 'Logical_Switch_Port', 'an-ext-ln', 'external_ids={"arca-net:role"="external"}'],
+    ]);
+  });
+
+  it('connect a router to the uplink: gateway port on the chassis, default route, SNAT of the subnet', () => {
+    const tag = lsName('n1').slice(6);
+    const lrx = `an-lrx-${tag}`;
+    const xp = `an-xp-${tag}`;
+    expect(lrxName('n1')).toBe(lrx);
+    expect(externalLspName('n1')).toBe(xp);
+    const ids =
+      'external_ids={"arca-net:network-id"="n1","arca-net:network-name"="web","arca-net:role"="external-port"}';
+    expect(
+      addUplinkCmds(
+        { networkId: 'n1', name: 'web', subnet: '203.0.113.0/24', externalIp: '198.51.100.2' },
+        { cidr: '198.51.100.0/24', gateway: '198.51.100.1', chassis: 'chassis-1' },
+      ),
+    ).toEqual([
+      ['set', 'Logical_Switch', lsName('n1'), 'external_ids:"arca-net:external-ip"="198.51.100.2"'],
+      ['--may-exist', 'lrp-add', lrName('n1'), lrx, externalMac('n1'), '198.51.100.2/24'],
+      ['set', 'Logical_Router_Port', lrx, ids],
+      ['lrp-set-gateway-chassis', lrx, 'chassis-1', '1'],
+      ['--may-exist', 'lsp-add', 'an-ext', xp],
+      ['lsp-set-type', xp, 'router'],
+      ['lsp-set-addresses', xp, 'router'],
+      ['lsp-set-options', xp, `router-port=${lrx}`],
+      ['set', 'Logical_Switch_Port', xp, ids],
+      ['--may-exist', 'lr-route-add', lrName('n1'), '0.0.0.0/0', '198.51.100.1'],
+      ['--may-exist', 'lr-nat-add', lrName('n1'), 'snat', '198.51.100.2', '203.0.113.0/24'],
+    ]);
+  });
+
+  it('delete a network with its external port, router, load balancers and DHCP rows', () => {
+    expect(
+      deleteNetworkCmds('n1', {
+        dhcpUuids: ['d-1'],
+        dnsUuids: ['dns-1'],
+        lbNames: [lbName('n1', 'tcp', 80)],
+      }),
+    ).toEqual([
+      ['--if-exists', 'lb-del', lbName('n1', 'tcp', 80)],
+      ['--if-exists', 'ls-del', lsName('n1')],
+      ['--if-exists', 'lsp-del', externalLspName('n1')],
+      ['--if-exists', 'lr-del', lrName('n1')],
+      ['dhcp-options-del', 'd-1'],
+      ['--if-exists', 'destroy', 'DNS', 'dns-1'],
     ]);
   });
 

@@ -2,7 +2,11 @@ import { network } from '@arca-net/proto';
 import { describe, expect, it } from 'vitest';
 import { ControllerError } from '../src/domain/errors.js';
 import { formatIp, overlaps, parseCidr, parseIp } from '../src/domain/ipv4.js';
-import { validateAttach, validateCreateBridge } from '../src/domain/validate.js';
+import {
+  parseExternalNetwork,
+  validateAttach,
+  validateCreateBridge,
+} from '../src/domain/validate.js';
 
 const bridge = (over: Partial<network.CreateBridgeRequest>) =>
   validateCreateBridge({
@@ -82,5 +86,23 @@ describe('request validation', () => {
     const spec = attach({ macAddress: '02:AB:00:00:00:01', aliases: ['x', 'x'] });
     expect(spec.mac).toBe('02:ab:00:00:00:01');
     expect(spec.aliases).toEqual(['x']);
+  });
+});
+
+describe('uplink configuration', () => {
+  it('accepts a CIDR with a gateway among its hosts and refuses anything else', () => {
+    const ext = parseExternalNetwork('198.51.100.0/24', '198.51.100.1');
+    expect(formatIp(ext.gateway)).toBe('198.51.100.1');
+    expect(ext.cidr.prefix).toBe(24);
+    for (const [cidr, gateway] of [
+      ['198.51.100.1/24', '198.51.100.1'],
+      ['198.51.100.0/31', '198.51.100.0'],
+      ['198.51.100.0/24', '198.51.100.0'],
+      ['198.51.100.0/24', '198.51.100.255'],
+      ['198.51.100.0/24', '203.0.113.1'],
+      ['198.51.100.0/24', 'gateway'],
+    ] as const) {
+      expect(() => parseExternalNetwork(cidr, gateway)).toThrow(ControllerError);
+    }
   });
 });

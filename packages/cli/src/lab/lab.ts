@@ -22,6 +22,7 @@ import {
   namespacePids,
   removeNamespaceEtc,
 } from './netns.js';
+import { createOutside, OUTSIDE_CIDR, uplinkEnv } from './outside.js';
 import type { LabPaths } from './paths.js';
 import {
   processAlive,
@@ -53,6 +54,7 @@ const REQUIRED_BINARIES: readonly [string, string][] = [
   ['ovn-northd', 'ovn-central'],
   ['ovn-nbctl', 'ovn-central'],
   ['ovn-controller', 'ovn-host'],
+  ['ethtool', 'ethtool'],
 ];
 
 /** Where `lab up` looks for binaries: PATH plus the sbin directories root's PATH may lack. */
@@ -111,10 +113,11 @@ export async function readLabSettings(paths: LabPaths): Promise<LabSettings | un
   }
 }
 
-/** Environment of helpervm/startup.sh for this lab. */
+/** Environment of helpervm/startup.sh for this lab (with the uplink to the outside namespace). */
 function helperEnv(paths: LabPaths): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    ...uplinkEnv(),
     ARCA_HELPER_STATE: paths.helperState,
     ARCA_HELPER_RUN: paths.helperRun,
     ARCA_HELPER_TIMEOUT: '30',
@@ -210,9 +213,10 @@ export async function labUp(paths: LabPaths, io: Io, options: LabUpOptions = {})
 
     await Progress.run(
       io,
-      `helper namespace ${paths.helperNamespace}: Open vSwitch, OVN and the controller`,
+      `helper namespace ${paths.helperNamespace}: Open vSwitch, OVN and the controller; outside world ${paths.outsideNamespace} (${OUTSIDE_CIDR})`,
       async (progress) => {
         await createNamespace(paths.helperNamespace);
+        await createOutside(paths);
         const pid = await spawnDetached(
           inNamespace(paths.helperNamespace, [helperStartupScript, 'run']),
           {
@@ -401,6 +405,11 @@ export async function labStatus(
     name: 'helper namespace',
     healthy: namespaces.includes(owned.helperNamespace),
     detail: owned.helperNamespace,
+  });
+  rows.push({
+    name: 'outside namespace',
+    healthy: namespaces.includes(owned.outsideNamespace),
+    detail: `${owned.outsideNamespace} (${OUTSIDE_CIDR}, the helper's uplink)`,
   });
   for (const daemon of HELPER_DAEMONS) {
     const pid = await readPidfile(join(paths.helperRun, `${daemon}.pid`));

@@ -12,6 +12,9 @@
  * <lab>/pids/<name>.pid      forwarder processes
  * <lab>/logs/*.log           every process's stderr
  * ```
+ *
+ * Namespaces: `<prefix>-helper`, `<prefix>-outside` (the outside world behind
+ * the helper's uplink), `<prefix>-c-<id12>` per container.
  */
 import { join } from 'node:path';
 
@@ -24,7 +27,7 @@ export const DEFAULT_LAB_PREFIX = 'arcalab';
 export interface LabConfig {
   /** Absolute lab directory. */
   dir: string;
-  /** Prefix of namespace names: `<prefix>-helper`, `<prefix>-c-<id12>`. */
+  /** Prefix of namespace names: `<prefix>-helper`, `<prefix>-outside`, `<prefix>-c-<id12>`. */
   prefix: string;
 }
 
@@ -92,6 +95,10 @@ export class LabPaths {
   get helperNamespace(): string {
     return `${this.config.prefix}-helper`;
   }
+  /** Name of the outside-world namespace (the far end of the helper's uplink). */
+  get outsideNamespace(): string {
+    return `${this.config.prefix}-outside`;
+  }
   /** Name of a container's namespace, from the container id. */
   containerNamespace(containerId: string): string {
     return `${this.config.prefix}-c-${containerId.slice(0, 12)}`;
@@ -102,6 +109,10 @@ export class LabPaths {
   }
   /** True for every namespace name this lab may have created. */
   ownsNamespace(name: string): boolean {
-    return name === this.helperNamespace || name.startsWith(`${this.config.prefix}-c-`);
+    return (
+      name === this.helperNamespace ||
+      name === this.outsideNamespace ||
+      name.startsWith(`${this.config.prefix}-c-`)
+    );
   }
 }

@@ -13,6 +13,7 @@ import type {
   EndpointRecord,
   NetworkRecord,
   PublishedPortRecord,
+  UplinkRecord,
 } from '../ovn/model.js';
 import { lspName, routerMac } from '../ovn/names.js';
 import type { AttachmentLink, DataPath } from '../relay/datapath.js';
@@ -28,7 +29,7 @@ import {
   parseCidr,
   parseIp,
 } from './ipv4.js';
-import type { AttachSpec, NetworkSpec } from './validate.js';
+import type { AttachSpec, ExternalNetwork, NetworkSpec } from './validate.js';
 
 /** A network with its derived numbers and its attachments. */
 export interface NetworkView {
@@ -117,6 +118,12 @@ async function ovn<T>(what: string, action: () => Promise<T>): Promise<T> {
 export interface NetworksOptions {
   driver: OvnDriver;
   dataPath: DataPath;
+  /**
+   * The outside world behind the helper's uplink. With it, every non-internal
+   * network gets an external address, egress SNAT and published ports on that
+   * address; without it, networks reach nothing outside themselves.
+   */
+  uplink?: ExternalNetwork;
   logger?: Logger;
 }
 
@@ -127,11 +134,15 @@ export class Networks {
   private readonly driver: OvnDriver;
   private readonly dataPath: DataPath;
   private readonly log: Logger;
+  private readonly external: ExternalNetwork | undefined;
+  /** The uplink as OVN rows need it; set by {@link restore} (it needs the chassis name). */
+  private uplink: UplinkRecord | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: NetworksOptions) {
     this.driver = options.driver;
     this.dataPath = options.dataPath;
+    this.external = options.uplink;
     this.log = (options.logger ?? silentLogger).child({ component: 'networks' });
   }
 
@@ -174,6 +185,7 @@ export class Networks {
       for (const p of state.published) {
         this.nets.get(p.networkId)?.published.set(`${p.protocol}/${p.hostPort}`, p);
       }
+      if (this.external) await this.restoreUplink(this.external);
       // Every TAP port still on br-int belonged to a process that is gone (its
       // TAP fds died with it): unplug them all, wanted or not. A wanted one is
       // plugged again below on a new TAP; keeping the old port row would leave
@@ -203,6 +215,60 @@ export class Networks {
         'state restored from NB',
       );
     });
+  }
+
+  /**
+   * Creates the external switch, and connects every non-internal network that
+   * has no external address yet (created while the helper had no uplink).
+   */
+  private async restoreUplink(external: ExternalNetwork): Promise<void> {
+    const chassis = await ovn('reading the chassis name', () => this.driver.localChassis());
+    if (chassis === '') {
+      throw new ControllerError(
+        'UNAVAILABLE',
+        'the uplink needs this helper chassis (external_ids:system-id in the Open_vSwitch table), which is not set',
+      );
+    }
+    const uplink: UplinkRecord = {
+      cidr: formatCidr(external.cidr),
+      gateway: formatIp(external.gateway),
+      chassis,
+    };
+    await ovn('creating the external switch', () => this.driver.ensureExternalSwitch(uplink));
+    this.uplink = uplink;
+    for (const view of this.nets.values()) {
+      const r = view.record;
+      if (r.internal || r.externalIp) continue;
+      if (overlaps(view.subnet, external.cidr)) {
+        this.log.warn(
+          { networkId: r.networkId, subnet: r.subnet, external: uplink.cidr },
+          'network overlaps the external network: left without an uplink',
+        );
+        continue;
+      }
+      const externalIp = formatIp(this.pickExternalIp(r.networkId));
+      await ovn('connecting a network to the uplink', () =>
+        this.driver.addUplink({ ...r, externalIp }, uplink),
+      );
+      view.record = { ...r, externalIp };
+      this.log.info({ networkId: r.networkId, externalIp }, 'network connected to the uplink');
+    }
+  }
+
+  /** The lowest host address of the external network that is neither its gateway nor taken. */
+  private pickExternalIp(networkId: string): number {
+    const external = this.external;
+    if (!external) throw new ControllerError('INTERNAL', 'no uplink configured');
+    const used = new Set<number>([external.gateway]);
+    for (const view of this.nets.values()) {
+      const ip = view.record.externalIp ? parseIp(view.record.externalIp) : undefined;
+      if (ip !== undefined) used.add(ip);
+    }
+    const hosts = hostRange(external.cidr);
+    for (let ip = hosts.first; ip <= hosts.last; ip++) if (!used.has(ip)) return ip;
+    throw busy(
+      `network ${networkId}: no free address left in the external network ${formatCidr(external.cidr)} (each non-internal network takes one; use internal networks or a larger ARCA_EXTERNAL_CIDR)`,
+    );
   }
 
   /** Closes every data path (OVN rows stay: a restart restores them). */
@@ -247,6 +313,13 @@ export class Networks {
           throw taken(`network name ${spec.name} is used by network ${other.record.networkId}`);
         }
       }
+      const uplinked = this.uplink !== undefined && this.external !== undefined && !spec.internal;
+      if (uplinked && this.external && overlaps(this.external.cidr, spec.subnet)) {
+        throw taken(
+          `subnet ${subnet} overlaps the external network ${formatCidr(this.external.cidr)} behind the helper's uplink`,
+        );
+      }
+      const externalIp = uplinked ? formatIp(this.pickExternalIp(spec.networkId)) : undefined;
       const pool = poolOf(spec.subnet, spec.ipRange);
       const record: NetworkRecord = {
         networkId: spec.networkId,
@@ -259,8 +332,9 @@ export class Networks {
         internal: spec.internal,
         labels: spec.labels,
         routerMac: routerMac(spec.networkId),
+        ...(externalIp ? { externalIp } : {}),
       };
-      await ovn('creating the network', () => this.driver.createNetwork(record));
+      await ovn('creating the network', () => this.driver.createNetwork(record, this.uplink));
       const view: NetworkView = {
         record,
         subnet: spec.subnet,
@@ -271,7 +345,7 @@ export class Networks {
         published: new Map(),
       };
       this.nets.set(spec.networkId, view);
-      this.log.info({ networkId: spec.networkId, subnet, gateway }, 'network created');
+      this.log.info({ networkId: spec.networkId, subnet, gateway, externalIp }, 'network created');
       return view;
     });
   }
@@ -450,7 +524,12 @@ export class Networks {
     });
   }
 
-  /** Publishes a container port as gateway:hostPort (OVN load balancer on router and switch). */
+  /**
+   * Publishes a container port with an OVN load balancer on the network's
+   * router and switch: at externalIp:hostPort when the network has an
+   * external address (reachable from outside through the uplink), else at
+   * gateway:hostPort (reachable from inside the network only).
+   */
   publish(
     networkId: string,
     containerId: string,
@@ -470,7 +549,7 @@ export class Networks {
         protocol,
         hostPort,
         containerPort,
-        vip: `${view.record.gateway}:${hostPort}`,
+        vip: `${view.record.externalIp ?? view.record.gateway}:${hostPort}`,
         backend: `${ep.ip}:${containerPort}`,
       };
       const existing = view.published.get(key);

@@ -130,3 +130,26 @@ export function validateAttach(req: network.AttachContainerRequest): AttachSpec 
   }
   return { containerId, networkId, requestedIp, mac, hostname, aliases, vsockPort: req.vsockPort };
 }
+
+/** The outside world behind the helper's uplink, after validation. */
+export interface ExternalNetwork {
+  cidr: Cidr;
+  /** Next hop of every network's default route; a host address of `cidr`. */
+  gateway: number;
+}
+
+/**
+ * Parses the uplink configuration (ARCA_EXTERNAL_CIDR / ARCA_EXTERNAL_GATEWAY):
+ * a canonical CIDR of at most /30 and a host address inside it.
+ */
+export function parseExternalNetwork(cidr: string, gateway: string): ExternalNetwork {
+  const parsed = parseCidr(cidr);
+  if ('error' in parsed) throw invalid(`external network: ${parsed.error}`);
+  if (parsed.cidr.prefix < 8 || parsed.cidr.prefix > 30)
+    throw invalid(`external network ${cidr}: prefix length must be between /8 and /30`);
+  const gw = parseIp(gateway);
+  const hosts = hostRange(parsed.cidr);
+  if (gw === undefined || !contains(parsed.cidr, gw) || gw < hosts.first || gw > hosts.last)
+    throw invalid(`external gateway ${JSON.stringify(gateway)} is not a host address of ${cidr}`);
+  return { cidr: parsed.cidr, gateway: gw };
+}

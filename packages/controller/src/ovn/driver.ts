@@ -14,13 +14,16 @@ import type {
   OrphanRow,
   OvnState,
   PublishedPortRecord,
+  UplinkRecord,
 } from './model.js';
 import { lsName, lspName } from './names.js';
 import {
   addEndpointCmds,
+  addUplinkCmds,
   type Cmd,
   createNetworkCmds,
   deleteNetworkCmds,
+  ensureExternalSwitchCmds,
   Nbctl,
   publishPortCmds,
   removeEndpointCmds,
@@ -57,7 +60,17 @@ export interface TapPortRow {
 export interface OvnDriver {
   /** Reads every row of ours back from the NB database. */
   readState(): Promise<OvnState>;
-  createNetwork(net: NetworkRecord): Promise<void>;
+  /**
+   * Writes a network in one transaction; with `uplink` and `net.externalIp`,
+   * its router's gateway port, default route and SNAT too.
+   */
+  createNetwork(net: NetworkRecord, uplink?: UplinkRecord): Promise<void>;
+  /** Creates the shared external switch and its localnet port (idempotent). */
+  ensureExternalSwitch(uplink: UplinkRecord): Promise<void>;
+  /** Connects an existing network's router to the external switch (for networks created without an uplink). */
+  addUplink(net: NetworkRecord & { externalIp: string }, uplink: UplinkRecord): Promise<void>;
+  /** This helper's chassis name (`system-id` in the Open_vSwitch table), '' when unset. */
+  localChassis(): Promise<string>;
   deleteNetwork(networkId: string): Promise<void>;
   /** Port, DHCP link and the given DNS names, in one transaction. */
   addEndpoint(ep: EndpointRecord, dnsNames: string[]): Promise<void>;
@@ -167,6 +180,7 @@ export class CliOvnDriver implements OvnDriver {
         internal: x.get(ExternalId.internal) === 'true',
         labels,
         routerMac: x.get(ExternalId.routerMac) ?? '',
+        ...(x.get(ExternalId.externalIp) ? { externalIp: x.get(ExternalId.externalIp) } : {}),
       });
     }
     const dhcpByNet = new Map<string, string>();
@@ -184,7 +198,12 @@ export class CliOvnDriver implements OvnDriver {
     const dnsByNet = new Map<string, string>();
     for (const row of dnss) {
       const networkId = ids(row).get(ExternalId.networkId);
-      if (!networkId || !known.has(networkId)) continue; // non-root: goes with its switch
+      if (!networkId) continue;
+      // DNS is a root table: a row whose network is gone stays unless removed.
+      if (!known.has(networkId)) {
+        state.orphans.push({ table: 'DNS', uuid: str(row, '_uuid'), why: 'no network' });
+        continue;
+      }
       dnsByNet.set(networkId, str(row, '_uuid'));
       state.dns.set(networkId, strMap(row, 'records'));
     }
@@ -270,22 +289,43 @@ export class CliOvnDriver implements OvnDriver {
     return found;
   }
 
-  async createNetwork(net: NetworkRecord): Promise<void> {
-    const out = await this.nbctl.transact(createNetworkCmds(net));
+  async createNetwork(net: NetworkRecord, uplink?: UplinkRecord): Promise<void> {
+    const cmds = createNetworkCmds(net);
+    if (uplink && net.externalIp)
+      cmds.push(...addUplinkCmds({ ...net, externalIp: net.externalIp }, uplink));
+    const out = await this.nbctl.transact(cmds);
     // The two `create` commands print the new rows' uuids, in order.
     const [dhcp, dns] = out;
     if (dhcp && dns) this.rowCache.set(net.networkId, { dhcp, dns });
   }
 
+  async ensureExternalSwitch(uplink: UplinkRecord): Promise<void> {
+    await this.nbctl.transact(ensureExternalSwitchCmds(uplink));
+  }
+
+  async addUplink(
+    net: NetworkRecord & { externalIp: string },
+    uplink: UplinkRecord,
+  ): Promise<void> {
+    await this.nbctl.transact(addUplinkCmds(net, uplink));
+  }
+
+  async localChassis(): Promise<string> {
+    const [ovs] = await this.vsctl.list('Open_vSwitch', ['external_ids']);
+    return ovs ? (ids(ovs).get('system-id') ?? '') : '';
+  }
+
   async deleteNetwork(networkId: string): Promise<void> {
-    const [dhcps, lbs] = await Promise.all([
+    const [dhcps, dnss, lbs] = await Promise.all([
       this.nbctl.list('DHCP_Options', ['_uuid', 'external_ids']),
+      this.nbctl.list('DNS', ['_uuid', 'external_ids']),
       this.nbctl.list('Load_Balancer', ['name', 'external_ids']),
     ]);
     const mine = (row: OvsdbRow) => ids(row).get(ExternalId.networkId) === networkId;
     await this.nbctl.transact(
       deleteNetworkCmds(networkId, {
         dhcpUuids: dhcps.filter(mine).map((r) => str(r, '_uuid')),
+        dnsUuids: dnss.filter(mine).map((r) => str(r, '_uuid')),
         lbNames: lbs.filter(mine).map((r) => str(r, 'name')),
       }),
     );

@@ -16,7 +16,13 @@ export const ExternalId = {
   /** JSON object of the user's labels. */
   labels: 'arca-net:labels',
   routerMac: 'arca-net:router-mac',
-  /** What a row is for: 'network', 'router', 'router-port', 'endpoint', 'dhcp', 'dns', 'policy', 'publish'. */
+  /** The network's address on the external network (its SNAT and published-port address); absent without an uplink. */
+  externalIp: 'arca-net:external-ip',
+  /**
+   * What a row is for: 'network', 'router', 'router-port', 'endpoint', 'dhcp', 'dns', 'policy',
+   * 'publish', and with an uplink 'external' (the shared switch and its localnet port) and
+   * 'external-port' (a router's gateway port and its switch-side peer).
+   */
   role: 'arca-net:role',
   hostname: 'arca-net:hostname',
   /** Comma-separated DNS aliases. */

@@ -21,6 +21,21 @@ export interface NetworkRecord {
   labels: Record<string, string>;
   /** MAC of the router port that owns the gateway IP. */
   routerMac: string;
+  /**
+   * The network's address on the external network (SNAT source of its egress,
+   * address of its published ports); absent without an uplink and on internal networks.
+   */
+  externalIp?: string;
+}
+
+/** The outside world as the helper's uplink reaches it. */
+export interface UplinkRecord {
+  /** Canonical CIDR of the external network, e.g. "198.51.100.0/24". */
+  cidr: string;
+  /** Next hop of every network's default route. */
+  gateway: string;
+  /** The chassis that hosts every network's gateway port (this helper). */
+  chassis: string;
 }
 
 /** One container interface on one network. */

@@ -46,9 +46,31 @@ export function lbName(networkId: string, protocol: string, hostPort: number): s
   return `an-lb-${networkTag(networkId)}-${protocol}-${hostPort}`;
 }
 
-/** The router port's MAC: locally administered unicast, stable per network id. */
-export function routerMac(networkId: string): string {
-  const hex = digest('router-mac', networkId);
+/** The shared logical switch of the outside world (one per helper, not per network). */
+export function externalLsName(): string {
+  return 'an-ext';
+}
+
+/** The localnet port of {@link externalLsName}: the uplink bridge seen from OVN. */
+export function externalLocalnetName(): string {
+  return 'an-ext-ln';
+}
+
+/** OVN's `network_name` of the uplink; startup.sh maps it to br-ex (`ovn-bridge-mappings`). */
+export const EXTERNAL_NETWORK_NAME = 'external';
+
+/** A network router's gateway port on the external switch (owns the network's external address). */
+export function lrxName(networkId: string): string {
+  return `an-lrx-${networkTag(networkId)}`;
+}
+
+/** The external-switch peer of {@link lrxName} (type router). */
+export function externalLspName(networkId: string): string {
+  return `an-xp-${networkTag(networkId)}`;
+}
+
+function macOf(kind: string, networkId: string): string {
+  const hex = digest(kind, networkId);
   const bytes = [
     '0a',
     hex.slice(0, 2),
@@ -58,4 +80,14 @@ export function routerMac(networkId: string): string {
     hex.slice(8, 10),
   ];
   return bytes.join(':');
+}
+
+/** The router port's MAC: locally administered unicast, stable per network id. */
+export function routerMac(networkId: string): string {
+  return macOf('router-mac', networkId);
+}
+
+/** The MAC of a router's gateway port on the external switch, stable per network id. */
+export function externalMac(networkId: string): string {
+  return macOf('external-mac', networkId);
 }

@@ -8,8 +8,26 @@ import type { ToolRunner } from './exec.js';
 import { toolTimeoutSeconds } from './exec.js';
 import { ExternalId } from './ids.js';
 import { type OvsdbRow, parseTable } from './json.js';
-import type { AclRecord, EndpointRecord, NetworkRecord, PublishedPortRecord } from './model.js';
-import { lbName, lrName, lrpName, lsName, routerLspName } from './names.js';
+import type {
+  AclRecord,
+  EndpointRecord,
+  NetworkRecord,
+  PublishedPortRecord,
+  UplinkRecord,
+} from './model.js';
+import {
+  EXTERNAL_NETWORK_NAME,
+  externalLocalnetName,
+  externalLsName,
+  externalLspName,
+  externalMac,
+  lbName,
+  lrName,
+  lrpName,
+  lrxName,
+  lsName,
+  routerLspName,
+} from './names.js';
 
 /** One sub-command of a transaction, e.g. `['ls-add', 'an-ls-…']`. */
 export type Cmd = readonly string[];
@@ -119,18 +137,84 @@ export function createNetworkCmds(net: NetworkRecord): Cmd[] {
 }
 
 /**
- * Deletes a network's rows: the switch (its ports and DNS rows go with it),
- * the router, its load balancers and DHCP options (by uuid, read beforehand).
+ * Creates the shared external switch and its localnet port (`network_name`
+ * {@link EXTERNAL_NETWORK_NAME}, which startup.sh maps to br-ex); idempotent.
+ */
+export function ensureExternalSwitchCmds(uplink: Pick<UplinkRecord, 'cidr' | 'gateway'>): Cmd[] {
+  const ls = externalLsName();
+  const ln = externalLocalnetName();
+  const lsIds: [string, string][] = [
+    [ExternalId.role, 'external'],
+    [ExternalId.subnet, uplink.cidr],
+    [ExternalId.gateway, uplink.gateway],
+  ];
+  return [
+    ['--may-exist', 'ls-add', ls],
+    ['set', 'Logical_Switch', ls, mapValue('external_ids', lsIds)],
+    ['--may-exist', 'lsp-add', ls, ln],
+    ['lsp-set-type', ln, 'localnet'],
+    ['lsp-set-addresses', ln, 'unknown'],
+    ['lsp-set-options', ln, `network_name=${EXTERNAL_NETWORK_NAME}`],
+    ['set', 'Logical_Switch_Port', ln, mapValue('external_ids', [[ExternalId.role, 'external']])],
+  ];
+}
+
+/**
+ * Connects a network's router to the external switch: a gateway port owning
+ * `net.externalIp` on the local chassis, a default route via the uplink's
+ * gateway, and SNAT of the network's subnet to its external address. The
+ * address is recorded on the network's switch, so a restart finds it.
+ */
+export function addUplinkCmds(
+  net: Pick<NetworkRecord, 'networkId' | 'name' | 'subnet'> & { externalIp: string },
+  uplink: UplinkRecord,
+): Cmd[] {
+  const lr = lrName(net.networkId);
+  const lrx = lrxName(net.networkId);
+  const xp = externalLspName(net.networkId);
+  const prefix = uplink.cidr.split('/')[1] ?? '32';
+  const portIds = mapValue('external_ids', [
+    [ExternalId.networkId, net.networkId],
+    [ExternalId.networkName, net.name],
+    [ExternalId.role, 'external-port'],
+  ]);
+  return [
+    [
+      'set',
+      'Logical_Switch',
+      lsName(net.networkId),
+      kv('external_ids', ExternalId.externalIp, net.externalIp),
+    ],
+    ['--may-exist', 'lrp-add', lr, lrx, externalMac(net.networkId), `${net.externalIp}/${prefix}`],
+    ['set', 'Logical_Router_Port', lrx, portIds],
+    ['lrp-set-gateway-chassis', lrx, uplink.chassis, '1'],
+    ['--may-exist', 'lsp-add', externalLsName(), xp],
+    ['lsp-set-type', xp, 'router'],
+    ['lsp-set-addresses', xp, 'router'],
+    ['lsp-set-options', xp, `router-port=${lrx}`],
+    ['set', 'Logical_Switch_Port', xp, portIds],
+    ['--may-exist', 'lr-route-add', lr, '0.0.0.0/0', uplink.gateway],
+    ['--may-exist', 'lr-nat-add', lr, 'snat', net.externalIp, net.subnet],
+  ];
+}
+
+/**
+ * Deletes a network's rows: the switch (its ports go with it), the router
+ * (its ports, gateway chassis, routes and NAT rules go with it), its port on
+ * the external switch, its load balancers, and its DHCP options and DNS rows
+ * (root tables: by uuid, read beforehand).
  */
 export function deleteNetworkCmds(
   networkId: string,
-  extra: { dhcpUuids: string[]; lbNames: string[] },
+  extra: { dhcpUuids: string[]; dnsUuids: string[]; lbNames: string[] },
 ): Cmd[] {
   return [
     ...extra.lbNames.map((lb) => ['--if-exists', 'lb-del', lb]),
     ['--if-exists', 'ls-del', lsName(networkId)],
+    ['--if-exists', 'lsp-del', externalLspName(networkId)],
     ['--if-exists', 'lr-del', lrName(networkId)],
     ...extra.dhcpUuids.map((uuid) => ['dhcp-options-del', uuid]),
+    ...extra.dnsUuids.map((uuid) => ['--if-exists', 'destroy', 'DNS', uuid]),
   ];
 }
 
@@ -296,4 +380,7 @@ export const NB_TABLES = [
   'DNS',
   'ACL',
   'Load_Balancer',
+  'NAT',
+  'Logical_Router_Static_Route',
+  'Gateway_Chassis',
 ] as const;

@@ -13,6 +13,7 @@ import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-serv
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
 import { invalid } from '../domain/errors.js';
 import { Networks } from '../domain/networks.js';
+import { parseExternalNetwork } from '../domain/validate.js';
 import { CliOvnDriver, type OvnDriver } from '../ovn/driver.js';
 import { createToolRunner, type ToolRunner } from '../ovn/exec.js';
 import type { DataPath } from '../relay/datapath.js';
@@ -58,6 +59,12 @@ export interface ControllerOptions {
   listen: ControllerListen | string;
   ovn: OvnLocation;
   logger?: Logger;
+  /**
+   * The outside world behind the helper's uplink (startup.sh's ARCA_EXTERNAL_CIDR
+   * and ARCA_EXTERNAL_GATEWAY; br-ex must carry OVN's network "external").
+   * Absent: networks reach nothing outside themselves.
+   */
+  uplink?: { cidr: string; gateway: string };
   /** Default: `@arca-net/vsock` loaded at start. */
   vsock?: VsockApi;
   /** Default: helper relays on `vsock` (tests may inject another data path). */
@@ -109,7 +116,10 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const vsock = options.vsock ?? vsockApi;
   const dataPath =
     options.dataPath ?? new VsockDataPath({ vsock, listen: listen.endpoint, driver, logger });
-  const networks = new Networks({ driver, dataPath, logger });
+  const uplink = options.uplink
+    ? parseExternalNetwork(options.uplink.cidr, options.uplink.gateway)
+    : undefined;
+  const networks = new Networks({ driver, dataPath, logger, ...(uplink ? { uplink } : {}) });
   await networks.restore();
 
   const health = HealthState();
