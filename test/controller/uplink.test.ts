@@ -202,6 +202,18 @@ describe('a helper with an uplink', () => {
     expect(await connectFrom(c1, '198.51.100.1', 7000)).toBe('198.51.100.2');
   });
 
+  it('a host outside that routes a container subnet via the external address reaches no container', async () => {
+    // 203.0.113.2 is u1's address (previous test); only replies and published ports may come in.
+    await outside.exec('ip', ['route', 'add', '203.0.113.0/24', 'via', '198.51.100.2']);
+    try {
+      expect(await outside.ping('203.0.113.2', 2)).toBe(false);
+    } finally {
+      await outside.exec('ip', ['route', 'del', '203.0.113.0/24']);
+    }
+    const c1 = namespaces.find((ns) => ns.name === `anu${sfx}u1`)!;
+    expect(await c1.ping('198.51.100.1')).toBe(true);
+  });
+
   it('an internal network gets no uplink: the outside is unreachable, DNS still answers', async () => {
     await ctl.client.createBridge({
       networkId: 'int-b',

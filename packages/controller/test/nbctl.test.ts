@@ -139,7 +139,7 @@ describe('ovn-nbctl transactions', () => {
     ]);
   });
 
-  it('create the external switch with a localnet port on network "external"', () => {
+  it('create the external switch with a localnet port on network "external" and the inbound drop', () => {
     expect(ensureExternalSwitchCmds({ cidr: '198.51.100.0/24', gateway: '198.51.100.1' })).toEqual([
       ['--may-exist', 'ls-add', 'an-ext'],
       [
@@ -153,6 +153,15 @@ describe('ovn-nbctl transactions', () => {
       ['lsp-set-addresses', 'an-ext-ln', 'unknown'],
       ['lsp-set-options', 'an-ext-ln', 'network_name=external'],
       ['set', 'Logical_Switch_Port', 'an-ext-ln', 'external_ids={"arca-net:role"="external"}'],
+      [
+        '--may-exist',
+        'acl-add',
+        'an-ext',
+        'from-lport',
+        '1000',
+        'inport == "an-ext-ln" && ip4 && ip4.dst != 198.51.100.0/24',
+        'drop',
+      ],
     ]);
   });
 

@@ -136,9 +136,13 @@ export function createNetworkCmds(net: NetworkRecord): Cmd[] {
   ];
 }
 
+/** Priority of the external switch's drop of inbound traffic to anything but the external network. */
+export const EXTERNAL_INBOUND_ACL_PRIORITY = 1000;
+
 /**
- * Creates the shared external switch and its localnet port (`network_name`
- * {@link EXTERNAL_NETWORK_NAME}, which startup.sh maps to br-ex); idempotent.
+ * Creates the shared external switch, its localnet port (`network_name`
+ * {@link EXTERNAL_NETWORK_NAME}, which startup.sh maps to br-ex) and the ACL
+ * that drops inbound IPv4 not addressed to the external network; idempotent.
  */
 export function ensureExternalSwitchCmds(uplink: Pick<UplinkRecord, 'cidr' | 'gateway'>): Cmd[] {
   const ls = externalLsName();
@@ -156,6 +160,18 @@ export function ensureExternalSwitchCmds(uplink: Pick<UplinkRecord, 'cidr' | 'ga
     ['lsp-set-addresses', ln, 'unknown'],
     ['lsp-set-options', ln, `network_name=${EXTERNAL_NETWORK_NAME}`],
     ['set', 'Logical_Switch_Port', ln, mapValue('external_ids', [[ExternalId.role, 'external']])],
+    // From the outside, only the external network's own addresses are reachable
+    // (routers' external IPs: replies to SNAT, published ports). A host that
+    // routes a container subnet at a router would otherwise reach containers.
+    [
+      '--may-exist',
+      'acl-add',
+      ls,
+      'from-lport',
+      String(EXTERNAL_INBOUND_ACL_PRIORITY),
+      `inport == "${ln}" && ip4 && ip4.dst != ${uplink.cidr}`,
+      'drop',
+    ],
   ];
 }
 
