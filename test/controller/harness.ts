@@ -238,8 +238,8 @@ export class VethDataPath implements DataPath {
     };
   }
 
-  async removeStalePort(name: string): Promise<void> {
-    await this.driver().unplugTap(name);
+  async removeStalePorts(names: readonly string[]): Promise<void> {
+    await this.driver().unplugTaps(names);
   }
 
   /** The container-side interface name of an attachment. */

@@ -192,12 +192,14 @@ export class Networks {
       // ovs-vswitchd bound to the deleted device, and no frame would reach OVS.
       const wanted = new Set(state.endpoints.map((ep) => ep.portName));
       const taps = await ovn('listing TAP ports', () => this.driver.tapPorts());
-      for (const tap of taps) {
+      if (taps.length > 0) {
         this.log.info(
-          { port: tap.name, wanted: wanted.has(tap.name) },
-          'unplugging stale TAP port',
+          { ports: taps.map((t) => t.name), wanted: taps.filter((t) => wanted.has(t.name)).length },
+          'unplugging stale TAP ports',
         );
-        await this.dataPath.removeStalePort(tap.name);
+        await ovn('unplugging stale TAP ports', () =>
+          this.dataPath.removeStalePorts(taps.map((t) => t.name)),
+        );
       }
       for (const ep of state.endpoints) {
         if (this.links.has(ep.portName)) continue;

@@ -80,6 +80,8 @@ export interface OvnDriver {
   unpublishPort(networkId: string, protocol: string, hostPort: number): Promise<void>;
   plugTap(spec: TapPortSpec): Promise<void>;
   unplugTap(name: string): Promise<void>;
+  /** Unplugs several TAP ports in one transaction (a restart's stale ports). */
+  unplugTaps(names: readonly string[]): Promise<void>;
   /** TAP ports on br-int that carry our ids. */
   tapPorts(): Promise<TapPortRow[]>;
   /** Resolves true once ovn-controller has bound the port and reported it up, false on timeout. */
@@ -356,6 +358,11 @@ export class CliOvnDriver implements OvnDriver {
 
   async plugTap(spec: TapPortSpec): Promise<void> {
     await this.vsctl.transact(addTapPortCmds(spec));
+  }
+
+  async unplugTaps(names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    await this.vsctl.transact(names.flatMap((name) => deleteTapPortCmds(name)));
   }
 
   async unplugTap(name: string): Promise<void> {

@@ -27,6 +27,6 @@ export interface AttachmentLink {
 /** Opens attachment links; `open` resolves once the TAP is on br-int and the listener is bound. */
 export interface DataPath {
   open(ep: EndpointRecord): Promise<AttachmentLink>;
-  /** Removes a TAP port left on br-int by an earlier run (no link object exists for it). */
-  removeStalePort(name: string): Promise<void>;
+  /** Removes TAP ports left on br-int by an earlier run (no link objects exist for them), at once. */
+  removeStalePorts(names: readonly string[]): Promise<void>;
 }

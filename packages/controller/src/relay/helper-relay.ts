@@ -188,7 +188,7 @@ export class VsockDataPath implements DataPath {
     return new HelperLink(port, tap, listener, vsock, () => driver.unplugTap(ep.portName), log);
   }
 
-  removeStalePort(name: string): Promise<void> {
-    return this.options.driver.unplugTap(name);
+  removeStalePorts(names: readonly string[]): Promise<void> {
+    return this.options.driver.unplugTaps(names);
   }
 }
