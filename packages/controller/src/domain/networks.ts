@@ -471,7 +471,15 @@ export class Networks {
 
   private async openLink(ep: EndpointRecord): Promise<AttachmentLink> {
     const link = await ovn(`opening the data path of ${ep.portName}`, () => this.dataPath.open(ep));
-    await this.driver.waitPortUp(ep.portName, PORT_UP_TIMEOUT_MS).catch(() => false);
+    const up = await this.driver.waitPortUp(ep.portName, PORT_UP_TIMEOUT_MS).catch(() => false);
+    if (!up) {
+      // Not a failure: ovn-controller binds the port later (slow under load), and
+      // frames flow from then on. Say so rather than wait without end.
+      this.log.warn(
+        { port: ep.portName, timeoutMs: PORT_UP_TIMEOUT_MS },
+        'OVN has not reported the port up yet; its frames flow once ovn-controller binds it',
+      );
+    }
     return link;
   }
 
