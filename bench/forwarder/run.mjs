@@ -108,7 +108,7 @@ async function attachToFirstFrame(client, device, port, address) {
 
 const result = {
   benchmark: 'forwarder',
-  entry: values.bundle ? 'vminit bundle' : 'dist/main.js',
+  entry: values.bundle ? 'vminit bundle via vminit/arca-net-forwarder' : 'dist/main.js',
   nodeOptions: values['node-options'],
 };
 try {
@@ -121,18 +121,23 @@ try {
     '53',
   ]);
   await new Promise((resolve) => upstream.stdout.once('data', resolve));
-  const fwd = inNs(
-    [process.execPath, main, '--listen', `unixdir:${dir}`, '--upstream', '127.0.0.53:53'],
-    {
-      env: {
-        ...process.env,
-        ARCA_NET_LOG_LEVEL: 'warn',
-        ARCA_NET_LOG_FORMAT: 'json',
-        NODE_OPTIONS: values['node-options'],
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
+  // The bundle runs as the VM runs it: through the launcher (which execs node,
+  // so the pid measured is the forwarder's), with the launcher's Node options.
+  const argv = values.bundle
+    ? [join(root, 'vminit/arca-net-forwarder'), '--upstream', '127.0.0.53:53']
+    : [process.execPath, main, '--listen', `unixdir:${dir}`, '--upstream', '127.0.0.53:53'];
+  const fwd = inNs(argv, {
+    env: {
+      ...process.env,
+      ARCA_NET_LOG_LEVEL: 'warn',
+      ARCA_NET_LOG_FORMAT: 'json',
+      NODE: process.execPath,
+      ARCA_NET_FORWARDER_DIR: join(root, 'vminit/dist'),
+      ARCA_NET_FORWARDER_LISTEN: `unixdir:${dir}`,
+      NODE_OPTIONS: values['node-options'],
     },
-  );
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const socketPath = join(dir, '5555.sock');
   const connection = connectForwarder(socketPath);
   const startedAt = Date.now();
