@@ -1,4 +1,4 @@
-import { closeSync } from 'node:fs';
+import { closeSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, Relay, relayLoopThreads, socketPair } from '../lib/index.js';
 import { FrameSink, netSocket, openFdCount } from './helpers.js';
@@ -50,6 +50,19 @@ describe('native Relay resources', () => {
     // 8 MiB over 10 000 relays: a leak of 1 KiB per relay (10 MiB) fails.
     expect(growth).toBeLessThan(8 * 1024 * 1024);
   }, 120_000);
+
+  it('runs its loops on threads named arca-relay (top -H, perf, and the idle-CPU benchmark find them)', () => {
+    const [x, a] = socketPair();
+    const [b, y] = socketPair();
+    const relay = Relay.open({ kind: 'stream', fd: a }, { kind: 'stream', fd: b });
+    const names = readdirSync('/proc/self/task').map((tid) =>
+      readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(),
+    );
+    expect(names.filter((name) => name === 'arca-relay').length).toBe(relayLoopThreads());
+    relay.close();
+    closeSync(x);
+    closeSync(y);
+  });
 
   it('uses no CPU while idle (100 open relays, 1 s)', async () => {
     const relays: Relay[] = [];
