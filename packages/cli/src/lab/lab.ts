@@ -314,6 +314,27 @@ export async function labUp(paths: LabPaths, io: Io, options: LabUpOptions = {})
   }
 }
 
+/** Processes and namespaces that `lab down` stops or deletes at the same time (a lab may hold hundreds). */
+const TEARDOWN_CONCURRENCY = 8;
+
+/** Runs `fn` on every item, at most `limit` at a time; rejects with the first failure after all ran. */
+async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const failures: unknown[] = [];
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item).catch((error: unknown) => failures.push(error));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failures.length > 0) throw failures[0];
+}
+
 /** What `lab down` removed. */
 export interface LabDownResult {
   namespaces: string[];
@@ -357,17 +378,19 @@ export async function labDown(
         },
       ).catch(() => undefined);
     }
-    for (const file of pidfiles)
+    await forEachConcurrently(pidfiles, TEARDOWN_CONCURRENCY, async (file) => {
       if (await stopPidfile(join(paths.pidsDir, file), paths.dir)) result.processes++;
+    });
     // 3. Whatever still runs inside our namespaces, then the namespaces (TAPs go with them).
-    for (const name of namespaces) {
+    await forEachConcurrently(namespaces, TEARDOWN_CONCURRENCY, async (name) => {
       const pids = await namespacePids(name);
       await Promise.all(pids.map((pid) => stopProcess(pid, 5000)));
       result.processes += pids.length;
       await deleteNamespace(name);
       await removeNamespaceEtc(name);
       result.namespaces.push(name);
-    }
+    });
+    result.namespaces.sort();
     // 4. Sockets, databases, logs, pidfiles.
     await rm(paths.dir, { recursive: true, force: true });
   };
