@@ -43,12 +43,30 @@ async function pathSuite(name: string, setup: () => Promise<PathPair>): Promise<
   }
 }
 
-/** The path suite on a lab of its own, brought up with `hostRelay` and always torn down. */
+/**
+ * The native lab that `floor-ovs`, `arca-net` and `hops` share (the issue's
+ * "measured on the same lab"): brought up by the first of them, torn down at
+ * the end of the run.
+ */
+let nativeLab: Promise<PathLab> | undefined;
+function sharedNativeLab(): Promise<PathLab> {
+  if (!nativeLab) {
+    log('bringing up the native lab (floor-ovs, arca-net, hops)');
+    nativeLab = upPathLab('native');
+  }
+  return nativeLab;
+}
+
+/** The path suite on a lab with `hostRelay`: the shared native lab, or one of its own. */
 async function labPathSuite(
   name: string,
   hostRelay: HostRelay,
   setup: (lab: PathLab) => Promise<PathPair>,
 ): Promise<Figure[]> {
+  if (hostRelay === 'native') {
+    const pathLab = await sharedNativeLab();
+    return pathSuite(name, () => setup(pathLab));
+  }
   log(`${name}: bringing up a lab (host relays: ${hostRelay})`);
   const pathLab = await upPathLab(hostRelay);
   try {
@@ -64,7 +82,7 @@ const suites: Suite[] = [
   { name: 'floor-bridge', run: () => pathSuite('floor-bridge', setupFloorBridge) },
   { name: 'floor-ovs', run: () => labPathSuite('floor-ovs', 'native', setupFloorOvs) },
   { name: 'arca-net', run: () => labPathSuite('arca-net', 'native', setupLabPair) },
-  { name: 'hops', run: () => runHopsSuite(quick, log) },
+  { name: 'hops', run: async () => runHopsSuite(await sharedNativeLab(), quick, log) },
   { name: 'arca-net-ts', run: () => labPathSuite('arca-net-ts', 'ts', setupLabPair) },
   {
     name: 'arca-net-polling',
@@ -75,12 +93,22 @@ const suites: Suite[] = [
   { name: 'forwarder', run: () => runForwarderSuite(quick) },
 ];
 
+/** Tears down the shared native lab if a suite brought it up. */
+async function downSharedLab(): Promise<void> {
+  if (!nativeLab) return;
+  const pathLab = await nativeLab.catch(() => undefined);
+  nativeLab = undefined;
+  await pathLab?.lab.down();
+}
+
 async function main(): Promise<void> {
   const startedAt = new Date();
   const only = process.env.BENCH_ONLY?.split(',');
   const figures: Figure[] = [];
   const failures: BenchRun['failures'] = [];
   for (const suite of suites) {
+    // The shared native lab is done once the suites that use it ran.
+    if (suite.name === 'arca-net-ts') await downSharedLab().catch(() => undefined);
     if (only && !only.includes(suite.name)) continue;
     try {
       figures.push(...(await suite.run()));
@@ -90,6 +118,7 @@ async function main(): Promise<void> {
       failures.push({ suite: suite.name, error: message });
     }
   }
+  await downSharedLab();
   const run = buildRun(figures, failures, machineInfo(), startedAt, quick);
   const files = await writeResults(run, resultsDir);
   log(`wrote ${files.join(', ')}`);

@@ -12,7 +12,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { lspName } from '@arca-net/controller';
-import { setupLabPair, upPathLab } from '../configs/lab.js';
+import { type PathLab, setupLabPair } from '../configs/lab.js';
 import { inNetns, run } from '../exec.js';
 import type { Figure } from '../figures.js';
 import { summarize } from '../stats.js';
@@ -78,79 +78,77 @@ async function startTcpdump(
   };
 }
 
-/** Median time of each hop of a container→container ping on a lab with native relays. */
-export async function runHopsSuite(quick: boolean, log: (line: string) => void): Promise<Figure[]> {
+/** Median time of each hop of a container→container ping on `pathLab` (native relays). */
+export async function runHopsSuite(
+  pathLab: PathLab,
+  quick: boolean,
+  log: (line: string) => void,
+): Promise<Figure[]> {
   const pings = quick ? 100 : 500;
-  log(`hops: bringing up a lab (host relays: native)`);
-  const pathLab = await upPathLab('native');
   const { lab, networkId } = pathLab;
+  const pair = await setupLabPair(pathLab);
   try {
-    const pair = await setupLabPair(pathLab);
+    const tap = (containerId: string | undefined): string => {
+      if (!containerId) throw new Error('hops: the lab pair has no container ids');
+      return lspName(containerId, networkId);
+    };
+    const points = [
+      { name: 'A eth0', ns: pair.a.ns, iface: 'eth0' },
+      { name: 'A TAP', ns: lab.helperNamespace, iface: tap(pair.a.containerId) },
+      { name: 'B TAP', ns: lab.helperNamespace, iface: tap(pair.b.containerId) },
+      { name: 'B eth0', ns: pair.b.ns, iface: 'eth0' },
+    ] as const;
+    // Warm ARP and flows first, so that every captured echo takes the steady path.
+    await run(inNetns(pair.a.ns, ['ping', '-c', '3', '-i', '0.05', pair.b.ip]));
+    const dumps = [];
+    for (const p of points) dumps.push(await startTcpdump(p.ns, p.iface));
+    log(`hops: ${pings} pings A → B captured at ${points.map((p) => p.name).join(', ')}`);
     try {
-      const tap = (containerId: string | undefined): string => {
-        if (!containerId) throw new Error('hops: the lab pair has no container ids');
-        return lspName(containerId, networkId);
-      };
-      const points = [
-        { name: 'A eth0', ns: pair.a.ns, iface: 'eth0' },
-        { name: 'A TAP', ns: lab.helperNamespace, iface: tap(pair.a.containerId) },
-        { name: 'B TAP', ns: lab.helperNamespace, iface: tap(pair.b.containerId) },
-        { name: 'B eth0', ns: pair.b.ns, iface: 'eth0' },
-      ] as const;
-      // Warm ARP and flows first, so that every captured echo takes the steady path.
-      await run(inNetns(pair.a.ns, ['ping', '-c', '3', '-i', '0.05', pair.b.ip]));
-      const dumps = [];
-      for (const p of points) dumps.push(await startTcpdump(p.ns, p.iface));
-      log(`hops: ${pings} pings A → B captured at ${points.map((p) => p.name).join(', ')}`);
-      try {
-        await run(
-          inNetns(pair.a.ns, ['ping', '-q', '-c', String(pings), '-i', '0.01', pair.b.ip]),
-          (pings * 0.01 + 30) * 1000,
-        );
-      } finally {
-        // Let the last replies reach every capture point.
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      const [aEth, aTap, bTap, bEth] = (await Promise.all(dumps.map((d) => d.stop()))).map(
-        parseCapture,
-      ) as [Capture, Capture, Capture, Capture];
-      const hops: Array<[string, Map<number, number>, Map<number, number>]> = [
-        ['relays A → OVS (forwarder, host, helper)', aEth.request, aTap.request],
-        ['OVS switching A → B', aTap.request, bTap.request],
-        ['relays OVS → B (helper, host, forwarder)', bTap.request, bEth.request],
-        ['container B kernel answers', bEth.request, bEth.reply],
-        ['relays B → OVS', bEth.reply, bTap.reply],
-        ['OVS switching B → A', bTap.reply, aTap.reply],
-        ['relays OVS → A', aTap.reply, aEth.reply],
-        ['round trip at A eth0', aEth.request, aEth.reply],
-      ];
-      const figures: Figure[] = [];
-      for (const [metric, from, to] of hops) {
-        const deltas: number[] = [];
-        for (const [seq, t0] of from) {
-          const t1 = to.get(seq);
-          if (t1 !== undefined) deltas.push((t1 - t0) * 1e6);
-        }
-        if (deltas.length < pings / 2) {
-          throw new Error(`hops: ${metric}: only ${deltas.length} of ${pings} echoes captured`);
-        }
-        const summary = summarize(deltas);
-        figures.push({
-          suite: 'path-hops',
-          metric,
-          config: 'arca-net',
-          unit: 'µs',
-          better: 'lower',
-          value: summary.p50,
-          summary,
-          params: { pings, method: 'tcpdump -tt capture times of one echo at both points' },
-        });
-      }
-      return figures;
+      await run(
+        inNetns(pair.a.ns, ['ping', '-q', '-c', String(pings), '-i', '0.01', pair.b.ip]),
+        (pings * 0.01 + 30) * 1000,
+      );
     } finally {
-      await pair.close();
+      // Let the last replies reach every capture point.
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    const [aEth, aTap, bTap, bEth] = (await Promise.all(dumps.map((d) => d.stop()))).map(
+      parseCapture,
+    ) as [Capture, Capture, Capture, Capture];
+    const hops: Array<[string, Map<number, number>, Map<number, number>]> = [
+      ['relays A → OVS (forwarder, host, helper)', aEth.request, aTap.request],
+      ['OVS switching A → B', aTap.request, bTap.request],
+      ['relays OVS → B (helper, host, forwarder)', bTap.request, bEth.request],
+      ['container B kernel answers', bEth.request, bEth.reply],
+      ['relays B → OVS', bEth.reply, bTap.reply],
+      ['OVS switching B → A', bTap.reply, aTap.reply],
+      ['relays OVS → A', aTap.reply, aEth.reply],
+      ['round trip at A eth0', aEth.request, aEth.reply],
+    ];
+    const figures: Figure[] = [];
+    for (const [metric, from, to] of hops) {
+      const deltas: number[] = [];
+      for (const [seq, t0] of from) {
+        const t1 = to.get(seq);
+        if (t1 !== undefined) deltas.push((t1 - t0) * 1e6);
+      }
+      if (deltas.length < pings / 2) {
+        throw new Error(`hops: ${metric}: only ${deltas.length} of ${pings} echoes captured`);
+      }
+      const summary = summarize(deltas);
+      figures.push({
+        suite: 'path-hops',
+        metric,
+        config: 'arca-net',
+        unit: 'µs',
+        better: 'lower',
+        value: summary.p50,
+        summary,
+        params: { pings, method: 'tcpdump -tt capture times of one echo at both points' },
+      });
+    }
+    return figures;
   } finally {
-    await lab.down();
+    await pair.close();
   }
 }

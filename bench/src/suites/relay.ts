@@ -426,7 +426,10 @@ async function measureIdleCpu(
   budget: RelayBudget,
   log: (line: string) => void,
 ): Promise<Figure[]> {
-  log(`relay: ${engine}: CPU with ${IDLE_RELAYS} idle relays (${budget.idleSeconds} s)`);
+  // The native engine is measured over the whole window (its target is per 10 s);
+  // the reference engines, whose idle cost is plain, over at most 3 s, scaled.
+  const windowSeconds = engine === 'native' ? budget.idleSeconds : Math.min(3, budget.idleSeconds);
+  log(`relay: ${engine}: CPU with ${IDLE_RELAYS} idle relays (${windowSeconds} s)`);
   const chains: RelayChain[] = [];
   let cpuSeconds = Number.NaN;
   let processSeconds = Number.NaN;
@@ -438,7 +441,7 @@ async function measureIdleCpu(
     const threads = relayThreads(engine);
     const before = threadsCpuSeconds(threads);
     const processBefore = process.cpuUsage();
-    await sleep(budget.idleSeconds * 1000);
+    await sleep(windowSeconds * 1000);
     cpuSeconds = threadsCpuSeconds(threads) - before;
     const used = process.cpuUsage(processBefore);
     processSeconds = (used.user + used.system) / 1e6;
@@ -456,12 +459,12 @@ async function measureIdleCpu(
       config: engine,
       unit: `CPU s per ${IDLE_REPORT_SECONDS} s`,
       better: 'lower',
-      value: (cpuSeconds * IDLE_REPORT_SECONDS) / budget.idleSeconds,
+      value: (cpuSeconds * IDLE_REPORT_SECONDS) / windowSeconds,
       params: {
         ...engineParams(engine),
         hops: 1,
         relays: IDLE_RELAYS,
-        windowSeconds: budget.idleSeconds,
+        windowSeconds,
         measuredCpuSeconds: cpuSeconds,
         scope:
           engine === 'native'
