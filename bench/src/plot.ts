@@ -89,7 +89,7 @@ function cdfPanel(
         const color = colorOf(f.config);
         return (
           `<polyline fill="none" stroke="${color}" stroke-width="2" points="${points.join(' ')}"/>` +
-          `<text x="${ox + w - 4}" y="${y + MARGIN.top + 14 + i * 15}" text-anchor="end" font-size="12" fill="${color}">${escapeXml(f.config)} p50 ${+f.value.toPrecision(3)} ${escapeXml(unit)}</text>`
+          `<text x="${ox + w - 4}" y="${y + MARGIN.top + 14 + i * 15}" text-anchor="end" font-size="12" fill="${color}">${escapeXml(f.config)} p50 ${+(f.summary?.p50 ?? f.value).toPrecision(3)} ${escapeXml(unit)}</text>`
         );
       });
       return axes(x, y, `${metric} (CDF)`, unit, xMax, ['0', '0.5', '1']) + lines.join('');
