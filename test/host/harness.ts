@@ -1,112 +1,17 @@
 /**
  * Helpers of the host backend's integration tests: the real controller as a
  * process inside a helper namespace (OVS + OVN started by
- * helpervm/startup.sh), and real
+ * helpervm/startup.sh, through the controller suite's HelperOvn), and real
  * forwarder processes inside container namespaces, all reached through
  * `unixdir:` endpoints as the lab does.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { connectNetworkControl, connectTapForwarder } from '../../packages/host/dist/index.js';
+import { type HelperOvn, type Netns, repoRoot } from '../controller/harness.js';
 
-const execFileAsync = promisify(execFile);
-export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-
-/** Runs a command; resolves with stdout, rejects with stderr in the message. */
-export async function run(
-  file: string,
-  args: string[],
-  options: { timeout?: number; env?: NodeJS.ProcessEnv } = {},
-): Promise<string> {
-  try {
-    const { stdout } = await execFileAsync(file, args, {
-      timeout: options.timeout ?? 30_000,
-      encoding: 'utf8',
-      env: options.env ? { ...process.env, ...options.env } : process.env,
-    });
-    return stdout;
-  } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    throw new Error(`${file} ${args.join(' ')}: ${e.stderr || e.message}`);
-  }
-}
-
-/** A short suffix unique to this test process, for every name a test creates. */
-export function uniqueSuffix(): string {
-  return `${process.pid.toString(36).slice(-3)}${Math.floor(Math.random() * 36 ** 2).toString(36)}`;
-}
-
-/** A network namespace created by a test (prefix `ah`). */
-export class Netns {
-  private constructor(readonly name: string) {}
-
-  static async create(name: string): Promise<Netns> {
-    await run('ip', ['netns', 'add', name]);
-    await run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
-    return new Netns(name);
-  }
-
-  exec(file: string, args: string[], timeout?: number): Promise<string> {
-    return run('ip', ['netns', 'exec', this.name, file, ...args], { timeout: timeout ?? 30_000 });
-  }
-
-  async delete(): Promise<void> {
-    await run('ip', ['netns', 'delete', this.name]).catch(() => undefined);
-  }
-}
-
-/** OVS + OVN of one helper "VM": helpervm/startup.sh inside a namespace of its own. */
-export class HelperOvn {
-  private constructor(
-    readonly ns: Netns,
-    readonly dir: string,
-  ) {}
-
-  get runDir(): string {
-    return join(this.dir, 'run');
-  }
-
-  get env(): NodeJS.ProcessEnv {
-    return {
-      ARCA_HELPER_STATE: join(this.dir, 'state'),
-      ARCA_HELPER_RUN: this.runDir,
-      ARCA_HELPER_TIMEOUT: '30',
-    };
-  }
-
-  static async start(name: string): Promise<HelperOvn> {
-    const ns = await Netns.create(name);
-    const helper = new HelperOvn(ns, mkdtempSync(join(tmpdir(), `${name}-`)));
-    try {
-      await helper.script('start');
-    } catch (err) {
-      await helper.stop();
-      throw err;
-    }
-    return helper;
-  }
-
-  script(command: 'start' | 'stop'): Promise<string> {
-    return run(
-      'ip',
-      ['netns', 'exec', this.ns.name, join(repoRoot, 'helpervm/startup.sh'), command],
-      {
-        env: this.env,
-        timeout: 120_000,
-      },
-    );
-  }
-
-  async stop(): Promise<void> {
-    await this.script('stop').catch(() => undefined);
-    await this.ns.delete();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
+export { HelperOvn, Netns, run, uniqueSuffix } from '../controller/harness.js';
 
 export const controllerMain = join(repoRoot, 'packages/controller/dist/main.js');
 export const forwarderMain = join(repoRoot, 'packages/forwarder/dist/main.js');
