@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectController } from '../../packages/controller/dist/index.js';
+import { summarize } from '../dist/stats.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const { values } = parseArgs({ options: { calls: { type: 'string', default: '100' } } });
@@ -27,21 +28,6 @@ const env = {
 };
 const script = join(root, 'helpervm/startup.sh');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-function summary(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mean = sorted.reduce((s, v) => s + v, 0) / sorted.length;
-  const r = (v) => Math.round(v * 1000) / 1000;
-  return {
-    n: sorted.length,
-    min: r(sorted[0]),
-    mean: r(mean),
-    p50: r(quantile(sorted, 0.5)),
-    p90: r(quantile(sorted, 0.9)),
-    p99: r(quantile(sorted, 0.99)),
-    max: r(sorted.at(-1)),
-  };
-}
 async function timed(fn) {
   const t0 = process.hrtime.bigint();
   await fn();
@@ -114,10 +100,10 @@ try {
     unit: 'ms',
     calls,
     note: 'sequential calls over gRPC on a Unix socket; AttachContainer includes the TAP, the OVS port and waiting for OVN to report the port up',
-    createBridge: summary(create),
-    attachContainer: summary(attach),
-    detachContainer: summary(detach),
-    deleteBridge: summary(remove),
+    createBridge: summarize(create),
+    attachContainer: summarize(attach),
+    detachContainer: summarize(detach),
+    deleteBridge: summarize(remove),
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 } finally {

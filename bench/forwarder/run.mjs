@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectForwarder } from '../../packages/forwarder/dist/client.js';
+import { summarize } from '../dist/stats.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const { values } = parseArgs({
@@ -29,20 +30,6 @@ const children = [];
 
 const ip = (...args) => execFileSync('ip', args, { encoding: 'utf8' });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-function summary(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mean = sorted.reduce((s, v) => s + v, 0) / sorted.length;
-  const r = (v) => Math.round(v * 1000) / 1000;
-  return {
-    n: sorted.length,
-    min: r(sorted[0]),
-    p50: r(quantile(sorted, 0.5)),
-    p99: r(quantile(sorted, 0.99)),
-    mean: r(mean),
-    max: r(sorted.at(-1)),
-  };
-}
 function rssMiB(pid) {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
     .split('\n')
@@ -159,7 +146,7 @@ try {
     times.push(await attachToFirstFrame(client, 'eth9', 29000, '198.51.100.9'));
     await client.detachNetwork({ device: 'eth9' });
   }
-  result.attachToFirstFrameMs = summary(times);
+  result.attachToFirstFrameMs = summarize(times);
   result.rssAfterAttachRoundsMiB = rssMiB(fwd.pid);
 
   await client.updateDNSMappings({
@@ -177,7 +164,7 @@ try {
       inNs([process.execPath, dnsClient, '127.0.0.11', '53', name, values.queries]),
     );
     const { latenciesUs, rcodes } = JSON.parse(out);
-    result[key] = { ...summary(latenciesUs.slice(10)), rcodes };
+    result[key] = { ...summarize(latenciesUs.slice(10)), rcodes };
   }
   connection.close();
 } finally {

@@ -11,20 +11,6 @@ import type { Summary } from '../stats.js';
 
 const benchRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The summary shape the scripts print. */
-interface ScriptSummary {
-  n: number;
-  min: number;
-  p50: number;
-  p99: number;
-  mean: number;
-  max: number;
-}
-
-function asSummary(s: ScriptSummary): Summary {
-  return { samples: s.n, min: s.min, p50: s.p50, p99: s.p99, mean: s.mean, max: s.max };
-}
-
 async function runScript(script: string, args: string[], timeoutMs: number): Promise<unknown> {
   const { stdout } = await run(
     [process.execPath, path.join(benchRoot, script), ...args],
@@ -40,7 +26,7 @@ export async function runControllerSuite(quick: boolean): Promise<Figure[]> {
     'controller/run.mjs',
     ['--calls', String(calls)],
     600_000,
-  )) as Record<string, ScriptSummary>;
+  )) as Record<string, Summary>;
   return (
     [
       ['createBridge', 'CreateBridge'],
@@ -49,7 +35,7 @@ export async function runControllerSuite(quick: boolean): Promise<Figure[]> {
       ['deleteBridge', 'DeleteBridge'],
     ] as const
   ).map(([key, metric]) => {
-    const summary = asSummary(result[key]!);
+    const summary = result[key]!;
     return {
       suite: 'controller',
       metric,
@@ -67,9 +53,9 @@ interface ForwarderResult {
   startMs: number;
   rssAfterStartMiB: number;
   rssWith4DevicesMiB: number;
-  attachToFirstFrameMs: ScriptSummary;
-  dnsKnownUs: ScriptSummary;
-  dnsUnknownForwardedUs: ScriptSummary;
+  attachToFirstFrameMs: Summary;
+  dnsKnownUs: Summary;
+  dnsUnknownForwardedUs: Summary;
 }
 
 /** The forwarder bundle's RSS, attach-to-first-frame time and embedded DNS latency. */
@@ -77,10 +63,14 @@ export async function runForwarderSuite(quick: boolean): Promise<Figure[]> {
   const args = ['--bundle', '--rounds', quick ? '10' : '50', '--queries', quick ? '200' : '1000'];
   const r = (await runScript('forwarder/run.mjs', args, 600_000)) as ForwarderResult;
   const base = { suite: 'forwarder', config: 'arca-net' } as const;
-  const latency = (metric: string, unit: string, s: ScriptSummary): Figure => {
-    const summary = asSummary(s);
-    return { ...base, metric, unit, better: 'lower', value: summary.p50, summary };
-  };
+  const latency = (metric: string, unit: string, summary: Summary): Figure => ({
+    ...base,
+    metric,
+    unit,
+    better: 'lower',
+    value: summary.p50,
+    summary,
+  });
   return [
     { ...base, metric: 'start to serving', unit: 'ms', better: 'lower', value: r.startMs },
     { ...base, metric: 'RSS after start', unit: 'MiB', better: 'lower', value: r.rssAfterStartMiB },
