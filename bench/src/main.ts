@@ -1,6 +1,7 @@
 /**
  * `make bench`: runs every benchmark suite and writes bench/results/latest.{json,md,png}.
- * QUICK=1 shortens every measurement (about a minute in all). A suite that
+ * QUICK=1 shortens every measurement (about two minutes in all, most of it
+ * bringing four labs up and down). A suite that
  * cannot run is recorded under `failures` with its reason, never silently left out.
  */
 import path from 'node:path';

@@ -52,9 +52,9 @@ export const FULL_CONTROL_PLANE_BUDGET: ControlPlaneBudget = {
 };
 /** `QUICK=1`: 10 timed connects and restored attachments, 40 containers across 4 networks. */
 export const QUICK_CONTROL_PLANE_BUDGET: ControlPlaneBudget = {
-  connects: 10,
-  containers: 40,
-  networks: 4,
+  connects: 5,
+  containers: 16,
+  networks: 2,
   inFlight: 4,
 };
 

@@ -40,10 +40,10 @@ export const FULL_BUDGET: PathBudget = {
   iperfSeconds: 5,
 };
 export const QUICK_BUDGET: PathBudget = {
-  pings: 200,
+  pings: 100,
   pingIntervalSeconds: 0.01,
-  tcpRrSeconds: 3,
-  iperfSeconds: 3,
+  tcpRrSeconds: 1,
+  iperfSeconds: 1,
 };
 
 const IPERF_PORT = 5201;

@@ -77,12 +77,12 @@ const FULL: RelayBudget = {
   idleSeconds: 10,
 };
 const QUICK: RelayBudget = {
-  rttSamples: 300,
-  pollingRttSamples: 300,
-  rttWarmup: 30,
-  tputWarmupMs: 200,
-  tputMeasureMs: 1000,
-  idleSeconds: 3,
+  rttSamples: 200,
+  pollingRttSamples: 100,
+  rttWarmup: 20,
+  tputWarmupMs: 100,
+  tputMeasureMs: 500,
+  idleSeconds: 2,
 };
 
 const benchRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

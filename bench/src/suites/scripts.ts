@@ -21,7 +21,7 @@ async function runScript(script: string, args: string[], timeoutMs: number): Pro
 
 /** p50/p99 of CreateBridge, AttachContainer, DetachContainer, DeleteBridge against real OVN. */
 export async function runControllerSuite(quick: boolean): Promise<Figure[]> {
-  const calls = quick ? 20 : 100;
+  const calls = quick ? 10 : 100;
   const result = (await runScript(
     'controller/run.mjs',
     ['--calls', String(calls)],
