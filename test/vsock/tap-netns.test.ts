@@ -1,6 +1,7 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runIperfClient, startIperfServer } from '../../bench/src/tools/iperf.js';
 import { type FrameRelay, Relay, socketPair, TapDevice } from '../../packages/vsock/dist/index.js';
 
 /**
@@ -69,26 +70,10 @@ describe('TAP↔stream⇄stream↔stream⇄stream↔TAP between two namespaces',
   });
 
   it('carries a short iperf3 run', async () => {
-    const port = String(20000 + (process.pid % 20000));
-    const server = spawn(
-      'ip',
-      ['netns', 'exec', nsB, 'iperf3', '-s', '-1', '-B', ipB, '-p', port],
-      {
-        stdio: 'ignore',
-      },
-    );
-    children.push(server);
-    let result: { end: { sum_received: { bytes: number } } } | undefined;
-    for (let attempt = 0; attempt < 50 && !result; attempt++) {
-      try {
-        const out = await ns(nsA, 'iperf3', '-c', ipB, '-p', port, '-t', '2', '-J');
-        result = JSON.parse(out) as typeof result;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 100)); // server not listening yet
-      }
-    }
-    expect(result).toBeDefined();
-    expect(result!.end.sum_received.bytes).toBeGreaterThan(1_000_000);
+    const port = 20000 + (process.pid % 20000);
+    children.push(await startIperfServer(nsB, port, { bind: ipB, once: true }));
+    const result = await runIperfClient(nsA, ipB, port, { seconds: 2 });
+    expect(result.bytes).toBeGreaterThan(1_000_000);
     expect(relays.every((r) => !r.closed)).toBe(true);
   });
 });

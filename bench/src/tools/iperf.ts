@@ -1,5 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { inNetns, run } from '../exec.js';
+/**
+ * iperf3, the one way the bench and the tests run it: a server that is known
+ * to listen before any client starts, and a client whose JSON report is read
+ * through {@link parseIperfReport}, which turns iperf3's own `error` field
+ * into an {@link IperfError} (iperf3 3.12 prints a report with `"error"` and
+ * an empty `end`, and exits 0, when it cannot connect).
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { inNetns } from '../exec.js';
 
 /** What one iperf3 client run measured. */
 export interface IperfResult {
@@ -10,30 +17,90 @@ export interface IperfResult {
   seconds: number;
 }
 
-/** Starts `iperf3 -s` in `ns`; resolves once it listens. */
+/** iperf3 failed: `message` is iperf3's own words (its JSON `error`, or its stderr). */
+export class IperfError extends Error {
+  override name = 'IperfError';
+}
+
+export interface IperfServerOptions {
+  /** Address to bind (`-B`); every address when absent. */
+  bind?: string;
+  /** Serve one test and exit (`-1`). */
+  once?: boolean;
+}
+
+/**
+ * Starts `iperf3 -s` in `ns` and resolves once it listens: iperf3 prints
+ * "Server listening" after its listen(2), so a client started afterwards is
+ * never refused.
+ */
 export async function startIperfServer(
   ns: string | undefined,
   port: number,
+  options: IperfServerOptions = {},
 ): Promise<ChildProcess> {
-  const [file, ...args] = inNetns(ns, ['iperf3', '-s', '--forceflush', '-p', String(port)]);
+  const argv = ['iperf3', '-s', '--forceflush', '-p', String(port)];
+  if (options.bind) argv.push('-B', options.bind);
+  if (options.once) argv.push('-1');
+  const [file, ...args] = inNetns(ns, argv);
   const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error('iperf3 server did not start in 10 s')),
-      10_000,
-    );
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('Server listening')) {
+  let output = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new IperfError(`iperf3 server on port ${port} not listening after 10 s`)),
+        10_000,
+      );
+      const collect = (chunk: Buffer): void => {
+        output += chunk.toString();
+        if (output.includes('Server listening')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', collect);
+      child.stderr!.on('data', collect);
+      child.once('exit', (code) => {
         clearTimeout(timer);
-        resolve();
-      }
+        reject(new IperfError(`iperf3 server exited with ${code}: ${output.trim()}`));
+      });
     });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`iperf3 server exited with ${code}`));
-    });
-  });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
   return child;
+}
+
+export interface IperfClientOptions {
+  seconds: number;
+  streams?: number;
+  /** UDP with this payload size (and no rate limit); TCP when absent. */
+  udpPayload?: number;
+}
+
+/** Runs an iperf3 client in `ns` against `server`; TCP unless `udpPayload` is given. */
+export async function runIperfClient(
+  ns: string | undefined,
+  server: string,
+  port: number,
+  options: IperfClientOptions,
+): Promise<IperfResult> {
+  const argv = ['iperf3', '-J', '-c', server, '-p', String(port), '-t', String(options.seconds)];
+  argv.push('-P', String(options.streams ?? 1));
+  if (options.udpPayload) argv.push('-u', '-b', '0', '-l', String(options.udpPayload));
+  const [file, ...args] = inNetns(ns, argv);
+  // Not rejected on a non-zero exit: the JSON on stdout says why, in iperf3's words.
+  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      file!,
+      args,
+      { timeout: (options.seconds + 30) * 1000, maxBuffer: 64 * 2 ** 20 },
+      (error, out, err) =>
+        resolve({ stdout: String(out), stderr: String(err) || (error?.message ?? '') }),
+    );
+  });
+  return parseIperfReport(stdout, options.udpPayload ? 'udp' : 'tcp', stderr);
 }
 
 interface IperfJson {
@@ -50,33 +117,35 @@ interface IperfJson {
   error?: string;
 }
 
-/** Runs an iperf3 client in `ns` against `server`; TCP unless `udpPayload` is given. */
-export async function runIperfClient(
-  ns: string | undefined,
-  server: string,
-  port: number,
-  options: { seconds: number; streams?: number; udpPayload?: number },
-): Promise<IperfResult> {
-  const args = ['iperf3', '-J', '-c', server, '-p', String(port), '-t', String(options.seconds)];
-  args.push('-P', String(options.streams ?? 1));
-  if (options.udpPayload) args.push('-u', '-b', '0', '-l', String(options.udpPayload));
-  const { stdout } = await run(inNetns(ns, args), (options.seconds + 30) * 1000);
-  const json = JSON.parse(stdout) as IperfJson;
-  if (json.error) throw new Error(`iperf3: ${json.error}`);
-  if (options.udpPayload) {
+/**
+ * Reads an `iperf3 -J` client report. Throws {@link IperfError} with iperf3's
+ * `error` text when it has one, or with `stderr` when stdout is not a report.
+ */
+export function parseIperfReport(stdout: string, kind: 'tcp' | 'udp', stderr = ''): IperfResult {
+  let json: IperfJson;
+  try {
+    json = JSON.parse(stdout) as IperfJson;
+  } catch {
+    throw new IperfError(
+      `iperf3: no JSON report: ${stderr.trim() || stdout.trim() || 'no output'}`,
+    );
+  }
+  if (json.error) throw new IperfError(`iperf3: ${json.error}`);
+  if (kind === 'udp') {
     const sum = json.end?.sum;
-    if (!sum) throw new Error('iperf3 UDP report has no end.sum');
-    const received = (sum.packets ?? 0) * (1 - (sum.lost_percent ?? 0) / 100);
+    if (!sum) throw new IperfError('iperf3: the UDP report has no end.sum');
+    const lostPercent = sum.lost_percent ?? 0;
+    const received = (sum.packets ?? 0) * (1 - lostPercent / 100);
     return {
-      bitsPerSecond: sum.bits_per_second * (1 - (sum.lost_percent ?? 0) / 100),
+      bitsPerSecond: sum.bits_per_second * (1 - lostPercent / 100),
       packetsPerSecond: received / sum.seconds,
-      lostPercent: sum.lost_percent ?? 0,
+      lostPercent,
       bytes: sum.bytes,
       seconds: sum.seconds,
     };
   }
   const received = json.end?.sum_received;
-  if (!received) throw new Error('iperf3 TCP report has no end.sum_received');
+  if (!received) throw new IperfError('iperf3: the TCP report has no end.sum_received');
   return {
     bitsPerSecond: received.bits_per_second,
     bytes: received.bytes,
