@@ -124,3 +124,22 @@ export function chain<R>(
   for (let i = 0; i < n; i++) relays.push(open(pairs[i]![1], pairs[i + 1]![0]));
   return { x: netSocket(pairs[0]![0]), y: netSocket(pairs[n]![1]), relays };
 }
+
+/**
+ * Polls `condition` every 5 ms until it holds or `timeoutMs` passes. For
+ * state another thread publishes after the event a test saw: a relay's loop
+ * thread bumps its counters after send() returns, so the far end can hold a
+ * frame a moment before the counter shows it.
+ */
+export async function until(
+  condition: () => boolean,
+  what: string,
+  timeoutMs = 2000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -1,7 +1,7 @@
 import { closeSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, Relay, relayLoopThreads, socketPair } from '../lib/index.js';
-import { FrameSink, netSocket, openFdCount } from './helpers.js';
+import { FrameSink, netSocket, openFdCount, until } from './helpers.js';
 
 /** Opens `count` relays in batches, moves one frame through each, closes everything. */
 async function churn(count: number, batch: number): Promise<void> {
@@ -94,6 +94,7 @@ describe('native Relay resources', () => {
     const sink = new FrameSink(netSocket(y));
     for (let i = 0; i < 50; i++) sx.write(encodeFrame(Buffer.alloc(1500, i)));
     await sink.waitFrames(50);
+    await until(() => relay.stats().aToB.frames >= 50, 'the loop thread counted 50 frames');
     expect(relay.stats().aToB).toEqual({ frames: 50, bytes: 75_000, drops: 0, protocolErrors: 0 });
     relay.close();
     const info = await relay.whenClosed();

@@ -19,6 +19,7 @@ import {
   header,
   makeFrame,
   netSocket,
+  until,
   writeAll,
 } from './helpers.js';
 
@@ -69,6 +70,10 @@ describe.each(implementations)('$name', ({ open, chainFrames }) => {
     expect(bad).toBe(0);
     const total = lengths.reduce((s, l) => s + l, 0);
     for (const relay of c.relays) {
+      await until(
+        () => relay.stats().aToB.frames >= lengths.length,
+        'the relay counted every frame',
+      );
       expect(relay.stats().aToB).toEqual({
         frames: lengths.length,
         bytes: total,
@@ -88,6 +93,10 @@ describe.each(implementations)('$name', ({ open, chainFrames }) => {
     await atY.waitFrames(2);
     await atX.waitFrames(1);
     const relay = c.relays[0]!;
+    await until(
+      () => relay.stats().aToB.frames >= 2 && relay.stats().bToA.frames >= 1,
+      'the relay counted both directions',
+    );
     expect(relay.stats()).toEqual({
       aToB: { frames: 2, bytes: 160, drops: 0, protocolErrors: 0 },
       bToA: { frames: 1, bytes: 1500, drops: 0, protocolErrors: 0 },
