@@ -23,7 +23,6 @@ export {
 } from './ovn/names.js';
 export type { AttachmentLink, DataPath } from './relay/datapath.js';
 export {
-  CONTROLLER_PORT,
   type Controller,
   type ControllerListen,
   type ControllerOptions,

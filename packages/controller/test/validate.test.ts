@@ -1,8 +1,9 @@
+import { cidrsOverlap, formatIpv4, parseIpv4 } from '@arca-net/netaddr';
 import { network } from '@arca-net/proto';
 import { describe, expect, it } from 'vitest';
 import { ControllerError } from '../src/domain/errors.js';
-import { formatIp, overlaps, parseCidr, parseIp } from '../src/domain/ipv4.js';
 import {
+  parseCidr,
   parseExternalNetwork,
   validateAttach,
   validateCreateBridge,
@@ -35,12 +36,12 @@ function code(action: () => unknown): string | undefined {
 
 describe('IPv4 helpers', () => {
   it('parse strictly and detect overlap', () => {
-    expect(parseIp('198.51.100.7')).toBe(0xc6336407);
-    expect(parseIp('01.2.3.4')).toBeUndefined();
-    expect(formatIp(0xc6336407)).toBe('198.51.100.7');
+    expect(parseIpv4('198.51.100.7')).toBe(0xc6336407);
+    expect(parseIpv4('01.2.3.4')).toBeUndefined();
+    expect(formatIpv4(0xc6336407)).toBe('198.51.100.7');
     const a = parseCidr('10.0.0.0/8');
     const b = parseCidr('10.1.0.0/16');
-    expect('cidr' in a && 'cidr' in b && overlaps(a.cidr, b.cidr)).toBe(true);
+    expect('cidr' in a && 'cidr' in b && cidrsOverlap(a.cidr, b.cidr)).toBe(true);
     expect(parseCidr('10.0.0.1/8')).toEqual({ error: expect.stringMatching(/host bits/) });
   });
 });
@@ -48,7 +49,7 @@ describe('IPv4 helpers', () => {
 describe('request validation', () => {
   it('accepts a plain network and defaults the gateway to the first host', () => {
     const spec = bridge({});
-    expect(formatIp(spec.gateway)).toBe('198.51.100.1');
+    expect(formatIpv4(spec.gateway)).toBe('198.51.100.1');
     expect(spec.mtu).toBe(1500);
   });
 
@@ -92,7 +93,7 @@ describe('request validation', () => {
 describe('uplink configuration', () => {
   it('accepts a CIDR with a gateway among its hosts and refuses anything else', () => {
     const ext = parseExternalNetwork('198.51.100.0/24', '198.51.100.1');
-    expect(formatIp(ext.gateway)).toBe('198.51.100.1');
+    expect(formatIpv4(ext.gateway)).toBe('198.51.100.1');
     expect(ext.cidr.prefix).toBe(24);
     for (const [cidr, gateway] of [
       ['198.51.100.1/24', '198.51.100.1'],

@@ -4,8 +4,8 @@
  * and detach run one at a time, are idempotent on the device, and leave
  * nothing behind when they fail.
  */
-import { randomBytes } from 'node:crypto';
 import { type Logger, silentLogger } from '@arca-net/log';
+import { randomMac } from '@arca-net/netaddr';
 import type {
   DataListener,
   DataPlane,
@@ -89,13 +89,6 @@ function relayCounters(relay: DataRelay): AttachmentCounters {
     sendErrors: aToB.drops + aToB.protocolErrors,
     receiveErrors: bToA.drops + bToA.protocolErrors,
   };
-}
-
-/** A random locally administered unicast MAC. */
-export function randomMac(): string {
-  const bytes = randomBytes(6);
-  bytes[0] = ((bytes[0] ?? 0) & 0xfe) | 0x02;
-  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
 class Attachment {

@@ -17,7 +17,6 @@ export type { DataPlane, ListenEndpoint } from './dataplane.js';
 export type { Upstream } from './dns/upstream.js';
 export { ForwarderError, type ForwarderErrorCode, forwarderErrors } from './errors.js';
 export {
-  FORWARDER_PORT,
   type Forwarder,
   type ForwarderListen,
   type ForwarderOptions,

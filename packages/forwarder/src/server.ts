@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, silentLogger } from '@arca-net/log';
-import { descriptorSetPath, tapforwarder } from '@arca-net/proto';
+import { descriptorSetPath, FORWARDER_CONTROL_PORT, tapforwarder } from '@arca-net/proto';
 import { ServerCredentials } from '@grpc/grpc-js';
 import { createServer } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl } from 'nice-grpc-server-health';
@@ -22,9 +22,6 @@ import { type DhcpOptions, obtainLease } from './netconf/dhcp.js';
 import { execRunner, IpTool } from './netconf/ip.js';
 import { createTapForwarderService } from './service.js';
 
-/** The TAPForwarder's own port (ARCA-COMPAT). */
-export const FORWARDER_PORT = 5555;
-
 /** Where the forwarder listens: its gRPC port and, on the same endpoint, every data port. */
 export interface ForwarderListen {
   endpoint: ListenEndpoint;
@@ -34,7 +31,7 @@ export interface ForwarderListen {
 
 /** Parses `vsock`, `vsock:PORT` or `unixdir:DIR` (gRPC then on `DIR/5555.sock`). */
 export function parseForwarderListen(text: string): ForwarderListen {
-  if (text === 'vsock') return { endpoint: { kind: 'vsock' }, port: FORWARDER_PORT };
+  if (text === 'vsock') return { endpoint: { kind: 'vsock' }, port: FORWARDER_CONTROL_PORT };
   const vsock = /^vsock:(\d+)$/.exec(text);
   if (vsock) {
     const port = Number(vsock[1]);
@@ -44,7 +41,7 @@ export function parseForwarderListen(text: string): ForwarderListen {
   if (text.startsWith('unixdir:') && text.length > 'unixdir:'.length) {
     return {
       endpoint: { kind: 'unixdir', dir: text.slice('unixdir:'.length) },
-      port: FORWARDER_PORT,
+      port: FORWARDER_CONTROL_PORT,
     };
   }
   throw invalidArgument(`--listen ${JSON.stringify(text)}: expected vsock[:PORT] or unixdir:DIR`);

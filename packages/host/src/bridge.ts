@@ -6,6 +6,7 @@
  */
 import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
+import { helperDataPort } from '@arca-net/proto';
 import {
   type DirectionStats,
   dialStream,
@@ -17,7 +18,6 @@ import {
   type VmEndpoint,
 } from '@arca-net/vsock';
 import { errors } from './errors.js';
-import { helperPort } from './ports.js';
 
 /** A connected stream whose fd can be handed over (the shape of `@arca-net/vsock`'s StreamSocket). */
 export interface DialedStream {
@@ -255,7 +255,7 @@ export class NetworkBridge {
       delay = Math.min(delay * 2, this.#retry.maxDelayMs);
     }
     throw errors.relayFailed(
-      `cannot connect the data path of ${link.key} (port ${link.port} / ${helperPort(link.port)}): ${
+      `cannot connect the data path of ${link.key} (port ${link.port} / ${helperDataPort(link.port)}): ${
         lastError instanceof Error ? lastError.message : String(lastError)
       }`,
       lastError,
@@ -266,7 +266,7 @@ export class NetworkBridge {
     const options = { timeoutMs: this.#dialTimeoutMs, signal };
     const [container, helper] = await Promise.allSettled([
       this.#dataPlane.dial(link.container, link.port, options),
-      this.#dataPlane.dial(link.helper, helperPort(link.port), options),
+      this.#dataPlane.dial(link.helper, helperDataPort(link.port), options),
     ]);
     if (container.status === 'rejected' || helper.status === 'rejected') {
       if (container.status === 'fulfilled') container.value.close();

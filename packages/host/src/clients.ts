@@ -7,7 +7,12 @@
  * channels reconnect by themselves (with short backoff, set here), and the
  * dial proxy dials anew per connection.
  */
-import { network, tapforwarder } from '@arca-net/proto';
+import {
+  FORWARDER_CONTROL_PORT,
+  HELPER_CONTROL_PORT,
+  network,
+  tapforwarder,
+} from '@arca-net/proto';
 import { createDialProxy, type VmEndpoint } from '@arca-net/vsock';
 import {
   type CallOptions,
@@ -20,11 +25,6 @@ import {
   Status,
 } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
-
-/** vsock port of the helper VM's NetworkControl. */
-export const HELPER_CONTROL_PORT = 9999;
-/** vsock port of a container VM's TAPForwarder. */
-export const FORWARDER_CONTROL_PORT = 5555;
 
 export type NetworkControlClient = Client<typeof network.NetworkControlDefinition>;
 export type TapForwarderClient = Client<typeof tapforwarder.TAPForwarderDefinition>;

@@ -3,6 +3,7 @@
  * kind (what the caller did wrong, or what failed) and Docker's wording where
  * Docker has one, so a runtime can hand `message` to `docker` users unchanged.
  */
+import { DATA_PORT_LIMIT, DATA_PORT_MIN } from '@arca-net/proto';
 
 /** What an error says about the request, for mapping to HTTP or gRPC status in one place. */
 export type ErrorKind =
@@ -118,7 +119,10 @@ export const errors = {
   containerNotRunning: (idOrName: string) =>
     make('CONTAINER_NOT_RUNNING', `container ${idOrName} is not running`),
   portsExhausted: () =>
-    make('PORTS_EXHAUSTED', 'no free data port in [20000, 30000): too many attachments'),
+    make(
+      'PORTS_EXHAUSTED',
+      `no free data port in [${DATA_PORT_MIN}, ${DATA_PORT_LIMIT}): too many attachments`,
+    ),
   helperFailed: (what: string, cause?: unknown) =>
     make('HELPER_FAILED', `helper VM: ${what}`, cause),
   helperUnavailable: (what: string, cause?: unknown) =>

@@ -31,8 +31,6 @@ export {
   type ClientOptions,
   connectNetworkControl,
   connectTapForwarder,
-  FORWARDER_CONTROL_PORT,
-  HELPER_CONTROL_PORT,
   type HealthClient,
   type NetworkControlClient,
   type ServiceConnection,
@@ -48,4 +46,4 @@ export {
 } from './errors.js';
 export { defaultPools, planNetworkAddressing } from './ipam.js';
 export { normalizeMac, stableMac } from './mac.js';
-export { HELPER_PORT_OFFSET, helperPort, PORT_LIMIT, PORT_MIN, PortAllocator } from './ports.js';
+export { PortAllocator } from './ports.js';

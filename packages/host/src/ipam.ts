@@ -4,13 +4,19 @@
  * Pure functions over numbers; errors are {@link NetworkBackendError}s with
  * Docker's wording.
  */
+import {
+  type Cidr,
+  cidrContains,
+  cidrsOverlap,
+  formatCidr,
+  formatIpv4,
+  hostRange,
+  lastAddress,
+  networkOf,
+  parseCidrText,
+  parseIpv4,
+} from '@arca-net/netaddr';
 import { errors } from './errors.js';
-
-/** An IPv4 prefix as numbers: `base` has no host bits set. */
-export interface Cidr {
-  base: number;
-  prefix: number;
-}
 
 /** The validated IPAM settings of a network, in canonical text form. */
 export interface NetworkAddressing {
@@ -20,74 +26,13 @@ export interface NetworkAddressing {
   ipRange: string;
 }
 
-/** Parses dotted-quad IPv4 text; undefined when it is not exactly that. */
-export function parseIpv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return undefined;
-    const octet = Number(part);
-    if (octet > 255) return undefined;
-    value = value * 256 + octet;
-  }
-  return value;
-}
-
-/** Dotted-quad text of an address number. */
-export function formatIpv4(value: number): string {
-  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
-}
-
-function maskOf(prefix: number): number {
-  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-}
-
-/** Parses `a.b.c.d/n` without masking; undefined when malformed. */
-function parseCidrLoose(text: string): { addr: number; prefix: number } | undefined {
-  const slash = text.indexOf('/');
-  if (slash < 0) return undefined;
-  const addr = parseIpv4(text.slice(0, slash));
-  const prefixText = text.slice(slash + 1);
-  if (addr === undefined || !/^(0|[1-9][0-9]?)$/.test(prefixText)) return undefined;
-  const prefix = Number(prefixText);
-  if (prefix > 32) return undefined;
-  return { addr, prefix };
-}
-
 /** Parses a CIDR that must not have host bits set (Docker's rule), throwing Docker's errors. */
 export function parseCidr(text: string): Cidr {
-  const loose = parseCidrLoose(text);
-  if (!loose) throw errors.invalidCidr(text);
-  const base = (loose.addr & maskOf(loose.prefix)) >>> 0;
-  if (base !== loose.addr)
-    throw errors.subnetHostBits(text, formatCidr({ base, prefix: loose.prefix }));
-  return { base, prefix: loose.prefix };
-}
-
-/** `a.b.c.d/n` text of a prefix. */
-export function formatCidr(cidr: Cidr): string {
-  return `${formatIpv4(cidr.base)}/${cidr.prefix}`;
-}
-
-/** Number of addresses in a prefix. */
-function sizeOf(cidr: Cidr): number {
-  return 2 ** (32 - cidr.prefix);
-}
-
-/** Last address of a prefix (the broadcast address for prefixes up to /30). */
-export function lastAddress(cidr: Cidr): number {
-  return cidr.base + sizeOf(cidr) - 1;
-}
-
-/** True when `addr` lies in `cidr`. */
-export function cidrContains(cidr: Cidr, addr: number): boolean {
-  return addr >= cidr.base && addr <= lastAddress(cidr);
-}
-
-/** True when two prefixes share any address. */
-export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
-  return a.base <= lastAddress(b) && b.base <= lastAddress(a);
+  const parsed = parseCidrText(text);
+  if (!parsed) throw errors.invalidCidr(text);
+  const cidr = networkOf(parsed.addr, parsed.prefix);
+  if (cidr.base !== parsed.addr) throw errors.subnetHostBits(text, formatCidr(cidr));
+  return cidr;
 }
 
 /**
@@ -113,11 +58,6 @@ export function allocateSubnet(inUse: readonly string[]): Cidr {
     if (!used.some((u) => cidrsOverlap(u, pool))) return pool;
   }
   throw errors.poolsExhausted();
-}
-
-/** First usable host address of a prefix (the default gateway). */
-export function firstHost(cidr: Cidr): number {
-  return cidr.prefix >= 31 ? cidr.base : cidr.base + 1;
 }
 
 /**
@@ -149,9 +89,9 @@ export function planNetworkAddressing(
 
   let ipRange = '';
   if (request.ipRange) {
-    const loose = parseCidrLoose(request.ipRange);
+    const loose = parseCidrText(request.ipRange);
     if (!loose) throw errors.invalidCidr(request.ipRange);
-    const range: Cidr = { base: (loose.addr & maskOf(loose.prefix)) >>> 0, prefix: loose.prefix };
+    const range = networkOf(loose.addr, loose.prefix);
     if (range.base !== loose.addr) {
       throw errors.invalidIpRange(request.ipRange, `it should be ${formatCidr(range)}`);
     }
@@ -188,7 +128,7 @@ export function planNetworkAddressing(
     }
     gateway = parsed;
   } else {
-    gateway = firstHost(subnet);
+    gateway = hostRange(subnet).first;
   }
   return { subnet: subnetText, gateway: formatIpv4(gateway), ipRange };
 }

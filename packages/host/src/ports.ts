@@ -4,19 +4,8 @@
  * share P. The allocator holds no state of its own worth persisting: it is
  * rebuilt from the attachments in the state store after a restart.
  */
+import { DATA_PORT_LIMIT, DATA_PORT_MIN } from '@arca-net/proto';
 import { errors } from './errors.js';
-
-/** First container-side data port. */
-export const PORT_MIN = 20000;
-/** One past the last container-side data port. */
-export const PORT_LIMIT = 30000;
-/** Offset of the helper-side port. */
-export const HELPER_PORT_OFFSET = 10000;
-
-/** The helper VM's data port for container-side port `port`. */
-export function helperPort(port: number): number {
-  return port + HELPER_PORT_OFFSET;
-}
 
 /**
  * Hands out ports round-robin (the next free one after the last handed out),
@@ -31,8 +20,8 @@ export class PortAllocator {
 
   /** `inUse`: ports of attachments already persisted (re-derivation after restart). */
   constructor(inUse: Iterable<number> = [], range: { min?: number; limit?: number } = {}) {
-    this.#min = range.min ?? PORT_MIN;
-    this.#limit = range.limit ?? PORT_LIMIT;
+    this.#min = range.min ?? DATA_PORT_MIN;
+    this.#limit = range.limit ?? DATA_PORT_LIMIT;
     this.#next = this.#min;
     for (const port of inUse) this.reserve(port);
   }

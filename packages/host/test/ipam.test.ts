@@ -1,12 +1,11 @@
+import { formatCidr, parseIpv4 } from '@arca-net/netaddr';
 import { describe, expect, it } from 'vitest';
 import { isBackendError } from '../src/errors.js';
 import {
   allocateSubnet,
   checkStaticIp,
   defaultPools,
-  formatCidr,
   nextFreeIp,
-  parseIpv4,
   planNetworkAddressing,
 } from '../src/ipam.js';
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 export * as network from './gen/arca/network/network.js';
 export * as tapforwarder from './gen/arca/tapforwarder/v1/tapforwarder.js';
+export * from './wire.js';
 
 /**
  * Path of the binary FileDescriptorSet of both contracts, written by `make proto`

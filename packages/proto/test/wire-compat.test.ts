@@ -10,7 +10,16 @@
 import { fileURLToPath } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
-import { network, tapforwarder } from '../src/index.js';
+import {
+  DATA_PORT_LIMIT,
+  DATA_PORT_MIN,
+  FORWARDER_CONTROL_PORT,
+  HELPER_CONTROL_PORT,
+  helperDataPort,
+  isDataPort,
+  network,
+  tapforwarder,
+} from '../src/index.js';
 
 const protoRoot = fileURLToPath(new URL('../../../proto', import.meta.url));
 const loaded = protoLoader.loadSync(
@@ -398,5 +407,25 @@ describe('arca.tapforwarder.v1.TAPForwarder (container VM, vsock 5555)', () => {
     };
     expect(service.type.name).toBe('PacketStats');
     expect(tapforwarder.PacketStats.decode(bytes).packetsSent).toBe(big);
+  });
+});
+
+describe('vsock ports (ARCA-COMPAT: 9999, 5555, P in [20000, 30000), helper on P + 10000)', () => {
+  it('exports the contract values', () => {
+    expect(HELPER_CONTROL_PORT).toBe(9999);
+    expect(FORWARDER_CONTROL_PORT).toBe(5555);
+    expect([DATA_PORT_MIN, DATA_PORT_LIMIT]).toEqual([20000, 30000]);
+    expect(helperDataPort(20000)).toBe(30000);
+    expect(helperDataPort(29999)).toBe(39999);
+  });
+
+  it('knows which ports are data ports', () => {
+    expect([19999, 20000, 29999, 30000, 20000.5].map(isDataPort)).toEqual([
+      false,
+      true,
+      true,
+      false,
+      false,
+    ]);
   });
 });

@@ -7,6 +7,7 @@
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@arca-net/log';
+import { FORWARDER_CONTROL_PORT } from '@arca-net/proto';
 import {
   createNamespace,
   deleteNamespace,
@@ -29,8 +30,6 @@ import { socketAccepts } from './sockets.js';
 
 /** Address of the embedded DNS server in every container. */
 export const EMBEDDED_DNS = '127.0.0.11';
-/** The forwarder's control port (TAPForwarder). */
-export const FORWARDER_PORT = 5555;
 
 /** A lab container as the lab host records it. */
 export interface LabContainerRecord {
@@ -140,7 +139,7 @@ export class LabContainers {
           env: { ...process.env, ARCA_NET_LOG_FORMAT: 'json' },
         },
       );
-      const socket = join(vmDir, `${FORWARDER_PORT}.sock`);
+      const socket = join(vmDir, `${FORWARDER_CONTROL_PORT}.sock`);
       let died = false;
       const ready = await waitFor(
         async () => {

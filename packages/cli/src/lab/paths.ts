@@ -17,6 +17,7 @@
  * the helper's uplink), `<prefix>-c-<id12>` per container.
  */
 import { join } from 'node:path';
+import { HELPER_CONTROL_PORT } from '@arca-net/proto';
 
 /** Default lab directory (overridden by `--lab-dir` or `ARCA_NET_LAB_DIR`). */
 export const DEFAULT_LAB_DIR = '/run/arca-net/lab';
@@ -73,7 +74,7 @@ export class LabPaths {
   }
   /** The controller's NetworkControl socket (port 9999). */
   get controllerSocket(): string {
-    return join(this.helperVmDir, '9999.sock');
+    return join(this.helperVmDir, `${HELPER_CONTROL_PORT}.sock`);
   }
   get pidsDir(): string {
     return join(this.dir, 'pids');

@@ -6,6 +6,16 @@
  */
 import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
+import {
+  type Cidr,
+  cidrContains,
+  cidrsOverlap,
+  formatCidr,
+  formatIpv4,
+  hostRange,
+  lastAddress,
+  parseIpv4,
+} from '@arca-net/netaddr';
 import type { OvnDriver, OvnHealth } from '../ovn/driver.js';
 import { ToolError } from '../ovn/exec.js';
 import type {
@@ -18,18 +28,8 @@ import type {
 import { lspName, routerMac } from '../ovn/names.js';
 import type { AttachmentLink, DataPath } from '../relay/datapath.js';
 import { busy, ControllerError, invalid, notFound, taken } from './errors.js';
-import {
-  type Cidr,
-  contains,
-  formatCidr,
-  formatIp,
-  hostRange,
-  lastIp,
-  overlaps,
-  parseCidr,
-  parseIp,
-} from './ipv4.js';
 import type { AttachSpec, ExternalNetwork, NetworkSpec } from './validate.js';
+import { parseCidr } from './validate.js';
 
 /** A network with its derived numbers and its attachments. */
 export interface NetworkView {
@@ -62,9 +62,9 @@ const PORT_UP_TIMEOUT_MS = 15_000;
 
 function exclusions(subnet: Cidr, gateway: number, pool: { first: number; last: number }): string {
   const hosts = hostRange(subnet);
-  const parts = [formatIp(gateway)];
+  const parts = [formatIpv4(gateway)];
   const range = (a: number, b: number) =>
-    a === b ? formatIp(a) : `${formatIp(a)}..${formatIp(b)}`;
+    a === b ? formatIpv4(a) : `${formatIpv4(a)}..${formatIpv4(b)}`;
   if (pool.first > hosts.first) parts.push(range(hosts.first, pool.first - 1));
   if (pool.last < hosts.last) parts.push(range(pool.last + 1, hosts.last));
   return parts.join(' ');
@@ -75,7 +75,7 @@ function poolOf(subnet: Cidr, ipRange: Cidr | undefined): { first: number; last:
   if (!ipRange) return hosts;
   return {
     first: Math.max(ipRange.base, hosts.first),
-    last: Math.min(lastIp(ipRange), hosts.last),
+    last: Math.min(lastAddress(ipRange), hosts.last),
   };
 }
 
@@ -166,7 +166,7 @@ export class Networks {
       this.nets.clear();
       for (const rec of state.networks) {
         const subnet = parseCidr(rec.subnet);
-        const gateway = parseIp(rec.gateway);
+        const gateway = parseIpv4(rec.gateway);
         if ('error' in subnet || gateway === undefined) continue;
         const range = rec.ipRange ? parseCidr(rec.ipRange) : undefined;
         const ipRange = range && 'cidr' in range ? range.cidr : undefined;
@@ -233,7 +233,7 @@ export class Networks {
     }
     const uplink: UplinkRecord = {
       cidr: formatCidr(external.cidr),
-      gateway: formatIp(external.gateway),
+      gateway: formatIpv4(external.gateway),
       chassis,
     };
     await ovn('creating the external switch', () => this.driver.ensureExternalSwitch(uplink));
@@ -241,14 +241,14 @@ export class Networks {
     for (const view of this.nets.values()) {
       const r = view.record;
       if (r.internal || r.externalIp) continue;
-      if (overlaps(view.subnet, external.cidr)) {
+      if (cidrsOverlap(view.subnet, external.cidr)) {
         this.log.warn(
           { networkId: r.networkId, subnet: r.subnet, external: uplink.cidr },
           'network overlaps the external network: left without an uplink',
         );
         continue;
       }
-      const externalIp = formatIp(this.pickExternalIp(r.networkId));
+      const externalIp = formatIpv4(this.pickExternalIp(r.networkId));
       await ovn('connecting a network to the uplink', () =>
         this.driver.addUplink({ ...r, externalIp }, uplink),
       );
@@ -263,7 +263,7 @@ export class Networks {
     if (!external) throw new ControllerError('INTERNAL', 'no uplink configured');
     const used = new Set<number>([external.gateway]);
     for (const view of this.nets.values()) {
-      const ip = view.record.externalIp ? parseIp(view.record.externalIp) : undefined;
+      const ip = view.record.externalIp ? parseIpv4(view.record.externalIp) : undefined;
       if (ip !== undefined) used.add(ip);
     }
     const hosts = hostRange(external.cidr);
@@ -286,7 +286,7 @@ export class Networks {
   createNetwork(spec: NetworkSpec): Promise<NetworkView> {
     return this.exclusive(async () => {
       const subnet = formatCidr(spec.subnet);
-      const gateway = formatIp(spec.gateway);
+      const gateway = formatIpv4(spec.gateway);
       const ipRange = spec.ipRange ? formatCidr(spec.ipRange) : '';
       const existing = this.nets.get(spec.networkId);
       if (existing) {
@@ -306,7 +306,7 @@ export class Networks {
         return existing;
       }
       for (const other of this.nets.values()) {
-        if (overlaps(other.subnet, spec.subnet)) {
+        if (cidrsOverlap(other.subnet, spec.subnet)) {
           throw taken(
             `subnet ${subnet} overlaps subnet ${other.record.subnet} of network ${other.record.networkId}`,
           );
@@ -316,12 +316,12 @@ export class Networks {
         }
       }
       const uplinked = this.uplink !== undefined && this.external !== undefined && !spec.internal;
-      if (uplinked && this.external && overlaps(this.external.cidr, spec.subnet)) {
+      if (uplinked && this.external && cidrsOverlap(this.external.cidr, spec.subnet)) {
         throw taken(
           `subnet ${subnet} overlaps the external network ${formatCidr(this.external.cidr)} behind the helper's uplink`,
         );
       }
-      const externalIp = uplinked ? formatIp(this.pickExternalIp(spec.networkId)) : undefined;
+      const externalIp = uplinked ? formatIpv4(this.pickExternalIp(spec.networkId)) : undefined;
       const pool = poolOf(spec.subnet, spec.ipRange);
       const record: NetworkRecord = {
         networkId: spec.networkId,
@@ -376,19 +376,23 @@ export class Networks {
 
   private pickIp(view: NetworkView, requested: number | undefined): number {
     const used = new Set<number>([view.gateway]);
-    for (const ep of view.endpoints.values()) used.add(parseIp(ep.ip) ?? 0);
+    for (const ep of view.endpoints.values()) used.add(parseIpv4(ep.ip) ?? 0);
     if (requested !== undefined) {
       const hosts = hostRange(view.subnet);
-      if (!contains(view.subnet, requested) || requested < hosts.first || requested > hosts.last) {
+      if (
+        !cidrContains(view.subnet, requested) ||
+        requested < hosts.first ||
+        requested > hosts.last
+      ) {
         throw invalid(
-          `ip_address ${formatIp(requested)} is not a host address of subnet ${view.record.subnet}`,
+          `ip_address ${formatIpv4(requested)} is not a host address of subnet ${view.record.subnet}`,
         );
       }
       if (requested === view.gateway)
-        throw taken(`ip_address ${formatIp(requested)} is the network's gateway`);
+        throw taken(`ip_address ${formatIpv4(requested)} is the network's gateway`);
       if (used.has(requested))
         throw taken(
-          `ip_address ${formatIp(requested)} is already in use on network ${view.record.networkId}`,
+          `ip_address ${formatIpv4(requested)} is already in use on network ${view.record.networkId}`,
         );
       return requested;
     }
@@ -407,7 +411,7 @@ export class Networks {
         const same =
           existing.mac === spec.mac &&
           existing.vsockPort === spec.vsockPort &&
-          (spec.requestedIp === undefined || existing.ip === formatIp(spec.requestedIp));
+          (spec.requestedIp === undefined || existing.ip === formatIpv4(spec.requestedIp));
         if (!same)
           throw taken(
             `container ${spec.containerId} is already attached to network ${spec.networkId} (ip ${existing.ip}, mac ${existing.mac}, port ${existing.vsockPort})`,
@@ -435,7 +439,7 @@ export class Networks {
         networkId: spec.networkId,
         containerId: spec.containerId,
         portName: lspName(spec.containerId, spec.networkId),
-        ip: formatIp(ip),
+        ip: formatIpv4(ip),
         mac: spec.mac,
         hostname: spec.hostname,
         aliases: spec.aliases,

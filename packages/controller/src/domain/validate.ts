@@ -2,22 +2,40 @@
  * Validation at the edge: one function per request message, returning the
  * normalized values the domain trusts, or throwing INVALID_ARGUMENT.
  */
-import type { network } from '@arca-net/proto';
+
+import {
+  type Cidr,
+  cidrContains,
+  cidrWithin,
+  formatCidr,
+  hostRange,
+  networkOf,
+  parseCidrText,
+  parseIpv4,
+  parseMac,
+} from '@arca-net/netaddr';
+import { DATA_PORT_LIMIT, DATA_PORT_MIN, isDataPort, type network } from '@arca-net/proto';
 import { invalid } from './errors.js';
-import { type Cidr, contains, formatCidr, hostRange, parseCidr, parseIp, within } from './ipv4.js';
 
 /** Ids: what Docker uses (hex) and what tests use; no OVSDB or shell syntax. */
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** Docker names and DNS names: letters, digits, '_', '.', '-', starting with a letter or digit. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,127}$/;
 
-/** The data-port range of the host's allocator. */
-export const MIN_VSOCK_PORT = 20000;
-export const MAX_VSOCK_PORT = 30000; // exclusive
-/** The helper relay listens on the container-side port plus this. */
-export const HELPER_PORT_OFFSET = 10000;
+/**
+ * Parses a canonical IPv4 CIDR (no host bits set); `error` says why `text` is
+ * not one, in the words INVALID_ARGUMENT carries.
+ */
+export function parseCidr(text: string): { cidr: Cidr } | { error: string } {
+  const parsed = parseCidrText(text);
+  if (!parsed) return { error: `${JSON.stringify(text)} is not an IPv4 CIDR like 172.18.0.0/16` };
+  const cidr = networkOf(parsed.addr, parsed.prefix);
+  if (cidr.base !== parsed.addr) {
+    return { error: `${text} has host bits set; the network is ${formatCidr(cidr)}` };
+  }
+  return { cidr };
+}
 
 export function checkId(what: string, value: string): string {
   if (!ID.test(value)) {
@@ -39,13 +57,16 @@ export function checkName(what: string, value: string): string {
 
 /** Lower-cases and checks a unicast MAC. */
 export function checkMac(value: string): string {
-  const mac = value.toLowerCase();
-  if (!MAC.test(mac))
-    throw invalid(`mac_address ${JSON.stringify(value)} is not a MAC like 02:42:ac:11:00:02`);
-  if (Number.parseInt(mac.slice(0, 2), 16) & 1)
-    throw invalid(`mac_address ${value} is a multicast address; use a unicast MAC`);
-  if (mac === '00:00:00:00:00:00') throw invalid('mac_address 00:00:00:00:00:00 is not usable');
-  return mac;
+  const parsed = parseMac(value);
+  if ('mac' in parsed) return parsed.mac;
+  switch (parsed.problem) {
+    case 'malformed':
+      throw invalid(`mac_address ${JSON.stringify(value)} is not a MAC like 02:42:ac:11:00:02`);
+    case 'multicast':
+      throw invalid(`mac_address ${value} is a multicast address; use a unicast MAC`);
+    case 'zero':
+      throw invalid('mac_address 00:00:00:00:00:00 is not usable');
+  }
 }
 
 /** A CreateBridge request after validation. */
@@ -72,10 +93,10 @@ export function validateCreateBridge(req: network.CreateBridgeRequest): NetworkS
   const hosts = hostRange(subnet);
   let gateway = hosts.first;
   if (req.gateway !== '') {
-    const gw = parseIp(req.gateway);
+    const gw = parseIpv4(req.gateway);
     if (gw === undefined)
       throw invalid(`gateway ${JSON.stringify(req.gateway)} is not an IPv4 address`);
-    if (!contains(subnet, gw) || gw < hosts.first || gw > hosts.last) {
+    if (!cidrContains(subnet, gw) || gw < hosts.first || gw > hosts.last) {
       throw invalid(`gateway ${req.gateway} is not a host address of subnet ${formatCidr(subnet)}`);
     }
     gateway = gw;
@@ -84,7 +105,7 @@ export function validateCreateBridge(req: network.CreateBridgeRequest): NetworkS
   if (req.ipRange !== '') {
     const r = parseCidr(req.ipRange);
     if ('error' in r) throw invalid(`ip_range: ${r.error}`);
-    if (!within(subnet, r.cidr))
+    if (!cidrWithin(subnet, r.cidr))
       throw invalid(`ip_range ${req.ipRange} is not inside subnet ${formatCidr(subnet)}`);
     ipRange = r.cidr;
   }
@@ -117,7 +138,7 @@ export function validateAttach(req: network.AttachContainerRequest): AttachSpec 
   const networkId = checkId('network_id', req.networkId);
   let requestedIp: number | undefined;
   if (req.ipAddress !== '') {
-    requestedIp = parseIp(req.ipAddress);
+    requestedIp = parseIpv4(req.ipAddress);
     if (requestedIp === undefined)
       throw invalid(`ip_address ${JSON.stringify(req.ipAddress)} is not an IPv4 address`);
   }
@@ -125,8 +146,8 @@ export function validateAttach(req: network.AttachContainerRequest): AttachSpec 
   const mac = checkMac(req.macAddress);
   const hostname = req.hostname === '' ? '' : checkName('hostname', req.hostname);
   const aliases = [...new Set(req.aliases.map((a) => checkName('alias', a)))];
-  if (req.vsockPort < MIN_VSOCK_PORT || req.vsockPort >= MAX_VSOCK_PORT) {
-    throw invalid(`vsock_port ${req.vsockPort} is outside [${MIN_VSOCK_PORT}, ${MAX_VSOCK_PORT})`);
+  if (!isDataPort(req.vsockPort)) {
+    throw invalid(`vsock_port ${req.vsockPort} is outside [${DATA_PORT_MIN}, ${DATA_PORT_LIMIT})`);
   }
   return { containerId, networkId, requestedIp, mac, hostname, aliases, vsockPort: req.vsockPort };
 }
@@ -147,9 +168,9 @@ export function parseExternalNetwork(cidr: string, gateway: string): ExternalNet
   if ('error' in parsed) throw invalid(`external network: ${parsed.error}`);
   if (parsed.cidr.prefix < 8 || parsed.cidr.prefix > 30)
     throw invalid(`external network ${cidr}: prefix length must be between /8 and /30`);
-  const gw = parseIp(gateway);
+  const gw = parseIpv4(gateway);
   const hosts = hostRange(parsed.cidr);
-  if (gw === undefined || !contains(parsed.cidr, gw) || gw < hosts.first || gw > hosts.last)
+  if (gw === undefined || !cidrContains(parsed.cidr, gw) || gw < hosts.first || gw > hosts.last)
     throw invalid(`external gateway ${JSON.stringify(gateway)} is not a host address of ${cidr}`);
   return { cidr: parsed.cidr, gateway: gw };
 }

@@ -9,6 +9,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
+import { helperDataPort } from '@arca-net/proto';
 import type {
   DirectionStats,
   FrameRelay,
@@ -18,7 +19,6 @@ import type {
   StreamSocket,
   TapDevice,
 } from '@arca-net/vsock';
-import { HELPER_PORT_OFFSET } from '../domain/validate.js';
 import type { OvnDriver } from '../ovn/driver.js';
 import type { EndpointRecord } from '../ovn/model.js';
 import type { AttachmentLink, DataPath, LinkDirectionStats } from './datapath.js';
@@ -162,7 +162,7 @@ export class VsockDataPath implements DataPath {
 
   async open(ep: EndpointRecord): Promise<AttachmentLink> {
     const { vsock, driver } = this.options;
-    const port = ep.vsockPort + HELPER_PORT_OFFSET;
+    const port = helperDataPort(ep.vsockPort);
     const log = this.log.child({ port, tap: ep.portName });
     const tap = vsock.TapDevice.create(ep.portName, { up: true });
     // The helper's own kernel must not talk on the TAP (no IPv6 ND/MLD into the container's network).

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, silentLogger } from '@arca-net/log';
-import { descriptorSetPath, network } from '@arca-net/proto';
+import { descriptorSetPath, HELPER_CONTROL_PORT, network } from '@arca-net/proto';
 import { createServer } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
@@ -22,9 +22,6 @@ import { type ListenEndpoint, type VsockApi, vsockApi } from '../relay/vsock-api
 import { errorMappingMiddleware, loggingMiddleware } from './middleware.js';
 import { createNetworkControlService } from './service.js';
 
-/** NetworkControl's port (ARCA-COMPAT). */
-export const CONTROLLER_PORT = 9999;
-
 /** Where the controller listens: gRPC on `port`, helper relays on the same endpoint. */
 export interface ControllerListen {
   endpoint: ListenEndpoint;
@@ -33,13 +30,13 @@ export interface ControllerListen {
 
 /** Parses `vsock`, `vsock:PORT` or `unixdir:DIR` (gRPC then on `DIR/9999.sock`). */
 export function parseControllerListen(text: string): ControllerListen {
-  if (text === 'vsock') return { endpoint: { kind: 'vsock' }, port: CONTROLLER_PORT };
+  if (text === 'vsock') return { endpoint: { kind: 'vsock' }, port: HELPER_CONTROL_PORT };
   const vsock = /^vsock:(\d{1,10})$/.exec(text);
   if (vsock) return { endpoint: { kind: 'vsock' }, port: Number(vsock[1]) };
   if (text.startsWith('unixdir:/')) {
     return {
       endpoint: { kind: 'unixdir', dir: text.slice('unixdir:'.length) },
-      port: CONTROLLER_PORT,
+      port: HELPER_CONTROL_PORT,
     };
   }
   throw invalid(`listen address ${JSON.stringify(text)}: expected vsock[:PORT] or unixdir:/DIR`);
