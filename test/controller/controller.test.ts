@@ -6,8 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lsName, lspName, ERROR_CODES as Status } from '../../packages/controller/dist/index.js';
+import { lsName, lspName } from '../../packages/controller/dist/index.js';
 import { network } from '../../packages/proto/dist/index.js';
 import { reflect } from '../grpc-reflection.js';
 import {

@@ -11,6 +11,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   externalLsName,
@@ -20,7 +21,6 @@ import {
   lrxName,
   lsName,
   lspName,
-  ERROR_CODES as Status,
 } from '../../packages/controller/dist/index.js';
 import {
   HelperOvn,

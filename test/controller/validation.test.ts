@@ -5,8 +5,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CODES as Status } from '../../packages/controller/dist/index.js';
+import { type CliOvnDriver, lsName, OvnError } from '../../packages/controller/dist/index.js';
 import { network } from '../../packages/proto/dist/index.js';
 import {
   HelperOvn,
@@ -359,6 +360,14 @@ describe('bad input', () => {
     },
   );
 
+  it('a command the real NB database refuses is an "OVN refused" failure with the tool stderr', async () => {
+    const driver = ctl.controller.driver as CliOvnDriver;
+    const err = await driver.nbctl.transact([['ls-add', lsName('net-v')]]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OvnError);
+    expect(err).toMatchObject({ kind: 'refused', cause: { tool: 'ovn-nbctl', exitCode: 1 } });
+    expect((err as OvnError).message).toContain('a switch with this name already exists');
+  });
+
   it('an unreachable NB database is UNAVAILABLE with the tool stderr, not a request error', async () => {
     await run('ovs-appctl', ['-t', join(helper.runDir, 'ovsdb-server-nb.ctl'), 'exit']);
     const err = await ctl.client
@@ -368,5 +377,12 @@ describe('bad input', () => {
     expect((err as { details: string }).details).toMatch(
       /ovn-nbctl .*(database connection failed|Connection refused|No such file)/,
     );
+  });
+
+  it('with the NB database gone, the driver reports "OVN unavailable" with the tool stderr', async () => {
+    const err = await ctl.controller.driver.readState().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OvnError);
+    expect(err).toMatchObject({ kind: 'unavailable', cause: { tool: 'ovn-nbctl' } });
+    expect((err as OvnError).message).toMatch(/database connection failed|Connection refused/);
   });
 });

@@ -1,9 +1,11 @@
 /**
  * The controller's domain errors: one table of codes, each with its gRPC
- * status. Request facts (bad input, unknown, taken, busy) get their own codes;
- * failures of OVN/OVS or the data path are never reported as request facts.
+ * status. Request facts (bad input, unknown, taken, busy) get their
+ * own codes; failures of OVN/OVS or the data path are never reported as
+ * request facts (NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT).
  */
 import { Status } from 'nice-grpc';
+import type { OvnFailureKind } from '../ovn/errors.js';
 
 /** Every domain error code and the gRPC status it maps to. */
 export const ERROR_CODES = {
@@ -15,14 +17,29 @@ export const ERROR_CODES = {
   ALREADY_EXISTS: Status.ALREADY_EXISTS,
   /** The object is in a state that forbids the operation (network with endpoints). */
   FAILED_PRECONDITION: Status.FAILED_PRECONDITION,
-  /** OVN/OVS did not answer or failed (the tool's stderr is in the message). */
-  UNAVAILABLE: Status.UNAVAILABLE,
-  /** A failure that is our bug or an unexpected system error. */
+  /**
+   * OVN/OVS cannot be reached: database or daemon down, no socket, connection
+   * refused, timeout; or not ready (no chassis). The tool's stderr is in the message.
+   */
+  OVN_UNAVAILABLE: Status.UNAVAILABLE,
+  /**
+   * OVN/OVS ran the command and refused it (constraint violation, syntax, a
+   * missing row): our bug or a database changed behind our back. The tool's
+   * stderr is in the message.
+   */
+  OVN_REFUSED: Status.INTERNAL,
+  /** A failure that is our bug or an unexpected system error (e.g. the data path). */
   INTERNAL: Status.INTERNAL,
 } as const;
 
 /** A domain error code. */
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The code of each kind of OVS/OVN failure the driver reports. */
+export const OVN_FAILURE_CODES = {
+  unavailable: 'OVN_UNAVAILABLE',
+  refused: 'OVN_REFUSED',
+} as const satisfies Record<OvnFailureKind, ErrorCode>;
 
 /** A typed domain error; the error-mapping middleware turns it into a gRPC status. */
 export class ControllerError extends Error {

@@ -17,7 +17,7 @@ import {
   parseIpv4,
 } from '@arca-net/netaddr';
 import type { OvnDriver, OvnHealth } from '../ovn/driver.js';
-import { ToolError } from '../ovn/exec.js';
+import { OvnError } from '../ovn/errors.js';
 import type {
   AclRecord,
   EndpointRecord,
@@ -27,7 +27,7 @@ import type {
 } from '../ovn/model.js';
 import { lspName, routerMac } from '../ovn/names.js';
 import type { AttachmentLink, DataPath } from '../relay/datapath.js';
-import { busy, ControllerError, invalid, notFound, taken } from './errors.js';
+import { busy, ControllerError, invalid, notFound, OVN_FAILURE_CODES, taken } from './errors.js';
 import type { AttachSpec, ExternalNetwork, NetworkSpec } from './validate.js';
 import { parseCidr } from './validate.js';
 
@@ -48,7 +48,9 @@ export interface NetworkView {
 export interface PolicyRule {
   allow: boolean;
   protocol: 'tcp' | 'udp' | 'icmp' | 'any';
+  /** Network id of the traffic's source; '' = any network. */
   sourceNetwork: string;
+  /** Network id of the traffic's destination; '' = any network. */
   destinationNetwork: string;
   port: number;
   priority: number;
@@ -87,30 +89,20 @@ export function dnsNames(
   return [...new Set(names.map((n) => n.toLowerCase()))];
 }
 
-/** stderr of a tool that could not reach its database or daemon. */
-const UNREACHABLE =
-  /database connection failed|Connection refused|No such file or directory|timed out|transaction aborted|not connected/i;
-
 /**
- * Wraps driver failures: a tool that cannot reach OVS/OVN becomes UNAVAILABLE,
- * any other tool failure INTERNAL, both with the tool's stderr in the message.
+ * Runs a driver or data-path step and says which step failed: an OVS/OVN
+ * failure keeps the kind the driver gave it (its code from the error table,
+ * the tool's stderr in the message), anything else is INTERNAL; the original
+ * error stays the cause.
  */
 async function ovn<T>(what: string, action: () => Promise<T>): Promise<T> {
   try {
     return await action();
   } catch (err) {
     if (err instanceof ControllerError) throw err;
-    if (err instanceof ToolError) {
-      const unreachable = err.timedOut || err.exitCode === null || UNREACHABLE.test(err.stderr);
-      throw new ControllerError(
-        unreachable ? 'UNAVAILABLE' : 'INTERNAL',
-        `${what}: ${err.message}`,
-        {
-          cause: err,
-        },
-      );
-    }
-    throw new ControllerError('INTERNAL', `${what}: ${(err as Error).message}`, { cause: err });
+    const code = err instanceof OvnError ? OVN_FAILURE_CODES[err.kind] : 'INTERNAL';
+    const message = err instanceof Error ? err.message : String(err);
+    throw new ControllerError(code, `${what}: ${message}`, { cause: err });
   }
 }
 
@@ -227,7 +219,7 @@ export class Networks {
     const chassis = await ovn('reading the chassis name', () => this.driver.localChassis());
     if (chassis === '') {
       throw new ControllerError(
-        'UNAVAILABLE',
+        'OVN_UNAVAILABLE',
         'the uplink needs this helper chassis (external_ids:system-id in the Open_vSwitch table), which is not set',
       );
     }

@@ -1,10 +1,13 @@
 /**
  * The OVN driver: what the domain asks of OVN/OVS, behind an interface so an
- * OVSDB JSON-RPC implementation can replace the CLI one later.
+ * OVSDB JSON-RPC implementation can replace the CLI one later. Every failure
+ * of OVS/OVN leaves it as an {@link OvnError} ("unavailable" or "refused").
  */
 import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
-import { ToolError, type ToolRunner } from './exec.js';
+import { Appctl } from './appctl.js';
+import { OvnError } from './errors.js';
+import type { ToolRunner } from './exec.js';
 import { ExternalId, IFACE_ID } from './ids.js';
 import { type OvsdbRow, str, strMap } from './json.js';
 import type {
@@ -20,7 +23,6 @@ import { lsName, lspName } from './names.js';
 import {
   addEndpointCmds,
   addUplinkCmds,
-  type Cmd,
   createNetworkCmds,
   deleteNetworkCmds,
   ensureExternalSwitchCmds,
@@ -30,6 +32,7 @@ import {
   setAclsCmds,
   unpublishPortCmds,
 } from './nbctl.js';
+import { type Cmd, kv } from './ovsdb.js';
 import { Sbctl } from './sbctl.js';
 import {
   addTapPortCmds,
@@ -56,7 +59,7 @@ export interface TapPortRow {
   networkId: string;
 }
 
-/** What the domain needs from OVN and OVS. */
+/** What the domain needs from OVN and OVS; failures of OVS/OVN reject with an {@link OvnError}. */
 export interface OvnDriver {
   /** Reads every row of ours back from the NB database. */
   readState(): Promise<OvnState>;
@@ -88,8 +91,6 @@ export interface OvnDriver {
   waitPortUp(portName: string, timeoutMs: number): Promise<boolean>;
   removeOrphans(orphans: OrphanRow[]): Promise<void>;
   health(): Promise<OvnHealth>;
-  /** A textual dump of the NB database (for before/after comparisons). */
-  dump(): Promise<string>;
 }
 
 /** Where the CLI driver finds the databases. */
@@ -112,18 +113,20 @@ export class CliOvnDriver implements OvnDriver {
   readonly nbctl: Nbctl;
   readonly vsctl: Vsctl;
   readonly sbctl: Sbctl;
+  readonly appctl: Appctl;
   private readonly log: Logger;
   /** network id → uuids of its DHCP_Options and DNS rows. */
   private readonly rowCache = new Map<string, { dhcp: string; dns: string }>();
 
   constructor(
-    private readonly run: ToolRunner,
+    run: ToolRunner,
     private readonly options: CliDriverOptions,
   ) {
     const timeoutMs = options.timeoutMs ?? 30_000;
     this.nbctl = new Nbctl(run, { db: options.nbDb, timeoutMs });
     this.vsctl = new Vsctl(run, { db: options.ovsDb, timeoutMs });
     this.sbctl = new Sbctl(run, { db: options.sbDb, timeoutMs });
+    this.appctl = new Appctl(run, 'ovs-appctl', { timeoutMs });
     this.log = (options.logger ?? silentLogger).child({ component: 'ovn' });
   }
 
@@ -318,17 +321,17 @@ export class CliOvnDriver implements OvnDriver {
   }
 
   async deleteNetwork(networkId: string): Promise<void> {
+    const mine = [kv('external_ids', ExternalId.networkId, networkId)];
     const [dhcps, dnss, lbs] = await Promise.all([
-      this.nbctl.list('DHCP_Options', ['_uuid', 'external_ids']),
-      this.nbctl.list('DNS', ['_uuid', 'external_ids']),
-      this.nbctl.list('Load_Balancer', ['name', 'external_ids']),
+      this.nbctl.find('DHCP_Options', mine, ['_uuid']),
+      this.nbctl.find('DNS', mine, ['_uuid']),
+      this.nbctl.find('Load_Balancer', mine, ['name']),
     ]);
-    const mine = (row: OvsdbRow) => ids(row).get(ExternalId.networkId) === networkId;
     await this.nbctl.transact(
       deleteNetworkCmds(networkId, {
-        dhcpUuids: dhcps.filter(mine).map((r) => str(r, '_uuid')),
-        dnsUuids: dnss.filter(mine).map((r) => str(r, '_uuid')),
-        lbNames: lbs.filter(mine).map((r) => str(r, 'name')),
+        dhcpUuids: dhcps.map((r) => str(r, '_uuid')),
+        dnsUuids: dnss.map((r) => str(r, '_uuid')),
+        lbNames: lbs.map((r) => str(r, 'name')),
       }),
     );
     this.rowCache.delete(networkId);
@@ -384,19 +387,11 @@ export class CliOvnDriver implements OvnDriver {
   }
 
   async waitPortUp(portName: string, timeoutMs: number): Promise<boolean> {
-    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
     try {
-      await this.run('ovn-sbctl', [
-        `--db=${this.options.sbDb}`,
-        `--timeout=${seconds}`,
-        'wait-until',
-        'Port_Binding',
-        portName,
-        'up=true',
-      ]);
+      await this.sbctl.waitPortUp(portName, timeoutMs);
       return true;
     } catch (err) {
-      if (err instanceof ToolError) {
+      if (err instanceof OvnError) {
         this.log.warn({ port: portName, err: err.message }, 'port not up in time');
         return false;
       }
@@ -440,11 +435,7 @@ export class CliOvnDriver implements OvnDriver {
     let northdOk = true;
     if (this.options.runDir) {
       try {
-        const { stdout } = await this.run('ovs-appctl', [
-          '-t',
-          `${this.options.runDir}/ovn-northd.ctl`,
-          'status',
-        ]);
+        const stdout = await this.appctl.call(`${this.options.runDir}/ovn-northd.ctl`, 'status');
         northdOk = stdout.includes('active');
         parts.push(`northd ${stdout.replace('Status:', '').trim()}`);
       } catch (err) {
@@ -464,9 +455,5 @@ export class CliOvnDriver implements OvnDriver {
     h.ovnOk = northdOk && h.chassis !== '';
     h.ovnStatus = parts.join('; ');
     return h;
-  }
-
-  dump(): Promise<string> {
-    return this.nbctl.dump();
   }
 }

@@ -8,7 +8,7 @@ import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
 
 /** The tools the controller drives. */
-export type Tool = 'ovn-nbctl' | 'ovn-sbctl' | 'ovs-vsctl' | 'ovs-appctl';
+export type Tool = 'ovn-nbctl' | 'ovn-sbctl' | 'ovs-vsctl' | 'ovs-appctl' | 'ovn-appctl';
 
 /** What a finished tool run produced. */
 export interface ToolResult {
@@ -19,23 +19,48 @@ export interface ToolResult {
 /** Runs one tool with an argv (without the tool name); rejects with {@link ToolError}. */
 export type ToolRunner = (tool: Tool, args: readonly string[]) => Promise<ToolResult>;
 
-/** A tool run that failed: non-zero exit, timeout, or the tool could not be started. */
-export class ToolError extends Error {
+/** What went wrong in a tool run, as the process reported it. */
+export interface ToolFailure {
+  tool: Tool;
+  args: readonly string[];
+  /** Exit status; null when the process was killed by a signal or never started. */
+  exitCode: number | null;
+  /** The signal that ended it (SIGALRM: the tool's own `--timeout`), or null. */
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  /** Killed by the runner's process timeout. */
+  timedOut: boolean;
+}
+
+function outcome(f: ToolFailure): string {
+  if (f.timedOut) return 'timed out';
+  if (f.signal === 'SIGALRM') return 'hit its --timeout';
+  if (f.signal) return `was killed by ${f.signal}`;
+  return f.exitCode === null ? 'could not run' : `exited ${f.exitCode}`;
+}
+
+/** A tool run that failed: non-zero exit, a signal, a timeout, or the tool could not be started. */
+export class ToolError extends Error implements ToolFailure {
   override readonly name = 'ToolError';
-  constructor(
-    readonly tool: Tool,
-    readonly args: readonly string[],
-    readonly exitCode: number | null,
-    readonly stderr: string,
-    readonly timedOut: boolean,
-    cause?: unknown,
-  ) {
+  readonly tool: Tool;
+  readonly args: readonly string[];
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+  constructor(failure: ToolFailure, cause?: unknown) {
     super(
-      `${tool} ${args.join(' ')} ${
-        timedOut ? 'timed out' : exitCode === null ? 'could not run' : `exited ${exitCode}`
-      }: ${stderr.trim() || String((cause as Error | undefined)?.message ?? '')}`,
+      `${failure.tool} ${failure.args.join(' ')} ${outcome(failure)}: ${
+        failure.stderr.trim() || String((cause as Error | undefined)?.message ?? '')
+      }`,
       { cause },
     );
+    this.tool = failure.tool;
+    this.args = failure.args;
+    this.exitCode = failure.exitCode;
+    this.signal = failure.signal;
+    this.stderr = failure.stderr;
+    this.timedOut = failure.timedOut;
   }
 }
 
@@ -63,10 +88,11 @@ export function createToolRunner(options: ToolRunnerOptions = {}): ToolRunner {
         (error, stdout, stderr) => {
           const ms = Number(process.hrtime.bigint() - started) / 1e6;
           if (error) {
-            const code = typeof error.code === 'number' ? error.code : null;
-            const timedOut = error.killed === true && error.signal === 'SIGKILL';
-            log.debug({ tool, args, code, stderr, ms }, 'tool failed');
-            reject(new ToolError(tool, args, code, stderr, timedOut, error));
+            const exitCode = typeof error.code === 'number' ? error.code : null;
+            const signal = error.signal ?? null;
+            const timedOut = error.killed === true && signal === 'SIGKILL';
+            log.debug({ tool, args, exitCode, signal, stderr, ms }, 'tool failed');
+            reject(new ToolError({ tool, args, exitCode, signal, stderr, timedOut }, error));
             return;
           }
           log.debug({ tool, args, stdout, stderr, ms }, 'tool ran');

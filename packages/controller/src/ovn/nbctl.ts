@@ -1,13 +1,11 @@
 /**
  * ovn-nbctl: command builders (`…Cmds` return the sub-commands of one
- * transaction; a service composes them) and the runner that executes a batch
- * as one `ovn-nbctl -- cmd -- cmd …` transaction, plus JSON reads.
+ * transaction; a service composes them) and {@link Nbctl}, the northbound
+ * database's {@link OvsdbCli}.
  */
 
 import type { ToolRunner } from './exec.js';
-import { toolTimeoutSeconds } from './exec.js';
 import { ExternalId } from './ids.js';
-import { type OvsdbRow, parseTable } from './json.js';
 import type {
   AclRecord,
   EndpointRecord,
@@ -28,25 +26,7 @@ import {
   lsName,
   routerLspName,
 } from './names.js';
-
-/** One sub-command of a transaction, e.g. `['ls-add', 'an-ls-…']`. */
-export type Cmd = readonly string[];
-
-/** OVSDB string syntax: a JSON-quoted string is always parsed verbatim. */
-export function q(value: string): string {
-  return JSON.stringify(value);
-}
-
-/** `column:"key"="value"` for set/create/add arguments. */
-export function kv(column: string, key: string, value: string): string {
-  return `${column}:${q(key)}=${q(value)}`;
-}
-
-/** `column={"k"="v", …}` for a whole map column. */
-export function mapValue(column: string, entries: Iterable<readonly [string, string]>): string {
-  const parts = [...entries].map(([k, v]) => `${q(k)}=${q(v)}`);
-  return `${column}={${parts.join(',')}}`;
-}
+import { type Cmd, kv, mapValue, OvsdbCli, type OvsdbCliOptions, q } from './ovsdb.js';
 
 /** Lease time announced by DHCP (seconds). */
 export const DHCP_LEASE_SECONDS = 3600;
@@ -329,74 +309,14 @@ export function unpublishPortCmds(networkId: string, protocol: string, hostPort:
   return [['--if-exists', 'lb-del', lbName(networkId, protocol, hostPort)]];
 }
 
-/** Options of {@link Nbctl}. */
-export interface NbctlOptions {
-  /** e.g. "unix:/run/arca-net-helper/ovnnb_db.sock" */
-  db: string;
-  timeoutMs?: number;
-}
-
-/** Runs ovn-nbctl transactions and reads. */
-export class Nbctl {
-  private readonly timeout: string;
-  constructor(
-    private readonly run: ToolRunner,
-    private readonly options: NbctlOptions,
-  ) {
-    this.timeout = `--timeout=${toolTimeoutSeconds(options.timeoutMs ?? 30_000)}`;
+/** ovn-nbctl on the northbound database. */
+export class Nbctl extends OvsdbCli {
+  constructor(run: ToolRunner, options: OvsdbCliOptions) {
+    super(run, 'ovn-nbctl', options);
   }
 
-  private base(): string[] {
-    return [`--db=${this.options.db}`, this.timeout];
-  }
-
-  /** Runs `cmds` as one transaction; `wait` adds `--wait=sb|hv`. Returns stdout lines (e.g. created uuids). */
-  async transact(cmds: readonly Cmd[], wait?: 'sb' | 'hv'): Promise<string[]> {
-    if (cmds.length === 0) return [];
-    const args = this.base();
-    if (wait) args.push(`--wait=${wait}`);
-    for (const cmd of cmds) args.push('--', ...cmd);
-    const { stdout } = await this.run('ovn-nbctl', args);
-    return stdout.split('\n').filter((l) => l.length > 0);
-  }
-
-  /** Lists a table (optionally some columns) as decoded rows. */
-  async list(table: string, columns?: readonly string[]): Promise<OvsdbRow[]> {
-    const args = [...this.base(), '--format=json'];
-    if (columns) args.push(`--columns=${columns.join(',')}`);
-    args.push('list', table);
-    const { stdout } = await this.run('ovn-nbctl', args);
-    return parseTable(stdout);
-  }
-
-  /** Waits until northd and every chassis have processed the current NB contents. */
-  async sync(wait: 'sb' | 'hv'): Promise<void> {
-    await this.run('ovn-nbctl', [...this.base(), `--wait=${wait}`, 'sync']);
-  }
-
-  /** `ovn-nbctl show` plus a JSON list of every table we write: a comparable dump of our state. */
-  async dump(): Promise<string> {
-    const parts = [(await this.run('ovn-nbctl', [...this.base(), 'show'])).stdout];
-    for (const table of NB_TABLES) {
-      parts.push(
-        (await this.run('ovn-nbctl', [...this.base(), '--format=json', 'list', table])).stdout,
-      );
-    }
-    return parts.join('\n');
+  /** Runs `cmds` as one transaction; `wait` adds `--wait=sb|hv` (until northd / every chassis has it). */
+  override transact(cmds: readonly Cmd[], wait?: 'sb' | 'hv'): Promise<string[]> {
+    return this.transactWith(wait ? [`--wait=${wait}`] : [], cmds);
   }
 }
-
-/** The NB tables arca-net writes. */
-export const NB_TABLES = [
-  'Logical_Switch',
-  'Logical_Switch_Port',
-  'Logical_Router',
-  'Logical_Router_Port',
-  'DHCP_Options',
-  'DNS',
-  'ACL',
-  'Load_Balancer',
-  'NAT',
-  'Logical_Router_Static_Route',
-  'Gateway_Chassis',
-] as const;
