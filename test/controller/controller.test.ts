@@ -344,6 +344,34 @@ describe('attachments', () => {
     expect((await helper.nbctl('list', 'ACL')).trim()).toBe('');
   });
 
+  it('SetNetworkPolicy takes "any" as source and destination network, as Arca sends it', async () => {
+    const { NetworkPolicyRule_Action: A, NetworkPolicyRule_Protocol: P } = network;
+    const deny = { action: A.DENY, protocol: P.ICMP, port: 0, priority: 10 };
+    await ctl.client.setNetworkPolicy({
+      networkId: 'net-a',
+      rules: [{ ...deny, sourceNetwork: 'any', destinationNetwork: 'any' }],
+    });
+    const acls = await helper.nbctl('--bare', '--columns=match', 'list', 'ACL');
+    expect(acls.trim()).toBe('ip4 && icmp4');
+    expect(await c1.ping('198.51.100.50')).toBe(false);
+    await ctl.client.setNetworkPolicy({
+      networkId: 'net-a',
+      rules: [
+        { ...deny, sourceNetwork: 'any', destinationNetwork: '' },
+        {
+          ...deny,
+          action: A.ALLOW,
+          sourceNetwork: 'net-a',
+          destinationNetwork: 'any',
+          priority: 20,
+        },
+      ],
+    });
+    expect(await c1.ping('198.51.100.50')).toBe(true);
+    await ctl.client.setNetworkPolicy({ networkId: 'net-a', rules: [] });
+    expect((await helper.nbctl('list', 'ACL')).trim()).toBe('');
+  });
+
   it('PublishPort adds a load balancer VIP on the gateway for the container; UnpublishPort removes it', async () => {
     const res = await ctl.client.publishPort({
       networkId: 'net-a',

@@ -61,6 +61,14 @@ function direction(s: LinkDirectionStats): network.DirectionStats {
   return { frames: s.frames, bytes: s.bytes, drops: s.drops, protocolErrors: s.protocolErrors };
 }
 
+/** What Arca's contract sends for "any network" in a rule (empty means the same). */
+const ANY_NETWORK = 'any';
+
+/** A rule's source or destination: a network id, or '' for any network. */
+function ruleNetwork(what: string, value: string): string {
+  return value === '' || value === ANY_NETWORK ? '' : checkId(what, value);
+}
+
 function policyRule(rule: network.NetworkPolicyRule): PolicyRule {
   const { NetworkPolicyRule_Action: Action, NetworkPolicyRule_Protocol: Protocol } = network;
   if (rule.action !== Action.ALLOW && rule.action !== Action.DENY)
@@ -81,9 +89,8 @@ function policyRule(rule: network.NetworkPolicyRule): PolicyRule {
   return {
     allow: rule.action === Action.ALLOW,
     protocol,
-    sourceNetwork: rule.sourceNetwork === '' ? '' : checkId('source_network', rule.sourceNetwork),
-    destinationNetwork:
-      rule.destinationNetwork === '' ? '' : checkId('destination_network', rule.destinationNetwork),
+    sourceNetwork: ruleNetwork('source_network', rule.sourceNetwork),
+    destinationNetwork: ruleNetwork('destination_network', rule.destinationNetwork),
     port: rule.port,
     priority: rule.priority,
   };

@@ -158,9 +158,9 @@ export interface ListBridgesResponse {
 export interface NetworkPolicyRule {
   action: NetworkPolicyRule_Action;
   protocol: NetworkPolicyRule_Protocol;
-  /** Network id of the traffic's source; empty = any. */
+  /** Network id of the traffic's source, or "any" (empty also means any). */
   sourceNetwork: string;
-  /** Network id of the traffic's destination; empty = any. */
+  /** Network id of the traffic's destination, or "any" (empty also means any). */
   destinationNetwork: string;
   /** Destination port for TCP/UDP; 0 = any. */
   port: number;

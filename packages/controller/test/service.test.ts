@@ -1,0 +1,174 @@
+/**
+ * NetworkControl over gRPC with the real domain and CLI driver, on a FAKE
+ * tool runner (no OVS/OVN here): it answers reads with empty tables, records
+ * every call, and fails a call like a real tool when a test asks it to.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { network } from '@arca-net/proto';
+import { Status } from 'nice-grpc';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectController } from '../src/client.js';
+import type { Tool, ToolError, ToolRunner } from '../src/ovn/exec.js';
+import type { EndpointRecord } from '../src/ovn/model.js';
+import type { AttachmentLink, DataPath } from '../src/relay/datapath.js';
+import { type Controller, startController } from '../src/server/server.js';
+
+/** A fake OVS/OVN: empty tables, one chassis, uuids for `create`; `failNext` fails the next call. */
+class FakeTools {
+  calls: { tool: Tool; args: readonly string[] }[] = [];
+  failNext: ToolError | undefined;
+  readonly run: ToolRunner = async (tool, args) => {
+    this.calls.push({ tool, args });
+    const failure = this.failNext;
+    this.failNext = undefined;
+    if (failure) throw failure;
+    if (args.includes('Open_vSwitch'))
+      return {
+        stdout: '{"data":[[["map",[["system-id","chassis-1"]]]]],"headings":["external_ids"]}',
+        stderr: '',
+      };
+    if (args.includes('--format=json')) return { stdout: '{"data":[],"headings":[]}', stderr: '' };
+    const creates = args.filter((a) => a === 'create').length;
+    return {
+      stdout: Array.from({ length: creates }, (_, i) => `uuid-${i}\n`).join(''),
+      stderr: '',
+    };
+  };
+
+  /** The sub-commands of the last transaction of `tool`. */
+  lastTransaction(tool: Tool): string[][] {
+    const call = this.calls.filter((c) => c.tool === tool && c.args.includes('--')).at(-1);
+    const cmds: string[][] = [];
+    for (const arg of call?.args ?? []) {
+      if (arg === '--') cmds.push([]);
+      else cmds.at(-1)?.push(arg);
+    }
+    return cmds;
+  }
+}
+
+/** A data path that FAKES the helper relays; container "broken" cannot get one. */
+const dataPath: DataPath = {
+  async open(ep: EndpointRecord): Promise<AttachmentLink> {
+    if (ep.containerId === 'broken') throw new Error(`TAP ${ep.portName}: Operation not permitted`);
+    const zero = { frames: 0n, bytes: 0n, drops: 0n, protocolErrors: 0n };
+    return {
+      listenPort: ep.vsockPort + 10000,
+      connections: 0,
+      connected: false,
+      stats: () => ({ toSwitch: zero, toContainer: zero }),
+      close: async () => undefined,
+    };
+  },
+  async removeStalePorts() {},
+};
+
+/** The gRPC status a call ended with, and its message. */
+async function outcome(call: Promise<unknown>): Promise<{ code: Status; details: string }> {
+  try {
+    await call;
+    return { code: Status.OK, details: '' };
+  } catch (err) {
+    const { code, details } = err as { code?: unknown; details?: unknown };
+    if (typeof code !== 'number') throw err;
+    return { code, details: String(details) };
+  }
+}
+
+const dirs: string[] = [];
+const running: { close(): unknown }[] = [];
+
+/** A controller on `tools` (and an uplink to 198.51.100.0/30: one free external address). */
+async function start(tools: FakeTools, uplink = false) {
+  const dir = mkdtempSync(join(tmpdir(), 'arca-net-service-'));
+  dirs.push(dir);
+  const controller: Controller = await startController({
+    listen: `unixdir:${dir}`,
+    ovn: { nbSock: '/nb.sock', sbSock: '/sb.sock', ovsSock: '/ovs.sock' },
+    runner: tools.run,
+    dataPath,
+    ...(uplink ? { uplink: { cidr: '198.51.100.0/30', gateway: '198.51.100.1' } } : {}),
+  });
+  running.push(controller);
+  const { client, close } = connectController(controller.grpcSocketPath);
+  running.push({ close });
+  return client;
+}
+
+afterAll(async () => {
+  for (const r of running.reverse()) await r.close();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const { NetworkPolicyRule_Action: A, NetworkPolicyRule_Protocol: P } = network;
+const denyIcmp = { action: A.DENY, protocol: P.ICMP, port: 0, priority: 10 };
+
+describe('SetNetworkPolicy', () => {
+  const tools = new FakeTools();
+  let client: Awaited<ReturnType<typeof start>>;
+  beforeAll(async () => {
+    client = await start(tools);
+    await client.createBridge({ networkId: 'net-a', subnet: '10.1.0.0/24' });
+    await client.createBridge({ networkId: 'net-b', subnet: '10.2.0.0/24' });
+  });
+
+  /** The `create ACL` sub-commands of the last ovn-nbctl transaction, without their external_ids. */
+  const aclsWritten = () =>
+    tools
+      .lastTransaction('ovn-nbctl')
+      .filter((cmd) => cmd[2] === 'ACL')
+      .map((cmd) => cmd.slice(0, -1));
+
+  it('takes "any" as source and destination network, like an empty one', async () => {
+    await client.setNetworkPolicy({
+      networkId: 'net-a',
+      rules: [{ ...denyIcmp, sourceNetwork: 'any', destinationNetwork: 'any' }],
+    });
+    const withAny = aclsWritten();
+    expect(withAny).toEqual([
+      [
+        '--id=@acl0',
+        'create',
+        'ACL',
+        'direction=to-lport',
+        'priority=1010',
+        'match="ip4 && icmp4"',
+        'action=drop',
+      ],
+    ]);
+    await client.setNetworkPolicy({
+      networkId: 'net-a',
+      rules: [{ ...denyIcmp, sourceNetwork: '', destinationNetwork: '' }],
+    });
+    expect(aclsWritten()).toEqual(withAny);
+  });
+
+  it('mixes "any" with network ids', async () => {
+    await client.setNetworkPolicy({
+      networkId: 'net-a',
+      rules: [
+        { ...denyIcmp, sourceNetwork: 'net-b', destinationNetwork: 'any' },
+        { ...denyIcmp, sourceNetwork: 'any', destinationNetwork: 'net-a' },
+      ],
+    });
+    expect(aclsWritten().map((cmd) => cmd[5])).toEqual([
+      'match="ip4 && icmp4 && ip4.src == 10.2.0.0/24"',
+      'match="ip4 && icmp4 && ip4.dst == 10.1.0.0/24"',
+    ]);
+  });
+
+  it('still refuses an unknown network id with NOT_FOUND and writes nothing', async () => {
+    const before = tools.calls.length;
+    expect(
+      await outcome(
+        client.setNetworkPolicy({
+          networkId: 'net-a',
+          rules: [{ ...denyIcmp, sourceNetwork: 'net-nope', destinationNetwork: 'any' }],
+        }),
+      ),
+    ).toEqual({ code: Status.NOT_FOUND, details: 'network net-nope not found' });
+    expect(tools.calls.length).toBe(before);
+  });
+});
