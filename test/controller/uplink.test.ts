@@ -340,7 +340,7 @@ describe('a helper with an uplink', () => {
     expect(await helper.nbDump()).toBe(pristine);
   });
 
-  it('CreateBridge refuses with FAILED_PRECONDITION when the external network has no address left', async () => {
+  it('CreateBridge refuses with RESOURCE_EXHAUSTED when the external network has no address left', async () => {
     await ctl.close();
     // A /30 has two host addresses; the gateway takes one.
     const tiny = { cidr: '198.51.100.0/30', gateway: '198.51.100.1' };
@@ -357,7 +357,7 @@ describe('a helper with an uplink', () => {
         message = m;
       },
     );
-    expect(code).toBe(Status.FAILED_PRECONDITION);
+    expect(code).toBe(Status.RESOURCE_EXHAUSTED);
     expect(message).toContain('no free address left in the external network 198.51.100.0/30');
     expect(await helper.nbDump()).toBe(before);
     // Internal networks need no external address.

@@ -3,17 +3,29 @@
  * tool runner (no OVS/OVN here): it answers reads with empty tables, records
  * every call, and fails a call like a real tool when a test asks it to.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { network } from '@arca-net/proto';
 import { Status } from 'nice-grpc';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectController } from '../src/client.js';
-import type { Tool, ToolError, ToolRunner } from '../src/ovn/exec.js';
+import { ERROR_CODES, type ErrorCode } from '../src/domain/errors.js';
+import { type Tool, ToolError, type ToolFailure, type ToolRunner } from '../src/ovn/exec.js';
 import type { EndpointRecord } from '../src/ovn/model.js';
+import { lsName } from '../src/ovn/names.js';
 import type { AttachmentLink, DataPath } from '../src/relay/datapath.js';
 import { type Controller, startController } from '../src/server/server.js';
+
+const captured = JSON.parse(
+  readFileSync(new URL('../../../test/fixtures/ovn/tool-failures.json', import.meta.url), 'utf8'),
+) as { failures: Record<string, Omit<ToolFailure, 'timedOut'>> };
+
+function capturedFailure(name: string): ToolError {
+  const f = captured.failures[name];
+  if (!f) throw new Error(`no captured failure ${name}`);
+  return new ToolError({ ...f, timedOut: false });
+}
 
 /** A fake OVS/OVN: empty tables, one chassis, uuids for `create`; `failNext` fails the next call. */
 class FakeTools {
@@ -170,5 +182,108 @@ describe('SetNetworkPolicy', () => {
       ),
     ).toEqual({ code: Status.NOT_FOUND, details: 'network net-nope not found' });
     expect(tools.calls.length).toBe(before);
+  });
+});
+
+describe('the error table', () => {
+  const tools = new FakeTools();
+  const uplinkTools = new FakeTools();
+  let client: Awaited<ReturnType<typeof start>>;
+  let uplinked: Awaited<ReturnType<typeof start>>;
+  beforeAll(async () => {
+    client = await start(tools);
+    uplinked = await start(uplinkTools, true);
+    await client.createBridge({ networkId: 'net-e', subnet: '10.5.0.0/24' });
+    await client.attachContainer({
+      containerId: 'c1',
+      networkId: 'net-e',
+      macAddress: '02:00:00:00:05:01',
+      vsockPort: 20001,
+    });
+    await uplinked.createBridge({ networkId: 'one', subnet: '10.8.0.0/24' });
+  });
+  afterEach(() => {
+    tools.failNext = undefined;
+  });
+
+  /** Per code: a call that ends with it, its gRPC status, and words of its message. */
+  const reach: Record<ErrorCode, [() => Promise<unknown>, Status, string]> = {
+    INVALID_ARGUMENT: [
+      () => client.deleteBridge({ networkId: 'a;b' }),
+      Status.INVALID_ARGUMENT,
+      'network_id "a;b" is not valid',
+    ],
+    NOT_FOUND: [
+      () => client.setNetworkPolicy({ networkId: 'net-nope', rules: [] }),
+      Status.NOT_FOUND,
+      'network net-nope not found',
+    ],
+    ALREADY_EXISTS: [
+      () => client.createBridge({ networkId: 'net-f', subnet: '10.5.0.0/16' }),
+      Status.ALREADY_EXISTS,
+      'overlaps subnet 10.5.0.0/24',
+    ],
+    FAILED_PRECONDITION: [
+      () => client.deleteBridge({ networkId: 'net-e' }),
+      Status.FAILED_PRECONDITION,
+      'still has 1 endpoint(s)',
+    ],
+    RESOURCE_EXHAUSTED: [
+      () => uplinked.createBridge({ networkId: 'two', subnet: '10.9.0.0/24' }),
+      Status.RESOURCE_EXHAUSTED,
+      'no free address left in the external network 198.51.100.0/30',
+    ],
+    OVN_UNAVAILABLE: [
+      () => {
+        tools.failNext = capturedFailure('nbctl-connection-refused');
+        return client.createBridge({ networkId: 'net-g', subnet: '10.6.0.0/24' });
+      },
+      Status.UNAVAILABLE,
+      'creating the network: ovn-nbctl --db=unix:/tmp/ovncap/nb.sock --timeout=5 -- ls-add sw2 exited 1: ovn-nbctl: unix:/tmp/ovncap/nb.sock: database connection failed (Connection refused)',
+    ],
+    OVN_REFUSED: [
+      () => {
+        tools.failNext = capturedFailure('nbctl-constraint-violation');
+        return client.setNetworkPolicy({ networkId: 'net-e', rules: [] });
+      },
+      Status.INTERNAL,
+      'writing ACLs: ovn-nbctl',
+    ],
+    INTERNAL: [
+      () =>
+        client.attachContainer({
+          containerId: 'broken',
+          networkId: 'net-e',
+          macAddress: '02:00:00:00:05:02',
+          vsockPort: 20002,
+        }),
+      Status.INTERNAL,
+      'opening the data path of',
+    ],
+  };
+
+  it.each(Object.entries(reach))(
+    '%s is reachable through NetworkControl and maps to its status',
+    async (code, [call, status, words]) => {
+      expect(ERROR_CODES[code as ErrorCode]).toBe(status);
+      const { code: got, details } = await outcome(call());
+      expect(got).toBe(status);
+      expect(details).toContain(words);
+    },
+  );
+
+  it('an OVN failure leaves the domain as it was: the network can be created once OVN answers', async () => {
+    tools.failNext = capturedFailure('nbctl-database-hangs');
+    expect(
+      (await outcome(client.createBridge({ networkId: 'net-h', subnet: '10.7.0.0/24' }))).code,
+    ).toBe(Status.UNAVAILABLE);
+    await client.createBridge({ networkId: 'net-h', subnet: '10.7.0.0/24' });
+    const bridges = await client.listBridges({});
+    expect(bridges.bridges.map((b) => b.networkId)).toContain('net-h');
+    expect(tools.lastTransaction('ovn-nbctl')[0]).toEqual([
+      '--may-exist',
+      'ls-add',
+      lsName('net-h'),
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The controller's domain errors: one table of codes, each with its gRPC
- * status. Request facts (bad input, unknown, taken, busy) get their
+ * status. Request facts (bad input, unknown, taken, busy, used up) get their
  * own codes; failures of OVN/OVS or the data path are never reported as
  * request facts (NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT).
  */
@@ -17,6 +17,12 @@ export const ERROR_CODES = {
   ALREADY_EXISTS: Status.ALREADY_EXISTS,
   /** The object is in a state that forbids the operation (network with endpoints). */
   FAILED_PRECONDITION: Status.FAILED_PRECONDITION,
+  /**
+   * A shared pool is used up: no address of the external network is left for
+   * another non-internal network (each takes one). Freed by deleting a
+   * network; not a fact about this request's values, nor a failure of OVN.
+   */
+  RESOURCE_EXHAUSTED: Status.RESOURCE_EXHAUSTED,
   /**
    * OVN/OVS cannot be reached: database or daemon down, no socket, connection
    * refused, timeout; or not ready (no chassis). The tool's stderr is in the message.
@@ -62,3 +68,5 @@ export const taken = (message: string): ControllerError =>
   new ControllerError('ALREADY_EXISTS', message);
 export const busy = (message: string): ControllerError =>
   new ControllerError('FAILED_PRECONDITION', message);
+export const exhausted = (message: string): ControllerError =>
+  new ControllerError('RESOURCE_EXHAUSTED', message);

@@ -27,7 +27,15 @@ import type {
 } from '../ovn/model.js';
 import { lspName, routerMac } from '../ovn/names.js';
 import type { AttachmentLink, DataPath } from '../relay/datapath.js';
-import { busy, ControllerError, invalid, notFound, OVN_FAILURE_CODES, taken } from './errors.js';
+import {
+  busy,
+  ControllerError,
+  exhausted,
+  invalid,
+  notFound,
+  OVN_FAILURE_CODES,
+  taken,
+} from './errors.js';
 import type { AttachSpec, ExternalNetwork, NetworkSpec } from './validate.js';
 import { parseCidr } from './validate.js';
 
@@ -260,7 +268,7 @@ export class Networks {
     }
     const hosts = hostRange(external.cidr);
     for (let ip = hosts.first; ip <= hosts.last; ip++) if (!used.has(ip)) return ip;
-    throw busy(
+    throw exhausted(
       `network ${networkId}: no free address left in the external network ${formatCidr(external.cidr)} (each non-internal network takes one; use internal networks or a larger ARCA_EXTERNAL_CIDR)`,
     );
   }

@@ -4,7 +4,8 @@
  *
  * Failures: nice-grpc cannot send a response body with a non-OK status, so a
  * failed RPC carries only its status and message (INVALID_ARGUMENT,
- * NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, UNAVAILABLE/INTERNAL).
+ * NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, RESOURCE_EXHAUSTED,
+ * UNAVAILABLE/INTERNAL: the table in domain/errors.ts).
  * Arca's old clients treat any non-OK status as a failure before they read
  * `success`, so they keep working; every successful response has
  * `success = true` and an empty `error`.
