@@ -3,17 +3,8 @@
  * VM-per-container workloads Docker networks on OVN. Start with
  * {@link OvsNetworkBackend.open}.
  */
-export {
-  type AttachmentInfo,
-  type ConnectOptions,
-  type ContainerSpec,
-  type CreateNetworkOptions,
-  type NetworkEndpointInspect,
-  type NetworkInspect,
-  OvsNetworkBackend,
-  type OvsNetworkBackendOptions,
-  type ReconcileReport,
-} from './backend.js';
+export type { AttachmentInfo } from './attach.js';
+export { OvsNetworkBackend, type OvsNetworkBackendOptions } from './backend.js';
 export {
   type BridgeLink,
   type BridgeRetry,
@@ -36,6 +27,13 @@ export {
   type ServiceConnection,
   type TapForwarderClient,
 } from './clients.js';
+export type {
+  ConnectOptions,
+  ContainerSpec,
+  CreateNetworkOptions,
+  NetworkEndpointInspect,
+  NetworkInspect,
+} from './docker.js';
 export {
   type ErrorCode,
   type ErrorKind,
@@ -47,3 +45,4 @@ export {
 export { defaultPools, planNetworkAddressing } from './ipam.js';
 export { normalizeMac, stableMac } from './mac.js';
 export { PortAllocator } from './ports.js';
+export type { ReconcileReport } from './reconcile.js';
