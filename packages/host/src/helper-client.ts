@@ -32,19 +32,25 @@ export type HelperRpc =
   | 'GetHealth';
 
 /** The host error codes a helper status can become besides the fallbacks. */
-type HelperCode = 'POOL_OVERLAP' | 'ADDRESS_IN_USE';
+type HelperCode = 'POOL_OVERLAP' | 'EXTERNAL_ADDRESSES_EXHAUSTED' | 'ADDRESS_IN_USE';
 
 /**
  * (RPC, status) → host error code, for the statuses that mean something
- * specific to the host. Any other status becomes HELPER_UNAVAILABLE
- * (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED) or HELPER_FAILED, always with
- * the helper's message; NOT_FOUND from DeleteBridge and DetachContainer means
- * there was nothing to remove.
+ * specific to the host:
+ * - CreateBridge ALREADY_EXISTS: the subnet clashes with one the helper has
+ *   (the host checked its own networks and names already);
+ * - CreateBridge RESOURCE_EXHAUSTED: no address left in the helper's external
+ *   network, which every non-internal network takes one of;
+ * - AttachContainer ALREADY_EXISTS: the IP, MAC or data port is taken there.
+ * Any other status becomes HELPER_UNAVAILABLE (UNAVAILABLE, DEADLINE_EXCEEDED,
+ * CANCELLED) or HELPER_FAILED. Every error carries the helper's message and
+ * the ClientError as its cause. NOT_FOUND from DeleteBridge and
+ * DetachContainer means there was nothing to remove.
  */
 export const HELPER_STATUS_TABLE: StatusTable<HelperRpc, HelperCode> = {
   CreateBridge: {
     [Status.ALREADY_EXISTS]: 'POOL_OVERLAP',
-    [Status.FAILED_PRECONDITION]: 'POOL_OVERLAP',
+    [Status.RESOURCE_EXHAUSTED]: 'EXTERNAL_ADDRESSES_EXHAUSTED',
   },
   DeleteBridge: {},
   AttachContainer: { [Status.ALREADY_EXISTS]: 'ADDRESS_IN_USE' },
@@ -54,11 +60,14 @@ export const HELPER_STATUS_TABLE: StatusTable<HelperRpc, HelperCode> = {
 };
 
 function helperError(failure: RpcFailure<HelperCode>): NetworkBackendError {
+  const said = `helper VM: ${failure.detail}`;
   switch (failure.code) {
     case 'POOL_OVERLAP':
-      return errors.poolOverlap();
+      return errors.poolOverlap(said, failure.cause);
+    case 'EXTERNAL_ADDRESSES_EXHAUSTED':
+      return errors.externalAddressesExhausted(said, failure.cause);
     case 'ADDRESS_IN_USE':
-      return errors.addressInUse();
+      return errors.addressInUse(said, failure.cause);
     case 'unreachable':
       return errors.helperUnavailable(failure.detail, failure.cause);
     case 'failed':

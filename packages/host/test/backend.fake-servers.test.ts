@@ -113,6 +113,18 @@ describe('networks', () => {
     expect(await b.listNetworks()).toEqual([]);
     await b.createNetwork({ name: 'front' });
   });
+
+  it('no free external address on the helper is its own error, not a pool overlap, and leaves no network', async () => {
+    const b = backend!;
+    const words = 'no free address left in the external network 192.0.2.0/30';
+    helper.failures.set('CreateBridge', new ServerError(Status.RESOURCE_EXHAUSTED, words));
+    const err = await rejection(b.createNetwork({ name: 'front' }));
+    expect(err).toMatchObject({ code: 'EXTERNAL_ADDRESSES_EXHAUSTED', kind: 'forbidden' });
+    expect(err.message).toContain(words);
+    expect(err.message).not.toContain('Pool overlaps');
+    expect(await b.listNetworks()).toEqual([]);
+    expect(helper.bridges.size).toBe(0);
+  });
 });
 
 describe("Docker's errors", () => {

@@ -191,6 +191,7 @@ export class FakeHelper {
       },
       listBridges: async () => {
         this.calls.push('helper.ListBridges');
+        maybeFail(this.failures, 'ListBridges');
         return {
           success: true,
           error: '',
@@ -210,15 +211,18 @@ export class FakeHelper {
         };
       },
       setNetworkPolicy: async () => ({ success: true, error: '' }),
-      getHealth: async () => ({
-        healthy: true,
-        ovsStatus: 'fake',
-        ovnStatus: 'fake',
-        uptimeSeconds: BigInt(Math.floor((Date.now() - this.#startedAt) / 1000)),
-        chassis: 'fake',
-        networks: this.bridges.size,
-        attachments: 0,
-      }),
+      getHealth: async () => {
+        maybeFail(this.failures, 'GetHealth');
+        return {
+          healthy: true,
+          ovsStatus: 'fake',
+          ovnStatus: 'fake',
+          uptimeSeconds: BigInt(Math.floor((Date.now() - this.#startedAt) / 1000)),
+          chassis: 'fake',
+          networks: this.bridges.size,
+          attachments: 0,
+        };
+      },
       resolveDNS: async () => ({ found: false, ipAddress: '', networkId: '', error: '' }),
       getContainerNetworks: async (req) => ({
         networkIds: [...this.bridges.entries()]
