@@ -20,7 +20,7 @@ export interface CreateNetworkOptions {
   ipRange?: string;
   /** No egress and no published ports; DNS still works. */
   internal?: boolean;
-  /** 0 / absent = 1500. `options['com.docker.network.driver.mtu']` is honoured too. */
+  /** 0 / absent = 1500. `options['com.docker.network.driver.mtu']` is honoured too; this wins. */
   mtu?: number;
   labels?: Record<string, string>;
   /** Driver options, stored for inspect. */
@@ -30,30 +30,42 @@ export interface CreateNetworkOptions {
 /** One endpoint in {@link NetworkInspect.Containers}, as `docker network inspect` shows it. */
 export interface NetworkEndpointInspect {
   Name: string;
+  /** {@link endpointId} of the container on the network. */
   EndpointID: string;
   MacAddress: string;
   /** `ip/prefix`. */
   IPv4Address: string;
   IPv6Address: string;
-  Aliases: string[];
 }
 
-/** A network in the shape of `docker network inspect`. */
+/**
+ * A network as Docker 20.10's `docker network inspect` shows it, and nothing
+ * else: the one shape of a network for every caller. The MTU, when set, is
+ * the `com.docker.network.driver.mtu` entry of `Options`; a container's
+ * aliases are per attachment (`AttachmentInfo.aliases`).
+ */
 export interface NetworkInspect {
   Name: string;
   Id: string;
+  /** ISO 8601. */
   Created: string;
   Scope: 'local';
   Driver: 'bridge';
   EnableIPv6: false;
-  IPAM: { Driver: 'default'; Config: Array<{ Subnet: string; Gateway: string; IPRange?: string }> };
-  Subnet: string;
-  Gateway: string;
-  IPRange: string;
+  IPAM: {
+    Driver: 'default';
+    Options: Record<string, string>;
+    /** One IPv4 pool: the subnet, its gateway and the allocation range when one was given. */
+    Config: Array<{ Subnet: string; Gateway: string; IPRange?: string }>;
+  };
   Internal: boolean;
-  MTU: number;
+  Attachable: false;
+  Ingress: false;
+  ConfigFrom: { Network: '' };
+  ConfigOnly: false;
   /** Running containers on the network, keyed by container id. */
   Containers: Record<string, NetworkEndpointInspect>;
+  /** The driver options the user gave, with the effective MTU under {@link MTU_OPTION} when set. */
   Options: Record<string, string>;
   Labels: Record<string, string>;
 }
@@ -146,7 +158,7 @@ export function endpointId(containerId: string, networkId: string): string {
   return createHash('sha256').update(`${containerId}\0${networkId}`).digest('hex');
 }
 
-/** A network as `docker network inspect` shows it, with its ready endpoints. */
+/** A network as `docker network inspect` shows it, with the endpoints given (its ready ones). */
 export function renderNetworkInspect(
   n: NetworkRecord,
   endpoints: ReadonlyArray<{ container: ContainerRecord; attachment: AttachmentRecord }>,
@@ -159,7 +171,6 @@ export function renderNetworkInspect(
       MacAddress: a.mac,
       IPv4Address: `${a.ip}/${a.prefixLength}`,
       IPv6Address: '',
-      Aliases: a.aliases,
     };
   }
   return {
@@ -171,17 +182,18 @@ export function renderNetworkInspect(
     EnableIPv6: false,
     IPAM: {
       Driver: 'default',
+      Options: {},
       Config: [
         { Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange ? { IPRange: n.ipRange } : {}) },
       ],
     },
-    Subnet: n.subnet,
-    Gateway: n.gateway,
-    IPRange: n.ipRange,
     Internal: n.internal,
-    MTU: n.mtu || 1500,
+    Attachable: false,
+    Ingress: false,
+    ConfigFrom: { Network: '' },
+    ConfigOnly: false,
     Containers: containers,
-    Options: n.options,
-    Labels: n.labels,
+    Options: n.mtu === 0 ? { ...n.options } : { ...n.options, [MTU_OPTION]: String(n.mtu) },
+    Labels: { ...n.labels },
   };
 }

@@ -27,12 +27,14 @@ export {
   type ServiceConnection,
   type TapForwarderClient,
 } from './clients.js';
-export type {
-  ConnectOptions,
-  ContainerSpec,
-  CreateNetworkOptions,
-  NetworkEndpointInspect,
-  NetworkInspect,
+export {
+  type ConnectOptions,
+  type ContainerSpec,
+  type CreateNetworkOptions,
+  endpointId,
+  MTU_OPTION,
+  type NetworkEndpointInspect,
+  type NetworkInspect,
 } from './docker.js';
 export {
   type ErrorCode,
