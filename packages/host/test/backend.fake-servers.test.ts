@@ -561,8 +561,11 @@ describe('lifecycle and restarts', () => {
     const net = await b.createNetwork({ name: 'front', subnet: '10.20.0.0/24' });
     await startVm(b, 1, 'one');
     const att = await b.connect('one', 'front');
-    // Let the watch see an uptime of at least 1 s, then restart without going down.
-    await new Promise((resolve) => setTimeout(resolve, 1300));
+    // Let the watch take in an uptime of 100 s (a poll starts only after the
+    // previous one is handled, so two more polls mean one was handled), then
+    // restart without going down.
+    const polls = helper.healthPolls;
+    await waitFor(() => helper.healthPolls >= polls + 2);
     helper.restartInPlace();
     expect(helper.bridges.size).toBe(0);
     await waitFor(() => helper.endpoint(net.Id, ID(1)) !== undefined);
