@@ -44,7 +44,7 @@ const UNREACHABLE: ReadonlySet<Status> = new Set([
 ]);
 
 /** The one lookup of both tables: the row for (rpc, status), else the fallback for the status. */
-export function classifyRpcFailure<Rpc extends string, Code extends ErrorCode>(
+function classifyRpcFailure<Rpc extends string, Code extends ErrorCode>(
   table: StatusTable<Rpc, Code>,
   rpc: Rpc,
   what: string,
