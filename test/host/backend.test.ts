@@ -109,6 +109,7 @@ describe('OvsNetworkBackend with the real controller and forwarders', () => {
     const dig = await a.ns.exec('dig', ['+short', '+tries=1', '+time=2', '@127.0.0.11', 'db']);
     expect(dig.trim()).toBe(atB.ip);
     const inspect = await backend.inspectNetwork(`web${sfx}`);
+    expect(inspect.IPAM.Config).toEqual([{ Subnet: '198.51.100.0/24', Gateway: '198.51.100.1' }]);
     expect(
       Object.values(inspect.Containers)
         .map((c) => c.IPv4Address)

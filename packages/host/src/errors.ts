@@ -21,6 +21,7 @@ export const errorTable = {
   NETWORK_HAS_ENDPOINTS: 'forbidden',
   POOL_OVERLAP: 'forbidden',
   POOLS_EXHAUSTED: 'forbidden',
+  EXTERNAL_ADDRESSES_EXHAUSTED: 'forbidden', // like POOLS_EXHAUSTED: retrying as is cannot help
   INVALID_NAME: 'invalid',
   INVALID_SUBNET: 'invalid',
   INVALID_GATEWAY: 'invalid',
@@ -68,6 +69,10 @@ export function isBackendError(err: unknown, code?: ErrorCode): err is NetworkBa
 const make = (code: ErrorCode, message: string, cause?: unknown): NetworkBackendError =>
   new NetworkBackendError(code, message, cause === undefined ? undefined : { cause });
 
+/** Docker's sentence, then what the VM said in parentheses (Docker's wording stays a prefix). */
+const withDetail = (wording: string, detail?: string): string =>
+  detail === undefined ? wording : `${wording} (${detail})`;
+
 /** Constructors for every code, with Docker's wording where Docker has one. */
 export const errors = {
   networkNameExists: (name: string) =>
@@ -78,11 +83,22 @@ export const errors = {
       'NETWORK_HAS_ENDPOINTS',
       `error while removing network: network ${name} id ${id} has active endpoints`,
     ),
-  poolOverlap: () => make('POOL_OVERLAP', 'Pool overlaps with other one on this address space'),
+  poolOverlap: (detail?: string, cause?: unknown) =>
+    make(
+      'POOL_OVERLAP',
+      withDetail('Pool overlaps with other one on this address space', detail),
+      cause,
+    ),
   poolsExhausted: () =>
     make(
       'POOLS_EXHAUSTED',
       'could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network',
+    ),
+  externalAddressesExhausted: (detail: string, cause?: unknown) =>
+    make(
+      'EXTERNAL_ADDRESSES_EXHAUSTED',
+      withDetail("no free address left in the helper VM's external network", detail),
+      cause,
     ),
   invalidName: (name: string, why: string) =>
     make('INVALID_NAME', `invalid network name ${JSON.stringify(name)}: ${why}`),
@@ -99,7 +115,8 @@ export const errors = {
   invalidOption: (what: string) => make('INVALID_OPTION', what),
   ipNotInSubnet: (ip: string) =>
     make('IP_NOT_IN_SUBNET', `no configured subnet or ip-range contain the IP address ${ip}`),
-  addressInUse: () => make('ADDRESS_IN_USE', 'Address already in use'),
+  addressInUse: (detail?: string, cause?: unknown) =>
+    make('ADDRESS_IN_USE', withDetail('Address already in use', detail), cause),
   noFreeAddress: (network: string) =>
     make(
       'NO_FREE_ADDRESS',

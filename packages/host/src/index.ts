@@ -3,17 +3,8 @@
  * VM-per-container workloads Docker networks on OVN. Start with
  * {@link OvsNetworkBackend.open}.
  */
-export {
-  type AttachmentInfo,
-  type ConnectOptions,
-  type ContainerSpec,
-  type CreateNetworkOptions,
-  type NetworkEndpointInspect,
-  type NetworkInspect,
-  OvsNetworkBackend,
-  type OvsNetworkBackendOptions,
-  type ReconcileReport,
-} from './backend.js';
+export type { AttachmentInfo } from './attach.js';
+export { OvsNetworkBackend, type OvsNetworkBackendOptions } from './backend.js';
 export {
   type BridgeLink,
   type BridgeRetry,
@@ -37,6 +28,15 @@ export {
   type TapForwarderClient,
 } from './clients.js';
 export {
+  type ConnectOptions,
+  type ContainerSpec,
+  type CreateNetworkOptions,
+  endpointId,
+  MTU_OPTION,
+  type NetworkEndpointInspect,
+  type NetworkInspect,
+} from './docker.js';
+export {
   type ErrorCode,
   type ErrorKind,
   errors,
@@ -47,3 +47,4 @@ export {
 export { defaultPools, planNetworkAddressing } from './ipam.js';
 export { normalizeMac, stableMac } from './mac.js';
 export { PortAllocator } from './ports.js';
+export type { ReconcileReport } from './reconcile.js';

@@ -88,10 +88,13 @@ describe('networks', () => {
   it('create picks the first free default pool and the first host as gateway', async () => {
     const b = backend!;
     const a = await b.createNetwork({ name: 'front', labels: { team: 'x' } });
-    expect(a).toMatchObject({ Name: 'front', Subnet: '172.18.0.0/16', Gateway: '172.18.0.1' });
+    expect(a).toMatchObject({
+      Name: 'front',
+      IPAM: { Config: [{ Subnet: '172.18.0.0/16', Gateway: '172.18.0.1' }] },
+    });
     expect(a.Id).toMatch(/^[0-9a-f]{64}$/);
     const c = await b.createNetwork({ name: 'back' });
-    expect(c.Subnet).toBe('172.19.0.0/16');
+    expect(c.IPAM.Config[0]?.Subnet).toBe('172.19.0.0/16');
     expect(helper.bridges.get(a.Id)?.request).toMatchObject({
       name: 'front',
       subnet: '172.18.0.0/16',
@@ -112,6 +115,85 @@ describe('networks', () => {
     expect(err.message).toMatch(/ovn-nbctl exploded/);
     expect(await b.listNetworks()).toEqual([]);
     await b.createNetwork({ name: 'front' });
+  });
+
+  it('no free external address on the helper is its own error, not a pool overlap, and leaves no network', async () => {
+    const b = backend!;
+    const words = 'no free address left in the external network 192.0.2.0/30';
+    helper.failures.set('CreateBridge', new ServerError(Status.RESOURCE_EXHAUSTED, words));
+    const err = await rejection(b.createNetwork({ name: 'front' }));
+    expect(err).toMatchObject({ code: 'EXTERNAL_ADDRESSES_EXHAUSTED', kind: 'forbidden' });
+    expect(err.message).toContain(words);
+    expect(err.message).not.toContain('Pool overlaps');
+    expect(await b.listNetworks()).toEqual([]);
+    expect(helper.bridges.size).toBe(0);
+  });
+});
+
+describe('inspect', () => {
+  it("is Docker 20.10's object and nothing else, with the MTU in Options", async () => {
+    const b = backend!;
+    const net = await b.createNetwork({
+      name: 'front',
+      subnet: '10.20.0.0/24',
+      gateway: '10.20.0.254',
+      ipRange: '10.20.0.128/25',
+      internal: true,
+      mtu: 1400,
+      labels: { team: 'x' },
+      options: { 'com.example.colour': 'blue' },
+    });
+    await startVm(b, 1, 'one');
+    const att = await b.connect('one', 'front', { aliases: ['db'] });
+    const inspect = await b.inspectNetwork('front');
+    expect(inspect).toEqual({
+      Name: 'front',
+      Id: net.Id,
+      Created: net.Created,
+      Scope: 'local',
+      Driver: 'bridge',
+      EnableIPv6: false,
+      IPAM: {
+        Driver: 'default',
+        Options: {},
+        Config: [{ Subnet: '10.20.0.0/24', Gateway: '10.20.0.254', IPRange: '10.20.0.128/25' }],
+      },
+      Internal: true,
+      Attachable: false,
+      Ingress: false,
+      ConfigFrom: { Network: '' },
+      ConfigOnly: false,
+      Containers: {
+        [ID(1)]: {
+          Name: 'one',
+          EndpointID: expect.stringMatching(/^[0-9a-f]{64}$/),
+          MacAddress: att.mac,
+          IPv4Address: `${att.ip}/24`,
+          IPv6Address: '',
+        },
+      },
+      Options: { 'com.example.colour': 'blue', 'com.docker.network.driver.mtu': '1400' },
+      Labels: { team: 'x' },
+    });
+    expect(Date.parse(inspect.Created)).not.toBeNaN();
+    expect(helper.bridges.get(net.Id)?.request.mtu).toBe(1400);
+    // The endpoint id is stable per (container, network).
+    const again = await b.listNetworks();
+    expect(again[0]?.Containers[ID(1)]?.EndpointID).toBe(inspect.Containers[ID(1)]?.EndpointID);
+  });
+
+  it('a network without an MTU or ip-range shows neither', async () => {
+    const b = backend!;
+    const net = await b.createNetwork({ name: 'front', subnet: '10.20.0.0/24' });
+    expect(net.IPAM.Config).toEqual([{ Subnet: '10.20.0.0/24', Gateway: '10.20.0.1' }]);
+    expect(net.Options).toEqual({});
+    const viaOption = await b.createNetwork({
+      name: 'back',
+      subnet: '10.21.0.0/24',
+      options: { 'com.docker.network.driver.mtu': '9000' },
+    });
+    expect(viaOption.Options).toEqual({ 'com.docker.network.driver.mtu': '9000' });
+    expect(helper.bridges.get(viaOption.Id)?.request.mtu).toBe(9000);
   });
 });
 
@@ -223,8 +305,9 @@ describe('connect', () => {
       Name: 'one',
       MacAddress: att.mac,
       IPv4Address: '10.20.0.2/24',
-      Aliases: ['db'],
     });
+    const listed = (await b.listAttachments()).find((x) => x.containerId === ID(1));
+    expect(listed?.aliases).toEqual(['db']);
   });
 
   it('the second network gets eth1 without the default route, and peers get DNS snapshots', async () => {
@@ -478,8 +561,11 @@ describe('lifecycle and restarts', () => {
     const net = await b.createNetwork({ name: 'front', subnet: '10.20.0.0/24' });
     await startVm(b, 1, 'one');
     const att = await b.connect('one', 'front');
-    // Let the watch see an uptime of at least 1 s, then restart without going down.
-    await new Promise((resolve) => setTimeout(resolve, 1300));
+    // Let the watch take in an uptime of 100 s (a poll starts only after the
+    // previous one is handled, so two more polls mean one was handled), then
+    // restart without going down.
+    const polls = helper.healthPolls;
+    await waitFor(() => helper.healthPolls >= polls + 2);
     helper.restartInPlace();
     expect(helper.bridges.size).toBe(0);
     await waitFor(() => helper.endpoint(net.Id, ID(1)) !== undefined);

@@ -23,6 +23,10 @@ describe('domain errors', () => {
         "invalid gateway 10.1.0.1: parent subnet 10.0.0.0/24 doesn't contain this address",
       ],
       [errors.containerNotFound('c9'), 'No such container: c9'],
+      [
+        errors.poolOverlap('helper VM: CreateBridge web: ALREADY_EXISTS: subnet overlaps'),
+        'Pool overlaps with other one on this address space (helper VM: CreateBridge web: ALREADY_EXISTS: subnet overlaps)',
+      ],
     ];
     for (const [err, text] of table) expect(err.message).toBe(text);
   });

@@ -109,7 +109,10 @@ export class FakeHelper {
   bindData = true;
   readonly #hostnames = new Map<string, string>();
   #server?: Server;
-  #startedAt = Date.now();
+  /** What GetHealth answers as uptime; {@link restartInPlace} sets it back to 0. */
+  uptimeSeconds = 100;
+  /** GetHealth calls answered so far. */
+  healthPolls = 0;
 
   constructor(dir: string, calls: string[]) {
     this.dir = dir;
@@ -191,6 +194,7 @@ export class FakeHelper {
       },
       listBridges: async () => {
         this.calls.push('helper.ListBridges');
+        maybeFail(this.failures, 'ListBridges');
         return {
           success: true,
           error: '',
@@ -210,15 +214,19 @@ export class FakeHelper {
         };
       },
       setNetworkPolicy: async () => ({ success: true, error: '' }),
-      getHealth: async () => ({
-        healthy: true,
-        ovsStatus: 'fake',
-        ovnStatus: 'fake',
-        uptimeSeconds: BigInt(Math.floor((Date.now() - this.#startedAt) / 1000)),
-        chassis: 'fake',
-        networks: this.bridges.size,
-        attachments: 0,
-      }),
+      getHealth: async () => {
+        maybeFail(this.failures, 'GetHealth');
+        this.healthPolls++;
+        return {
+          healthy: true,
+          ovsStatus: 'fake',
+          ovnStatus: 'fake',
+          uptimeSeconds: BigInt(this.uptimeSeconds),
+          chassis: 'fake',
+          networks: this.bridges.size,
+          attachments: 0,
+        };
+      },
       resolveDNS: async () => ({ found: false, ipAddress: '', networkId: '', error: '' }),
       getContainerNetworks: async (req) => ({
         networkIds: [...this.bridges.entries()]
@@ -243,7 +251,7 @@ export class FakeHelper {
   restartInPlace(): void {
     for (const b of this.bridges.values()) for (const e of b.endpoints.values()) e.data?.close();
     this.bridges.clear();
-    this.#startedAt = Date.now();
+    this.uptimeSeconds = 0;
   }
 
   /** Stops the server and every data listener, forgetting all state (a helper VM that lost its disk). */

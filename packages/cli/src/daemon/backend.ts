@@ -17,15 +17,16 @@ import type { ComponentHealth, ContainerNetworkView, ContainerStats, NetworkView
 import type { NetworkBackendPort } from './service.js';
 
 function networkView(network: NetworkInspect, attachments: AttachmentInfo[]): NetworkView {
-  const devices = new Map(
-    attachments.filter((a) => a.networkId === network.Id).map((a) => [a.containerId, a.device]),
+  const mine = new Map(
+    attachments.filter((a) => a.networkId === network.Id).map((a) => [a.containerId, a]),
   );
+  const pool = network.IPAM.Config[0];
   const view: NetworkView = {
     id: network.Id,
     name: network.Name,
     driver: 'ovn',
-    subnet: network.Subnet,
-    gateway: network.Gateway,
+    subnet: pool?.Subnet ?? '',
+    gateway: pool?.Gateway ?? '',
     internal: network.Internal,
     labels: network.Labels,
     created: network.Created,
@@ -34,11 +35,11 @@ function networkView(network: NetworkInspect, attachments: AttachmentInfo[]): Ne
       containerId: id,
       ipv4Address: endpoint.IPv4Address,
       macAddress: endpoint.MacAddress,
-      aliases: endpoint.Aliases,
-      device: devices.get(id) ?? '',
+      aliases: mine.get(id)?.aliases ?? [],
+      device: mine.get(id)?.device ?? '',
     })),
   };
-  if (network.IPRange) view.ipRange = network.IPRange;
+  if (pool?.IPRange) view.ipRange = pool.IPRange;
   return view;
 }
 

@@ -1,0 +1,71 @@
+/**
+ * DNS snapshots and their fan-out: each container VM's embedded DNS server
+ * holds the full list of its peers (every network it is ready on, with the
+ * running containers there and their aliases), replaced as a whole by
+ * UpdateDNSMappings whenever a network's membership changes.
+ */
+import type { Logger } from '@arca-net/log';
+import type { tapforwarder } from '@arca-net/proto';
+import type { ForwarderPool } from './forwarders.js';
+import type { ContainerRecord, StateStore } from './state.js';
+
+/** Builds containers' DNS snapshots from the state and pushes them through the forwarder pool. */
+export class DnsFanOut {
+  readonly #state: StateStore;
+  readonly #forwarders: ForwarderPool;
+  readonly #upstreams: string[];
+  readonly #log: Logger;
+
+  /** `upstreams`: resolvers ("ip" or "ip:port") sent with every snapshot; empty = the VMs' own. */
+  constructor(state: StateStore, forwarders: ForwarderPool, upstreams: string[], log: Logger) {
+    this.#state = state;
+    this.#forwarders = forwarders;
+    this.#upstreams = upstreams;
+    this.#log = log;
+  }
+
+  /** The DNS snapshot of one container: every network it is ready on, with the running peers there. */
+  snapshot(containerId: string): tapforwarder.UpdateDNSMappingsRequest {
+    const networks: Record<string, tapforwarder.NetworkPeers> = {};
+    for (const mine of this.#state.attachmentsOfContainer(containerId)) {
+      if (mine.status !== 'ready') continue;
+      const n = this.#state.getNetwork(mine.networkId);
+      if (!n) continue;
+      const containers: tapforwarder.ContainerDNSInfo[] = [];
+      for (const peer of this.#state.attachmentsOfNetwork(n.id)) {
+        if (peer.status !== 'ready') continue;
+        const pc = this.#state.getContainer(peer.containerId);
+        if (!pc) continue;
+        containers.push({ name: pc.name, id: pc.id, ipAddress: peer.ip, aliases: peer.aliases });
+      }
+      networks[n.name] = { containers };
+    }
+    return { networks, upstreamServers: this.#upstreams };
+  }
+
+  /** Pushes a container's snapshot; with `strict` a failure is thrown, else logged. */
+  async push(c: ContainerRecord, strict: boolean): Promise<void> {
+    try {
+      await this.#forwarders.updateDns(c, this.snapshot(c.id));
+    } catch (err) {
+      if (strict) throw err;
+      this.#log.warn({ container: c.name, err }, 'DNS snapshot push failed');
+    }
+  }
+
+  /** Pushes snapshots to every running container ready on any of `networkIds` (except `skip`). */
+  async pushToNetworks(networkIds: ReadonlySet<string>, skip?: string): Promise<void> {
+    const targets = new Set<string>();
+    for (const id of networkIds) {
+      for (const a of this.#state.attachmentsOfNetwork(id)) {
+        if (a.status === 'ready' && a.containerId !== skip) targets.add(a.containerId);
+      }
+    }
+    await Promise.all(
+      [...targets].map(async (id) => {
+        const c = this.#state.getContainer(id);
+        if (c?.running && this.#forwarders.knows(id)) await this.push(c, false);
+      }),
+    );
+  }
+}
