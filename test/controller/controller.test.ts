@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lsName, lspName, ERROR_CODES as Status } from '../../packages/controller/dist/index.js';
 import { network } from '../../packages/proto/dist/index.js';
-import { reflect } from '../grpc-reflection.js';
+import { reflect } from '../grpc-ecosystem.js';
 import {
   HelperOvn,
   Netns,

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { tapforwarder } from '../../packages/proto/dist/index.js';
-import { reflect } from '../grpc-reflection.js';
+import { reflect } from '../grpc-ecosystem.js';
 import {
   arpRequest,
   type ForwarderProcess,
