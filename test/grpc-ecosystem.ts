@@ -108,7 +108,7 @@ export interface HealthAnswers {
   list: Record<string, string>;
 }
 
-/** Asks health of the server on `socketPath` about each of `services` (and `""`, the whole server). */
+/** Asks the health of the server on `socketPath` about `""` (the server) and each of `services`. */
 export async function askHealth(socketPath: string, services: string[]): Promise<HealthAnswers> {
   const { client, close } = healthClient(socketPath);
   try {

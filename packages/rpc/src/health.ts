@@ -44,7 +44,7 @@ export class HealthStatuses {
     return new Map(this.#statuses);
   }
 
-  /** The server is going away: every service becomes NOT_SERVING and every Watch stream ends after saying so. */
+  /** The server is going away: every service NOT_SERVING, every Watch ends after saying so. */
   shutdown(): void {
     this.setAll(ServingStatus.NOT_SERVING);
     this.#ended = true;

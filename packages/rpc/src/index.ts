@@ -8,7 +8,8 @@
  *   listen: parseListenAddress('vsock', FORWARDER_CONTROL_PORT),
  *   name: 'forwarder',
  *   services: [rpcService(tapforwarder.TAPForwarderDefinition, implementation)],
- *   errorStatus: (error) => (error instanceof ForwarderError ? forwarderErrors[error.code].status : undefined),
+ *   errorStatus: (error) =>
+ *     error instanceof ForwarderError ? forwarderErrors[error.code].status : undefined,
  *   logger,
  * });
  * // … rpc.socketPath, rpc.health.set(name, status) …

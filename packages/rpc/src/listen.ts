@@ -6,7 +6,7 @@
 import { isAbsolute } from 'node:path';
 import type { ListenEndpoint } from '@arca-net/vsock';
 
-/** Where a VM process listens: gRPC on `port` of `endpoint`, its data ports on the same endpoint. */
+/** Where a VM process listens: gRPC on `port` of `endpoint`, its data ports on that endpoint. */
 export interface ListenAddress {
   endpoint: ListenEndpoint;
   port: number;

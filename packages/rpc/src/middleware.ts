@@ -41,7 +41,7 @@ export function errorMappingMiddleware(statusOf: ErrorStatus) {
   };
 }
 
-/** Logs each call's end (debug on success, warn on failure) with `{method, reqId}` and its duration. */
+/** Logs each call's end (debug if ok, warn if failed) with `{method, reqId}` and its duration. */
 export function loggingMiddleware(logger: Logger) {
   let nextId = 1;
   return async function* logging<Request, Response>(

@@ -23,7 +23,7 @@ import { addReflection } from './reflection.js';
 
 /** One service to serve; build it with {@link rpcService}. */
 export interface RpcService {
-  /** The service's full name (`arca.network.NetworkControl`): health and reflection know it by it. */
+  /** The service's full name (`arca.network.NetworkControl`), as health and reflection know it. */
   readonly fullName: string;
   /** Adds the service to a nice-grpc server. */
   add(server: Server): void;
@@ -43,22 +43,22 @@ export function rpcService<Definition extends TsProtoServiceDefinition>(
 /** Options of {@link startRpcServer}. */
 export interface RpcServerOptions {
   listen: ListenAddress;
-  /** The process (`forwarder`, `controller`): names the private socket directory of a vsock listen. */
+  /** The process (`forwarder`, `controller`): names the private socket directory for vsock. */
   name: string;
   services: readonly RpcService[];
   /** The caller's error table: the status of each of its errors (anything else is INTERNAL). */
   errorStatus: ErrorStatus;
-  /** Calls log to its `{component: 'grpc'}` child, grpc-js to its `{component: 'grpc-js'}` child. */
+  /** Calls log to its `{component: 'grpc'}` child, grpc-js to `{component: 'grpc-js'}`. */
   logger: Logger;
-  /** How long {@link RpcServer.close} lets calls in flight finish before cancelling them (ms, default 5000). */
+  /** How long {@link RpcServer.close} lets calls in flight finish (ms, default 5000). */
   shutdownGraceMs?: number;
 }
 
 /** A running gRPC server. */
 export interface RpcServer {
-  /** What grpc-js listens on (`unix:/path`); nice-grpc clients dial `unix:///path` (or the vsock port). */
+  /** What grpc-js listens on (`unix:/path`); nice-grpc clients dial `unix:///path`. */
   readonly address: string;
-  /** The Unix socket of that address: `DIR/PORT.sock` for `unixdir:DIR`, a private one for vsock. */
+  /** The Unix socket of that address: `DIR/PORT.sock` for unixdir, a private one for vsock. */
   readonly socketPath: string;
   /** grpc.health.v1 statuses: `""` and each service SERVING once started, NOT_SERVING on close. */
   readonly health: HealthStatuses;
