@@ -75,10 +75,6 @@ class FakeDataPlane implements DataPlane {
     return relay;
   }
 
-  proxyListenerTo() {
-    return { close() {} };
-  }
-
   connect(port: number) {
     this.listeners.get(port)?.emit('connection', { detachFd: () => 200, close() {} });
   }
