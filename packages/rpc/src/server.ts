@@ -84,58 +84,83 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   addReflection(server, [...names, health.HealthDefinition.fullName]);
 
   const { listen } = options;
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const closeAll = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        logger.warn({ err: error }, 'cleanup failed');
-      }
-    }
-  };
-  let socketPath: string;
+  const socket = unixSocketFor(listen, options.name);
+  let vsockProxy: { close(): void } | undefined;
   try {
-    if (listen.endpoint.kind === 'unixdir') {
-      mkdirSync(listen.endpoint.dir, { recursive: true });
-      socketPath = join(listen.endpoint.dir, `${listen.port}.sock`);
-    } else {
-      const privateDir = mkdtempSync(join(tmpdir(), `arca-net-${options.name}-`));
-      cleanups.push(() => rmSync(privateDir, { recursive: true, force: true }));
-      socketPath = join(privateDir, 'grpc.sock');
-    }
-    const socket = socketPath;
-    rmSync(socket, { force: true });
-    await server.listen(`unix:${socket}`);
-    cleanups.push(() => rmSync(socket, { force: true }));
-    cleanups.push(() => shutdown(server, options.shutdownGraceMs ?? 5000, logger));
-    if (listen.endpoint.kind === 'vsock') {
-      const listener = await listenStream(listen.endpoint, listen.port);
-      cleanups.push(() => listener.close());
-      const proxy = proxyListenerTo(listener, socket);
-      cleanups.push(() => proxy.close());
-    }
+    await server.listen(`unix:${socket.path}`);
+    if (listen.endpoint.kind === 'vsock') vsockProxy = await proxyVsock(listen, socket.path);
   } catch (error) {
-    await closeAll();
+    server.forceShutdown();
+    socket.remove();
     throw error;
   }
-  cleanups.push(() => statuses.shutdown());
   statuses.setAll(health.HealthCheckResponse_ServingStatus.SERVING);
+  const address = `unix:${socket.path}`;
   logger.info(
-    { grpc: `unix:${socketPath}`, listen: listen.endpoint, port: listen.port, services: names },
+    { grpc: address, listen: listen.endpoint, port: listen.port, services: names },
     'gRPC serving',
   );
 
   let closing: Promise<void> | undefined;
   return {
-    address: `unix:${socketPath}`,
-    socketPath,
+    address,
+    socketPath: socket.path,
     health: statuses,
     close: () => {
-      closing ??= closeAll();
+      closing ??= (async () => {
+        statuses.shutdown();
+        vsockProxy?.close();
+        try {
+          await shutdown(server, options.shutdownGraceMs ?? 5000, logger);
+        } finally {
+          socket.remove();
+        }
+      })();
       return closing;
     },
   };
+}
+
+/**
+ * The Unix socket grpc-js listens on: `DIR/PORT.sock` for unixdir (the
+ * directory made if missing), else one in a private directory. Any stale
+ * socket is removed first; `remove()` removes it (and the private directory).
+ */
+function unixSocketFor(listen: ListenAddress, name: string): { path: string; remove(): void } {
+  let path: string;
+  let privateDir: string | undefined;
+  if (listen.endpoint.kind === 'unixdir') {
+    mkdirSync(listen.endpoint.dir, { recursive: true });
+    path = join(listen.endpoint.dir, `${listen.port}.sock`);
+  } else {
+    privateDir = mkdtempSync(join(tmpdir(), `arca-net-${name}-`));
+    path = join(privateDir, 'grpc.sock');
+  }
+  rmSync(path, { force: true });
+  return {
+    path,
+    remove: () => {
+      rmSync(path, { force: true });
+      if (privateDir) rmSync(privateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Listens on the vsock port of `listen` and pipes every connection to `socketPath`. */
+async function proxyVsock(listen: ListenAddress, socketPath: string): Promise<{ close(): void }> {
+  const listener = await listenStream(listen.endpoint, listen.port);
+  try {
+    const proxy = proxyListenerTo(listener, socketPath);
+    return {
+      close: () => {
+        proxy.close();
+        listener.close();
+      },
+    };
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
 }
 
 /** Shuts `server` down gracefully, cancelling the calls still running after `graceMs`. */
