@@ -10,7 +10,7 @@ import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lsName, lspName } from '../../packages/controller/dist/index.js';
 import { network } from '../../packages/proto/dist/index.js';
-import { reflect } from '../grpc-reflection.js';
+import { askHealth, reflect } from '../grpc-ecosystem.js';
 import {
   HelperOvn,
   Netns,
@@ -155,6 +155,22 @@ describe('networks', () => {
     expect(reflected.described).toEqual({
       'arca.network.NetworkControl': true,
       'grpc.health.v1.Health': true,
+    });
+  });
+
+  it('serves reflection v1alpha too (what grpc-js-reflection-client asks): lists and describes both', async () => {
+    expect(await reflect(join(grpcDir, '9999.sock'), 'v1alpha')).toEqual({
+      services: ['arca.network.NetworkControl', 'grpc.health.v1.Health'],
+      described: { 'arca.network.NetworkControl': true, 'grpc.health.v1.Health': true },
+    });
+  });
+
+  it('health answers Check and Watch for "" and NetworkControl by name, and List', async () => {
+    const name = 'arca.network.NetworkControl';
+    expect(await askHealth(join(grpcDir, '9999.sock'), [name, 'no.such.Service'])).toEqual({
+      check: { '': 'SERVING', [name]: 'SERVING', 'no.such.Service': 'NOT_FOUND' },
+      watch: { '': 'SERVING', [name]: 'SERVING', 'no.such.Service': 'SERVICE_UNKNOWN' },
+      list: { '': 'SERVING', [name]: 'SERVING' },
     });
   });
 });

@@ -3,6 +3,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectForwarder } from '../../packages/forwarder/dist/client.js';
+import { reflect } from '../grpc-ecosystem.js';
 import {
   arpRequest,
   type ForwarderProcess,
@@ -47,6 +48,13 @@ describe('vminit bundle', () => {
   it('starts standalone and serves health and GetStatus over its unixdir socket', async () => {
     expect(await fwd.connection.isServing()).toBe(true);
     expect((await fwd.client.getStatus({})).version).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('serves reflection v1alpha from the descriptor set beside it', async () => {
+    expect(await reflect(join(dir, '5555.sock'), 'v1alpha')).toEqual({
+      services: ['arca.tapforwarder.v1.TAPForwarder', 'grpc.health.v1.Health'],
+      described: { 'arca.tapforwarder.v1.TAPForwarder': true, 'grpc.health.v1.Health': true },
+    });
   });
 
   it('loads the addon beside it: attaches a TAP and relays frames', async () => {

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { tapforwarder } from '../../packages/proto/dist/index.js';
-import { reflect } from '../grpc-reflection.js';
+import { askHealth, reflect } from '../grpc-ecosystem.js';
 import {
   arpRequest,
   type ForwarderProcess,
@@ -99,6 +99,22 @@ describe('forwarder in a network namespace', () => {
       'grpc.health.v1.Health',
     ]);
     expect(Object.values(reflected.described)).toEqual([true, true]);
+  });
+
+  it('serves reflection v1alpha too (what grpc-js-reflection-client asks): lists and describes both', async () => {
+    expect(await reflect(join(dir, '5555.sock'), 'v1alpha')).toEqual({
+      services: ['arca.tapforwarder.v1.TAPForwarder', 'grpc.health.v1.Health'],
+      described: { 'arca.tapforwarder.v1.TAPForwarder': true, 'grpc.health.v1.Health': true },
+    });
+  });
+
+  it('health answers Check and Watch for "" and TAPForwarder by name, and List', async () => {
+    const name = 'arca.tapforwarder.v1.TAPForwarder';
+    expect(await askHealth(join(dir, '5555.sock'), [name, 'no.such.Service'])).toEqual({
+      check: { '': 'SERVING', [name]: 'SERVING', 'no.such.Service': 'NOT_FOUND' },
+      watch: { '': 'SERVING', [name]: 'SERVING', 'no.such.Service': 'SERVICE_UNKNOWN' },
+      list: { '': 'SERVING', [name]: 'SERVING' },
+    });
   });
 
   it('attaches two TAPs with the exact MACs, addresses, prefixes and the default route', async () => {

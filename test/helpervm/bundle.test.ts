@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ControllerClient, connectController } from '../../packages/controller/dist/index.js';
+import { reflect } from '../grpc-ecosystem.js';
 
 const execFileP = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -79,6 +80,13 @@ describe('helper VM bundle', () => {
     const health = await client.getHealth({});
     expect(health).toMatchObject({ healthy: true });
     expect(stderr).toContain(`exec ${join(install, 'arca-net-controller')} --listen`);
+  });
+
+  it('serves reflection v1alpha from the descriptor set beside it', async () => {
+    expect(await reflect(join(dir, 'vm', '9999.sock'), 'v1alpha')).toEqual({
+      services: ['arca.network.NetworkControl', 'grpc.health.v1.Health'],
+      described: { 'arca.network.NetworkControl': true, 'grpc.health.v1.Health': true },
+    });
   });
 
   it('drives OVN: CreateBridge makes a logical switch that ListBridges reports', async () => {

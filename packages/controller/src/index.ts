@@ -25,7 +25,6 @@ export {
 export type { AttachmentLink, DataPath } from './relay/datapath.js';
 export {
   type Controller,
-  type ControllerListen,
   type ControllerOptions,
   type OvnLocation,
   parseControllerListen,

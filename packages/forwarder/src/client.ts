@@ -2,13 +2,12 @@
  * A client of one forwarder's gRPC socket (TAPForwarder + health), for the
  * lab, tests and benchmarks that reach it through a Unix socket.
  */
-import { tapforwarder } from '@arca-net/proto';
+import { health as healthProto, tapforwarder } from '@arca-net/proto';
 import { type Client, createChannel, createClient } from 'nice-grpc';
-import { HealthDefinition } from 'nice-grpc-server-health';
 
 export interface ForwarderClient {
   forwarder: Client<tapforwarder.TAPForwarderDefinition>;
-  health: Client<typeof HealthDefinition>;
+  health: Client<healthProto.HealthDefinition>;
   /** True once health reports SERVING. */
   isServing(): Promise<boolean>;
   close(): void;
@@ -17,13 +16,13 @@ export interface ForwarderClient {
 /** Connects (lazily) to the forwarder listening on the Unix socket `socketPath`. */
 export function connectForwarder(socketPath: string): ForwarderClient {
   const channel = createChannel(`unix://${socketPath}`);
-  const health = createClient(HealthDefinition, channel);
+  const health = createClient(healthProto.HealthDefinition, channel);
   return {
     forwarder: createClient(tapforwarder.TAPForwarderDefinition, channel),
     health,
     isServing: () =>
       health.check({ service: '' }).then(
-        (reply) => reply.status === 1,
+        (reply) => reply.status === healthProto.HealthCheckResponse_ServingStatus.SERVING,
         () => false,
       ),
     close: () => channel.close(),

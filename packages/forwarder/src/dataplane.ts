@@ -54,6 +54,4 @@ export interface DataPlane {
   listen(where: ListenEndpoint, port: number): Promise<DataListener>;
   /** Relays frames between the TAP fd (a) and the stream fd (b); owns both. */
   openRelay(tapFd: number, streamFd: number): DataRelay;
-  /** Pipes every connection of `listener` to the Unix socket `targetPath`. */
-  proxyListenerTo(listener: DataListener, targetPath: string): { close(): void };
 }

@@ -3,14 +3,10 @@
  * 5555, TAP relays, embedded DNS), startable in-process for the lab.
  */
 import type { Logger } from '@arca-net/log';
+import type { ListenAddress } from '@arca-net/rpc';
 import type { DataPlane } from './dataplane.js';
 import type { Upstream } from './dns/upstream.js';
-import {
-  type Forwarder,
-  type ForwarderListen,
-  type ForwarderOptions,
-  startForwarderWith,
-} from './server.js';
+import { type Forwarder, type ForwarderOptions, startForwarderWith } from './server.js';
 import { vsockDataPlane } from './vsock-dataplane.js';
 
 export type { DataPlane, ListenEndpoint } from './dataplane.js';
@@ -18,7 +14,6 @@ export type { Upstream } from './dns/upstream.js';
 export { ForwarderError, type ForwarderErrorCode, forwarderErrors } from './errors.js';
 export {
   type Forwarder,
-  type ForwarderListen,
   type ForwarderOptions,
   parseDnsListen,
   parseForwarderListen,
@@ -28,7 +23,7 @@ export { FORWARDER_VERSION } from './version.js';
 /** Options of {@link startForwarder}; see {@link ForwarderOptions}. */
 export interface StartForwarderOptions extends Omit<ForwarderOptions, 'dataPlane'> {
   /** `'vsock'`, `'vsock:5555'`, `'unixdir:/dir'` or the parsed form. */
-  listen: ForwarderListen | string;
+  listen: ListenAddress | string;
   /** `'127.0.0.11:53'` (default), `'off'`, or `{host, port}`. */
   dns?: Upstream | 'off' | string;
   logger?: Logger;

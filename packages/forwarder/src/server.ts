@@ -1,50 +1,28 @@
 /**
- * Starts the whole forwarder: the gRPC server (TAPForwarder, health and
- * reflection) on its listen address, the attachment manager and the embedded
- * DNS server.
+ * Starts the whole forwarder: the embedded DNS server, the attachment manager
+ * and, through @arca-net/rpc, the gRPC server (TAPForwarder beside health and
+ * reflection) on its listen address.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type Logger, silentLogger } from '@arca-net/log';
-import { descriptorSetPath, FORWARDER_CONTROL_PORT, tapforwarder } from '@arca-net/proto';
-import { ServerCredentials } from '@grpc/grpc-js';
-import { createServer } from 'nice-grpc';
-import { HealthDefinition, HealthServiceImpl } from 'nice-grpc-server-health';
-import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
+import { FORWARDER_CONTROL_PORT, tapforwarder } from '@arca-net/proto';
+import { type ListenAddress, parseListenAddress, rpcService, startRpcServer } from '@arca-net/rpc';
 import { AttachmentManager } from './attachments.js';
-import type { DataPlane, ListenEndpoint } from './dataplane.js';
+import type { DataPlane } from './dataplane.js';
 import { DnsServer } from './dns/server.js';
 import { parseUpstream, systemUpstreams, type Upstream } from './dns/upstream.js';
-import { invalidArgument } from './errors.js';
-import { errorMappingMiddleware, loggingMiddleware } from './middleware.js';
+import { ForwarderError, forwarderErrors } from './errors.js';
 import { type DhcpOptions, obtainLease } from './netconf/dhcp.js';
 import { execRunner, IpTool } from './netconf/ip.js';
 import { createTapForwarderService } from './service.js';
 
-/** Where the forwarder listens: its gRPC port and, on the same endpoint, every data port. */
-export interface ForwarderListen {
-  endpoint: ListenEndpoint;
-  /** gRPC port, default 5555. */
-  port: number;
+/** Parses `vsock`, `vsock:PORT` or `unixdir:/DIR` (gRPC then on `DIR/5555.sock`). */
+export function parseForwarderListen(text: string): ListenAddress {
+  return parseListenAddress(text, FORWARDER_CONTROL_PORT);
 }
 
-/** Parses `vsock`, `vsock:PORT` or `unixdir:DIR` (gRPC then on `DIR/5555.sock`). */
-export function parseForwarderListen(text: string): ForwarderListen {
-  if (text === 'vsock') return { endpoint: { kind: 'vsock' }, port: FORWARDER_CONTROL_PORT };
-  const vsock = /^vsock:(\d+)$/.exec(text);
-  if (vsock) {
-    const port = Number(vsock[1]);
-    if (port < 1 || port > 0xffffffff) throw invalidArgument(`--listen ${text}: bad port`);
-    return { endpoint: { kind: 'vsock' }, port };
-  }
-  if (text.startsWith('unixdir:') && text.length > 'unixdir:'.length) {
-    return {
-      endpoint: { kind: 'unixdir', dir: text.slice('unixdir:'.length) },
-      port: FORWARDER_CONTROL_PORT,
-    };
-  }
-  throw invalidArgument(`--listen ${JSON.stringify(text)}: expected vsock[:PORT] or unixdir:DIR`);
+/** The gRPC status of a forwarder error, from its table; other errors are not ours. */
+function forwarderErrorStatus(error: unknown) {
+  return error instanceof ForwarderError ? forwarderErrors[error.code].status : undefined;
 }
 
 /** Parses `--dns`: `off`, `HOST` or `HOST:PORT` (port 0 = any free one). */
@@ -53,7 +31,8 @@ export function parseDnsListen(text: string): Upstream | 'off' {
 }
 
 export interface ForwarderOptions {
-  listen: ForwarderListen | string;
+  /** gRPC on this address, every data port on the same endpoint. */
+  listen: ListenAddress | string;
   /** Embedded DNS address, `'off'`, default 127.0.0.11:53. */
   dns?: Upstream | 'off' | string;
   /** Upstream resolvers; default: /etc/resolv.conf's at start. */
@@ -118,51 +97,24 @@ export async function startForwarderWith(options: ForwarderOptions): Promise<For
     });
     cleanups.push(() => attachments.close());
 
-    const server = createServer()
-      .use(loggingMiddleware(logger.child({ component: 'grpc' })))
-      .use(errorMappingMiddleware);
-    server.add(
-      tapforwarder.TAPForwarderDefinition,
-      createTapForwarderService({ attachments, dns }),
-    );
-    server.add(HealthDefinition, HealthServiceImpl());
-    server.add(
-      ServerReflectionService,
-      ServerReflection(readFileSync(descriptorSetPath), [
-        tapforwarder.TAPForwarderDefinition.fullName,
-        'grpc.health.v1.Health',
-      ]),
-    );
-
-    let socketPath: string;
-    if (listen.endpoint.kind === 'unixdir') {
-      mkdirSync(listen.endpoint.dir, { recursive: true });
-      socketPath = join(listen.endpoint.dir, `${listen.port}.sock`);
-    } else {
-      const privateDir = mkdtempSync(join(tmpdir(), 'arca-net-forwarder-'));
-      cleanups.push(() => rmSync(privateDir, { recursive: true, force: true }));
-      socketPath = join(privateDir, 'grpc.sock');
-    }
-    rmSync(socketPath, { force: true });
-    await server.listen(`unix:${socketPath}`, ServerCredentials.createInsecure());
-    cleanups.push(async () => {
-      server.forceShutdown();
-      rmSync(socketPath, { force: true });
+    const rpc = await startRpcServer({
+      listen,
+      name: 'forwarder',
+      services: [
+        rpcService(
+          tapforwarder.TAPForwarderDefinition,
+          createTapForwarderService({ attachments, dns }),
+        ),
+      ],
+      errorStatus: forwarderErrorStatus,
+      logger,
     });
-    if (listen.endpoint.kind === 'vsock') {
-      const vsockListener = await options.dataPlane.listen(listen.endpoint, listen.port);
-      cleanups.push(() => vsockListener.close());
-      const proxy = options.dataPlane.proxyListenerTo(vsockListener, socketPath);
-      cleanups.push(() => proxy.close());
-    }
-    logger.info(
-      { grpc: `unix:${socketPath}`, listen: listen.endpoint, port: listen.port, dns: dns?.address },
-      'forwarder ready',
-    );
+    cleanups.push(() => rpc.close());
+    logger.info({ grpc: rpc.address, dns: dns?.address }, 'forwarder ready');
     let closing: Promise<void> | undefined;
     return {
-      grpcAddress: `unix:${socketPath}`,
-      grpcSocketPath: socketPath,
+      grpcAddress: rpc.address,
+      grpcSocketPath: rpc.socketPath,
       dnsAddress: dns?.address,
       close: () => {
         closing ??= closeAll();

@@ -2,14 +2,8 @@
  * The real data plane: `@arca-net/vsock`'s TAP devices, stream listeners and
  * native relays.
  */
-import {
-  listenStream,
-  proxyListenerTo,
-  Relay,
-  type StreamListener,
-  TapDevice,
-} from '@arca-net/vsock';
-import type { DataListener, DataPlane } from './dataplane.js';
+import { listenStream, Relay, TapDevice } from '@arca-net/vsock';
+import type { DataPlane } from './dataplane.js';
 
 export const vsockDataPlane: DataPlane = {
   createTap: (name, options) =>
@@ -17,6 +11,4 @@ export const vsockDataPlane: DataPlane = {
   listen: (where, port) => listenStream(where, port),
   openRelay: (tapFd, streamFd) =>
     Relay.open({ kind: 'tap', fd: tapFd }, { kind: 'stream', fd: streamFd }),
-  proxyListenerTo: (listener: DataListener, targetPath: string) =>
-    proxyListenerTo(listener as StreamListener, targetPath),
 };

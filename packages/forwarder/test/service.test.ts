@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tapforwarder } from '@arca-net/proto';
+import { health, tapforwarder } from '@arca-net/proto';
 import {
   type Channel,
   type Client,
@@ -11,7 +11,6 @@ import {
   createClient,
   Status,
 } from 'nice-grpc';
-import { HealthDefinition } from 'nice-grpc-server-health';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type {
   DataListener,
@@ -74,10 +73,6 @@ class FakeDataPlane implements DataPlane {
     });
     this.relays.push(relay);
     return relay;
-  }
-
-  proxyListenerTo() {
-    return { close() {} };
   }
 
   connect(port: number) {
@@ -148,8 +143,8 @@ describe('TAPForwarder service', () => {
 
   it('serves grpc.health.v1 on DIR/5555.sock', async () => {
     expect(forwarder.grpcAddress).toBe(`unix:${join(dir, '5555.sock')}`);
-    const health = createClient(HealthDefinition, channel);
-    expect((await health.check({ service: '' })).status).toBe(1);
+    const healthClient = createClient(health.HealthDefinition, channel);
+    expect((await healthClient.check({ service: '' })).status).toBe(1);
   });
 
   it('attaches with the exact MAC, static address and default route', async () => {

@@ -2,13 +2,7 @@
  * The part of `@arca-net/vsock` the controller uses, as one object, so the
  * data path can be given another implementation in tests.
  */
-import {
-  listenStream,
-  parseListenEndpoint,
-  proxyListenerTo,
-  Relay,
-  TapDevice,
-} from '@arca-net/vsock';
+import { listenStream, parseListenEndpoint, Relay, TapDevice } from '@arca-net/vsock';
 
 export type { ListenEndpoint } from '@arca-net/vsock';
 
@@ -16,7 +10,6 @@ export type { ListenEndpoint } from '@arca-net/vsock';
 export interface VsockApi {
   parseListenEndpoint: typeof parseListenEndpoint;
   listenStream: typeof listenStream;
-  proxyListenerTo: typeof proxyListenerTo;
   TapDevice: Pick<typeof TapDevice, 'create'>;
   Relay: Pick<typeof Relay, 'open'>;
 }
@@ -25,7 +18,6 @@ export interface VsockApi {
 export const vsockApi: VsockApi = {
   parseListenEndpoint,
   listenStream,
-  proxyListenerTo,
   TapDevice,
   Relay,
 };

@@ -1,45 +1,29 @@
 /**
  * Starts the controller: OVN driver, domain (restored from the NB database,
- * helper relays reopened), then the gRPC server (NetworkControl, health,
- * reflection) on its listen address.
+ * helper relays reopened), then, through @arca-net/rpc, the gRPC server
+ * (NetworkControl beside health and reflection) on its listen address.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type Logger, silentLogger } from '@arca-net/log';
-import { descriptorSetPath, HELPER_CONTROL_PORT, network } from '@arca-net/proto';
-import { createServer } from 'nice-grpc';
-import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
-import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
-import { invalid } from '../domain/errors.js';
+import { HELPER_CONTROL_PORT, network } from '@arca-net/proto';
+import { type ListenAddress, parseListenAddress, rpcService, startRpcServer } from '@arca-net/rpc';
+import { ControllerError, ERROR_CODES } from '../domain/errors.js';
 import { Networks } from '../domain/networks.js';
 import { parseExternalNetwork } from '../domain/validate.js';
 import { CliOvnDriver, type OvnDriver } from '../ovn/driver.js';
 import { createToolRunner, type ToolRunner } from '../ovn/exec.js';
 import type { DataPath } from '../relay/datapath.js';
 import { VsockDataPath } from '../relay/helper-relay.js';
-import { type ListenEndpoint, type VsockApi, vsockApi } from '../relay/vsock-api.js';
-import { errorMappingMiddleware, loggingMiddleware } from './middleware.js';
+import { type VsockApi, vsockApi } from '../relay/vsock-api.js';
 import { createNetworkControlService } from './service.js';
 
-/** Where the controller listens: gRPC on `port`, helper relays on the same endpoint. */
-export interface ControllerListen {
-  endpoint: ListenEndpoint;
-  port: number;
+/** Parses `vsock`, `vsock:PORT` or `unixdir:/DIR` (gRPC then on `DIR/9999.sock`). */
+export function parseControllerListen(text: string): ListenAddress {
+  return parseListenAddress(text, HELPER_CONTROL_PORT);
 }
 
-/** Parses `vsock`, `vsock:PORT` or `unixdir:DIR` (gRPC then on `DIR/9999.sock`). */
-export function parseControllerListen(text: string): ControllerListen {
-  if (text === 'vsock') return { endpoint: { kind: 'vsock' }, port: HELPER_CONTROL_PORT };
-  const vsock = /^vsock:(\d{1,10})$/.exec(text);
-  if (vsock) return { endpoint: { kind: 'vsock' }, port: Number(vsock[1]) };
-  if (text.startsWith('unixdir:/')) {
-    return {
-      endpoint: { kind: 'unixdir', dir: text.slice('unixdir:'.length) },
-      port: HELPER_CONTROL_PORT,
-    };
-  }
-  throw invalid(`listen address ${JSON.stringify(text)}: expected vsock[:PORT] or unixdir:/DIR`);
+/** The gRPC status of a controller error, from its table; other errors are not ours. */
+function controllerErrorStatus(error: unknown) {
+  return error instanceof ControllerError ? ERROR_CODES[error.code] : undefined;
 }
 
 /** Where OVS and OVN are: database sockets (paths) and the daemons' run directory. */
@@ -53,7 +37,8 @@ export interface OvnLocation {
 
 /** Options of {@link startController}. */
 export interface ControllerOptions {
-  listen: ControllerListen | string;
+  /** gRPC on this address, helper relays on the same endpoint. */
+  listen: ListenAddress | string;
   ovn: OvnLocation;
   logger?: Logger;
   /**
@@ -62,7 +47,7 @@ export interface ControllerOptions {
    * Absent: networks reach nothing outside themselves.
    */
   uplink?: { cidr: string; gateway: string };
-  /** Default: `@arca-net/vsock` loaded at start. */
+  /** The helper relays' `@arca-net/vsock` (default: the real one). */
   vsock?: VsockApi;
   /** Default: helper relays on `vsock` (tests may inject another data path). */
   dataPath?: DataPath;
@@ -119,66 +104,28 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const networks = new Networks({ driver, dataPath, logger, ...(uplink ? { uplink } : {}) });
   await networks.restore();
 
-  const health = HealthState();
-  const server = createServer()
-    .use(loggingMiddleware(logger.child({ component: 'grpc' })))
-    .use(errorMappingMiddleware);
-  server.add(network.NetworkControlDefinition, createNetworkControlService(networks));
-  server.add(HealthDefinition, HealthServiceImpl(health));
-  server.add(
-    ServerReflectionService,
-    ServerReflection(readFileSync(descriptorSetPath), [
-      network.NetworkControlDefinition.fullName,
-      'grpc.health.v1.Health',
-    ]),
-  );
-
-  let socketPath: string;
-  let tempDir: string | undefined;
-  if (listen.endpoint.kind === 'unixdir') {
-    mkdirSync(listen.endpoint.dir, { recursive: true });
-    socketPath = join(listen.endpoint.dir, `${listen.port}.sock`);
-  } else {
-    tempDir = mkdtempSync(join(tmpdir(), 'arca-net-controller-'));
-    socketPath = join(tempDir, 'grpc.sock');
-  }
-  rmSync(socketPath, { force: true });
-  const grpcAddress = `unix:${socketPath}`;
-  try {
-    await server.listen(grpcAddress);
-  } catch (err) {
+  const rpc = await startRpcServer({
+    listen,
+    name: 'controller',
+    services: [rpcService(network.NetworkControlDefinition, createNetworkControlService(networks))],
+    errorStatus: controllerErrorStatus,
+    logger,
+  }).catch(async (err: unknown) => {
     await networks.close();
     throw err;
-  }
-  let proxy: { close(): void } | undefined;
-  if (listen.endpoint.kind === 'vsock') {
-    const listener = await vsock.listenStream(listen.endpoint, listen.port);
-    const piping = vsock.proxyListenerTo(listener, socketPath);
-    proxy = {
-      close: () => {
-        piping.close();
-        listener.close();
-      },
-    };
-  }
-  health.setStatus('healthy');
-  health.setStatus('healthy', network.NetworkControlDefinition.fullName);
-  logger.info({ grpcAddress, listen: listen.endpoint, port: listen.port }, 'controller listening');
+  });
+  logger.info({ grpcAddress: rpc.address }, 'controller listening');
 
   let closing: Promise<void> | undefined;
   return {
-    grpcAddress,
-    grpcSocketPath: socketPath,
+    grpcAddress: rpc.address,
+    grpcSocketPath: rpc.socketPath,
     networks,
     driver,
     close() {
       closing ??= (async () => {
-        health.setStatus('unhealthy');
-        proxy?.close();
-        await server.shutdown();
+        await rpc.close();
         await networks.close();
-        rmSync(socketPath, { force: true });
-        if (tempDir) rmSync(tempDir, { recursive: true, force: true });
         logger.info('controller stopped');
       })();
       return closing;
