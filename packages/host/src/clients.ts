@@ -10,6 +10,7 @@
 import {
   FORWARDER_CONTROL_PORT,
   HELPER_CONTROL_PORT,
+  health,
   network,
   tapforwarder,
 } from '@arca-net/proto';
@@ -24,11 +25,10 @@ import {
   createClientFactory,
   Status,
 } from 'nice-grpc';
-import { HealthDefinition } from 'nice-grpc-server-health';
 
 export type NetworkControlClient = Client<typeof network.NetworkControlDefinition>;
 export type TapForwarderClient = Client<typeof tapforwarder.TAPForwarderDefinition>;
-export type HealthClient = Client<typeof HealthDefinition>;
+export type HealthClient = Client<typeof health.HealthDefinition>;
 
 /** Call policy of a client. */
 export interface ClientOptions {
@@ -143,7 +143,7 @@ async function connect<C>(
   let closed = false;
   return {
     client: makeClient(factory, channel),
-    health: factory.create(HealthDefinition, channel),
+    health: factory.create(health.HealthDefinition, channel),
     async close() {
       if (closed) return;
       closed = true;
