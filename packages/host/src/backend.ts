@@ -81,10 +81,13 @@ export interface NetworkEndpointInspect {
   /** `ip/prefix`. */
   IPv4Address: string;
   IPv6Address: string;
-  Aliases: string[];
 }
 
-/** A network in the shape of `docker network inspect`. */
+/**
+ * A network exactly as Docker 20.10's `docker network inspect` shows it.
+ * Subnet and gateway are in `IPAM.Config[0]`; aliases and devices of the
+ * endpoints are in {@link AttachmentInfo}.
+ */
 export interface NetworkInspect {
   Name: string;
   Id: string;
@@ -92,12 +95,16 @@ export interface NetworkInspect {
   Scope: 'local';
   Driver: 'bridge';
   EnableIPv6: false;
-  IPAM: { Driver: 'default'; Config: Array<{ Subnet: string; Gateway: string; IPRange?: string }> };
-  Subnet: string;
-  Gateway: string;
-  IPRange: string;
+  IPAM: {
+    Driver: 'default';
+    Options: Record<string, string>;
+    Config: Array<{ Subnet: string; Gateway: string; IPRange?: string }>;
+  };
   Internal: boolean;
-  MTU: number;
+  Attachable: false;
+  Ingress: false;
+  ConfigFrom: { Network: string };
+  ConfigOnly: false;
   /** Running containers on the network, keyed by container id. */
   Containers: Record<string, NetworkEndpointInspect>;
   Options: Record<string, string>;
@@ -1035,7 +1042,6 @@ export class OvsNetworkBackend {
         MacAddress: a.mac,
         IPv4Address: `${a.ip}/${a.prefixLength}`,
         IPv6Address: '',
-        Aliases: a.aliases,
       };
     }
     return {
@@ -1047,15 +1053,16 @@ export class OvsNetworkBackend {
       EnableIPv6: false,
       IPAM: {
         Driver: 'default',
+        Options: {},
         Config: [
           { Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange ? { IPRange: n.ipRange } : {}) },
         ],
       },
-      Subnet: n.subnet,
-      Gateway: n.gateway,
-      IPRange: n.ipRange,
       Internal: n.internal,
-      MTU: n.mtu || 1500,
+      Attachable: false,
+      Ingress: false,
+      ConfigFrom: { Network: '' },
+      ConfigOnly: false,
       Containers: containers,
       Options: n.options,
       Labels: n.labels,

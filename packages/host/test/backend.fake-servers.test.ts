@@ -88,10 +88,13 @@ describe('networks', () => {
   it('create picks the first free default pool and the first host as gateway', async () => {
     const b = backend!;
     const a = await b.createNetwork({ name: 'front', labels: { team: 'x' } });
-    expect(a).toMatchObject({ Name: 'front', Subnet: '172.18.0.0/16', Gateway: '172.18.0.1' });
+    expect(a).toMatchObject({
+      Name: 'front',
+      IPAM: { Config: [{ Subnet: '172.18.0.0/16', Gateway: '172.18.0.1' }] },
+    });
     expect(a.Id).toMatch(/^[0-9a-f]{64}$/);
     const c = await b.createNetwork({ name: 'back' });
-    expect(c.Subnet).toBe('172.19.0.0/16');
+    expect(c.IPAM.Config[0]?.Subnet).toBe('172.19.0.0/16');
     expect(helper.bridges.get(a.Id)?.request).toMatchObject({
       name: 'front',
       subnet: '172.18.0.0/16',
@@ -223,7 +226,6 @@ describe('connect', () => {
       Name: 'one',
       MacAddress: att.mac,
       IPv4Address: '10.20.0.2/24',
-      Aliases: ['db'],
     });
   });
 
