@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RelayEngine } from '@arca-net/host';
 import { setupFloorBridge } from './configs/floor-bridge.js';
 import { type PathLab, setupFloorOvs, setupLabPair, upPathLab } from './configs/lab.js';
 import type { Figure } from './figures.js';
@@ -17,7 +18,6 @@ import { runHopsSuite } from './suites/hops.js';
 import { FULL_BUDGET, measurePath, type PathPair, QUICK_BUDGET } from './suites/path.js';
 import { runRelaySuite } from './suites/relay.js';
 import { runControllerSuite, runForwarderSuite } from './suites/scripts.js';
-import type { HostRelay } from './tools/lab.js';
 
 const quick = process.env.QUICK === '1';
 const resultsDir =
@@ -61,7 +61,7 @@ function sharedNativeLab(): Promise<PathLab> {
 /** The path suite on a lab with `hostRelay`: the shared native lab, or one of its own. */
 async function labPathSuite(
   name: string,
-  hostRelay: HostRelay,
+  hostRelay: RelayEngine,
   setup: (lab: PathLab) => Promise<PathPair>,
 ): Promise<Figure[]> {
   if (hostRelay === 'native') {

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { parsePing } from '../../packages/lab/dist/index.js';
 
 export const CLI = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
 
@@ -129,6 +130,5 @@ export async function processAlive(pid: number): Promise<boolean> {
 
 /** Number of replies in ping's summary. */
 export function pingReplies(output: string): number {
-  const match = /(\d+) (?:packets )?received/.exec(output);
-  return match ? Number(match[1]) : 0;
+  return parsePing(output).received;
 }

@@ -1,6 +1,6 @@
 /** Twenty containers connected in parallel get unique addresses and data ports, and talk. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ContainerView } from '../../packages/cli/src/daemon/api.js';
+import type { LabContainer } from '../../packages/lab/dist/index.js';
 import { LabHarness, pingReplies } from './harness.js';
 
 const lab = new LabHarness('scale');
@@ -23,10 +23,10 @@ describe('parallel connect', () => {
       names.map((name) => lab.cli('lab', 'run', '--network', 'many', name)),
     );
     expect(results.filter((r) => r.code !== 0).map((r) => r.stderr)).toEqual([]);
-    const containers = await lab.json<ContainerView[]>('lab', 'ps');
+    const containers = await lab.json<LabContainer[]>('lab', 'ps');
     expect(containers).toHaveLength(COUNT);
-    const ips = containers.map((c) => c.networks[0]?.ipAddress);
-    const ports = containers.map((c) => c.networks[0]?.port);
+    const ips = containers.map((c) => c.attachments[0]?.ip);
+    const ports = containers.map((c) => c.attachments[0]?.port);
     expect(new Set(ips).size).toBe(COUNT);
     expect(new Set(ports).size).toBe(COUNT);
     expect(ports.every((p) => p !== undefined && p >= 20000 && p < 30000)).toBe(true);

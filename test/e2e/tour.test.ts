@@ -8,11 +8,8 @@ import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type {
-  ContainerStats,
-  ContainerView,
-  NetworkView,
-} from '../../packages/cli/src/daemon/api.js';
+import type { NetworkInspect } from '../../packages/host/dist/index.js';
+import type { LabContainer } from '../../packages/lab/dist/index.js';
 import { LabHarness, pingReplies, run } from './harness.js';
 
 const lab = new LabHarness('tour');
@@ -27,15 +24,15 @@ async function rootLinks(): Promise<string> {
     .join(' ');
 }
 
-async function container(name: string): Promise<ContainerView> {
-  const all = await lab.json<ContainerView[]>('lab', 'ps');
+async function container(name: string): Promise<LabContainer> {
+  const all = await lab.json<LabContainer[]>('lab', 'ps');
   const found = all.find((c) => c.name === name);
   if (!found) throw new Error(`no container ${name}`);
   return found;
 }
 
-function ipOn(view: ContainerView, network: string): string {
-  return view.networks.find((n) => n.network === network)?.ipAddress ?? '';
+function ipOn(view: LabContainer, network: string): string {
+  return view.attachments.find((a) => a.networkName === network)?.ip ?? '';
 }
 
 async function ping(from: string, target: string, count = 2): Promise<number> {
@@ -72,30 +69,40 @@ afterAll(async () => {
 
 describe('the lab tour', () => {
   it('lists both networks with their subnets and labels', async () => {
-    const networks = await lab.json<NetworkView[]>('network', 'ls');
-    expect(networks.map((n) => n.name).sort()).toEqual(['back', 'front']);
-    const [back] = await lab.json<
-      Array<{ Labels: Record<string, string>; IPAM: { Config: Array<{ Subnet: string }> } }>
-    >('network', 'inspect', 'back');
+    const networks = await lab.json<NetworkInspect[]>('network', 'ls');
+    expect(networks.map((n) => n.Name).sort()).toEqual(['back', 'front']);
+    const [back] = await lab.json<NetworkInspect[]>('network', 'inspect', 'back');
     expect(back?.Labels).toEqual({ tier: 'data' });
     expect(back?.IPAM.Config[0]?.Subnet).toBe('10.77.0.0/24');
   });
 
+  it("network inspect prints Docker's own object: its keys, in its order, and Driver bridge", async () => {
+    const [front] = await lab.json<Array<Record<string, unknown>>>('network', 'inspect', 'front');
+    expect(Object.keys(front ?? {})).toEqual([
+      ...['Name', 'Id', 'Created', 'Scope', 'Driver', 'EnableIPv6', 'IPAM', 'Internal'],
+      ...['Attachable', 'Ingress', 'ConfigFrom', 'ConfigOnly', 'Containers', 'Options', 'Labels'],
+    ]);
+    expect(front?.Driver).toBe('bridge');
+    const ls = await lab.ok('network', 'ls');
+    expect(ls.split('\n')[0]?.split(/\s{3,}/)).toEqual([
+      ...['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET', 'GATEWAY', 'INTERNAL', 'CONTAINERS'],
+    ]);
+    expect(ls).toMatch(
+      / {3}front {3,}bridge {3,}172\.\d+\.0\.0\/16 {3,}172\.\d+\.0\.1 {3,}no {3,}2\n/,
+    );
+  });
+
   it('gives every container an address in its networks, api one on each', async () => {
     const api = await container('api');
-    expect(api.networks.map((n) => [n.network, n.device]).sort()).toEqual([
+    expect(api.attachments.map((a) => [a.networkName, a.device]).sort()).toEqual([
       ['back', 'eth1'],
       ['front', 'eth0'],
     ]);
     expect(ipOn(api, 'back')).toMatch(/^10\.77\.0\.\d+$/);
-    const all = await lab.json<ContainerView[]>('lab', 'ps');
-    const ips = all.flatMap((c) => c.networks.map((n) => n.ipAddress));
+    const all = await lab.json<LabContainer[]>('lab', 'ps');
+    const ips = all.flatMap((c) => c.attachments.map((a) => a.ip));
     expect(new Set(ips).size).toBe(ips.length);
-    const inspect = await lab.json<Array<{ Containers: Record<string, { Name: string }> }>>(
-      'network',
-      'inspect',
-      'front',
-    );
+    const inspect = await lab.json<NetworkInspect[]>('network', 'inspect', 'front');
     expect(
       Object.values(inspect[0]?.Containers ?? {})
         .map((c) => c.Name)
@@ -104,16 +111,16 @@ describe('the lab tour', () => {
   });
 
   it("OVN's DHCP, asked through the relays, leases every container exactly its address", async () => {
-    for (const c of await lab.json<ContainerView[]>('lab', 'ps')) {
-      for (const n of c.networks) {
+    for (const c of await lab.json<LabContainer[]>('lab', 'ps')) {
+      for (const a of c.attachments) {
         // -s /bin/true: a lease query that configures nothing.
         const result = await lab.exec(
           c.name,
-          ...['busybox', 'udhcpc', '-i', n.device, '-f', '-q', '-n', '-t', '5', '-T', '1'],
+          ...['busybox', 'udhcpc', '-i', a.device, '-f', '-q', '-n', '-t', '5', '-T', '1'],
           ...['-s', '/bin/true'],
         );
         const lease = /lease of ([\d.]+) obtained/.exec(result.stderr + result.stdout)?.[1];
-        expect(lease, `${c.name} ${n.device}`).toBe(n.ipAddress);
+        expect(lease, `${c.name} ${a.device}`).toBe(a.ip);
       }
     }
   });
@@ -177,16 +184,16 @@ describe('the lab tour', () => {
     const dbIp = ipOn(await container('db'), 'back');
     await lab.ok('network', 'disconnect', 'back', 'web');
     expect(await ping('web', dbIp, 1)).toBe(0);
-    expect((await container('web')).networks.map((n) => n.network)).toEqual(['front']);
+    expect((await container('web')).attachments.map((a) => a.networkName)).toEqual(['front']);
   });
 
   it('counts frames in both directions on the relays', async () => {
     await ping('web', 'api', 3);
-    const stats = await lab.json<ContainerStats>('lab', 'stats', 'api');
-    const front = stats.networks.find((n) => n.network === 'front');
-    expect(front?.connected).toBe(true);
-    expect(front?.fromContainer.frames).toBeGreaterThan(0);
-    expect(front?.toContainer.frames).toBeGreaterThan(0);
+    const stats = await lab.json<LabContainer>('lab', 'stats', 'api');
+    const front = stats.attachments.find((a) => a.networkName === 'front');
+    expect(front?.relay?.connected).toBe(true);
+    expect(front?.relay?.toHelper.frames).toBeGreaterThan(0);
+    expect(front?.relay?.toContainer.frames).toBeGreaterThan(0);
   });
 
   it('lab exec passes the exit code through', async () => {
@@ -222,7 +229,7 @@ describe('static addresses, aliases and the default network', () => {
   it("lab run without --network uses the lab's bridge network", async () => {
     await lab.ok('lab', 'run', 'solo');
     const solo = await container('solo');
-    expect(solo.networks.map((n) => n.network)).toEqual(['bridge']);
+    expect(solo.attachments.map((a) => a.networkName)).toEqual(['bridge']);
     expect(ipOn(solo, 'bridge')).toMatch(/^172\.17\.0\.\d+$/);
     await lab.ok('lab', 'rm', 'solo');
   });
@@ -300,7 +307,7 @@ describe('removal', () => {
     const web = await container('web');
     await lab.ok('lab', 'rm', 'web');
     expect(await lab.namespaces()).not.toContain(web.namespace);
-    expect((await lab.json<ContainerView[]>('lab', 'ps')).map((c) => c.name).sort()).toEqual([
+    expect((await lab.json<LabContainer[]>('lab', 'ps')).map((c) => c.name).sort()).toEqual([
       'api',
       'db',
     ]);

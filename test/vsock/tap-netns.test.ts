@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runIperfClient, startIperfServer } from '../../bench/src/tools/iperf.js';
+import { runIperfClient, startIperfServer } from '../../packages/lab/dist/index.js';
 import { type FrameRelay, Relay, socketPair, TapDevice } from '../../packages/vsock/dist/index.js';
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The configurations measured on a real lab (`arca-net lab up`): OVS + OVN in
+ * The configurations measured on a real lab (`lab up` of @arca-net/lab): OVS + OVN in
  * a helper namespace, the lab host in the root namespace, one namespace and
  * forwarder per container.
  *
@@ -16,9 +16,10 @@
  */
 import path from 'node:path';
 import { lsName } from '@arca-net/controller';
-import { run } from '../exec.js';
+import type { RelayEngine } from '@arca-net/host';
+import { runCommand } from '@arca-net/lab';
 import type { PathPair } from '../suites/path.js';
-import { BenchLab, type HostRelay } from '../tools/lab.js';
+import { BenchLab } from '../tools/lab.js';
 
 const SUBNET = '198.18.0';
 const NETWORK = 'bench';
@@ -26,12 +27,12 @@ const NETWORK = 'bench';
 /** A lab for the path configurations, with its one network `bench` (198.18.0.0/24). */
 export interface PathLab {
   lab: BenchLab;
-  hostRelay: HostRelay;
+  hostRelay: RelayEngine;
   networkId: string;
 }
 
 /** Brings a lab up with `hostRelay` (cleaning whatever a previous run left) and creates `bench`. */
-export async function upPathLab(hostRelay: HostRelay): Promise<PathLab> {
+export async function upPathLab(hostRelay: RelayEngine): Promise<PathLab> {
   const lab = new BenchLab({
     dir: `/run/arca-net/bench-lab-${hostRelay}`,
     prefix: `anb${hostRelay.slice(0, 3)}`,
@@ -40,7 +41,7 @@ export async function upPathLab(hostRelay: HostRelay): Promise<PathLab> {
   await lab.up(hostRelay);
   try {
     const network = await lab.createNetwork({ name: NETWORK, subnet: `${SUBNET}.0/24` });
-    return { lab, hostRelay, networkId: network.id };
+    return { lab, hostRelay, networkId: network.Id };
   } catch (error) {
     await lab.down();
     throw error;
@@ -56,13 +57,11 @@ export async function setupLabPair({ lab, hostRelay }: PathLab): Promise<PathPai
     a: { ns: a.namespace, ip: `${SUBNET}.10`, containerId: a.id },
     b: { ns: b.namespace, ip: `${SUBNET}.11`, containerId: b.id },
     gateway: `${SUBNET}.1`,
-    processes: () => ({
+    processes: async () => ({
       'forwarders (both containers)': [a.pid, b.pid],
-      ...lab.helperPids(),
+      ...(await lab.helperPids()),
     }),
-    close: async () => {
-      await lab.cli('lab', 'rm', 'bench-a', 'bench-b');
-    },
+    close: () => lab.removeContainers('bench-a', 'bench-b'),
   };
 }
 
@@ -73,9 +72,9 @@ export async function setupLabPair({ lab, hostRelay }: PathLab): Promise<PathPai
  */
 export async function setupFloorOvs({ lab, networkId }: PathLab): Promise<PathPair> {
   const nbctl = (...args: string[]) =>
-    run(['ovn-nbctl', `--db=unix:${path.join(lab.helperRun, 'ovnnb_db.sock')}`, ...args]);
+    runCommand(['ovn-nbctl', `--db=unix:${path.join(lab.helperRun, 'ovnnb_db.sock')}`, ...args]);
   const vsctl = (...args: string[]) =>
-    run(['ovs-vsctl', `--db=unix:${path.join(lab.helperRun, 'ovs.sock')}`, ...args]);
+    runCommand(['ovs-vsctl', `--db=unix:${path.join(lab.helperRun, 'ovs.sock')}`, ...args]);
   const ls = lsName(networkId);
   const hosts = { a: 20, b: 21 } as const;
   const made: { ns: string; port: string }[] = [];
@@ -83,7 +82,7 @@ export async function setupFloorOvs({ lab, networkId }: PathLab): Promise<PathPa
     for (const { ns, port } of made) {
       await vsctl('--if-exists', 'del-port', 'br-int', port).catch(() => undefined);
       await nbctl('--if-exists', 'lsp-del', port).catch(() => undefined);
-      await run(['ip', 'netns', 'del', ns]).catch(() => undefined);
+      await runCommand(['ip', 'netns', 'del', ns]).catch(() => undefined);
     }
   };
   try {
@@ -92,22 +91,22 @@ export async function setupFloorOvs({ lab, networkId }: PathLab): Promise<PathPa
       const port = `${lab.location.prefix}fo${side}`;
       const mac = `02:00:c6:12:00:${host.toString(16).padStart(2, '0')}`;
       const ip = `${SUBNET}.${host}`;
-      await run(['ip', 'netns', 'del', ns]).catch(() => undefined);
-      await run(['ip', 'netns', 'add', ns]);
+      await runCommand(['ip', 'netns', 'del', ns]).catch(() => undefined);
+      await runCommand(['ip', 'netns', 'add', ns]);
       made.push({ ns, port });
-      await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+      await runCommand(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
       // One veth end in the helper namespace (plugged into br-int), the other is eth0 in `ns`.
-      await run(['ip', 'link', 'add', port, 'type', 'veth', 'peer', 'name', `${port}p`]);
-      await run(['ip', 'link', 'set', port, 'netns', lab.helperNamespace]);
-      await run(['ip', 'link', 'set', `${port}p`, 'netns', ns]);
-      await run(['ip', '-n', ns, 'link', 'set', `${port}p`, 'name', 'eth0', 'address', mac]);
-      await run(['ip', '-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
-      await run(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
-      await run(['ip', '-n', ns, 'route', 'add', 'default', 'via', `${SUBNET}.1`]);
-      await run(['ip', '-n', lab.helperNamespace, 'link', 'set', port, 'up']);
+      await runCommand(['ip', 'link', 'add', port, 'type', 'veth', 'peer', 'name', `${port}p`]);
+      await runCommand(['ip', 'link', 'set', port, 'netns', lab.helperNamespace]);
+      await runCommand(['ip', 'link', 'set', `${port}p`, 'netns', ns]);
+      await runCommand(['ip', '-n', ns, 'link', 'set', `${port}p`, 'name', 'eth0', 'address', mac]);
+      await runCommand(['ip', '-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+      await runCommand(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
+      await runCommand(['ip', '-n', ns, 'route', 'add', 'default', 'via', `${SUBNET}.1`]);
+      await runCommand(['ip', '-n', lab.helperNamespace, 'link', 'set', port, 'up']);
       // OVS's userspace datapath reads veths through AF_PACKET, which does not
       // complete checksums that the kernel left to the NIC: compute them in the sender.
-      await run(['ip', 'netns', 'exec', ns, 'ethtool', '-K', 'eth0', 'tx', 'off']);
+      await runCommand(['ip', 'netns', 'exec', ns, 'ethtool', '-K', 'eth0', 'tx', 'off']);
       await nbctl(
         '--',
         'lsp-add',
@@ -145,8 +144,8 @@ export async function setupFloorOvs({ lab, networkId }: PathLab): Promise<PathPa
     a: { ns: ns('a'), ip: `${SUBNET}.${hosts.a}` },
     b: { ns: ns('b'), ip: `${SUBNET}.${hosts.b}` },
     gateway: `${SUBNET}.1`,
-    processes: () => {
-      const { 'ovs-vswitchd': vswitchd = [] } = lab.helperPids();
+    processes: async () => {
+      const { 'ovs-vswitchd': vswitchd = [] } = await lab.helperPids();
       return { 'ovs-vswitchd': vswitchd };
     },
     close,

@@ -23,10 +23,11 @@
  * containers; connect every container to its attach network (attach).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { inNetns, run } from '../exec.js';
+import type { NetworkInspect } from '@arca-net/host';
+import { inNamespace, type LabContainer, runCommand } from '@arca-net/lab';
 import type { Figure } from '../figures.js';
 import { summarize } from '../stats.js';
-import { BenchLab, type LabContainer, type LabNetwork, waitGone } from '../tools/lab.js';
+import { BenchLab, waitGone } from '../tools/lab.js';
 
 /** The suite's lab: its own directory and namespace prefix, so it never meets another lab. */
 const LAB = { dir: '/tmp/anbcp-lab', prefix: 'anbcp' } as const;
@@ -131,7 +132,7 @@ async function firstReplyAt(ns: string, target: string, options: ProbeOptions): 
   let lastError = 'not tried';
   while (Date.now() < deadline) {
     const seconds = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
-    const argv = inNetns(ns, [
+    const argv = inNamespace(ns, [
       'ping',
       '-n',
       '-D',
@@ -144,7 +145,7 @@ async function firstReplyAt(ns: string, target: string, options: ProbeOptions): 
       target,
     ]);
     try {
-      const { stdout } = await run(argv, seconds * 1000 + 10_000);
+      const { stdout } = await runCommand(argv, { timeoutMs: seconds * 1000 + 10_000 });
       const stamp = /^\[(\d+\.\d+)\] \d+ bytes from/m.exec(stdout);
       if (stamp) return Number(stamp[1]) * 1000;
       lastError = `no stamped reply in: ${stdout.slice(-300)}`;
@@ -159,20 +160,20 @@ async function firstReplyAt(ns: string, target: string, options: ProbeOptions): 
 }
 
 /** Networks of the suite, all internal, all in 198.18.0.0/15. */
-async function createNetwork(lab: BenchLab, name: string, subnet: string): Promise<LabNetwork> {
+async function createNetwork(lab: BenchLab, name: string, subnet: string): Promise<NetworkInspect> {
   return lab.createNetwork({ name, subnet, internal: true });
 }
 
 /** The home and attach networks and who lives where. */
 interface Fleet {
   /** The attach networks. */
-  networks: LabNetwork[];
+  networks: NetworkInspect[];
   /** Time to create every home and attach network. */
   createSeconds: number;
   /** Network container `index` starts on. */
-  home(index: number): LabNetwork;
+  home(index: number): NetworkInspect;
   /** Network container `index` is attached to by the attach figure. */
-  target(index: number): LabNetwork;
+  target(index: number): NetworkInspect;
 }
 
 async function createFleet(
@@ -183,8 +184,8 @@ async function createFleet(
   if (count < 1 || count > 40) throw new Error('control-plane: 1 to 40 attach networks');
   log(`control-plane: creating ${count} home and ${count} attach networks`);
   const began = performance.now();
-  const homes: LabNetwork[] = [];
-  const networks: LabNetwork[] = [];
+  const homes: NetworkInspect[] = [];
+  const networks: NetworkInspect[] = [];
   for (let k = 0; k < count; k++) {
     const suffix = String(k).padStart(2, '0');
     homes.push(await createNetwork(lab, `cp-home-${suffix}`, `198.18.${100 + k}.0/24`));
@@ -198,9 +199,16 @@ async function createFleet(
   };
 }
 
+/** A network's gateway (`IPAM.Config[0]`, as Docker's inspect has it). */
+function gatewayOf(network: NetworkInspect): string {
+  const gateway = network.IPAM.Config[0]?.Gateway;
+  if (!gateway) throw new Error(`network ${network.Name} has no gateway`);
+  return gateway;
+}
+
 /** The gateway of a container's first interface (its home network's). */
 function homeGateway(container: LabContainer): string {
-  const gateway = container.networks[0]?.gateway;
+  const gateway = container.attachments[0]?.gateway;
   if (!gateway) throw new Error(`container ${container.name} has no network`);
   return gateway;
 }
@@ -226,7 +234,7 @@ async function startContainers(
   const containers = await inFlight(indexes, limit, async (index) => {
     const called = performance.now();
     const name = `cp-${String(index).padStart(3, '0')}`;
-    const container = await lab.runContainer(name, fleet.home(index).name);
+    const container = await lab.runContainer(name, fleet.home(index).Name);
     starts.callsMs.push(performance.now() - called);
     return container;
   });
@@ -391,18 +399,18 @@ async function settleAfterRestart(
 async function measureConnect(
   lab: BenchLab,
   containers: readonly LabContainer[],
-  target: LabNetwork,
+  target: NetworkInspect,
   log: (line: string) => void,
 ): Promise<Figure> {
-  log(`control-plane: connect: ${containers.length} containers to ${target.name}, one at a time`);
+  log(`control-plane: connect: ${containers.length} containers to ${target.Name}, one at a time`);
   const samples: number[] = [];
   const callsMs: number[] = [];
   const afterReturnMs: number[] = [];
   for (const container of containers) {
     const called = wallNow();
-    await lab.connect(target.name, container.name);
+    await lab.connect(target.Name, container.name);
     const returned = wallNow();
-    const reply = await firstReplyAt(container.namespace, target.gateway, {
+    const reply = await firstReplyAt(container.namespace, gatewayOf(target), {
       intervalSeconds: CONNECT_PING_INTERVAL_S,
       deadlineMs: 10_000,
     });
@@ -410,7 +418,7 @@ async function measureConnect(
     callsMs.push(returned - called);
     afterReturnMs.push(reply - returned);
     // Every sample joins the same empty network: the host pushes DNS to each member on connect.
-    await lab.disconnect(target.name, container.name);
+    await lab.disconnect(target.Name, container.name);
   }
   const summary = summarize(samples);
   const calls = summarize(callsMs);
@@ -464,14 +472,14 @@ async function measureAttach(
   const began = performance.now();
   await inFlight(containers, budget.inFlight, async (container, index) => {
     const called = performance.now();
-    await lab.connect(networkOf(index).name, container.name);
+    await lab.connect(networkOf(index).Name, container.name);
     callsMs.push(performance.now() - called);
   });
   const seconds = (performance.now() - began) / 1000;
 
   log('control-plane: attach: checking that every new attachment answers a ping');
   await inFlight(containers, 8, (container, index) =>
-    firstReplyAt(container.namespace, networkOf(index).gateway, {
+    firstReplyAt(container.namespace, gatewayOf(networkOf(index)), {
       intervalSeconds: 0.01,
       deadlineMs: 10_000,
     }),

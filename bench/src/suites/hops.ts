@@ -12,8 +12,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { lspName } from '@arca-net/controller';
+import { inNamespace, runCommand } from '@arca-net/lab';
 import { type PathLab, setupLabPair } from '../configs/lab.js';
-import { inNetns, run } from '../exec.js';
 import type { Figure } from '../figures.js';
 import { summarize } from '../stats.js';
 
@@ -43,7 +43,7 @@ async function startTcpdump(
   ns: string,
   iface: string,
 ): Promise<{ stop(): Promise<string>; child: ChildProcess }> {
-  const [file, ...args] = inNetns(ns, [
+  const [file, ...args] = inNamespace(ns, [
     'tcpdump',
     ...['-i', iface, '-n', '-tt', '-l', '--immediate-mode', '-B', '4096', 'icmp'],
   ]);
@@ -99,14 +99,14 @@ export async function runHopsSuite(
       { name: 'B eth0', ns: pair.b.ns, iface: 'eth0' },
     ] as const;
     // Warm ARP and flows first, so that every captured echo takes the steady path.
-    await run(inNetns(pair.a.ns, ['ping', '-c', '3', '-i', '0.05', pair.b.ip]));
+    await runCommand(inNamespace(pair.a.ns, ['ping', '-c', '3', '-i', '0.05', pair.b.ip]));
     const dumps = [];
     for (const p of points) dumps.push(await startTcpdump(p.ns, p.iface));
     log(`hops: ${pings} pings A → B captured at ${points.map((p) => p.name).join(', ')}`);
     try {
-      await run(
-        inNetns(pair.a.ns, ['ping', '-q', '-c', String(pings), '-i', '0.01', pair.b.ip]),
-        (pings * 0.01 + 30) * 1000,
+      await runCommand(
+        inNamespace(pair.a.ns, ['ping', '-q', '-c', String(pings), '-i', '0.01', pair.b.ip]),
+        { timeoutMs: (pings * 0.01 + 30) * 1000 },
       );
     } finally {
       // Let the last replies reach every capture point.

@@ -4,12 +4,16 @@
  * throughput (1 and 4 streams), UDP packet rate at 64-byte payloads, and the
  * CPU each arca-net process used per GB moved.
  */
+import {
+  pingRtts,
+  runIperfClient,
+  startIperfServer,
+  startRrServer,
+  tcpRrRate,
+} from '@arca-net/lab';
 import { cpuSnapshot } from '../cpu.js';
 import type { Figure } from '../figures.js';
 import { summarize } from '../stats.js';
-import { runIperfClient, startIperfServer } from '../tools/iperf.js';
-import { pingRtts } from '../tools/ping.js';
-import { startRrServer, tcpRrRate } from '../tools/tcp-rr.js';
 
 /** Two endpoints of one configuration, ready to measure. */
 export interface PathPair {
@@ -19,8 +23,8 @@ export interface PathPair {
   b: { ns: string; ip: string; containerId?: string };
   /** An address of the gateway as seen from `a`. */
   gateway: string;
-  /** Processes whose CPU time counts for this path (name → pids), read at measure time. */
-  processes?: () => Record<string, number[]>;
+  /** Processes whose CPU time counts for this path (name → pids), read before measuring. */
+  processes?: () => Promise<Record<string, number[]>>;
   close(): Promise<void>;
 }
 
@@ -96,11 +100,12 @@ export async function measurePath(
     rrServer.kill();
   }
 
+  const pids = pair.processes ? await pair.processes() : undefined;
   const iperf = await startIperfServer(pair.b.ns, IPERF_PORT);
   try {
     for (const streams of [1, 4]) {
       log(`${pair.config}: iperf3 TCP, ${streams} stream(s) (${budget.iperfSeconds} s)`);
-      const before = pair.processes ? cpuSnapshot(pair.processes()) : {};
+      const before = pids ? cpuSnapshot(pids) : {};
       const result = await runIperfClient(pair.a.ns, pair.b.ip, IPERF_PORT, {
         seconds: budget.iperfSeconds,
         streams,
@@ -112,8 +117,8 @@ export async function measurePath(
         better: 'higher',
         value: result.bitsPerSecond / 1e9,
       });
-      if (streams === 1 && pair.processes) {
-        const after = cpuSnapshot(pair.processes());
+      if (streams === 1 && pids) {
+        const after = cpuSnapshot(pids);
         const gigabytes = result.bytes / 1e9;
         for (const [name, seconds] of Object.entries(after)) {
           figures.push({

@@ -20,6 +20,7 @@ import { closeSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { runCommand } from '@arca-net/lab';
 import {
   type FrameRelay,
   PollingRelay,
@@ -31,7 +32,6 @@ import {
   TsRelay,
 } from '@arca-net/vsock';
 import { threadsCpuSeconds } from '../cpu.js';
-import { run } from '../exec.js';
 import type { Figure } from '../figures.js';
 import { summarize } from '../stats.js';
 
@@ -146,7 +146,9 @@ async function ensureEndpoint(log: (line: string) => void): Promise<string> {
   mkdirSync(path.dirname(ENDPOINT_BINARY), { recursive: true });
   // Build beside the target and rename, so a concurrent run never executes half a binary.
   const partial = `${ENDPOINT_BINARY}.${process.pid}.tmp`;
-  await run(['cc', '-O2', '-pthread', '-o', partial, ENDPOINT_SOURCE], 60_000);
+  await runCommand(['cc', '-O2', '-pthread', '-o', partial, ENDPOINT_SOURCE], {
+    timeoutMs: 60_000,
+  });
   renameSync(partial, ENDPOINT_BINARY);
   return ENDPOINT_BINARY;
 }

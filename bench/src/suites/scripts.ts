@@ -5,17 +5,16 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run } from '../exec.js';
+import { runCommand } from '@arca-net/lab';
 import type { Figure } from '../figures.js';
 import type { Summary } from '../stats.js';
 
 const benchRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 async function runScript(script: string, args: string[], timeoutMs: number): Promise<unknown> {
-  const { stdout } = await run(
-    [process.execPath, path.join(benchRoot, script), ...args],
+  const { stdout } = await runCommand([process.execPath, path.join(benchRoot, script), ...args], {
     timeoutMs,
-  );
+  });
   return JSON.parse(stdout) as unknown;
 }
 

@@ -1,10 +1,13 @@
 /**
  * The `arca-net` command line: parses argv with node:util parseArgs,
- * dispatches to one command, and turns every failure into one line on
- * stderr and a documented exit code (see errors.ts).
+ * dispatches to one command (each a thin client of @arca-net/lab), and
+ * turns every failure into one line on stderr and a documented exit code
+ * (errors.ts).
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { type CommandContext, labPaths } from './commands/context.js';
+import { LabPaths, labConfigFromEnv } from '@arca-net/lab';
+import type { CommandContext } from './commands/context.js';
+import { labDemoCommand } from './commands/demo.js';
 import {
   labDownCommand,
   labExecCommand,
@@ -23,11 +26,7 @@ import {
   networkLs,
   networkRm,
 } from './commands/network.js';
-import { ApiError } from './daemon/api.js';
-import { HostUnreachableError } from './daemon/client.js';
-import { labDemoCommand } from './demo.js';
-import { CliError, ExitCode, UsageError } from './errors.js';
-import { labConfigFromEnv } from './lab/paths.js';
+import { describeError, ExitCode, UsageError } from './errors.js';
 import { type Io, processIo } from './output.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -326,7 +325,10 @@ export async function runCli(
     const config = labConfigFromEnv(env);
     const context: CommandContext = {
       io,
-      paths: labPaths(str(values, 'lab-dir') ?? config.dir, str(values, 'prefix') ?? config.prefix),
+      paths: new LabPaths({
+        dir: str(values, 'lab-dir') ?? config.dir,
+        prefix: str(values, 'prefix') ?? config.prefix,
+      }),
       json: values.json === true,
       quiet: values.quiet === true,
     };
@@ -337,21 +339,4 @@ export async function runCli(
     io.err(`${message}\n`);
     return code;
   }
-}
-
-/** One line and an exit code for any failure. */
-export function describeError(error: unknown): [string, number] {
-  if (error instanceof CliError) return [`arca-net: ${error.message}`, error.exitCode];
-  if (error instanceof HostUnreachableError) {
-    return [
-      "arca-net: the lab is not running (no lab host answers): start it with 'arca-net lab up'",
-      ExitCode.unavailable,
-    ];
-  }
-  if (error instanceof ApiError) {
-    const code = error.code === 'unavailable' ? ExitCode.unavailable : ExitCode.failed;
-    return [`Error response from daemon: ${error.message}`, code];
-  }
-  const text = error instanceof Error ? error.message : String(error);
-  return [`arca-net: ${text.split('\n')[0]}`, ExitCode.failed];
 }

@@ -2,74 +2,59 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli.js';
 import { parseLabel } from '../src/commands/network.js';
 import { ExitCode } from '../src/errors.js';
-import type { Io } from '../src/output.js';
-
-function capture(): Io & { stdout: string; stderr: string } {
-  const io = {
-    stdout: '',
-    stderr: '',
-    interactive: false,
-    out: (text: string) => {
-      io.stdout += text;
-    },
-    err: (text: string) => {
-      io.stderr += text;
-    },
-  };
-  return io;
-}
+import { capturedIo } from './captured-io.js';
 
 const env = { ARCA_NET_LAB_DIR: '/nonexistent/arca-net-cli-unit' };
 
 describe('arca-net command line', () => {
   it('prints help and exits 0 for --help', async () => {
-    const io = capture();
+    const io = capturedIo();
     expect(await runCli(['--help'], io, env)).toBe(ExitCode.ok);
     expect(io.stdout).toContain('network create');
     expect(io.stdout).toContain('Exit codes');
   });
 
   it('exits 2 with one line for an unknown command', async () => {
-    const io = capture();
+    const io = capturedIo();
     expect(await runCli(['netwrok', 'ls'], io, env)).toBe(ExitCode.usage);
     expect(io.stderr.trim().split('\n')).toHaveLength(1);
     expect(io.stderr).toContain("unknown command 'netwrok'");
   });
 
   it('names the subcommands of a known group when the subcommand is unknown', async () => {
-    const io = capture();
+    const io = capturedIo();
     expect(await runCli(['network', 'frobnicate'], io, env)).toBe(ExitCode.usage);
     expect(io.stderr).toContain('create, ls, inspect, rm, connect, disconnect');
   });
 
   it('exits 2 for an unknown flag, in one line', async () => {
-    const io = capture();
+    const io = capturedIo();
     expect(await runCli(['network', 'create', '--bogus', 'x'], io, env)).toBe(ExitCode.usage);
     expect(io.stderr.trim().split('\n')).toHaveLength(1);
     expect(io.stderr).toContain("'--bogus'");
   });
 
   it('exits 2 when an argument is missing', async () => {
-    const io = capture();
+    const io = capturedIo();
     expect(await runCli(['network', 'connect', 'front'], io, env)).toBe(ExitCode.usage);
     expect(io.stderr).toContain('requires exactly 2 arguments');
   });
 
   it('exits 2 for an unknown --host-relay engine, naming the engines', async () => {
-    const io = capture();
+    const io = capturedIo();
     expect(await runCli(['lab', 'up', '--host-relay', 'turbo'], io, env)).toBe(ExitCode.usage);
     expect(io.stderr.trim().split('\n')).toHaveLength(1);
     expect(io.stderr).toContain('native, ts, polling');
   });
 
   it('exits 2 for lab exec without a command', async () => {
-    const io = capture();
+    const io = capturedIo();
     expect(await runCli(['lab', 'exec', 'web'], io, env)).toBe(ExitCode.usage);
     expect(io.stderr).toContain('no command given');
   });
 
   it('exits 3 and says how to start the lab when no lab host answers', async () => {
-    const io = capture();
+    const io = capturedIo();
     expect(await runCli(['network', 'ls'], io, env)).toBe(ExitCode.unavailable);
     expect(io.stderr.trim()).toBe(
       "arca-net: the lab is not running (no lab host answers): start it with 'arca-net lab up'",
@@ -77,7 +62,7 @@ describe('arca-net command line', () => {
   });
 
   it('prints per-command help', async () => {
-    const io = capture();
+    const io = capturedIo();
     expect(await runCli(['network', 'create', '--help'], io, env)).toBe(ExitCode.ok);
     expect(io.stdout).toContain('Usage: arca-net network create [--subnet CIDR]');
   });

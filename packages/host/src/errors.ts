@@ -44,6 +44,9 @@ export const errorTable = {
   FORWARDER_UNAVAILABLE: 'unavailable',
   RELAY_FAILED: 'unavailable',
   CLOSED: 'unavailable',
+  LAB_UNAVAILABLE: 'unavailable',
+  LAB_RUNNING: 'conflict',
+  LAB_FAILED: 'internal',
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorCode = keyof typeof errorTable;
@@ -150,4 +153,13 @@ export const errors = {
     make('FORWARDER_UNAVAILABLE', `container ${container} unreachable: ${what}`, cause),
   relayFailed: (what: string, cause?: unknown) => make('RELAY_FAILED', what, cause),
   closed: () => make('CLOSED', 'network backend is closed'),
+  /** The lab (packages/lab) cannot serve: not running, not healthy, or root, a tool or a build missing. */
+  labUnavailable: (what: string, cause?: unknown) => make('LAB_UNAVAILABLE', what, cause),
+  labRunning: (dir: string) =>
+    make(
+      'LAB_RUNNING',
+      `a lab is already running in ${dir} ('arca-net lab status' shows it, 'arca-net lab down' stops it)`,
+    ),
+  /** A failure of the lab itself (a tool, a file, a process), not of the request. */
+  labFailed: (what: string, cause?: unknown) => make('LAB_FAILED', what, cause),
 };

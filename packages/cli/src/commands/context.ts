@@ -1,7 +1,6 @@
 /** What every command gets: where output goes and which lab it talks to. */
-import { HostClient } from '../daemon/client.js';
-import { LabPaths } from '../lab/paths.js';
-import type { Io } from '../output.js';
+import { LabClient, type LabPaths, type LabProgress } from '@arca-net/lab';
+import { type Io, Progress } from '../output.js';
 
 export interface CommandContext {
   io: Io;
@@ -10,10 +9,20 @@ export interface CommandContext {
   quiet: boolean;
 }
 
-export function hostClient(context: CommandContext): HostClient {
-  return new HostClient(context.paths.hostSocket);
+/** The client of the lab host of `context`'s lab. */
+export function labClient(context: CommandContext): LabClient {
+  return new LabClient(context.paths.hostSocket);
 }
 
-export function labPaths(dir: string, prefix: string): LabPaths {
-  return new LabPaths({ dir, prefix });
+/** `lab up`/`lab down` steps drawn as progress lines on stderr (none with --quiet). */
+export function labProgress(context: CommandContext): LabProgress {
+  return {
+    step: (title, work) =>
+      Progress.run(
+        context.io,
+        title,
+        (progress) => work((text) => progress.update(text)),
+        context.quiet,
+      ),
+  };
 }

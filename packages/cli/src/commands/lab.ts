@@ -2,13 +2,19 @@
  * `arca-net lab up|down|status|run|exec|rm|ps|stats`.
  */
 import { spawn } from 'node:child_process';
-import { RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
-import type { ContainerStats, ContainerView } from '../daemon/api.js';
-import { CliError, ExitCode, UsageError } from '../errors.js';
-import { checkPrerequisites, hostRunning, labDown, labStatus, labUp } from '../lab/lab.js';
-import { inNamespace } from '../lab/netns.js';
+import { errors, RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
+import {
+  checkPrerequisites,
+  inNamespace,
+  type LabContainer,
+  labDown,
+  labStatus,
+  labUp,
+  requireRunningLab,
+} from '@arca-net/lab';
+import { UsageError } from '../errors.js';
 import { CROSS, formatJson, formatTable, Progress, TICK } from '../output.js';
-import { type CommandContext, hostClient } from './context.js';
+import { type CommandContext, labClient, labProgress } from './context.js';
 
 export async function labUpCommand(context: CommandContext, hostRelay?: string): Promise<void> {
   if (hostRelay !== undefined && !(RELAY_ENGINES as readonly string[]).includes(hostRelay)) {
@@ -16,8 +22,8 @@ export async function labUpCommand(context: CommandContext, hostRelay?: string):
       `lab up: --host-relay must be one of ${RELAY_ENGINES.join(', ')} (got '${hostRelay}')`,
     );
   }
-  await labUp(context.paths, context.io, {
-    quiet: context.quiet,
+  await labUp(context.paths, {
+    progress: labProgress(context),
     hostRelay: hostRelay as RelayEngine | undefined,
   });
   if (!context.quiet) context.io.err(`lab is up in ${context.paths.dir}\n`);
@@ -25,7 +31,7 @@ export async function labUpCommand(context: CommandContext, hostRelay?: string):
 
 export async function labDownCommand(context: CommandContext): Promise<void> {
   await checkPrerequisites();
-  const result = await labDown(context.paths, context.io, { quiet: context.quiet });
+  const result = await labDown(context.paths, { progress: labProgress(context) });
   if (context.json) context.io.out(formatJson(result));
 }
 
@@ -46,27 +52,16 @@ export async function labStatusCommand(context: CommandContext): Promise<void> {
     );
   }
   if (!status.running) {
-    throw new CliError(
+    throw errors.labUnavailable(
       status.components.length === 1
         ? `no lab is running in ${context.paths.dir}`
         : 'the lab is not healthy',
-      ExitCode.unavailable,
     );
   }
 }
 
-/** Throws the "start the lab first" error when no lab host answers. */
-async function requireLab(context: CommandContext): Promise<void> {
-  if (!(await hostRunning(context.paths))) {
-    throw new CliError(
-      `no lab is running in ${context.paths.dir}: start it with 'arca-net lab up'`,
-      ExitCode.unavailable,
-    );
-  }
-}
-
-function addresses(view: ContainerView): string {
-  return view.networks.map((n) => `${n.network}=${n.ipAddress}`).join(', ');
+function addresses(container: LabContainer): string {
+  return container.attachments.map((a) => `${a.networkName}=${a.ip}`).join(', ');
 }
 
 export async function labRunCommand(
@@ -74,12 +69,12 @@ export async function labRunCommand(
   name: string,
   options: { network?: string; ip?: string; aliases?: string[] },
 ): Promise<void> {
-  await requireLab(context);
-  const view = await Progress.run(
+  await requireRunningLab(context.paths);
+  const container = await Progress.run(
     context.io,
     `starting container ${name}${options.network ? ` on ${options.network}` : ''}`,
     () =>
-      hostClient(context).runContainer({
+      labClient(context).runContainer({
         name,
         network: options.network,
         ip: options.ip,
@@ -87,20 +82,20 @@ export async function labRunCommand(
       }),
     context.quiet,
   );
-  if (context.json) context.io.out(formatJson(view));
+  if (context.json) context.io.out(formatJson(container));
   else {
-    context.io.out(`${view.id}\n`);
-    if (!context.quiet) context.io.err(`  ${name}: ${addresses(view)}\n`);
+    context.io.out(`${container.id}\n`);
+    if (!context.quiet) context.io.err(`  ${name}: ${addresses(container)}\n`);
   }
 }
 
 export async function labRmCommand(context: CommandContext, names: string[]): Promise<void> {
-  await requireLab(context);
+  await requireRunningLab(context.paths);
   for (const name of names) {
     await Progress.run(
       context.io,
       `removing container ${name}`,
-      () => hostClient(context).removeContainer(name),
+      () => labClient(context).removeContainer(name),
       context.quiet,
     );
     context.io.out(`${name}\n`);
@@ -108,8 +103,8 @@ export async function labRmCommand(context: CommandContext, names: string[]): Pr
 }
 
 export async function labPsCommand(context: CommandContext): Promise<void> {
-  await requireLab(context);
-  const containers = await hostClient(context).listContainers();
+  await requireRunningLab(context.paths);
+  const containers = await labClient(context).listContainers();
   if (context.json) {
     context.io.out(formatJson(containers));
     return;
@@ -122,14 +117,14 @@ export async function labPsCommand(context: CommandContext): Promise<void> {
         c.name,
         c.state === 'running' ? `running (pid ${c.pid})` : 'exited',
         c.namespace,
-        c.networks.map((n) => `${n.network} ${n.device} ${n.ipAddress}`).join(', '),
+        c.attachments.map((a) => `${a.networkName} ${a.device} ${a.ip}`).join(', '),
       ]),
     ),
   );
 }
 
-/** Formats relay counters as a table (`lab stats`). */
-export function formatStats(stats: ContainerStats): string {
+/** The host relay counters of a container's attachments as a table (`lab stats`). */
+export function formatStats(container: LabContainer): string {
   return formatTable(
     [
       'NETWORK',
@@ -142,24 +137,29 @@ export function formatStats(stats: ContainerStats): string {
       'BYTES IN',
       'DROPS',
     ],
-    stats.networks.map((n) => [
-      n.network,
-      n.device,
-      n.port === undefined ? '-' : String(n.port),
-      n.connected ? 'yes' : 'no',
-      String(n.fromContainer.frames),
-      String(n.fromContainer.bytes),
-      String(n.toContainer.frames),
-      String(n.toContainer.bytes),
-      String(n.fromContainer.drops + n.toContainer.drops),
-    ]),
+    container.attachments.map((a) => {
+      // OUT: from the container towards the switch; IN: towards the container.
+      const out = a.relay?.toHelper;
+      const into = a.relay?.toContainer;
+      return [
+        a.networkName,
+        a.device,
+        a.port === null ? '-' : String(a.port),
+        a.relay?.connected ? 'yes' : 'no',
+        String(out?.frames ?? 0),
+        String(out?.bytes ?? 0),
+        String(into?.frames ?? 0),
+        String(into?.bytes ?? 0),
+        String((out?.drops ?? 0) + (into?.drops ?? 0)),
+      ];
+    }),
   );
 }
 
 export async function labStatsCommand(context: CommandContext, name: string): Promise<void> {
-  await requireLab(context);
-  const stats = await hostClient(context).containerStats(name);
-  context.io.out(context.json ? formatJson(stats) : formatStats(stats));
+  await requireRunningLab(context.paths);
+  const container = await labClient(context).inspectContainer(name);
+  context.io.out(context.json ? formatJson(container) : formatStats(container));
 }
 
 /** Runs `command` in `container`'s namespace with the terminal attached; resolves with its exit code. */
@@ -168,10 +168,10 @@ export async function labExecCommand(
   name: string,
   command: string[],
 ): Promise<number> {
-  await requireLab(context);
-  const view = await hostClient(context).inspectContainer(name);
-  if (view.state !== 'running') throw new CliError(`container ${name} is not running`);
-  const [file, ...args] = inNamespace(view.namespace, command);
+  await requireRunningLab(context.paths);
+  const container = await labClient(context).inspectContainer(name);
+  if (container.state !== 'running') throw errors.containerNotRunning(name);
+  const [file, ...args] = inNamespace(container.namespace, command);
   return new Promise<number>((resolve, reject) => {
     const child = spawn(file ?? 'ip', args, { stdio: 'inherit' });
     child.once('error', reject);

@@ -1,11 +1,11 @@
 /**
  * `arca-net network create|ls|inspect|rm|connect|disconnect`: Docker's shape
- * and wording, over the lab host's API.
+ * and wording, over the lab host's API. A network is @arca-net/host's
+ * `NetworkInspect`, printed as it is by `network inspect`.
  */
-import type { NetworkView } from '../daemon/api.js';
 import { UsageError } from '../errors.js';
 import { formatJson, formatTable, Progress } from '../output.js';
-import { type CommandContext, hostClient } from './context.js';
+import { type CommandContext, labClient } from './context.js';
 
 /** `k=v` → [k, v]; a bare `k` means an empty value (Docker's rule). */
 export function parseLabel(text: string): [string, string] {
@@ -33,7 +33,7 @@ export async function networkCreate(
     context.io,
     `creating network ${name}`,
     () =>
-      hostClient(context).createNetwork({
+      labClient(context).createNetwork({
         name,
         subnet: options.subnet,
         gateway: options.gateway,
@@ -43,7 +43,7 @@ export async function networkCreate(
       }),
     true,
   );
-  context.io.out(context.json ? formatJson(network) : `${network.id}\n`);
+  context.io.out(context.json ? formatJson(network) : `${network.Id}\n`);
 }
 
 function shortId(id: string): string {
@@ -51,72 +51,39 @@ function shortId(id: string): string {
 }
 
 export async function networkLs(context: CommandContext): Promise<void> {
-  const networks = await hostClient(context).listNetworks();
+  const networks = await labClient(context).listNetworks();
   if (context.json) {
     context.io.out(formatJson(networks));
     return;
   }
   if (context.quiet) {
-    context.io.out(networks.map((n) => `${shortId(n.id)}\n`).join(''));
+    context.io.out(networks.map((n) => `${shortId(n.Id)}\n`).join(''));
     return;
   }
   context.io.out(
     formatTable(
       ['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET', 'GATEWAY', 'INTERNAL', 'CONTAINERS'],
       networks.map((n) => [
-        shortId(n.id),
-        n.name,
-        n.driver,
-        n.subnet,
-        n.gateway,
-        n.internal ? 'yes' : 'no',
-        String(n.containers.length),
+        shortId(n.Id),
+        n.Name,
+        n.Driver,
+        n.IPAM.Config[0]?.Subnet ?? '',
+        n.IPAM.Config[0]?.Gateway ?? '',
+        n.Internal ? 'yes' : 'no',
+        String(Object.keys(n.Containers).length),
       ]),
     ),
   );
 }
 
-/** The shape of `docker network inspect`. */
-export function dockerInspectShape(network: NetworkView): Record<string, unknown> {
-  const config: Record<string, string> = { Subnet: network.subnet, Gateway: network.gateway };
-  if (network.ipRange) config.IPRange = network.ipRange;
-  return {
-    Name: network.name,
-    Id: network.id,
-    Created: network.created ?? '',
-    Scope: 'local',
-    Driver: network.driver,
-    EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: {}, Config: [config] },
-    Internal: network.internal,
-    Attachable: true,
-    Containers: Object.fromEntries(
-      network.containers.map((c) => [
-        c.containerId,
-        {
-          Name: c.container,
-          EndpointID: `${c.containerId.slice(0, 12)}-${network.id.slice(0, 12)}`,
-          MacAddress: c.macAddress,
-          IPv4Address: c.ipv4Address,
-          IPv6Address: '',
-          Aliases: c.aliases,
-          Device: c.device,
-        },
-      ]),
-    ),
-    Options: {},
-    Labels: network.labels,
-  };
-}
-
 export async function networkInspect(context: CommandContext, refs: string[]): Promise<void> {
-  const client = hostClient(context);
+  const client = labClient(context);
   const networks = await Promise.all(refs.map((ref) => client.inspectNetwork(ref)));
-  context.io.out(formatJson(networks.map(dockerInspectShape)));
+  context.io.out(formatJson(networks));
 }
 
 export async function networkRm(context: CommandContext, refs: string[]): Promise<void> {
-  const client = hostClient(context);
+  const client = labClient(context);
   for (const ref of refs) {
     await Progress.run(
       context.io,
@@ -134,14 +101,14 @@ export async function networkConnect(
   container: string,
   options: { ip?: string; aliases?: string[] },
 ): Promise<void> {
-  const view = await Progress.run(
+  const connected = await Progress.run(
     context.io,
     `connecting ${container} to ${network}`,
     () =>
-      hostClient(context).connect(network, { container, ip: options.ip, aliases: options.aliases }),
+      labClient(context).connect(network, { container, ip: options.ip, aliases: options.aliases }),
     context.quiet,
   );
-  if (context.json) context.io.out(formatJson(view));
+  if (context.json) context.io.out(formatJson(connected));
 }
 
 export async function networkDisconnect(
@@ -149,11 +116,11 @@ export async function networkDisconnect(
   network: string,
   container: string,
 ): Promise<void> {
-  const view = await Progress.run(
+  const disconnected = await Progress.run(
     context.io,
     `disconnecting ${container} from ${network}`,
-    () => hostClient(context).disconnect(network, { container }),
+    () => labClient(context).disconnect(network, { container }),
     context.quiet,
   );
-  if (context.json) context.io.out(formatJson(view));
+  if (context.json) context.io.out(formatJson(disconnected));
 }

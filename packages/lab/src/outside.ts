@@ -5,7 +5,7 @@
  * Lab networks reach it through their routers (SNAT), and published ports are
  * reachable from it. It goes with its namespace on `lab down`.
  */
-import { runCommand } from './command.js';
+import { inNamespace, runCommand } from './command.js';
 import { createNamespace, deleteNamespace } from './netns.js';
 import type { LabPaths } from './paths.js';
 
@@ -35,19 +35,18 @@ export async function createOutside(paths: LabPaths): Promise<void> {
   const outside = paths.outsideNamespace;
   await createNamespace(outside);
   try {
-    await runCommand('ip', [
-      ...['link', 'add', HELPER_UPLINK, 'netns', paths.helperNamespace, 'type', 'veth'],
+    await runCommand([
+      ...['ip', 'link', 'add', HELPER_UPLINK, 'netns', paths.helperNamespace, 'type', 'veth'],
       ...['peer', 'name', OUTSIDE_IFACE, 'netns', outside],
     ]);
-    await runCommand('ip', ['netns', 'exec', outside, 'ethtool', '-K', OUTSIDE_IFACE, 'tx', 'off']);
-    await runCommand('ip', [
-      ...['netns', 'exec', paths.helperNamespace],
-      ...['ethtool', '-K', HELPER_UPLINK, 'tx', 'off'],
+    await runCommand(inNamespace(outside, ['ethtool', '-K', OUTSIDE_IFACE, 'tx', 'off']));
+    await runCommand(
+      inNamespace(paths.helperNamespace, ['ethtool', '-K', HELPER_UPLINK, 'tx', 'off']),
+    );
+    await runCommand([
+      ...['ip', '-n', outside, 'addr', 'add', `${OUTSIDE_GATEWAY}/24`, 'dev', OUTSIDE_IFACE],
     ]);
-    await runCommand('ip', [
-      ...['-n', outside, 'addr', 'add', `${OUTSIDE_GATEWAY}/24`, 'dev', OUTSIDE_IFACE],
-    ]);
-    await runCommand('ip', ['-n', outside, 'link', 'set', OUTSIDE_IFACE, 'up']);
+    await runCommand(['ip', '-n', outside, 'link', 'set', OUTSIDE_IFACE, 'up']);
   } catch (error) {
     await deleteNamespace(outside).catch(() => undefined);
     throw error;

@@ -5,8 +5,8 @@
  * into an {@link IperfError} (iperf3 3.12 prints a report with `"error"` and
  * an empty `end`, and exits 0, when it cannot connect).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { inNetns } from '../exec.js';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { inNamespace, tryCommand } from '../command.js';
 
 /** What one iperf3 client run measured. */
 export interface IperfResult {
@@ -42,7 +42,7 @@ export async function startIperfServer(
   const argv = ['iperf3', '-s', '--forceflush', '-p', String(port)];
   if (options.bind) argv.push('-B', options.bind);
   if (options.once) argv.push('-1');
-  const [file, ...args] = inNetns(ns, argv);
+  const [file, ...args] = inNamespace(ns, argv);
   const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   try {
@@ -89,16 +89,9 @@ export async function runIperfClient(
   const argv = ['iperf3', '-J', '-c', server, '-p', String(port), '-t', String(options.seconds)];
   argv.push('-P', String(options.streams ?? 1));
   if (options.udpPayload) argv.push('-u', '-b', '0', '-l', String(options.udpPayload));
-  const [file, ...args] = inNetns(ns, argv);
   // Not rejected on a non-zero exit: the JSON on stdout says why, in iperf3's words.
-  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      file!,
-      args,
-      { timeout: (options.seconds + 30) * 1000, maxBuffer: 64 * 2 ** 20 },
-      (error, out, err) =>
-        resolve({ stdout: String(out), stderr: String(err) || (error?.message ?? '') }),
-    );
+  const { stdout, stderr } = await tryCommand(inNamespace(ns, argv), {
+    timeoutMs: (options.seconds + 30) * 1000,
   });
   return parseIperfReport(stdout, options.udpPayload ? 'udp' : 'tcp', stderr);
 }

@@ -1,17 +1,17 @@
 #!/usr/bin/env node
 /**
- * The lab host process: `node dist/daemon/main.js --lab-dir DIR`. Started
- * detached by `arca-net lab up`; embeds the network backend, starts and stops
- * lab containers, and serves the CLI's JSON API on `<lab>/host.sock`.
+ * The lab host process: `node packages/lab/dist/host/main.js --lab-dir DIR`.
+ * Started detached by `lab up`; embeds the network backend, starts and stops
+ * lab containers, and serves the lab API on `<lab>/host.sock`.
  */
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
 import { createLogger } from '@arca-net/log';
-import { LabContainers } from '../lab/containers.js';
-import { LabPaths, labConfigFromEnv } from '../lab/paths.js';
-import { createNetworkBackend } from './backend.js';
-import { serveLabApi } from './server.js';
+import { serveLabApi } from '../api/server.js';
+import { LabContainers } from '../containers.js';
+import { LabPaths, labConfigFromEnv } from '../paths.js';
+import { openLabBackend } from './backend.js';
 import { LabHostService } from './service.js';
 
 async function main(): Promise<void> {
@@ -35,10 +35,9 @@ async function main(): Promise<void> {
   const logger = createLogger({ base: { service: 'lab-host' } });
   const containers = new LabContainers(paths, logger.child({ component: 'containers' }));
   await containers.load();
-  const backend = await createNetworkBackend(paths, logger.child({ component: 'backend' }), {
+  const backend = await openLabBackend(paths, logger.child({ component: 'backend' }), {
     hostRelay,
   });
-  const service = new LabHostService(containers, backend, logger.child({ component: 'service' }));
 
   let stopping = false;
   const stop = (reason: string): void => {
@@ -47,15 +46,21 @@ async function main(): Promise<void> {
     logger.info({ reason }, 'lab host stopping');
     server.close();
     server.closeAllConnections();
-    void service
+    void backend
       .close()
       .catch((error: unknown) => logger.error({ err: error }, 'backend close failed'))
       .then(() => rm(paths.hostSocket, { force: true }))
       .finally(() => process.exit(0));
   };
+  const service = new LabHostService({
+    containers,
+    network: backend.network,
+    helperHealth: () => backend.helperHealth(),
+    logger: logger.child({ component: 'service' }),
+    onShutdown: () => stop('shutdown request'),
+  });
   const server = await serveLabApi(service, paths.hostSocket, {
     logger: logger.child({ component: 'api' }),
-    onShutdown: () => stop('shutdown request'),
   });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -3,15 +3,17 @@
  * `/etc/resolv.conf` → the embedded DNS on 127.0.0.11) running the forwarder,
  * which listens on `unixdir:<lab>/vms/c-<name>` (port 5555 = `5555.sock`).
  * Used by the lab host process; the records live in `<lab>/containers.json`.
+ * Failures are the host's errors (FORWARDER_UNAVAILABLE, LAB_UNAVAILABLE).
  */
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { errors, NetworkBackendError } from '@arca-net/host';
 import type { Logger } from '@arca-net/log';
 import { FORWARDER_CONTROL_PORT } from '@arca-net/proto';
+import { inNamespace } from './command.js';
 import {
   createNamespace,
   deleteNamespace,
-  inNamespace,
   namespacePids,
   removeNamespaceEtc,
   setNamespaceResolver,
@@ -118,7 +120,9 @@ export class LabContainers {
     try {
       await access(forwarderMain);
     } catch {
-      throw new Error(`the forwarder is not built (${forwarderMain}): run 'make build'`);
+      throw errors.labUnavailable(
+        `the forwarder is not built (${forwarderMain}): run 'make build'`,
+      );
     }
     try {
       await createNamespace(namespace);
@@ -152,7 +156,8 @@ export class LabContainers {
         { timeoutMs: this.readyTimeoutMs, intervalMs: 50 },
       );
       if (died || !ready) {
-        throw new Error(
+        throw new NetworkBackendError(
+          'FORWARDER_UNAVAILABLE',
           `forwarder of ${name} ${died ? 'exited' : 'did not listen in time'} (log: ${this.paths.log(`c-${name}`)})`,
         );
       }

@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { inNetns, run } from '../exec.js';
+import { inNamespace, runCommand } from '../command.js';
 
 function serve(port: number): void {
   const server = net.createServer((socket) => {
@@ -49,7 +49,7 @@ const scriptPath = fileURLToPath(import.meta.url);
 
 /** Starts the echo side in `ns`; resolves once it listens. */
 export async function startRrServer(ns: string | undefined, port: number): Promise<ChildProcess> {
-  const [file, ...args] = inNetns(ns, [process.execPath, scriptPath, 'server', String(port)]);
+  const [file, ...args] = inNamespace(ns, [process.execPath, scriptPath, 'server', String(port)]);
   const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
@@ -72,7 +72,7 @@ export async function tcpRrRate(
   port: number,
   seconds: number,
 ): Promise<number> {
-  const argv = inNetns(ns, [
+  const argv = inNamespace(ns, [
     process.execPath,
     scriptPath,
     'client',
@@ -80,7 +80,7 @@ export async function tcpRrRate(
     String(port),
     String(seconds),
   ]);
-  const { stdout } = await run(argv, (seconds + 30) * 1000);
+  const { stdout } = await runCommand(argv, { timeoutMs: (seconds + 30) * 1000 });
   const result = JSON.parse(stdout) as { transactions: number; seconds: number };
   return result.transactions / result.seconds;
 }

@@ -1,11 +1,11 @@
 /**
- * Where the programs the lab starts live in this checkout. The CLI runs from
- * `packages/cli/dist`, so every path is relative to the repository root.
+ * Where the programs the lab starts live in this checkout. The lab runs from
+ * `packages/lab/dist`, so every path is relative to the repository root.
  */
 import { access } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 function repoPath(relative: string): string {
   return `${repoRoot}${relative}`;
@@ -18,7 +18,7 @@ export const controllerMain = repoPath('packages/controller/dist/main.js');
 /** The container "VM"'s forwarder. */
 export const forwarderMain = repoPath('packages/forwarder/dist/main.js');
 /** The lab host process (this package). */
-export const hostMain = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
+export const hostMain = fileURLToPath(new URL('./host/main.js', import.meta.url));
 
 /** Programs `lab up` starts that are missing (the forwarder is checked by `lab run`). */
 export async function missingPrograms(): Promise<string[]> {

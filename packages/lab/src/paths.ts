@@ -4,7 +4,7 @@
  *
  * ```
  * <lab>/lab.json             settings of the running lab (prefix, created)
- * <lab>/host.sock            the lab host's JSON API (node:http on a Unix socket)
+ * <lab>/host.sock            the lab host's API (node:http on a Unix socket, api/routes.ts)
  * <lab>/host.pid, host.db    the lab host process and its SQLite state
  * <lab>/helper/{state,run}   helpervm/startup.sh's ARCA_HELPER_STATE and ARCA_HELPER_RUN
  * <lab>/vms/helper/          the helper "VM"'s vsock ports (9999.sock, 3xxxx.sock)
@@ -88,6 +88,10 @@ export class LabPaths {
   /** A container VM's port directory (`unixdir:` endpoint). */
   containerVmDir(name: string): string {
     return join(this.vmsDir, `c-${name}`);
+  }
+  /** The pidfile of `helpervm/startup.sh run` (which execs the controller). */
+  get helperPidfile(): string {
+    return join(this.pidsDir, 'helper.pid');
   }
   containerPidfile(name: string): string {
     return join(this.pidsDir, `c-${name}.pid`);

@@ -1,29 +1,27 @@
 /**
- * `arca-net lab up|down|status`: the whole system on one Linux machine.
- * The helper "VM" is a network namespace running helpervm/startup.sh (OVS,
- * OVN and the controller); the lab host is a detached Node process in the
- * root namespace embedding OvsNetworkBackend and serving the CLI's JSON API;
- * container "VMs" are namespaces running the forwarder (started by the host).
+ * `lab up|down|status`: the whole system on one Linux machine. The helper
+ * "VM" is a network namespace running helpervm/startup.sh (OVS, OVN and the
+ * controller); the lab host is a detached Node process in the root namespace
+ * embedding OvsNetworkBackend and serving the lab API; container "VMs" are
+ * namespaces running the forwarder (started by the lab host). Failures are
+ * the host's errors: LAB_UNAVAILABLE, LAB_RUNNING, HELPER_UNAVAILABLE.
  */
-import { constants } from 'node:fs';
 import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
-import type { RelayEngine } from '@arca-net/host';
-import type { ComponentHealth } from '../daemon/api.js';
-import { HostClient, HostUnreachableError } from '../daemon/client.js';
-import { CliError, ExitCode } from '../errors.js';
-import { type Io, Progress } from '../output.js';
-import { runCommand } from './command.js';
+import { join } from 'node:path';
+import { errors, NetworkBackendError, type RelayEngine } from '@arca-net/host';
+import { LabClient } from './api/client.js';
+import type { ComponentHealth } from './api/routes.js';
+import { inNamespace, runCommand } from './command.js';
 import {
   createNamespace,
   deleteNamespace,
-  inNamespace,
   listNamespaces,
   namespacePids,
   removeNamespaceEtc,
 } from './netns.js';
 import { createOutside, OUTSIDE_CIDR, uplinkEnv } from './outside.js';
 import type { LabPaths } from './paths.js';
+import { checkPrerequisites } from './prerequisites.js';
 import {
   processAlive,
   processOwnedBy,
@@ -33,8 +31,17 @@ import {
   stopProcess,
   waitFor,
 } from './processes.js';
-import { helperStartupScript, hostMain, missingPrograms } from './programs.js';
+import { helperStartupScript, hostMain } from './programs.js';
 import { socketAccepts } from './sockets.js';
+
+/** How `lab up` and `lab down` report their slow steps (the CLI draws progress lines). */
+export interface LabProgress {
+  /** Runs `work` as the step called `title`; `update` replaces the running text. */
+  step<T>(title: string, work: (update: (text: string) => void) => Promise<T>): Promise<T>;
+}
+
+/** Reports nothing. */
+export const silentProgress: LabProgress = { step: (_title, work) => work(() => undefined) };
 
 /** What `lab up` records in `<lab>/lab.json`. */
 export interface LabSettings {
@@ -42,66 +49,6 @@ export interface LabSettings {
   createdAt: string;
   /** The lab host's relay engine (absent in labs from before the option: native). */
   hostRelay?: RelayEngine;
-}
-
-/** Binaries the lab runs, each with the Debian package that has it. */
-const REQUIRED_BINARIES: readonly [string, string][] = [
-  ['ip', 'iproute2'],
-  ['ovsdb-server', 'openvswitch-switch'],
-  ['ovs-vswitchd', 'openvswitch-switch'],
-  ['ovs-vsctl', 'openvswitch-switch'],
-  ['ovsdb-tool', 'openvswitch-switch'],
-  ['ovn-northd', 'ovn-central'],
-  ['ovn-nbctl', 'ovn-central'],
-  ['ovn-controller', 'ovn-host'],
-  ['ethtool', 'ethtool'],
-];
-
-/** Where `lab up` looks for binaries: PATH plus the sbin directories root's PATH may lack. */
-function defaultSearchPath(): string[] {
-  return [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin'];
-}
-
-async function onPath(binary: string, dirs: readonly string[]): Promise<boolean> {
-  for (const dir of dirs) {
-    try {
-      await access(join(dir, binary), constants.X_OK);
-      return true;
-    } catch {
-      // next
-    }
-  }
-  return false;
-}
-
-/** What {@link checkPrerequisites} checks against (tests pass their own). */
-export interface PrerequisiteOptions {
-  uid?: number;
-  searchPath?: readonly string[];
-}
-
-/** Throws a one-line CliError (exit 3) when the lab cannot run on this machine. */
-export async function checkPrerequisites(options: PrerequisiteOptions = {}): Promise<void> {
-  if ((options.uid ?? process.getuid?.()) !== 0) {
-    throw new CliError(
-      'the lab needs root (network namespaces, TAP devices, Open vSwitch): run it with sudo',
-      ExitCode.unavailable,
-    );
-  }
-  const missing: [string, string][] = [];
-  const dirs = options.searchPath ?? defaultSearchPath();
-  for (const entry of REQUIRED_BINARIES) if (!(await onPath(entry[0], dirs))) missing.push(entry);
-  if (missing.length > 0) {
-    const packages = [...new Set(missing.map(([, pkg]) => pkg))].join(' ');
-    throw new CliError(
-      `missing ${missing.map(([bin]) => bin).join(', ')}: install with 'apt-get install ${packages}' (or run 'make setup')`,
-      ExitCode.unavailable,
-    );
-  }
-  const programs = await missingPrograms();
-  if (programs.length > 0) {
-    throw new CliError(`not built: ${programs.join(', ')}: run 'make build'`, ExitCode.unavailable);
-  }
 }
 
 /** The settings of the lab in `paths.dir`, or undefined when none was brought up there. */
@@ -140,7 +87,7 @@ export async function hostRunning(paths: LabPaths): Promise<boolean> {
   const pid = await readPidfile(paths.hostPidfile);
   if (pid === undefined || !(await processOwnedBy(pid, paths.dir))) return false;
   try {
-    await new HostClient(paths.hostSocket).health(3000);
+    await new LabClient(paths.hostSocket, { timeoutMs: 3000 }).health();
     return true;
   } catch {
     return false;
@@ -165,32 +112,33 @@ function labTimeoutMs(): number {
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 90_000;
 }
 
+/** Throws LAB_UNAVAILABLE, saying how to start it, when no lab host answers in `paths`. */
+export async function requireRunningLab(paths: LabPaths): Promise<void> {
+  if (!(await hostRunning(paths))) {
+    throw errors.labUnavailable(
+      `no lab is running in ${paths.dir}: start it with 'arca-net lab up'`,
+    );
+  }
+}
+
+/** Options of {@link labUp}. */
 export interface LabUpOptions {
-  quiet?: boolean;
   /** Relay engine of the lab host (default native); the others exist to be compared with it. */
   hostRelay?: RelayEngine;
   /** Bound of each readiness wait. */
   timeoutMs?: number;
+  progress?: LabProgress;
 }
 
 /** `lab up`: brings the lab up, or fails with one line and leaves nothing behind. */
-export async function labUp(paths: LabPaths, io: Io, options: LabUpOptions = {}): Promise<void> {
-  const quiet = options.quiet ?? false;
+export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promise<void> {
+  const progress = options.progress ?? silentProgress;
   const timeoutMs = options.timeoutMs ?? labTimeoutMs();
   await checkPrerequisites();
-  if (await hostRunning(paths)) {
-    throw new CliError(
-      `a lab is already running in ${paths.dir} ('arca-net lab status' shows it, 'arca-net lab down' stops it)`,
-    );
-  }
+  if (await hostRunning(paths)) throw errors.labRunning(paths.dir);
   const stale = await leftovers(paths);
   if (stale.length > 0) {
-    await Progress.run(
-      io,
-      'cleaning up what a previous lab left behind',
-      () => labDown(paths, io, { quiet: true }),
-      quiet,
-    );
+    await progress.step('cleaning up what a previous lab left behind', () => labDown(paths));
   }
   try {
     await mkdir(paths.dir, { recursive: true, mode: 0o755 });
@@ -211,17 +159,16 @@ export async function labUp(paths: LabPaths, io: Io, options: LabUpOptions = {})
     };
     await writeFile(paths.settings, `${JSON.stringify(settings, null, 2)}\n`);
 
-    await Progress.run(
-      io,
+    await progress.step(
       `helper namespace ${paths.helperNamespace}: Open vSwitch, OVN and the controller; outside world ${paths.outsideNamespace} (${OUTSIDE_CIDR})`,
-      async (progress) => {
+      async (update) => {
         await createNamespace(paths.helperNamespace);
         await createOutside(paths);
         const pid = await spawnDetached(
           inNamespace(paths.helperNamespace, [helperStartupScript, 'run']),
           {
             logFile: paths.log('helper'),
-            pidfile: join(paths.pidsDir, 'helper.pid'),
+            pidfile: paths.helperPidfile,
             env: helperEnv(paths),
           },
         );
@@ -239,24 +186,22 @@ export async function labUp(paths: LabPaths, io: Io, options: LabUpOptions = {})
             timeoutMs,
             intervalMs: 200,
             onTry: () =>
-              progress.update(
+              update(
                 `helper namespace ${paths.helperNamespace}: starting OVS, OVN and the controller (${Math.round((Date.now() - started) / 1000)} s)`,
               ),
           },
         );
         if (died || !ready) {
           const why = died ? 'exited' : `not ready after ${Math.round(timeoutMs / 1000)} s`;
-          throw new CliError(
+          throw new NetworkBackendError(
+            'HELPER_UNAVAILABLE',
             `helper ${why}: ${await lastLogLine(paths.log('helper'))} (log: ${paths.log('helper')})`,
-            ExitCode.unavailable,
           );
         }
       },
-      quiet,
     );
 
-    await Progress.run(
-      io,
+    await progress.step(
       hostRelay === 'native' ? 'lab host process' : `lab host process (${hostRelay} relays)`,
       async () => {
         const argv = [
@@ -276,7 +221,7 @@ export async function labUp(paths: LabPaths, io: Io, options: LabUpOptions = {})
             ARCA_NET_LAB_PREFIX: paths.config.prefix,
           },
         });
-        const client = new HostClient(paths.hostSocket);
+        const client = new LabClient(paths.hostSocket, { timeoutMs: 5000 });
         let failure = 'no answer';
         const ready = await waitFor(
           async () => {
@@ -285,7 +230,7 @@ export async function labUp(paths: LabPaths, io: Io, options: LabUpOptions = {})
               return true;
             }
             try {
-              const health = await client.health(5000);
+              const health = await client.health();
               if (health.healthy) return true;
               failure = health.components
                 .filter((c) => !c.healthy)
@@ -300,16 +245,14 @@ export async function labUp(paths: LabPaths, io: Io, options: LabUpOptions = {})
           { timeoutMs, intervalMs: 200 },
         );
         if (!ready || !(await processAlive(pid))) {
-          throw new CliError(
+          throw errors.labUnavailable(
             `lab host not healthy: ${failure} (log: ${paths.log('host')})`,
-            ExitCode.unavailable,
           );
         }
       },
-      quiet,
     );
   } catch (error) {
-    await labDown(paths, io, { quiet: true }).catch(() => undefined);
+    await labDown(paths).catch(() => undefined);
     throw error;
   }
 }
@@ -344,21 +287,15 @@ export interface LabDownResult {
 /** `lab down`: removes everything the lab in `paths` made. Idempotent. */
 export async function labDown(
   paths: LabPaths,
-  io: Io,
-  options: { quiet?: boolean } = {},
+  options: { progress?: LabProgress } = {},
 ): Promise<LabDownResult> {
   const settings = await readLabSettings(paths);
   const owned = settings ? paths.withPrefix(settings.prefix) : paths;
   const result: LabDownResult = { namespaces: [], processes: 0 };
   const work = async (): Promise<void> => {
     // 1. The lab host: closes its relays and clients.
-    try {
-      await new HostClient(paths.hostSocket).shutdown();
-    } catch (error) {
-      if (!(error instanceof HostUnreachableError)) {
-        // it may have gone away before answering; the pidfile path below finishes the job
-      }
-    }
+    // It may be gone, or go before answering: the pidfile below finishes the job.
+    await new LabClient(paths.hostSocket, { timeoutMs: 5000 }).shutdown().catch(() => undefined);
     if (await stopPidfile(paths.hostPidfile, paths.dir, 10_000)) result.processes++;
     // 2. Forwarders and the helper, by pidfile (only if their command line names this lab).
     let pidfiles: string[] = [];
@@ -369,14 +306,10 @@ export async function labDown(
     }
     const namespaces = (await listNamespaces()).filter((name) => owned.ownsNamespace(name));
     if (namespaces.includes(owned.helperNamespace)) {
-      await runCommand(
-        'ip',
-        ['netns', 'exec', owned.helperNamespace, helperStartupScript, 'stop'],
-        {
-          env: helperEnv(paths),
-          timeoutMs: 60_000,
-        },
-      ).catch(() => undefined);
+      await runCommand(inNamespace(owned.helperNamespace, [helperStartupScript, 'stop']), {
+        env: helperEnv(paths),
+        timeoutMs: 60_000,
+      }).catch(() => undefined);
     }
     await forEachConcurrently(pidfiles, TEARDOWN_CONCURRENCY, async (file) => {
       if (await stopPidfile(join(paths.pidsDir, file), paths.dir)) result.processes++;
@@ -394,12 +327,15 @@ export async function labDown(
     // 4. Sockets, databases, logs, pidfiles.
     await rm(paths.dir, { recursive: true, force: true });
   };
-  await Progress.run(io, 'tearing down the lab', work, options.quiet ?? false);
+  await (options.progress ?? silentProgress).step('tearing down the lab', work);
   return result;
 }
 
-/** One row of `lab status`. */
-export type StatusRow = ComponentHealth;
+/** `lab status`: every component of the lab, and whether all are healthy. */
+export interface LabStatus {
+  running: boolean;
+  components: ComponentHealth[];
+}
 
 const HELPER_DAEMONS = [
   'ovsdb-server-ovs',
@@ -411,10 +347,8 @@ const HELPER_DAEMONS = [
 ];
 
 /** `lab status`: every component and whether it is healthy. */
-export async function labStatus(
-  paths: LabPaths,
-): Promise<{ running: boolean; components: StatusRow[] }> {
-  const rows: StatusRow[] = [];
+export async function labStatus(paths: LabPaths): Promise<LabStatus> {
+  const rows: ComponentHealth[] = [];
   const settings = await readLabSettings(paths);
   if (!settings) {
     return {
@@ -447,7 +381,7 @@ export async function labStatus(
   });
   const hostPid = await readPidfile(paths.hostPidfile);
   try {
-    const health = await new HostClient(paths.hostSocket).health(5000);
+    const health = await new LabClient(paths.hostSocket, { timeoutMs: 5000 }).health();
     rows.push({
       name: 'lab host',
       healthy: true,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { IperfError, parseIperfReport } from '../src/tools/iperf.js';
+import { IperfError, parseIperfReport } from '../src/probes/iperf.js';
 
 /** Reports captured from iperf3 3.12 (Debian 12) on loopback. */
 const fixture = (name: string): string =>
