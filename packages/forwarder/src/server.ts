@@ -8,12 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, silentLogger } from '@arca-net/log';
 import { descriptorSetPath, FORWARDER_CONTROL_PORT, tapforwarder } from '@arca-net/proto';
+import {
+  type ListenEndpoint,
+  listenStream,
+  proxyListenerTo,
+  type TapLinkPrimitives,
+} from '@arca-net/vsock';
 import { ServerCredentials } from '@grpc/grpc-js';
 import { createServer } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl } from 'nice-grpc-server-health';
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
 import { AttachmentManager } from './attachments.js';
-import type { DataPlane, ListenEndpoint } from './dataplane.js';
 import { DnsServer } from './dns/server.js';
 import { parseUpstream, systemUpstreams, type Upstream } from './dns/upstream.js';
 import { invalidArgument } from './errors.js';
@@ -59,8 +64,8 @@ export interface ForwarderOptions {
   /** Upstream resolvers; default: /etc/resolv.conf's at start. */
   dnsUpstreams?: string[];
   logger?: Logger;
-  /** The data path, default `@arca-net/vsock`. */
-  dataPlane: DataPlane;
+  /** TAP devices, data listeners and relays; default `@arca-net/vsock`'s (tests fake them). */
+  primitives?: TapLinkPrimitives;
   /** The `ip` wrapper (tests inject a fake runner). */
   ip?: IpTool;
   /** DHCP client settings for devices attached without an address. */
@@ -79,8 +84,8 @@ export interface Forwarder {
   close(): Promise<void>;
 }
 
-/** Starts a forwarder over the given data plane. */
-export async function startForwarderWith(options: ForwarderOptions): Promise<Forwarder> {
+/** Starts a forwarder in this process; resolves once gRPC, DNS and the listeners are up. */
+export async function startForwarder(options: ForwarderOptions): Promise<Forwarder> {
   const logger = (options.logger ?? silentLogger).child({ component: 'forwarder' });
   const listen =
     typeof options.listen === 'string' ? parseForwarderListen(options.listen) : options.listen;
@@ -110,7 +115,7 @@ export async function startForwarderWith(options: ForwarderOptions): Promise<For
     if (dns) cleanups.push(() => dns.close());
 
     const attachments = new AttachmentManager({
-      dataPlane: options.dataPlane,
+      primitives: options.primitives,
       ip,
       listen: listen.endpoint,
       dhcp: (device, signal) => obtainLease(device, { ...options.dhcp, signal, logger }),
@@ -150,9 +155,9 @@ export async function startForwarderWith(options: ForwarderOptions): Promise<For
       rmSync(socketPath, { force: true });
     });
     if (listen.endpoint.kind === 'vsock') {
-      const vsockListener = await options.dataPlane.listen(listen.endpoint, listen.port);
+      const vsockListener = await listenStream(listen.endpoint, listen.port);
       cleanups.push(() => vsockListener.close());
-      const proxy = options.dataPlane.proxyListenerTo(vsockListener, socketPath);
+      const proxy = proxyListenerTo(vsockListener, socketPath);
       cleanups.push(() => proxy.close());
     }
     logger.info(
