@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, silentLogger } from '@arca-net/log';
 import { descriptorSetPath, HELPER_CONTROL_PORT, network } from '@arca-net/proto';
+import { type ListenEndpoint, listenStream, proxyListenerTo } from '@arca-net/vsock';
 import { createServer } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
@@ -18,7 +19,6 @@ import { CliOvnDriver, type OvnDriver } from '../ovn/driver.js';
 import { createToolRunner, type ToolRunner } from '../ovn/exec.js';
 import type { DataPath } from '../relay/datapath.js';
 import { VsockDataPath } from '../relay/helper-relay.js';
-import { type ListenEndpoint, type VsockApi, vsockApi } from '../relay/vsock-api.js';
 import { errorMappingMiddleware, loggingMiddleware } from './middleware.js';
 import { createNetworkControlService } from './service.js';
 
@@ -62,8 +62,6 @@ export interface ControllerOptions {
    * Absent: networks reach nothing outside themselves.
    */
   uplink?: { cidr: string; gateway: string };
-  /** Default: `@arca-net/vsock` loaded at start. */
-  vsock?: VsockApi;
   /** Default: helper relays on `vsock` (tests may inject another data path). */
   dataPath?: DataPath;
   /** Default: the CLI driver on a real tool runner. */
@@ -110,9 +108,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
       timeoutMs,
       logger,
     });
-  const vsock = options.vsock ?? vsockApi;
-  const dataPath =
-    options.dataPath ?? new VsockDataPath({ vsock, listen: listen.endpoint, driver, logger });
+  const dataPath = options.dataPath ?? new VsockDataPath({ listen: listen.endpoint, logger });
   const uplink = options.uplink
     ? parseExternalNetwork(options.uplink.cidr, options.uplink.gateway)
     : undefined;
@@ -152,8 +148,8 @@ export async function startController(options: ControllerOptions): Promise<Contr
   }
   let proxy: { close(): void } | undefined;
   if (listen.endpoint.kind === 'vsock') {
-    const listener = await vsock.listenStream(listen.endpoint, listen.port);
-    const piping = vsock.proxyListenerTo(listener, socketPath);
+    const listener = await listenStream(listen.endpoint, listen.port);
+    const piping = proxyListenerTo(listener, socketPath);
     proxy = {
       close: () => {
         piping.close();
