@@ -48,7 +48,7 @@ async function statusOf(promise: Promise<unknown>): Promise<number | 'OK'> {
 
 beforeAll(async () => {
   helper = await HelperOvn.start(`anc${sfx}h`);
-  dataPath = new VethDataPath(helper, () => ctl.controller.driver);
+  dataPath = new VethDataPath(helper);
   grpcDir = mkdtempSync(join(tmpdir(), `anc${sfx}-grpc-`));
   ctl = await startTestController(helper, dataPath, grpcDir);
 });

@@ -15,7 +15,6 @@ import {
   connectController,
   type DataPath,
   type EndpointRecord,
-  type OvnDriver,
   startController,
 } from '../../packages/controller/dist/index.js';
 
@@ -176,16 +175,14 @@ export class HelperOvn {
 
 /**
  * A data path that FAKES the helper relay with a veth pair (used where the
- * relay is not under test): the helper end is plugged into br-int like the
- * relay's TAP, the other end is `eth0` of the container's namespace with the
- * attachment's MAC. Containers must be registered with {@link VethDataPath.place} first.
+ * relay is not under test): the helper end, named like the relay's TAP, is
+ * what the controller plugs into br-int; the other end is `eth<N>` of the
+ * container's namespace with the attachment's MAC. Containers must be
+ * registered with {@link VethDataPath.place} first.
  */
 export class VethDataPath implements DataPath {
   private readonly containers = new Map<string, Netns>();
-  constructor(
-    private readonly helper: HelperOvn,
-    private readonly driver: () => OvnDriver,
-  ) {}
+  constructor(private readonly helper: HelperOvn) {}
 
   /** The namespace that plays container `containerId` (its interface on a network is eth<N>). */
   place(containerId: string, ns: Netns): void {
@@ -195,7 +192,7 @@ export class VethDataPath implements DataPath {
   async open(ep: EndpointRecord): Promise<AttachmentLink> {
     const ns = this.containers.get(ep.containerId);
     if (!ns) throw new Error(`test placed no namespace for container ${ep.containerId}`);
-    const peer = `e${ep.portName.slice(2, 12)}`;
+    const peer = VethDataPath.containerIface(ep.portName);
     await run('ip', ['-n', this.helper.ns.name, 'link', 'del', ep.portName]).catch(() => undefined);
     await run('ip', [
       '-n',
@@ -215,31 +212,18 @@ export class VethDataPath implements DataPath {
     // OVS's userspace datapath forwards what it reads; a veth's partial checksums would arrive broken.
     await ns.exec('ethtool', ['-K', peer, 'tx', 'off']);
     await run('ip', ['-n', this.helper.ns.name, 'link', 'set', ep.portName, 'up']);
-    await this.driver().plugTap({
-      name: ep.portName,
-      containerId: ep.containerId,
-      networkId: ep.networkId,
-      containerIface: peer,
-    });
     const helperNs = this.helper.ns.name;
-    const driver = this.driver;
     return {
-      listenPort: ep.vsockPort + 10000,
       connections: 0,
       connected: true,
       stats: () => ({
-        toSwitch: { frames: 0n, bytes: 0n, drops: 0n, protocolErrors: 0n },
-        toContainer: { frames: 0n, bytes: 0n, drops: 0n, protocolErrors: 0n },
+        toStream: { frames: 0, bytes: 0, drops: 0, protocolErrors: 0 },
+        toTap: { frames: 0, bytes: 0, drops: 0, protocolErrors: 0 },
       }),
       async close() {
-        await driver().unplugTap(ep.portName);
         await run('ip', ['-n', helperNs, 'link', 'del', ep.portName]).catch(() => undefined);
       },
     };
-  }
-
-  async removeStalePorts(names: readonly string[]): Promise<void> {
-    await this.driver().unplugTaps(names);
   }
 
   /** The container-side interface name of an attachment. */

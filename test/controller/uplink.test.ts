@@ -116,7 +116,7 @@ beforeAll(async () => {
       await outside.exec('ip', ['link', 'set', 'ext0', 'up']);
     },
   });
-  dataPath = new VethDataPath(helper, () => ctl.controller.driver);
+  dataPath = new VethDataPath(helper);
   grpcDir = mkdtempSync(join(tmpdir(), `anu${sfx}-grpc-`));
   ctl = await startTestController(helper, dataPath, grpcDir, EXTERNAL);
   pristine = await helper.nbDump();

@@ -42,7 +42,7 @@ async function state(): Promise<string> {
 
 beforeAll(async () => {
   helper = await HelperOvn.start(`anc${sfx}v`);
-  const dataPath = new VethDataPath(helper, () => ctl.controller.driver);
+  const dataPath = new VethDataPath(helper);
   grpcDir = mkdtempSync(join(tmpdir(), `anc${sfx}-grpc-`));
   ctl = await startTestController(helper, dataPath, grpcDir);
   c1 = await Netns.create(`anc${sfx}v1`);

@@ -1,12 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, mkdtempSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  dialUnix,
   encodeFrame,
   Relay,
   socketPair,
   TapDevice,
+  TapLink,
   VsockError,
 } from '../../packages/vsock/dist/index.js';
 
@@ -85,9 +89,10 @@ describe('TapDevice (root)', () => {
     );
     const sx = new Socket({ fd: x, readable: true, writable: true });
     sx.write(encodeFrame(Buffer.concat([arp, Buffer.alloc(60 - arp.length)])));
-    for (let i = 0; i < 100 && relay.stats().bToA.frames + relay.stats().bToA.drops < 1; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await until(
+      () => relay.stats().bToA.frames + relay.stats().bToA.drops >= 1,
+      'the frame is counted',
+    );
     expect(relay.stats().bToA).toMatchObject({ frames: 1, bytes: 60, protocolErrors: 0 });
     expect(ipStats(tap.name).rx).toBe(before + 1);
     relay.close();
@@ -160,6 +165,53 @@ describe('TapDevice bad conditions (root)', () => {
     await r2.whenClosed();
     sx1.destroy();
     sx2.destroy();
+  });
+});
+
+describe('TapLink on a real TAP and a unixdir listener (root)', () => {
+  const dirs: string[] = [];
+  const links: TapLink[] = [];
+  afterEach(async () => {
+    for (const link of links.splice(0)) await link.close();
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Connects as the host does and sends one broadcast frame into the link. */
+  async function hostSends(dir: string, port: number): Promise<Socket> {
+    const socket = (await dialUnix(join(dir, `${port}.sock`))).toNetSocket();
+    socket.on('error', () => undefined);
+    socket.write(encodeFrame(arpFrame()));
+    return socket;
+  }
+
+  it('relays a host connection to the TAP, keeps totals across a reconnect, and frees the name on close', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'avt-link-'));
+    dirs.push(dir);
+    const open = () =>
+      TapLink.open({
+        name: name('l'),
+        mac: '02:00:00:00:00:11',
+        listen: { kind: 'unixdir', dir },
+        port: 20001,
+      });
+    const link = await open();
+    links.push(link);
+    expect(ipLink(name('l')).flags).toContain('UP');
+    const before = ipStats(name('l')).rx;
+    const first = await hostSends(dir, 20001);
+    await until(() => link.stats().toTap.frames >= 1, 'the first frame reaches the TAP');
+    const second = await hostSends(dir, 20001);
+    await until(() => link.connections === 2, 'the second connection replaces the first');
+    await until(() => link.stats().toTap.frames >= 2, 'the second frame reaches the TAP');
+    expect(link.stats().toTap).toMatchObject({ frames: 2, bytes: 120, protocolErrors: 0 });
+    expect(ipStats(name('l')).rx).toBe(before + 2);
+    expect(link.connected).toBe(true);
+    await link.close();
+    expect(linkExists(name('l'))).toBe(false);
+    links.push(await open());
+    expect(linkExists(name('l'))).toBe(true);
+    first.destroy();
+    second.destroy();
   });
 });
 

@@ -6,30 +6,17 @@
  */
 import { type Logger, silentLogger } from '@arca-net/log';
 import { randomMac } from '@arca-net/netaddr';
-import type {
-  DataListener,
-  DataPlane,
-  DataRelay,
-  DataSocket,
-  DataTap,
-  ListenEndpoint,
-} from './dataplane.js';
+import {
+  type ListenEndpoint,
+  TapLink,
+  TapLinkError,
+  type TapLinkPrimitives,
+  type TapLinkStats,
+} from '@arca-net/vsock';
 import { ForwarderError } from './errors.js';
 import type { DhcpLease } from './netconf/dhcp.js';
 import type { IpTool } from './netconf/ip.js';
 import type { AttachParams } from './validate.js';
-
-/** Frame counters of one attachment, summed over all its relays (reconnects keep totals). */
-export interface AttachmentCounters {
-  /** TAP → host stream. */
-  framesSent: number;
-  bytesSent: number;
-  /** host stream → TAP. */
-  framesReceived: number;
-  bytesReceived: number;
-  sendErrors: number;
-  receiveErrors: number;
-}
 
 /** What ListNetworks reports for a device. */
 export interface AttachmentInfo {
@@ -43,11 +30,13 @@ export interface AttachmentInfo {
   connected: boolean;
   /** Host connections accepted so far. */
   connections: number;
-  counters: AttachmentCounters;
+  /** Summed over every relay of the attachment (reconnects keep totals). */
+  stats: TapLinkStats;
 }
 
 export interface AttachmentManagerOptions {
-  dataPlane: DataPlane;
+  /** TAP devices, listeners and relays (default: `@arca-net/vsock`'s own; tests fake them). */
+  primitives?: TapLinkPrimitives;
   ip: IpTool;
   /** Where data ports listen (vsock in the VM, a unixdir in the lab). */
   listen: ListenEndpoint;
@@ -56,87 +45,21 @@ export interface AttachmentManagerOptions {
   logger?: Logger;
 }
 
-/** How long detach waits for a relay to release the TAP. */
-const RELAY_CLOSE_WAIT_MS = 2000;
-
-const zeroCounters = (): AttachmentCounters => ({
-  framesSent: 0,
-  bytesSent: 0,
-  framesReceived: 0,
-  bytesReceived: 0,
-  sendErrors: 0,
-  receiveErrors: 0,
-});
-
-/** Adds `b` to `a` in place. */
-export function addCounters(a: AttachmentCounters, b: AttachmentCounters): AttachmentCounters {
-  a.framesSent += b.framesSent;
-  a.bytesSent += b.bytesSent;
-  a.framesReceived += b.framesReceived;
-  a.bytesReceived += b.bytesReceived;
-  a.sendErrors += b.sendErrors;
-  a.receiveErrors += b.receiveErrors;
-  return a;
-}
-
-function relayCounters(relay: DataRelay): AttachmentCounters {
-  const { aToB, bToA } = relay.stats();
-  return {
-    framesSent: aToB.frames,
-    bytesSent: aToB.bytes,
-    framesReceived: bToA.frames,
-    bytesReceived: bToA.bytes,
-    sendErrors: aToB.drops + aToB.protocolErrors,
-    receiveErrors: bToA.drops + bToA.protocolErrors,
-  };
-}
-
+/** One device: its TAP link, plus the DHCP client started by the first host connection. */
 class Attachment {
-  private relay: DataRelay | undefined;
-  private readonly retired = zeroCounters();
-  private connections = 0;
   private dhcpStarted = false;
   private readonly dhcpAbort = new AbortController();
   lease: DhcpLease | undefined;
 
   constructor(
     readonly params: AttachParams,
-    readonly tap: DataTap,
-    readonly listener: DataListener,
+    readonly link: TapLink,
     private readonly owner: AttachmentManagerOptions,
     private readonly log: Logger,
   ) {
-    listener.on('connection', (socket: DataSocket) => this.accept(socket));
-    listener.on('error', (error: Error) => log.error({ err: error }, 'data listener error'));
-  }
-
-  /** A host connection: replaces the previous relay, then (DHCP mode) starts the client once. */
-  private accept(socket: DataSocket): void {
-    this.retireRelay();
-    let relay: DataRelay;
-    try {
-      relay = this.owner.dataPlane.openRelay(this.tap.dupFd(), socket.detachFd());
-    } catch (error) {
-      socket.close();
-      this.log.error({ err: error }, 'cannot start relay');
-      return;
-    }
-    this.connections++;
-    this.relay = relay;
-    relay.once('close', (info: unknown) => {
-      this.log.info({ info }, 'relay closed');
-      if (this.relay === relay) this.retireRelay();
+    link.on('connection', () => {
+      if (this.params.ipAddress === '' && !this.dhcpStarted) this.startDhcp();
     });
-    this.log.info({ connections: this.connections }, 'host connected, relay running');
-    if (this.params.ipAddress === '' && !this.dhcpStarted) this.startDhcp();
-  }
-
-  private retireRelay(): void {
-    const relay = this.relay;
-    if (!relay) return;
-    this.relay = undefined;
-    addCounters(this.retired, relayCounters(relay));
-    relay.close();
   }
 
   private startDhcp(): void {
@@ -155,48 +78,26 @@ class Attachment {
       });
   }
 
-  counters(): AttachmentCounters {
-    const total = addCounters(zeroCounters(), this.retired);
-    return this.relay ? addCounters(total, relayCounters(this.relay)) : total;
-  }
-
   info(): AttachmentInfo {
     const p = this.params;
     const isStatic = p.ipAddress !== '';
     return {
       device: p.device,
       vsockPort: p.vsockPort,
-      mac: this.tap.mac,
+      mac: this.link.mac,
       ipAddress: isStatic ? p.ipAddress : (this.lease?.address ?? ''),
       prefixLength: isStatic ? p.prefixLength : (this.lease?.prefixLength ?? 0),
       gateway: isStatic ? p.gateway : (this.lease?.router ?? p.gateway),
-      connected: this.relay !== undefined && !this.relay.closed,
-      connections: this.connections,
-      counters: this.counters(),
+      connected: this.link.connected,
+      connections: this.link.connections,
+      stats: this.link.stats(),
     };
   }
 
-  /**
-   * Stops DHCP, the relay and the listener and closes the TAP. Resolves once
-   * the relay has released its dup of the TAP fd (bounded), so the kernel has
-   * deleted the device and the name can be attached again at once.
-   */
+  /** Stops DHCP and closes the link (resolves once the TAP's name is free again). */
   async close(): Promise<void> {
     this.dhcpAbort.abort();
-    const relay = this.relay;
-    const released = relay
-      ? new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, RELAY_CLOSE_WAIT_MS);
-          relay.once('close', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        })
-      : undefined;
-    this.retireRelay();
-    this.listener.close();
-    this.tap.close();
-    await released;
+    await this.link.close();
   }
 }
 
@@ -209,7 +110,7 @@ function sameParams(existing: Attachment, wanted: AttachParams): boolean {
     have.prefixLength === wanted.prefixLength &&
     have.defaultRoute === wanted.defaultRoute &&
     have.mtu === wanted.mtu &&
-    (wanted.mac === '' || wanted.mac === existing.tap.mac)
+    (wanted.mac === '' || wanted.mac === existing.link.mac)
   );
 }
 
@@ -255,30 +156,23 @@ export class AttachmentManager {
       }
       const log = this.log.child({ device: params.device, port: params.vsockPort });
       const mac = params.mac === '' ? randomMac() : params.mac;
-      let tap: DataTap;
+      let link: TapLink;
       try {
-        tap = this.options.dataPlane.createTap(params.device, { mac, mtu: params.mtu });
+        link = await TapLink.open({
+          name: params.device,
+          mac,
+          mtu: params.mtu,
+          listen: this.options.listen,
+          port: params.vsockPort,
+          logger: log,
+          primitives: this.options.primitives,
+        });
       } catch (error) {
-        throw new ForwarderError(
-          'TAP_FAILED',
-          `cannot create TAP ${params.device}: ${message(error)}`,
-          {
-            cause: error,
-          },
-        );
+        if (!(error instanceof TapLinkError)) throw error;
+        const code = error.step === 'create-tap' ? 'TAP_FAILED' : 'LISTEN_FAILED';
+        throw new ForwarderError(code, error.message, { cause: error });
       }
-      let listener: DataListener;
-      try {
-        listener = await this.options.dataPlane.listen(this.options.listen, params.vsockPort);
-      } catch (error) {
-        tap.close();
-        throw new ForwarderError(
-          'LISTEN_FAILED',
-          `cannot listen on data port ${params.vsockPort}: ${message(error)}`,
-          { cause: error },
-        );
-      }
-      const attachment = new Attachment(params, tap, listener, this.options, log);
+      const attachment = new Attachment(params, link, this.options, log);
       try {
         if (params.ipAddress !== '') {
           await this.options.ip.setAddress(params.device, params.ipAddress, params.prefixLength);
@@ -291,7 +185,7 @@ export class AttachmentManager {
         throw error;
       }
       this.attachments.set(params.device, attachment);
-      log.info({ mac: tap.mac, ip: params.ipAddress || 'dhcp' }, 'attached');
+      log.info({ mac: link.mac, ip: params.ipAddress || 'dhcp' }, 'attached');
       return attachment.info();
     });
   }
@@ -320,8 +214,4 @@ export class AttachmentManager {
       await Promise.all(all.map((attachment) => attachment.close()));
     });
   }
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

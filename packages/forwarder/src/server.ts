@@ -6,8 +6,8 @@
 import { type Logger, silentLogger } from '@arca-net/log';
 import { FORWARDER_CONTROL_PORT, tapforwarder } from '@arca-net/proto';
 import { type ListenAddress, parseListenAddress, rpcService, startRpcServer } from '@arca-net/rpc';
+import type { TapLinkPrimitives } from '@arca-net/vsock';
 import { AttachmentManager } from './attachments.js';
-import type { DataPlane } from './dataplane.js';
 import { DnsServer } from './dns/server.js';
 import { parseUpstream, systemUpstreams, type Upstream } from './dns/upstream.js';
 import { ForwarderError, forwarderErrors } from './errors.js';
@@ -38,8 +38,8 @@ export interface ForwarderOptions {
   /** Upstream resolvers; default: /etc/resolv.conf's at start. */
   dnsUpstreams?: string[];
   logger?: Logger;
-  /** The data path, default `@arca-net/vsock`. */
-  dataPlane: DataPlane;
+  /** TAP devices, data listeners and relays; default `@arca-net/vsock`'s (tests fake them). */
+  primitives?: TapLinkPrimitives;
   /** The `ip` wrapper (tests inject a fake runner). */
   ip?: IpTool;
   /** DHCP client settings for devices attached without an address. */
@@ -58,8 +58,8 @@ export interface Forwarder {
   close(): Promise<void>;
 }
 
-/** Starts a forwarder over the given data plane. */
-export async function startForwarderWith(options: ForwarderOptions): Promise<Forwarder> {
+/** Starts a forwarder in this process; resolves once gRPC, DNS and the listeners are up. */
+export async function startForwarder(options: ForwarderOptions): Promise<Forwarder> {
   const logger = (options.logger ?? silentLogger).child({ component: 'forwarder' });
   const listen =
     typeof options.listen === 'string' ? parseForwarderListen(options.listen) : options.listen;
@@ -89,7 +89,7 @@ export async function startForwarderWith(options: ForwarderOptions): Promise<For
     if (dns) cleanups.push(() => dns.close());
 
     const attachments = new AttachmentManager({
-      dataPlane: options.dataPlane,
+      primitives: options.primitives,
       ip,
       listen: listen.endpoint,
       dhcp: (device, signal) => obtainLease(device, { ...options.dhcp, signal, logger }),

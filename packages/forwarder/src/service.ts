@@ -4,9 +4,9 @@
  * them their status); successful responses carry `success: true`.
  */
 import type { tapforwarder } from '@arca-net/proto';
+import { addTapLinkStats, emptyTapLinkStats, type TapLinkStats } from '@arca-net/vsock';
 import type { ServiceImplementation } from 'nice-grpc';
-import type { AttachmentCounters, AttachmentInfo, AttachmentManager } from './attachments.js';
-import { addCounters } from './attachments.js';
+import type { AttachmentInfo, AttachmentManager } from './attachments.js';
 import type { DnsServer } from './dns/server.js';
 import { buildDnsTable } from './dns/table.js';
 import { parseUpstream } from './dns/upstream.js';
@@ -20,14 +20,15 @@ export interface TapForwarderServiceDeps {
   startedAt?: number;
 }
 
-function packetStats(c: AttachmentCounters): tapforwarder.PacketStats {
+/** Sent = TAP → host stream, received = host stream → TAP; errors = drops + protocol errors. */
+function packetStats({ toStream, toTap }: TapLinkStats): tapforwarder.PacketStats {
   return {
-    packetsSent: BigInt(c.framesSent),
-    packetsReceived: BigInt(c.framesReceived),
-    bytesSent: BigInt(c.bytesSent),
-    bytesReceived: BigInt(c.bytesReceived),
-    sendErrors: BigInt(c.sendErrors),
-    receiveErrors: BigInt(c.receiveErrors),
+    packetsSent: BigInt(toStream.frames),
+    packetsReceived: BigInt(toTap.frames),
+    bytesSent: BigInt(toStream.bytes),
+    bytesReceived: BigInt(toTap.bytes),
+    sendErrors: BigInt(toStream.drops + toStream.protocolErrors),
+    receiveErrors: BigInt(toTap.drops + toTap.protocolErrors),
   };
 }
 
@@ -38,7 +39,7 @@ function networkInfo(info: AttachmentInfo): tapforwarder.NetworkInfo {
     gateway: info.gateway,
     vsockPort: info.vsockPort,
     macAddress: info.mac,
-    stats: packetStats(info.counters),
+    stats: packetStats(info.stats),
     prefixLength: info.prefixLength,
     connected: info.connected,
   };
@@ -72,14 +73,10 @@ export function createTapForwarderService(
 
     async getStatus() {
       const list = deps.attachments.list();
-      const total = list.reduce((sum, info) => addCounters(sum, info.counters), {
-        framesSent: 0,
-        bytesSent: 0,
-        framesReceived: 0,
-        bytesReceived: 0,
-        sendErrors: 0,
-        receiveErrors: 0,
-      });
+      const total = list.reduce(
+        (sum, info) => addTapLinkStats(sum, info.stats),
+        emptyTapLinkStats(),
+      );
       return {
         version: FORWARDER_VERSION,
         activeNetworks: list.length,

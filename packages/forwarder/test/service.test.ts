@@ -1,8 +1,8 @@
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { health, tapforwarder } from '@arca-net/proto';
+import { FakeTapLinkPrimitives } from '@arca-net/vsock/fake-tap-link';
 import {
   type Channel,
   type Client,
@@ -12,73 +12,8 @@ import {
   Status,
 } from 'nice-grpc';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type {
-  DataListener,
-  DataPlane,
-  DataRelay,
-  DataTap,
-  ListenEndpoint,
-  RelayStats,
-} from '../src/dataplane.js';
 import { IpTool } from '../src/netconf/ip.js';
-import { type Forwarder, startForwarderWith } from '../src/server.js';
-
-/** A fake data plane (no TAPs or sockets are needed for the service's logic). */
-class FakeDataPlane implements DataPlane {
-  taps = new Map<string, DataTap & { closed: boolean; mtu: number }>();
-  listeners = new Map<number, EventEmitter & { closed: boolean }>();
-  relays: (EventEmitter & DataRelay & { counters: RelayStats })[] = [];
-  failListen = false;
-
-  createTap(name: string, options: { mac: string; mtu: number }) {
-    const tap = {
-      name,
-      mac: options.mac,
-      mtu: options.mtu,
-      closed: false,
-      dupFd: () => 100,
-      close() {
-        this.closed = true;
-      },
-    };
-    this.taps.set(name, tap);
-    return tap;
-  }
-
-  async listen(_where: ListenEndpoint, port: number): Promise<DataListener> {
-    if (this.failListen) throw new Error('EADDRINUSE');
-    const listener = Object.assign(new EventEmitter(), {
-      closed: false,
-      close() {
-        this.closed = true;
-      },
-    });
-    this.listeners.set(port, listener);
-    return listener;
-  }
-
-  openRelay(): DataRelay {
-    const dir = () => ({ frames: 0, bytes: 0, drops: 0, protocolErrors: 0 });
-    const relay = Object.assign(new EventEmitter(), {
-      counters: { aToB: dir(), bToA: dir() },
-      closed: false,
-      stats() {
-        return structuredClone(this.counters);
-      },
-      close() {
-        if (this.closed) return;
-        this.closed = true;
-        this.emit('close', { reason: 'closed' });
-      },
-    });
-    this.relays.push(relay);
-    return relay;
-  }
-
-  connect(port: number) {
-    this.listeners.get(port)?.emit('connection', { detachFd: () => 200, close() {} });
-  }
-}
+import { type Forwarder, startForwarder } from '../src/server.js';
 
 const MAC = '02:aa:bb:cc:dd:01';
 const base: tapforwarder.AttachNetworkRequest = {
@@ -94,7 +29,7 @@ const base: tapforwarder.AttachNetworkRequest = {
 
 describe('TAPForwarder service', () => {
   let dir: string;
-  let plane: FakeDataPlane;
+  let plane: FakeTapLinkPrimitives;
   let ipCalls: string[][];
   let failIp: boolean;
   let dhcpRuns: number;
@@ -104,15 +39,15 @@ describe('TAPForwarder service', () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'anf-unit-'));
-    plane = new FakeDataPlane();
+    plane = new FakeTapLinkPrimitives();
     ipCalls = [];
     failIp = false;
     dhcpRuns = 0;
-    forwarder = await startForwarderWith({
+    forwarder = await startForwarder({
       listen: `unixdir:${dir}`,
       dns: '127.0.0.1:0',
       dnsUpstreams: [],
-      dataPlane: plane,
+      primitives: plane,
       ip: new IpTool(async (file, args) => {
         ipCalls.push([file, ...args]);
         if (failIp) throw new Error('RTNETLINK answers: Network is unreachable');
@@ -155,7 +90,11 @@ describe('TAPForwarder service', () => {
       ipAddress: '198.51.100.5',
       prefixLength: 24,
     });
-    expect(plane.taps.get('eth0')).toMatchObject({ mac: MAC, mtu: 1500, closed: false });
+    expect(plane.taps.get('eth0')).toMatchObject({
+      mac: MAC,
+      options: { mtu: 1500 },
+      closed: false,
+    });
     expect(plane.listeners.has(20001)).toBe(true);
     expect(ipCalls).toEqual([
       ['ip', 'addr', 'replace', '198.51.100.5/24', 'dev', 'eth0'],
@@ -259,7 +198,8 @@ describe('TAPForwarder service', () => {
     const status = await client.getStatus({});
     expect(status.activeNetworks).toBe(1);
     expect(status.totalStats?.packetsSent).toBe(4n);
-    second.close(); // the host went away
+    second.end({ reason: 'eof', side: 'b' }); // the host went away
+    await second.whenClosed();
     expect((await client.listNetworks({})).networks[0]?.connected).toBe(false);
   });
 

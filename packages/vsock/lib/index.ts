@@ -45,6 +45,19 @@ export {
   StreamSocket,
 } from './socket.js';
 export { checkInterfaceName, formatMac, parseMac, TapDevice, type TapOptions } from './tap.js';
+export {
+  addTapLinkStats,
+  emptyTapLinkStats,
+  type LinkListener,
+  type LinkSocket,
+  type LinkTap,
+  nativeTapLinkPrimitives,
+  TapLink,
+  TapLinkError,
+  type TapLinkOptions,
+  type TapLinkPrimitives,
+  type TapLinkStats,
+} from './tap-link.js';
 export { TsRelay } from './ts-relay.js';
 
 import { addon } from './native.js';

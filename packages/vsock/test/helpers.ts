@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { closeSync, readdirSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { FrameDecoder, socketPair, splitFrames } from '../lib/index.js';
 
@@ -58,6 +58,25 @@ export function header(len: number): Buffer {
   const h = Buffer.alloc(4);
   h.writeUInt32BE(len >>> 0, 0);
   return h;
+}
+
+/**
+ * How many writes of `bytes` bytes the kernel buffers in a fresh socketpair
+ * nobody reads (the last one may be partial): the most one hop can hold.
+ */
+export function socketCapacity(bytes: number): number {
+  const [a, b] = socketPair();
+  const chunk = Buffer.alloc(bytes);
+  let total = 0;
+  try {
+    for (;;) total += writeSync(a, chunk);
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'EAGAIN') throw err;
+  } finally {
+    closeSync(a);
+    closeSync(b);
+  }
+  return Math.ceil(total / bytes);
 }
 
 /** Writes buffers to a socket honouring backpressure. */

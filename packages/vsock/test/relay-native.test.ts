@@ -1,9 +1,13 @@
 import { closeSync, readdirSync, readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, Relay, relayLoopThreads, socketPair } from '../lib/index.js';
 import { FrameSink, netSocket, openFdCount, until } from './helpers.js';
 
-/** Opens `count` relays in batches, moves one frame through each, closes everything. */
+/**
+ * Opens `count` relays in batches, moves one frame through a few of each batch,
+ * closes everything; resolves once every fd is closed.
+ */
 async function churn(count: number, batch: number): Promise<void> {
   for (let done = 0; done < count; done += batch) {
     const open: Array<{ relay: Relay; x: number; y: number }> = [];
@@ -18,8 +22,7 @@ async function churn(count: number, batch: number): Promise<void> {
       const sink = new FrameSink(netSocket(y));
       sx.write(encodeFrame(Buffer.alloc(1000, 1)));
       await sink.waitFrames(1);
-      sx.destroy();
-      sink.socket.destroy();
+      await Promise.all([destroyed(sx), destroyed(sink.socket)]);
     });
     await Promise.all(probe);
     const closed = open.map(({ relay }) => relay.whenClosed());
@@ -32,23 +35,21 @@ async function churn(count: number, batch: number): Promise<void> {
   }
 }
 
+/** Destroys a socket; resolves once its fd is closed (net.Socket closes it asynchronously). */
+function destroyed(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    socket.once('close', () => resolve());
+    socket.destroy();
+  });
+}
+
 describe('native Relay resources', () => {
-  it('opening and closing 10 000 relays leaves the fd count and RSS where they started', async () => {
-    // Warm-up until RSS plateaus: loop threads, JIT, and what V8 and malloc keep
-    // for reuse (measured here: growth per 10 000 relays falls from ~17 MiB in the
-    // first round to ~2 MiB by the third and stays flat for 400 000 relays).
-    await churn(30_000, 500);
-    await new Promise((resolve) => setTimeout(resolve, 50)); // net.Socket closes are async
-    global.gc?.();
+  // RSS growth over 10 000 relays and idle CPU are figures of the bench's relay suite.
+  it('opening and closing 10 000 relays leaves the fd count where it started', async () => {
+    await churn(500, 500); // the loop threads and their epoll and event fds start on first use
     const fdsBefore = openFdCount();
-    const rssBefore = process.memoryUsage().rss;
     await churn(10_000, 500);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    global.gc?.();
     expect(openFdCount()).toBe(fdsBefore);
-    const growth = process.memoryUsage().rss - rssBefore;
-    // 8 MiB over 10 000 relays: a leak of 1 KiB per relay (10 MiB) fails.
-    expect(growth).toBeLessThan(8 * 1024 * 1024);
   }, 120_000);
 
   it('runs its loops on threads named arca-relay (top -H, perf, and the idle-CPU benchmark find them)', () => {
@@ -62,28 +63,6 @@ describe('native Relay resources', () => {
     relay.close();
     closeSync(x);
     closeSync(y);
-  });
-
-  it('uses no CPU while idle (100 open relays, 1 s)', async () => {
-    const relays: Relay[] = [];
-    const peers: number[] = [];
-    for (let i = 0; i < 100; i++) {
-      const [x, a] = socketPair();
-      const [b, y] = socketPair();
-      relays.push(Relay.open({ kind: 'stream', fd: a }, { kind: 'stream', fd: b }));
-      peers.push(x, y);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const before = process.cpuUsage();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const used = process.cpuUsage(before);
-    const ms = (used.user + used.system) / 1000;
-    // Spinning loop threads would burn ~1000 ms per thread here; idle is a few ms of test runner.
-    expect(ms).toBeLessThan(100 * Math.max(1, relayLoopThreads() / 2));
-    const closed = relays.map((r) => r.whenClosed());
-    for (const r of relays) r.close();
-    await Promise.all(closed);
-    for (const fd of peers) closeSync(fd);
   });
 
   it('reports per-direction stats from the loop threads while traffic flows', async () => {

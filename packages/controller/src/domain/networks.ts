@@ -198,13 +198,13 @@ export class Networks {
           'unplugging stale TAP ports',
         );
         await ovn('unplugging stale TAP ports', () =>
-          this.dataPath.removeStalePorts(taps.map((t) => t.name)),
+          this.driver.unplugTaps(taps.map((t) => t.name)),
         );
       }
       for (const ep of state.endpoints) {
         if (this.links.has(ep.portName)) continue;
         try {
-          this.links.set(ep.portName, await this.dataPath.open(ep));
+          this.links.set(ep.portName, await this.plugLink(ep));
         } catch (err) {
           this.log.error(
             { port: ep.portName, err: (err as Error).message },
@@ -273,12 +273,14 @@ export class Networks {
     );
   }
 
-  /** Closes every data path (OVN rows stay: a restart restores them). */
+  /** Unplugs and closes every data path (OVN rows stay: a restart restores them). */
   async close(): Promise<void> {
     await this.exclusive(async () => {
-      const links = [...this.links.values()];
+      const links = [...this.links];
       this.links.clear();
-      await Promise.all(links.map((l) => l.close().catch(() => undefined)));
+      await Promise.all(
+        links.map(([portName, link]) => this.unplugLink(portName, link).catch(() => undefined)),
+      );
     });
   }
 
@@ -473,8 +475,41 @@ export class Networks {
     });
   }
 
-  private async openLink(ep: EndpointRecord): Promise<AttachmentLink> {
+  /**
+   * Creates the attachment's TAP and listener, then plugs the TAP into br-int
+   * bound to its logical switch port; undoes both when the plug fails.
+   */
+  private async plugLink(ep: EndpointRecord): Promise<AttachmentLink> {
     const link = await ovn(`opening the data path of ${ep.portName}`, () => this.dataPath.open(ep));
+    try {
+      await ovn(`plugging ${ep.portName} into br-int`, () =>
+        this.driver.plugTap({
+          name: ep.portName,
+          containerId: ep.containerId,
+          networkId: ep.networkId,
+          containerIface: ep.portName,
+        }),
+      );
+    } catch (err) {
+      await link.close();
+      await this.driver.unplugTap(ep.portName).catch(() => undefined);
+      throw err;
+    }
+    return link;
+  }
+
+  /** The reverse of {@link plugLink}: unplugs the TAP from br-int, then closes the link. */
+  private async unplugLink(portName: string, link: AttachmentLink): Promise<void> {
+    try {
+      await ovn(`unplugging ${portName} from br-int`, () => this.driver.unplugTap(portName));
+    } finally {
+      await link.close();
+    }
+  }
+
+  /** {@link plugLink}, then waits (bounded) until OVN reports the port up. */
+  private async openLink(ep: EndpointRecord): Promise<AttachmentLink> {
+    const link = await this.plugLink(ep);
     const up = await this.driver.waitPortUp(ep.portName, PORT_UP_TIMEOUT_MS).catch(() => false);
     if (!up) {
       // Not a failure: ovn-controller binds the port later (slow under load), and
@@ -495,7 +530,7 @@ export class Networks {
       if (!view || !ep) return;
       const link = this.links.get(ep.portName);
       this.links.delete(ep.portName);
-      if (link) await ovn(`closing the data path of ${ep.portName}`, () => link.close());
+      if (link) await this.unplugLink(ep.portName, link);
       const names = dnsNames(ep);
       await ovn('removing the logical switch port', () => this.driver.removeEndpoint(ep, names));
       view.endpoints.delete(containerId);

@@ -1,32 +1,28 @@
 /**
- * The helper side of one attachment's data path, as the domain sees it: a
- * TAP on br-int plus a listener on `vsock_port + 10000` whose connections are
- * relayed to the TAP. The vsock implementation lives in `helper-relay.ts`.
+ * The helper side of one attachment's data path, as the domain sees it: an
+ * interface named after the logical switch port (the domain plugs it into
+ * br-int) plus a listener on `vsock_port + 10000` whose connections are
+ * relayed to it. The vsock implementation lives in `helper-relay.ts`.
  */
+import type { TapLinkStats } from '@arca-net/vsock';
 import type { EndpointRecord } from '../ovn/model.js';
 
-/** Counters of one direction (the relay's, summed over every connection). */
-export interface LinkDirectionStats {
-  frames: bigint;
-  bytes: bigint;
-  drops: bigint;
-  protocolErrors: bigint;
-}
-
-/** A running data path of one attachment. */
+/** A running data path of one attachment ({@link TapLink} is one). */
 export interface AttachmentLink {
-  readonly listenPort: number;
   /** Host connections accepted since the link opened. */
   readonly connections: number;
   readonly connected: boolean;
-  stats(): { toSwitch: LinkDirectionStats; toContainer: LinkDirectionStats };
-  /** Stops listening, closes the relay and the TAP, unplugs the OVS port. */
+  /** Summed over every host connection; `toTap` is towards the switch, `toStream` towards the container. */
+  stats(): TapLinkStats;
+  /** Stops listening, closes the relay and the interface. */
   close(): Promise<void>;
 }
 
-/** Opens attachment links; `open` resolves once the TAP is on br-int and the listener is bound. */
+/** Opens attachment links. */
 export interface DataPath {
+  /**
+   * Creates the interface `ep.portName` (up, not yet on br-int) and binds the
+   * listener; resolves once both exist.
+   */
   open(ep: EndpointRecord): Promise<AttachmentLink>;
-  /** Removes TAP ports left on br-int by an earlier run (no link objects exist for them), at once. */
-  removeStalePorts(names: readonly string[]): Promise<void>;
 }

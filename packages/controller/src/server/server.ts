@@ -13,7 +13,6 @@ import { CliOvnDriver, type OvnDriver } from '../ovn/driver.js';
 import { createToolRunner, type ToolRunner } from '../ovn/exec.js';
 import type { DataPath } from '../relay/datapath.js';
 import { VsockDataPath } from '../relay/helper-relay.js';
-import { type VsockApi, vsockApi } from '../relay/vsock-api.js';
 import { createNetworkControlService } from './service.js';
 
 /** Parses `vsock`, `vsock:PORT` or `unixdir:/DIR` (gRPC then on `DIR/9999.sock`). */
@@ -47,8 +46,6 @@ export interface ControllerOptions {
    * Absent: networks reach nothing outside themselves.
    */
   uplink?: { cidr: string; gateway: string };
-  /** The helper relays' `@arca-net/vsock` (default: the real one). */
-  vsock?: VsockApi;
   /** Default: helper relays on `vsock` (tests may inject another data path). */
   dataPath?: DataPath;
   /** Default: the CLI driver on a real tool runner. */
@@ -95,9 +92,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
       timeoutMs,
       logger,
     });
-  const vsock = options.vsock ?? vsockApi;
-  const dataPath =
-    options.dataPath ?? new VsockDataPath({ vsock, listen: listen.endpoint, driver, logger });
+  const dataPath = options.dataPath ?? new VsockDataPath({ listen: listen.endpoint, logger });
   const uplink = options.uplink
     ? parseExternalNetwork(options.uplink.cidr, options.uplink.gateway)
     : undefined;

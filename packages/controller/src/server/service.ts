@@ -11,6 +11,7 @@
  * `success = true` and an empty `error`.
  */
 import { network } from '@arca-net/proto';
+import type { DirectionStats } from '@arca-net/vsock';
 import type { ServiceImplementation } from 'nice-grpc';
 import { invalid } from '../domain/errors.js';
 import {
@@ -21,7 +22,6 @@ import {
 } from '../domain/networks.js';
 import { checkId, checkName, validateAttach, validateCreateBridge } from '../domain/validate.js';
 import type { EndpointRecord } from '../ovn/model.js';
-import type { LinkDirectionStats } from '../relay/datapath.js';
 
 /** Every network is a logical switch on the integration bridge. */
 const BRIDGE_NAME = 'br-int';
@@ -58,8 +58,13 @@ function bridgeInfo(view: NetworkView): network.BridgeInfo {
   };
 }
 
-function direction(s: LinkDirectionStats): network.DirectionStats {
-  return { frames: s.frames, bytes: s.bytes, drops: s.drops, protocolErrors: s.protocolErrors };
+function direction(s: DirectionStats): network.DirectionStats {
+  return {
+    frames: BigInt(s.frames),
+    bytes: BigInt(s.bytes),
+    drops: BigInt(s.drops),
+    protocolErrors: BigInt(s.protocolErrors),
+  };
 }
 
 /** What Arca's contract sends for "any network" in a rule (empty means the same). */
@@ -227,8 +232,8 @@ export function createNetworkControlService(
       );
       const s = link.stats();
       return {
-        toSwitch: direction(s.toSwitch),
-        toContainer: direction(s.toContainer),
+        toSwitch: direction(s.toTap),
+        toContainer: direction(s.toStream),
         connections: link.connections,
         connected: link.connected,
       };
