@@ -63,8 +63,9 @@ proto-check: ## fail when the generated code differs from what proto/ produces
 	else diff -r "$$tmp/packages/proto/src/gen" packages/proto/src/gen | head -40; \
 	  echo "proto-check: packages/proto/src/gen is stale or hand-edited: run 'make proto'"; exit 1; fi
 
-lint: ## biome: lint and formatting of the whole tree
+lint: ## biome (lint and formatting of the whole tree) and the type check of every test file
 	pnpm exec biome check .
+	pnpm exec tsc -p tsconfig.test.json
 
 test: setup lint proto-check ## everything CI runs: setup, lint, proto drift, all tests
 	pnpm exec vitest run

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ControllerClient, connectController } from '../../packages/controller/dist/index.js';
+import { connectController } from '../../packages/controller/dist/index.js';
+import type { network } from '../../packages/proto/dist/index.js';
 import { reflect } from '../grpc-ecosystem.js';
 
 const execFileP = promisify(execFile);
@@ -23,7 +24,7 @@ let env: NodeJS.ProcessEnv;
 let helper: ChildProcess;
 let stderr = '';
 let conn: ReturnType<typeof connectController>;
-let client: ControllerClient;
+let client: network.NetworkControlClient;
 
 beforeAll(async () => {
   await execFileP(process.execPath, [join(root, 'helpervm/build.mjs')], { timeout: 120_000 });

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { network } from '@arca-net/proto';
+import { emptyTapLinkStats } from '@arca-net/vsock';
 import { Status } from 'nice-grpc';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectController } from '../src/client.js';
@@ -65,16 +66,13 @@ class FakeTools {
 const dataPath: DataPath = {
   async open(ep: EndpointRecord): Promise<AttachmentLink> {
     if (ep.containerId === 'broken') throw new Error(`TAP ${ep.portName}: Operation not permitted`);
-    const zero = { frames: 0n, bytes: 0n, drops: 0n, protocolErrors: 0n };
     return {
-      listenPort: ep.vsockPort + 10000,
       connections: 0,
       connected: false,
-      stats: () => ({ toSwitch: zero, toContainer: zero }),
+      stats: emptyTapLinkStats,
       close: async () => undefined,
     };
   },
-  async removeStalePorts() {},
 };
 
 /** The gRPC status a call ended with, and its message. */

@@ -68,7 +68,8 @@ function tcpQuery(port: number, name: string): Promise<DecodedPacket> {
 }
 
 const rcodeOf = (p: DecodedPacket) => (p as DecodedPacket & { rcode: string }).rcode;
-const addressesOf = (p: DecodedPacket) => (p.answers ?? []).map((a) => a.data);
+const addressesOf = (p: DecodedPacket) =>
+  (p.answers ?? []).map((a) => ('data' in a ? a.data : undefined));
 
 describe('embedded DNS server', () => {
   let server: DnsServer;
