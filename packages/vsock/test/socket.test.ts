@@ -12,7 +12,7 @@ import {
   type StreamSocket,
   VsockError,
 } from '../lib/index.js';
-import { openFdCount } from './helpers.js';
+import { openFdCount, until } from './helpers.js';
 
 let dir: string;
 const cleanup: Array<() => unknown> = [];
@@ -147,7 +147,8 @@ describe('aborted dials', () => {
         abort.abort(); // the connect is under way on the native loop and completes later
         await expect(dial).rejects.toThrow();
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The late connects complete on the loop and each fd is closed then: wait for that.
+      await until(() => openFdCount() === before, 'every late fd is closed');
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
