@@ -291,13 +291,16 @@ describe('mapped: every code reaches the next layer, and no two layers disagree'
 
   it('every host code has a kind with an HTTP status and an exit code', () => {
     for (const [code, kind] of Object.entries(errorTable)) {
-      expect(STATUS_OF_KIND[kind], `HTTP status of ${code} (${kind})`).toBeGreaterThanOrEqual(400);
+      expect(
+        STATUS_OF_KIND[kind as keyof typeof STATUS_OF_KIND],
+        `HTTP status of ${code} (${kind})`,
+      ).toBeGreaterThanOrEqual(400);
       expect([1, 3], `exit code of ${code} (${kind})`).toContain(exitCodeOf(kind));
     }
   });
 
   it('the lab API and the CLI agree: 5xx for the kinds of VM failures, 503 exactly where the exit code is 3', () => {
-    const failureKinds = new Set(
+    const failureKinds = new Set<string>(
       ['HELPER_FAILED', 'HELPER_UNAVAILABLE', 'FORWARDER_FAILED', 'FORWARDER_UNAVAILABLE'].map(
         (code) => errorTable[code as ErrorCode],
       ),

@@ -9,9 +9,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectNetworkControl, connectTapForwarder } from '../../packages/host/dist/index.js';
-import { type HelperOvn, type Netns, repoRoot } from '../controller/harness.js';
+import { inNamespace, type NetworkNamespace } from '../../packages/lab/dist/index.js';
+import { type HelperOvn, repoRoot } from '../controller/harness.js';
 
-export { HelperOvn, Netns, run, uniqueSuffix } from '../controller/harness.js';
+export { HelperOvn, reaches } from '../controller/harness.js';
 
 export const controllerMain = join(repoRoot, 'packages/controller/dist/main.js');
 export const forwarderMain = join(repoRoot, 'packages/forwarder/dist/main.js');
@@ -23,8 +24,9 @@ export class NsProcess {
     private readonly output: { text: string },
   ) {}
 
-  static spawn(ns: Netns, argv: string[], env: NodeJS.ProcessEnv = {}): NsProcess {
-    const proc = spawn('ip', ['netns', 'exec', ns.name, process.execPath, ...argv], {
+  static spawn(ns: NetworkNamespace, argv: string[], env: NodeJS.ProcessEnv = {}): NsProcess {
+    const [file, ...args] = inNamespace(ns.name, [process.execPath, ...argv]);
+    const proc = spawn(file ?? 'ip', args, {
       env: { ...process.env, ARCA_NET_LOG_FORMAT: 'json', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -99,7 +101,7 @@ export async function startControllerProcess(helper: HelperOvn, dir: string): Pr
 }
 
 /** Starts a real forwarder inside a container namespace, listening on `unixdir:dir`. */
-export async function startForwarderProcess(ns: Netns, dir: string): Promise<NsProcess> {
+export async function startForwarderProcess(ns: NetworkNamespace, dir: string): Promise<NsProcess> {
   mkdirSync(dir, { recursive: true });
   const proc = NsProcess.spawn(ns, [forwarderMain, '--listen', `unixdir:${dir}`]);
   await proc.waitServing(dir, 5555, 'forwarder');

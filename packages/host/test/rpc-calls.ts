@@ -29,8 +29,19 @@ export const CONTAINER: ContainerRecord = {
   running: true,
 };
 
+/** What the calls use of a `HelperClient` (of src/ or of dist/). */
+type HelperCalls = Pick<
+  HelperClient,
+  | 'createBridge'
+  | 'deleteBridge'
+  | 'attachContainer'
+  | 'detachContainer'
+  | 'listBridges'
+  | 'uptimeSeconds'
+>;
+
 /** Per NetworkControl RPC, a call of it through `helper`. */
-export function helperCalls(helper: HelperClient): Record<HelperRpc, () => Promise<unknown>> {
+export function helperCalls(helper: HelperCalls): Record<HelperRpc, () => Promise<unknown>> {
   return {
     CreateBridge: () => helper.createBridge(NETWORK),
     DeleteBridge: () => helper.deleteBridge(NETWORK.id, NETWORK.name),
@@ -53,8 +64,10 @@ export function helperCalls(helper: HelperClient): Record<HelperRpc, () => Promi
   };
 }
 
-/** Per TAPForwarder RPC, a call of it through `pool` to {@link CONTAINER}. */
-export function forwarderCalls(pool: ForwarderPool): Record<ForwarderRpc, () => Promise<unknown>> {
+/** Per TAPForwarder RPC, a call of it through `pool` (of src/ or of dist/) to {@link CONTAINER}. */
+export function forwarderCalls(
+  pool: Pick<ForwarderPool, 'attachNetwork' | 'detachNetwork' | 'updateDns'>,
+): Record<ForwarderRpc, () => Promise<unknown>> {
   return {
     AttachNetwork: () =>
       pool.attachNetwork(CONTAINER, {
