@@ -4,7 +4,7 @@
  * length-prefixed Ethernet frames on a data port.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,14 +33,15 @@ export interface ForwarderProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `node <main> --listen unixdir:DIR …` inside `ns` and waits for health SERVING. */
+/** Starts `node <main> --listen unixdir:DIR …` inside `ns` (DIR made if need be) and waits for health SERVING. */
 export async function startForwarderProcess(
   ns: NetworkNamespace | undefined,
   dir: string,
-  args: string[],
+  args: string[] = [],
   main = forwarderMain,
   env: NodeJS.ProcessEnv = {},
 ): Promise<ForwarderProcess> {
+  mkdirSync(dir, { recursive: true });
   const [file, ...argv] = inNamespace(ns?.name, [
     ...[process.execPath, main, '--listen', `unixdir:${dir}`],
     ...args,

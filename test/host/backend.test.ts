@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBackendError, OvsNetworkBackend } from '../../packages/host/dist/index.js';
 import { NetworkNamespace, uniqueSuffix } from '../../packages/lab/dist/index.js';
 import {
+  type ForwarderProcess,
   HelperOvn,
   helperClient,
   type NsProcess,
@@ -29,7 +30,7 @@ let controller: NsProcess;
 const containers: Array<{
   ns: NetworkNamespace;
   dir: string;
-  fwd: NsProcess;
+  fwd: ForwarderProcess;
   name: string;
   id: string;
 }> = [];
