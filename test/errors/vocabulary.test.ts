@@ -204,7 +204,7 @@ describe('mapped: every code reaches the next layer, and no two layers disagree'
     const codes = new Set<string>();
     for (const rpc of Object.keys(table)) {
       const call = calls[rpc];
-      if (!call) throw new Error(`test/errors/vocabulary.test.ts: no call of RPC ${rpc}`);
+      if (!call) throw new Error(`packages/host/test/rpc-calls.ts has no call of ${rpc}: add one`);
       failures.set(rpc, new ServerError(status, `the VM answers ${Status[status]}`));
       const error = await call().then(
         () => undefined,

@@ -76,8 +76,9 @@ async function answer(
   failures: Map<string, Error>,
   rpc: string,
   status: Status,
-  call: () => Promise<unknown>,
+  call: (() => Promise<unknown>) | undefined,
 ): Promise<{ value: unknown } | { error: unknown }> {
+  if (!call) throw new Error(`packages/host/test/rpc-calls.ts has no call of ${rpc}: add one`);
   failures.set(rpc, new ServerError(status, `fake says ${rpc} ${Status[status]}`));
   try {
     return { value: await call() };
