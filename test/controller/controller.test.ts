@@ -16,6 +16,7 @@ import {
   HelperOvn,
   reaches,
   startTestController,
+  statusOf,
   type TestController,
   VethDataPath,
 } from './harness.js';
@@ -34,16 +35,16 @@ async function container(id: string): Promise<NetworkNamespace> {
   return ns;
 }
 
-/** The gRPC status code a call ended with ('OK' on success). */
-async function statusOf(promise: Promise<unknown>): Promise<number | 'OK'> {
-  try {
-    await promise;
-    return 'OK';
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'number') return code;
-    throw err;
-  }
+/** Puts `cidr` on container `id`'s interface on net-a (what DHCP would). */
+async function addAddress(ns: NetworkNamespace, id: string, cidr: string): Promise<void> {
+  await ns.run([
+    'ip',
+    'addr',
+    'add',
+    cidr,
+    'dev',
+    VethDataPath.containerIface(lspName(id, 'net-a')),
+  ]);
 }
 
 beforeAll(async () => {
@@ -257,22 +258,8 @@ describe('attachments', () => {
       vsockPort: 20002,
     });
     expect(res.ipAddress).toBe('198.51.100.50');
-    await c1.run([
-      'ip',
-      'addr',
-      'add',
-      '198.51.100.2/24',
-      'dev',
-      VethDataPath.containerIface(lspName('c1', 'net-a')),
-    ]);
-    await c2.run([
-      'ip',
-      'addr',
-      'add',
-      '198.51.100.50/24',
-      'dev',
-      VethDataPath.containerIface(lspName('c2', 'net-a')),
-    ]);
+    await addAddress(c1, 'c1', '198.51.100.2/24');
+    await addAddress(c2, 'c2', '198.51.100.50/24');
     expect(await reaches(c1, '198.51.100.50')).toBe(true);
     expect(await reaches(c2, '198.51.100.2')).toBe(true);
     expect(await reaches(c1, '198.51.100.1')).toBe(true); // the router port owns the gateway IP
@@ -451,22 +438,8 @@ describe('attachments', () => {
     expect(key(after)).toBe(key(before));
     expect(await helper.nbDump()).toBe(dump);
     // The data path was reopened (fresh veth, like a fresh TAP the host reconnects to).
-    await c1.run([
-      'ip',
-      'addr',
-      'add',
-      '198.51.100.2/24',
-      'dev',
-      VethDataPath.containerIface(lspName('c1', 'net-a')),
-    ]);
-    await c2.run([
-      'ip',
-      'addr',
-      'add',
-      '198.51.100.50/24',
-      'dev',
-      VethDataPath.containerIface(lspName('c2', 'net-a')),
-    ]);
+    await addAddress(c1, 'c1', '198.51.100.2/24');
+    await addAddress(c2, 'c2', '198.51.100.50/24');
     expect(await reaches(c1, '198.51.100.50')).toBe(true);
     // Attach after restart continues allocation without reusing taken IPs.
     await container('c4');

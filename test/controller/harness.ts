@@ -20,6 +20,24 @@ import { NetworkNamespace, runCommand } from '../../packages/lab/dist/index.js';
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const startupScript = join(repoRoot, 'helpervm/startup.sh');
 
+/** The gRPC status code a call ended with ('OK' on success); `onMessage` gets the error's details. */
+export async function statusOf(
+  promise: Promise<unknown>,
+  onMessage?: (message: string) => void,
+): Promise<number | 'OK'> {
+  try {
+    await promise;
+    return 'OK';
+  } catch (err) {
+    const { code, details } = err as { code?: unknown; details?: unknown };
+    if (typeof code === 'number') {
+      onMessage?.(typeof details === 'string' ? details : String(err));
+      return code;
+    }
+    throw err;
+  }
+}
+
 /** Whether `count` pings from `ns` to `ip` get an answer (1 s wait each). */
 export async function reaches(ns: NetworkNamespace, ip: string, count = 2): Promise<boolean> {
   const result = await ns.ping(ip, { count, intervalSeconds: 0.2, waitSeconds: 1 });

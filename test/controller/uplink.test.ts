@@ -33,6 +33,7 @@ import {
   reaches,
   repoRoot,
   startTestController,
+  statusOf,
   type TestController,
   VethDataPath,
 } from './harness.js';
@@ -380,21 +381,3 @@ describe('a helper with an uplink', () => {
     await ctl.client.deleteBridge({ networkId: 'one' });
   });
 });
-
-/** The gRPC status code a call ended with ('OK' on success); `onMessage` gets the error's details. */
-async function statusOf(
-  promise: Promise<unknown>,
-  onMessage?: (message: string) => void,
-): Promise<number | 'OK'> {
-  try {
-    await promise;
-    return 'OK';
-  } catch (err) {
-    const { code, details } = err as { code?: unknown; details?: unknown };
-    if (typeof code === 'number') {
-      onMessage?.(typeof details === 'string' ? details : String(err));
-      return code;
-    }
-    throw err;
-  }
-}

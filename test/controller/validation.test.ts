@@ -10,24 +10,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliOvnDriver, lsName, OvnError } from '../../packages/controller/dist/index.js';
 import { NetworkNamespace, runCommand, uniqueSuffix } from '../../packages/lab/dist/index.js';
 import { network } from '../../packages/proto/dist/index.js';
-import { HelperOvn, startTestController, type TestController, VethDataPath } from './harness.js';
+import {
+  HelperOvn,
+  startTestController,
+  statusOf,
+  type TestController,
+  VethDataPath,
+} from './harness.js';
 
 const sfx = uniqueSuffix();
 let helper: HelperOvn;
 let ctl: TestController;
 let grpcDir: string;
 let c1: NetworkNamespace;
-
-async function statusOf(promise: Promise<unknown>): Promise<number | 'OK'> {
-  try {
-    await promise;
-    return 'OK';
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'number') return code;
-    throw err;
-  }
-}
 
 async function state(): Promise<string> {
   return `${await helper.nbDump()}\n${await helper.vsctl('list-ports', 'br-int')}`;
