@@ -9,14 +9,15 @@ import { join } from 'node:path';
 import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lsName, lspName } from '../../packages/controller/dist/index.js';
+import { dhcpLease, NetworkNamespace, uniqueSuffix } from '../../packages/lab/dist/index.js';
 import { network } from '../../packages/proto/dist/index.js';
 import { askHealth, reflect } from '../grpc-ecosystem.js';
 import {
   HelperOvn,
-  Netns,
+  reaches,
   startTestController,
+  statusOf,
   type TestController,
-  uniqueSuffix,
   VethDataPath,
 } from './harness.js';
 
@@ -25,25 +26,25 @@ let helper: HelperOvn;
 let ctl: TestController;
 let dataPath: VethDataPath;
 let grpcDir: string;
-const namespaces: Netns[] = [];
+const namespaces: NetworkNamespace[] = [];
 
-async function container(id: string): Promise<Netns> {
-  const ns = await Netns.create(`anc${sfx}${id}`);
+async function container(id: string): Promise<NetworkNamespace> {
+  const ns = await NetworkNamespace.create(`anc${sfx}${id}`);
   namespaces.push(ns);
   dataPath.place(id, ns);
   return ns;
 }
 
-/** The gRPC status code a call ended with ('OK' on success). */
-async function statusOf(promise: Promise<unknown>): Promise<number | 'OK'> {
-  try {
-    await promise;
-    return 'OK';
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'number') return code;
-    throw err;
-  }
+/** Puts `cidr` on container `id`'s interface on net-a (what DHCP would). */
+async function addAddress(ns: NetworkNamespace, id: string, cidr: string): Promise<void> {
+  await ns.run([
+    'ip',
+    'addr',
+    'add',
+    cidr,
+    'dev',
+    VethDataPath.containerIface(lspName(id, 'net-a')),
+  ]);
 }
 
 beforeAll(async () => {
@@ -176,8 +177,8 @@ describe('networks', () => {
 });
 
 describe('attachments', () => {
-  let c1: Netns;
-  let c2: Netns;
+  let c1: NetworkNamespace;
+  let c2: NetworkNamespace;
   const mac1 = '02:00:00:00:a0:01';
   const mac2 = '02:00:00:00:a0:02';
 
@@ -244,14 +245,7 @@ describe('attachments', () => {
 
   it('a DHCP client behind the port obtains exactly the IP AttachContainer returned', async () => {
     const iface = VethDataPath.containerIface(lspName('c1', 'net-a'));
-    const out = await c1
-      .execAll(
-        'busybox',
-        ['udhcpc', '-i', iface, '-n', '-q', '-f', '-t', '10', '-T', '1', '-s', '/bin/true'],
-        30_000,
-      )
-      .catch((e: Error) => e.message);
-    expect(out).toMatch(/lease of 198\.51\.100\.2 obtained/);
+    expect(await dhcpLease(c1.name, iface)).toMatchObject({ ip: '198.51.100.2' });
   });
 
   it('two attachments ping each other, and the requested static IP is honoured', async () => {
@@ -264,32 +258,19 @@ describe('attachments', () => {
       vsockPort: 20002,
     });
     expect(res.ipAddress).toBe('198.51.100.50');
-    await c1.exec('ip', [
-      'addr',
-      'add',
-      '198.51.100.2/24',
-      'dev',
-      VethDataPath.containerIface(lspName('c1', 'net-a')),
-    ]);
-    await c2.exec('ip', [
-      'addr',
-      'add',
-      '198.51.100.50/24',
-      'dev',
-      VethDataPath.containerIface(lspName('c2', 'net-a')),
-    ]);
-    expect(await c1.ping('198.51.100.50')).toBe(true);
-    expect(await c2.ping('198.51.100.2')).toBe(true);
-    expect(await c1.ping('198.51.100.1')).toBe(true); // the router port owns the gateway IP
+    await addAddress(c1, 'c1', '198.51.100.2/24');
+    await addAddress(c2, 'c2', '198.51.100.50/24');
+    expect(await reaches(c1, '198.51.100.50')).toBe(true);
+    expect(await reaches(c2, '198.51.100.2')).toBe(true);
+    expect(await reaches(c1, '198.51.100.1')).toBe(true); // the router port owns the gateway IP
   });
 
   it('OVN answers DNS for hostname, 12-character id and aliases; ResolveDNS agrees', async () => {
-    const answer = await c1.exec(
-      'dig',
-      ['+short', '+noedns', '+time=2', '+tries=3', '@198.51.100.1', 'db'],
-      20_000,
+    const answer = await c1.run(
+      ['dig', '+short', '+noedns', '+time=2', '+tries=3', '@198.51.100.1', 'db'],
+      { timeoutMs: 20_000 },
     );
-    expect(answer.trim()).toBe('198.51.100.50');
+    expect(answer.stdout.trim()).toBe('198.51.100.50');
     expect(await ctl.client.resolveDNS({ hostname: 'WWW', networkIds: [] })).toMatchObject({
       found: true,
       ipAddress: '198.51.100.2',
@@ -302,17 +283,17 @@ describe('attachments', () => {
 
   it('port security: a container that changes its MAC or its IP gets no traffic through', async () => {
     const iface = VethDataPath.containerIface(lspName('c2', 'net-a'));
-    await c2.exec('ip', ['link', 'set', iface, 'address', '02:00:00:00:a0:99']);
-    expect(await c2.ping('198.51.100.2')).toBe(false);
-    await c2.exec('ip', ['link', 'set', iface, 'address', mac2]);
-    await c2.exec('ip', ['neigh', 'flush', 'all']);
-    expect(await c2.ping('198.51.100.2')).toBe(true);
-    await c2.exec('ip', ['addr', 'flush', 'dev', iface]);
-    await c2.exec('ip', ['addr', 'add', '198.51.100.51/24', 'dev', iface]);
-    expect(await c2.ping('198.51.100.2')).toBe(false);
-    await c2.exec('ip', ['addr', 'flush', 'dev', iface]);
-    await c2.exec('ip', ['addr', 'add', '198.51.100.50/24', 'dev', iface]);
-    expect(await c2.ping('198.51.100.2')).toBe(true);
+    await c2.run(['ip', 'link', 'set', iface, 'address', '02:00:00:00:a0:99']);
+    expect(await reaches(c2, '198.51.100.2')).toBe(false);
+    await c2.run(['ip', 'link', 'set', iface, 'address', mac2]);
+    await c2.run(['ip', 'neigh', 'flush', 'all']);
+    expect(await reaches(c2, '198.51.100.2')).toBe(true);
+    await c2.run(['ip', 'addr', 'flush', 'dev', iface]);
+    await c2.run(['ip', 'addr', 'add', '198.51.100.51/24', 'dev', iface]);
+    expect(await reaches(c2, '198.51.100.2')).toBe(false);
+    await c2.run(['ip', 'addr', 'flush', 'dev', iface]);
+    await c2.run(['ip', 'addr', 'add', '198.51.100.50/24', 'dev', iface]);
+    expect(await reaches(c2, '198.51.100.2')).toBe(true);
   });
 
   it('SetNetworkPolicy writes ACLs that deny and allow by protocol with priorities', async () => {
@@ -333,7 +314,7 @@ describe('attachments', () => {
     const acls = await helper.nbctl('--bare', '--columns=priority,match,action', 'list', 'ACL');
     expect(acls).toContain('1010');
     expect(acls).toContain('ip4 && icmp4');
-    expect(await c1.ping('198.51.100.50')).toBe(false);
+    expect(await reaches(c1, '198.51.100.50')).toBe(false);
     await ctl.client.setNetworkPolicy({
       networkId: 'net-a',
       rules: [
@@ -355,7 +336,7 @@ describe('attachments', () => {
         },
       ],
     });
-    expect(await c1.ping('198.51.100.50')).toBe(true);
+    expect(await reaches(c1, '198.51.100.50')).toBe(true);
     await ctl.client.setNetworkPolicy({ networkId: 'net-a', rules: [] });
     expect((await helper.nbctl('list', 'ACL')).trim()).toBe('');
   });
@@ -369,7 +350,7 @@ describe('attachments', () => {
     });
     const acls = await helper.nbctl('--bare', '--columns=match', 'list', 'ACL');
     expect(acls.trim()).toBe('ip4 && icmp4');
-    expect(await c1.ping('198.51.100.50')).toBe(false);
+    expect(await reaches(c1, '198.51.100.50')).toBe(false);
     await ctl.client.setNetworkPolicy({
       networkId: 'net-a',
       rules: [
@@ -383,7 +364,7 @@ describe('attachments', () => {
         },
       ],
     });
-    expect(await c1.ping('198.51.100.50')).toBe(true);
+    expect(await reaches(c1, '198.51.100.50')).toBe(true);
     await ctl.client.setNetworkPolicy({ networkId: 'net-a', rules: [] });
     expect((await helper.nbctl('list', 'ACL')).trim()).toBe('');
   });
@@ -417,12 +398,12 @@ describe('attachments', () => {
       vsockPort: 20003,
     });
     const iface = VethDataPath.containerIface(res.portName);
-    await c3.exec('ip', ['addr', 'add', `${res.ipAddress}/24`, 'dev', iface]);
-    await c3.exec('ip', ['route', 'add', 'default', 'via', '203.0.113.1']);
-    await c1.exec('ip', ['route', 'add', 'default', 'via', '198.51.100.1']);
-    expect(await c3.ping('203.0.113.1')).toBe(true);
-    expect(await c3.ping('198.51.100.2')).toBe(false);
-    expect(await c1.ping(res.ipAddress)).toBe(false);
+    await c3.run(['ip', 'addr', 'add', `${res.ipAddress}/24`, 'dev', iface]);
+    await c3.run(['ip', 'route', 'add', 'default', 'via', '203.0.113.1']);
+    await c1.run(['ip', 'route', 'add', 'default', 'via', '198.51.100.1']);
+    expect(await reaches(c3, '203.0.113.1')).toBe(true);
+    expect(await reaches(c3, '198.51.100.2')).toBe(false);
+    expect(await reaches(c1, res.ipAddress)).toBe(false);
   });
 
   it('ListBridges and GetContainerNetworks report networks with their endpoints', async () => {
@@ -457,21 +438,9 @@ describe('attachments', () => {
     expect(key(after)).toBe(key(before));
     expect(await helper.nbDump()).toBe(dump);
     // The data path was reopened (fresh veth, like a fresh TAP the host reconnects to).
-    await c1.exec('ip', [
-      'addr',
-      'add',
-      '198.51.100.2/24',
-      'dev',
-      VethDataPath.containerIface(lspName('c1', 'net-a')),
-    ]);
-    await c2.exec('ip', [
-      'addr',
-      'add',
-      '198.51.100.50/24',
-      'dev',
-      VethDataPath.containerIface(lspName('c2', 'net-a')),
-    ]);
-    expect(await c1.ping('198.51.100.50')).toBe(true);
+    await addAddress(c1, 'c1', '198.51.100.2/24');
+    await addAddress(c2, 'c2', '198.51.100.50/24');
+    expect(await reaches(c1, '198.51.100.50')).toBe(true);
     // Attach after restart continues allocation without reusing taken IPs.
     await container('c4');
     const res = await ctl.client.attachContainer({

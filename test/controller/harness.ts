@@ -3,12 +3,10 @@
  * namespace running OVS + OVN through helpervm/startup.sh), container
  * namespaces, the controller and its gRPC client, and NB database dumps.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import {
   type AttachmentLink,
   type Controller,
@@ -17,71 +15,39 @@ import {
   type EndpointRecord,
   startController,
 } from '../../packages/controller/dist/index.js';
+import { NetworkNamespace, runCommand } from '../../packages/lab/dist/index.js';
 
-const execFileAsync = promisify(execFile);
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const startupScript = join(repoRoot, 'helpervm/startup.sh');
 
-/** Runs a command; resolves with stdout, rejects with stderr in the message. */
-export async function run(
-  file: string,
-  args: string[],
-  options: { timeout?: number; env?: NodeJS.ProcessEnv; withStderr?: boolean } = {},
-): Promise<string> {
+/** The gRPC status code a call ended with ('OK' on success); `onMessage` gets the error's details. */
+export async function statusOf(
+  promise: Promise<unknown>,
+  onMessage?: (message: string) => void,
+): Promise<number | 'OK'> {
   try {
-    const { stdout, stderr } = await execFileAsync(file, args, {
-      timeout: options.timeout ?? 30_000,
-      encoding: 'utf8',
-      env: options.env ? { ...process.env, ...options.env } : process.env,
-    });
-    return options.withStderr ? stdout + stderr : stdout;
-  } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    throw new Error(`${file} ${args.join(' ')}: ${e.stderr || e.message}`);
+    await promise;
+    return 'OK';
+  } catch (err) {
+    const { code, details } = err as { code?: unknown; details?: unknown };
+    if (typeof code === 'number') {
+      onMessage?.(typeof details === 'string' ? details : String(err));
+      return code;
+    }
+    throw err;
   }
 }
 
-/** A unique short suffix for names of this test file. */
-export function uniqueSuffix(): string {
-  return `${process.pid.toString(36).slice(-3)}${Math.floor(Math.random() * 36 ** 2).toString(36)}`;
-}
-
-/** A network namespace created by a test (prefix `anc`). */
-export class Netns {
-  private constructor(readonly name: string) {}
-
-  static async create(name: string): Promise<Netns> {
-    await run('ip', ['netns', 'add', name]);
-    await run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
-    return new Netns(name);
-  }
-
-  exec(file: string, args: string[], timeout?: number): Promise<string> {
-    return run('ip', ['netns', 'exec', this.name, file, ...args], { timeout });
-  }
-
-  /** Like {@link exec}, with stderr appended to the output (busybox tools report there). */
-  execAll(file: string, args: string[], timeout?: number): Promise<string> {
-    return run('ip', ['netns', 'exec', this.name, file, ...args], { timeout, withStderr: true });
-  }
-
-  /** Whether `count` pings to `ip` get answers (1 s deadline each). */
-  async ping(ip: string, count = 2): Promise<boolean> {
-    return this.exec('ping', ['-c', String(count), '-W', '1', '-i', '0.2', ip], 15_000).then(
-      () => true,
-      () => false,
-    );
-  }
-
-  async delete(): Promise<void> {
-    await run('ip', ['netns', 'delete', this.name]).catch(() => undefined);
-  }
+/** Whether `count` pings from `ns` to `ip` get an answer (1 s wait each). */
+export async function reaches(ns: NetworkNamespace, ip: string, count = 2): Promise<boolean> {
+  const result = await ns.ping(ip, { count, intervalSeconds: 0.2, waitSeconds: 1 });
+  return result.received > 0;
 }
 
 /** OVS + OVN of one helper, started by helpervm/startup.sh inside its own namespace. */
 export class HelperOvn {
   private constructor(
-    readonly ns: Netns,
+    readonly ns: NetworkNamespace,
     readonly dir: string,
     private readonly extraEnv: NodeJS.ProcessEnv = {},
   ) {}
@@ -113,9 +79,9 @@ export class HelperOvn {
    */
   static async start(
     name: string,
-    options: { env?: NodeJS.ProcessEnv; prepare?: (ns: Netns) => Promise<void> } = {},
+    options: { env?: NodeJS.ProcessEnv; prepare?: (ns: NetworkNamespace) => Promise<void> } = {},
   ): Promise<HelperOvn> {
-    const ns = await Netns.create(name);
+    const ns = await NetworkNamespace.create(name);
     const dir = mkdtempSync(join(tmpdir(), `${name}-`));
     const helper = new HelperOvn(ns, dir, options.env);
     try {
@@ -129,21 +95,19 @@ export class HelperOvn {
   }
 
   /** Runs startup.sh with a subcommand inside the helper namespace. */
-  script(command: 'start' | 'stop' | 'status'): Promise<string> {
-    return run('ip', ['netns', 'exec', this.ns.name, startupScript, command], {
-      env: this.env,
-      timeout: 120_000,
-    });
+  async script(command: 'start' | 'stop' | 'status'): Promise<string> {
+    const env = { ...process.env, ...this.env };
+    return (await this.ns.run([startupScript, command], { env, timeoutMs: 120_000 })).stdout;
   }
 
-  nbctl(...args: string[]): Promise<string> {
-    return run('ovn-nbctl', [`--db=unix:${this.ovn.nbSock}`, ...args]);
+  async nbctl(...args: string[]): Promise<string> {
+    return (await runCommand(['ovn-nbctl', `--db=unix:${this.ovn.nbSock}`, ...args])).stdout;
   }
-  sbctl(...args: string[]): Promise<string> {
-    return run('ovn-sbctl', [`--db=unix:${this.ovn.sbSock}`, ...args]);
+  async sbctl(...args: string[]): Promise<string> {
+    return (await runCommand(['ovn-sbctl', `--db=unix:${this.ovn.sbSock}`, ...args])).stdout;
   }
-  vsctl(...args: string[]): Promise<string> {
-    return run('ovs-vsctl', [`--db=unix:${this.ovn.ovsSock}`, ...args]);
+  async vsctl(...args: string[]): Promise<string> {
+    return (await runCommand(['ovs-vsctl', `--db=unix:${this.ovn.ovsSock}`, ...args])).stdout;
   }
 
   /** `ovn-nbctl show` plus a JSON list of every NB table: equal dumps mean an unchanged database. */
@@ -181,11 +145,11 @@ export class HelperOvn {
  * registered with {@link VethDataPath.place} first.
  */
 export class VethDataPath implements DataPath {
-  private readonly containers = new Map<string, Netns>();
+  private readonly containers = new Map<string, NetworkNamespace>();
   constructor(private readonly helper: HelperOvn) {}
 
   /** The namespace that plays container `containerId` (its interface on a network is eth<N>). */
-  place(containerId: string, ns: Netns): void {
+  place(containerId: string, ns: NetworkNamespace): void {
     this.containers.set(containerId, ns);
   }
 
@@ -193,26 +157,16 @@ export class VethDataPath implements DataPath {
     const ns = this.containers.get(ep.containerId);
     if (!ns) throw new Error(`test placed no namespace for container ${ep.containerId}`);
     const peer = VethDataPath.containerIface(ep.portName);
-    await run('ip', ['-n', this.helper.ns.name, 'link', 'del', ep.portName]).catch(() => undefined);
-    await run('ip', [
-      '-n',
-      this.helper.ns.name,
-      'link',
-      'add',
-      ep.portName,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      peer,
-      'netns',
-      ns.name,
+    const helper = this.helper.ns;
+    await helper.ip(['link', 'del', ep.portName]).catch(() => undefined);
+    await helper.ip([
+      ...['link', 'add', ep.portName, 'type', 'veth'],
+      ...['peer', 'name', peer, 'netns', ns.name],
     ]);
-    await run('ip', ['-n', ns.name, 'link', 'set', peer, 'address', ep.mac, 'up']);
+    await ns.ip(['link', 'set', peer, 'address', ep.mac, 'up']);
     // OVS's userspace datapath forwards what it reads; a veth's partial checksums would arrive broken.
-    await ns.exec('ethtool', ['-K', peer, 'tx', 'off']);
-    await run('ip', ['-n', this.helper.ns.name, 'link', 'set', ep.portName, 'up']);
-    const helperNs = this.helper.ns.name;
+    await ns.run(['ethtool', '-K', peer, 'tx', 'off']);
+    await helper.ip(['link', 'set', ep.portName, 'up']);
     return {
       connections: 0,
       connected: true,
@@ -221,7 +175,7 @@ export class VethDataPath implements DataPath {
         toTap: { frames: 0, bytes: 0, drops: 0, protocolErrors: 0 },
       }),
       async close() {
-        await run('ip', ['-n', helperNs, 'link', 'del', ep.portName]).catch(() => undefined);
+        await helper.ip(['link', 'del', ep.portName]).catch(() => undefined);
       },
     };
   }

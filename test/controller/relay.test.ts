@@ -10,19 +10,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectController, lspName } from '../../packages/controller/dist/index.js';
-import { HelperOvn, Netns, repoRoot, startupScript, uniqueSuffix } from './harness.js';
+import {
+  dhcpLease,
+  inNamespace,
+  NetworkNamespace,
+  uniqueSuffix,
+} from '../../packages/lab/dist/index.js';
+import { HelperOvn, reaches, repoRoot, startupScript } from './harness.js';
 
 const sfx = uniqueSuffix();
 let helper: HelperOvn;
 let grpcDir: string;
 let controllerProc: ChildProcess | undefined;
 let conn: ReturnType<typeof connectController>;
-const namespaces: Netns[] = [];
+const namespaces: NetworkNamespace[] = [];
 const sides = new Set<ChildProcess>();
 
 /** Starts `startup.sh run` (OVS/OVN already up, so it only execs the controller) and waits until it answers. */
 async function startHelperController(): Promise<void> {
-  controllerProc = spawn('ip', ['netns', 'exec', helper.ns.name, startupScript, 'run'], {
+  const [ip, ...args] = inNamespace(helper.ns.name, [startupScript, 'run']);
+  controllerProc = spawn(ip ?? 'ip', args, {
     env: {
       ...process.env,
       ...helper.env,
@@ -59,22 +66,16 @@ async function stopHelperController(signal: NodeJS.Signals = 'SIGTERM'): Promise
 }
 
 /** Runs the container side in `ns`: TAP `eth0` with `mac`, relayed to helper port `port`. */
-async function containerSide(ns: Netns, port: number, mac: string): Promise<ChildProcess> {
-  const proc = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      ns.name,
-      process.execPath,
-      join(repoRoot, 'test/controller/container-side.mjs'),
-      grpcDir,
-      String(port),
-      mac,
-      'eth0',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+async function containerSide(
+  ns: NetworkNamespace,
+  port: number,
+  mac: string,
+): Promise<ChildProcess> {
+  const [ip, ...args] = inNamespace(ns.name, [
+    ...[process.execPath, join(repoRoot, 'test/controller/container-side.mjs')],
+    ...[grpcDir, String(port), mac, 'eth0'],
+  ]);
+  const proc = spawn(ip ?? 'ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   sides.add(proc);
   let err = '';
   proc.stderr?.on('data', (c: Buffer) => {
@@ -98,8 +99,8 @@ async function stopSide(proc: ChildProcess): Promise<void> {
   sides.delete(proc);
 }
 
-async function container(name: string): Promise<Netns> {
-  const ns = await Netns.create(`anc${sfx}${name}`);
+async function container(name: string): Promise<NetworkNamespace> {
+  const ns = await NetworkNamespace.create(`anc${sfx}${name}`);
   namespaces.push(ns);
   return ns;
 }
@@ -119,8 +120,8 @@ afterAll(async () => {
 });
 
 describe('helper relays', () => {
-  let c1: Netns;
-  let c2: Netns;
+  let c1: NetworkNamespace;
+  let c2: NetworkNamespace;
   let side1: ChildProcess;
   let side2: ChildProcess;
   let ip1: string;
@@ -157,12 +158,7 @@ describe('helper relays', () => {
   it('a DHCP client in the container obtains exactly the returned IP through the relays', async () => {
     c1 = await container('c1');
     side1 = await containerSide(c1, 31001, mac1);
-    const out = await c1.execAll(
-      'busybox',
-      ['udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '10', '-T', '1', '-s', '/bin/true'],
-      30_000,
-    );
-    expect(out).toContain(`lease of ${ip1} obtained`);
+    expect(await dhcpLease(c1.name, 'eth0')).toMatchObject({ ip: ip1 });
   });
 
   it('two containers ping each other, and the relay counts the frames', async () => {
@@ -176,9 +172,9 @@ describe('helper relays', () => {
     ip2 = res.ipAddress;
     c2 = await container('c2');
     side2 = await containerSide(c2, 31002, mac2);
-    await c1.exec('ip', ['addr', 'add', `${ip1}/24`, 'dev', 'eth0']);
-    await c2.exec('ip', ['addr', 'add', `${ip2}/24`, 'dev', 'eth0']);
-    expect(await c1.ping(ip2)).toBe(true);
+    await c1.run(['ip', 'addr', 'add', `${ip1}/24`, 'dev', 'eth0']);
+    await c2.run(['ip', 'addr', 'add', `${ip2}/24`, 'dev', 'eth0']);
+    expect(await reaches(c1, ip2)).toBe(true);
     const stats = await conn.client.getAttachmentStats({ containerId: 'c1', networkId: 'net-r' });
     expect(stats.connected).toBe(true);
     expect(stats.connections).toBe(1);
@@ -189,8 +185,8 @@ describe('helper relays', () => {
   it('a reconnecting host replaces the relay; the listener stays up', async () => {
     await stopSide(side2);
     side2 = await containerSide(c2, 31002, mac2);
-    await c2.exec('ip', ['addr', 'add', `${ip2}/24`, 'dev', 'eth0']);
-    expect(await c1.ping(ip2)).toBe(true);
+    await c2.run(['ip', 'addr', 'add', `${ip2}/24`, 'dev', 'eth0']);
+    expect(await reaches(c1, ip2)).toBe(true);
     const stats = await conn.client.getAttachmentStats({ containerId: 'c2', networkId: 'net-r' });
     expect(stats.connections).toBe(2);
   });
@@ -205,7 +201,7 @@ describe('helper relays', () => {
       const side = await containerSide(ns, port, mac);
       if (ns === c1) side1 = side;
       else side2 = side;
-      await ns.exec('ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+      await ns.run(['ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
     }
   }
 
@@ -215,7 +211,7 @@ describe('helper relays', () => {
     const { bridges } = await conn.client.listBridges({});
     expect(bridges[0]?.containers).toEqual(['c1', 'c2']);
     await redialBothSides();
-    expect(await c1.ping(ip2)).toBe(true);
+    expect(await reaches(c1, ip2)).toBe(true);
   });
 
   it('a controller killed with SIGKILL comes back with new TAPs that OVS switches', async () => {
@@ -223,14 +219,14 @@ describe('helper relays', () => {
     await stopHelperController('SIGKILL');
     await startHelperController();
     await redialBothSides();
-    expect(await c1.ping(ip2)).toBe(true);
+    expect(await reaches(c1, ip2)).toBe(true);
   });
 
   it('DetachContainer closes relay and listener and removes the TAP port; re-attach works at once', async () => {
     await conn.client.detachContainer({ containerId: 'c2', networkId: 'net-r' });
     expect(existsSync(join(grpcDir, '31002.sock'))).toBe(false);
     expect(await helper.vsctl('list-ports', 'br-int')).not.toContain(lspName('c2', 'net-r'));
-    expect(await c1.ping(ip2, 1)).toBe(false);
+    expect(await reaches(c1, ip2, 1)).toBe(false);
     const res = await conn.client.attachContainer({
       containerId: 'c2',
       networkId: 'net-r',

@@ -23,52 +23,62 @@ import {
   lspName,
 } from '../../packages/controller/dist/index.js';
 import {
-  HelperOvn,
-  Netns,
-  repoRoot,
-  run,
-  startTestController,
-  type TestController,
+  inNamespace,
+  NetworkNamespace,
+  runCommand,
   uniqueSuffix,
+} from '../../packages/lab/dist/index.js';
+import {
+  HelperOvn,
+  reaches,
+  repoRoot,
+  startTestController,
+  statusOf,
+  type TestController,
   VethDataPath,
 } from './harness.js';
 
 const EXTERNAL = { cidr: '198.51.100.0/24', gateway: '198.51.100.1' };
 const peerScript = join(repoRoot, 'test/tcp-peer.mjs');
 const sfx = uniqueSuffix();
-let outside: Netns;
+let outside: NetworkNamespace;
 let helper: HelperOvn;
 let ctl: TestController;
 let dataPath: VethDataPath;
 let grpcDir: string;
 /** NB database right after the controller first started (before any CreateBridge). */
 let pristine: string;
-const namespaces: Netns[] = [];
+const namespaces: NetworkNamespace[] = [];
 const listeners: ChildProcess[] = [];
 
-async function container(id: string): Promise<Netns> {
-  const ns = await Netns.create(`anu${sfx}${id}`);
+async function container(id: string): Promise<NetworkNamespace> {
+  const ns = await NetworkNamespace.create(`anu${sfx}${id}`);
   namespaces.push(ns);
   dataPath.place(id, ns);
   return ns;
 }
 
 /** Gives a container namespace its address and default route (what DHCP would). */
-async function configure(ns: Netns, port: string, ip: string, gateway: string): Promise<void> {
+async function configure(
+  ns: NetworkNamespace,
+  port: string,
+  ip: string,
+  gateway: string,
+): Promise<void> {
   const iface = VethDataPath.containerIface(port);
-  await ns.exec('ip', ['addr', 'add', `${ip}/24`, 'dev', iface]);
-  await ns.exec('ip', ['route', 'add', 'default', 'via', gateway]);
+  await ns.run(['ip', 'addr', 'add', `${ip}/24`, 'dev', iface]);
+  await ns.run(['ip', 'route', 'add', 'default', 'via', gateway]);
 }
 
 /** Starts a one-shot TCP listener in `ns` (tcp-peer.mjs) and waits until it is bound. */
-async function listen(ns: Netns, port: number): Promise<void> {
-  const child = spawn(
-    'ip',
-    ['netns', 'exec', ns.name, process.execPath, peerScript, 'listen', String(port)],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+async function listen(ns: NetworkNamespace, port: number): Promise<void> {
+  const [ip, ...args] = inNamespace(ns.name, [
+    process.execPath,
+    peerScript,
+    'listen',
+    String(port),
+  ]);
+  const child = spawn(ip ?? 'ip', args, { stdio: ['ignore', 'pipe', 'inherit'] });
   listeners.push(child);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`listener in ${ns.name} not ready`)), 10_000);
@@ -83,9 +93,14 @@ async function listen(ns: Netns, port: number): Promise<void> {
 }
 
 /** Connects from `ns` to ip:port; resolves with the source address the listener saw, or undefined. */
-async function connectFrom(ns: Netns, ip: string, port: number): Promise<string | undefined> {
+async function connectFrom(
+  ns: NetworkNamespace,
+  ip: string,
+  port: number,
+): Promise<string | undefined> {
   const out = await ns
-    .exec(process.execPath, [peerScript, 'connect', ip, String(port)], 15_000)
+    .run([process.execPath, peerScript, 'connect', ip, String(port)], { timeoutMs: 15_000 })
+    .then(({ stdout }) => stdout)
     .catch(() => '');
   return /^from (\S+)/.exec(out)?.[1];
 }
@@ -97,7 +112,7 @@ function nbFind(table: string, columns: string, ...conditions: string[]): Promis
 }
 
 beforeAll(async () => {
-  outside = await Netns.create(`anu${sfx}o`);
+  outside = await NetworkNamespace.create(`anu${sfx}o`);
   helper = await HelperOvn.start(`anu${sfx}h`, {
     env: {
       ARCA_HELPER_UPLINK: 'uplink0',
@@ -105,15 +120,16 @@ beforeAll(async () => {
       ARCA_EXTERNAL_GATEWAY: EXTERNAL.gateway,
     },
     prepare: async (ns) => {
-      await run('ip', [
+      await runCommand([
+        'ip',
         ...['link', 'add', 'uplink0', 'netns', ns.name, 'type', 'veth'],
         ...['peer', 'name', 'ext0', 'netns', outside.name],
       ]);
       // OVS's userspace datapath reads the outside's frames via AF_PACKET: no partial checksums.
-      await outside.exec('ethtool', ['-K', 'ext0', 'tx', 'off']);
-      await ns.exec('ethtool', ['-K', 'uplink0', 'tx', 'off']);
-      await outside.exec('ip', ['addr', 'add', `${EXTERNAL.gateway}/24`, 'dev', 'ext0']);
-      await outside.exec('ip', ['link', 'set', 'ext0', 'up']);
+      await outside.run(['ethtool', '-K', 'ext0', 'tx', 'off']);
+      await ns.run(['ethtool', '-K', 'uplink0', 'tx', 'off']);
+      await outside.run(['ip', 'addr', 'add', `${EXTERNAL.gateway}/24`, 'dev', 'ext0']);
+      await outside.run(['ip', 'link', 'set', 'ext0', 'up']);
     },
   });
   dataPath = new VethDataPath(helper);
@@ -197,21 +213,21 @@ describe('a helper with an uplink', () => {
     });
     expect(res.ipAddress).toBe('203.0.113.2');
     await configure(c1, res.portName, res.ipAddress, '203.0.113.1');
-    expect(await c1.ping('198.51.100.1')).toBe(true);
+    expect(await reaches(c1, '198.51.100.1')).toBe(true);
     await listen(outside, 7000);
     expect(await connectFrom(c1, '198.51.100.1', 7000)).toBe('198.51.100.2');
   });
 
   it('a host outside that routes a container subnet via the external address reaches no container', async () => {
     // 203.0.113.2 is u1's address (previous test); only replies and published ports may come in.
-    await outside.exec('ip', ['route', 'add', '203.0.113.0/24', 'via', '198.51.100.2']);
+    await outside.run(['ip', 'route', 'add', '203.0.113.0/24', 'via', '198.51.100.2']);
     try {
-      expect(await outside.ping('203.0.113.2', 2)).toBe(false);
+      expect(await reaches(outside, '203.0.113.2', 2)).toBe(false);
     } finally {
-      await outside.exec('ip', ['route', 'del', '203.0.113.0/24']);
+      await outside.run(['ip', 'route', 'del', '203.0.113.0/24']);
     }
     const c1 = namespaces.find((ns) => ns.name === `anu${sfx}u1`)!;
-    expect(await c1.ping('198.51.100.1')).toBe(true);
+    expect(await reaches(c1, '198.51.100.1')).toBe(true);
   });
 
   it('an internal network gets no uplink: the outside is unreachable, DNS still answers', async () => {
@@ -238,15 +254,14 @@ describe('a helper with an uplink', () => {
       vsockPort: 21002,
     });
     await configure(c2, res.portName, res.ipAddress, '192.0.2.1');
-    expect(await c2.ping('192.0.2.1')).toBe(true); // its own gateway answers
-    expect(await c2.ping('198.51.100.1')).toBe(false);
-    expect(await c2.ping('198.51.100.2')).toBe(false); // nor the other network's external address
-    const answer = await c2.exec(
-      'dig',
-      ['+short', '+noedns', '+time=2', '+tries=3', '@192.0.2.1', 'vault'],
-      20_000,
+    expect(await reaches(c2, '192.0.2.1')).toBe(true); // its own gateway answers
+    expect(await reaches(c2, '198.51.100.1')).toBe(false);
+    expect(await reaches(c2, '198.51.100.2')).toBe(false); // nor the other network's external address
+    const answer = await c2.run(
+      ['dig', '+short', '+noedns', '+time=2', '+tries=3', '@192.0.2.1', 'vault'],
+      { timeoutMs: 20_000 },
     );
-    expect(answer.trim()).toBe(res.ipAddress);
+    expect(answer.stdout.trim()).toBe(res.ipAddress);
     expect(
       await statusOf(
         ctl.client.publishPort({
@@ -272,7 +287,7 @@ describe('a helper with an uplink', () => {
     expect(
       (await helper.nbctl('get', 'Load_Balancer', lbName('ext-a', 'tcp', 8080), 'vips')).trim(),
     ).toBe('{"198.51.100.2:8080"="203.0.113.2:80"}');
-    const c1 = namespaces.find((ns) => ns.name === `anu${sfx}u1`) as Netns;
+    const c1 = namespaces.find((ns) => ns.name === `anu${sfx}u1`) as NetworkNamespace;
     await listen(c1, 80);
     // The client's own address arrives unchanged: published ports are DNAT, not SNAT.
     expect(await connectFrom(outside, '198.51.100.2', 8080)).toBe('198.51.100.1');
@@ -288,10 +303,10 @@ describe('a helper with an uplink', () => {
     await ctl.close();
     ctl = await startTestController(helper, dataPath, grpcDir, EXTERNAL);
     expect(await helper.nbDump()).toBe(dump);
-    const c1 = namespaces.find((ns) => ns.name === `anu${sfx}u1`) as Netns;
+    const c1 = namespaces.find((ns) => ns.name === `anu${sfx}u1`) as NetworkNamespace;
     const port = lspName('u1', 'ext-a');
     await configure(c1, port, '203.0.113.2', '203.0.113.1'); // the veth is new after a restart
-    expect(await c1.ping('198.51.100.1')).toBe(true);
+    expect(await reaches(c1, '198.51.100.1')).toBe(true);
   });
 
   it('a network created while the helper had no uplink is connected when the controller restarts with one', async () => {
@@ -366,21 +381,3 @@ describe('a helper with an uplink', () => {
     await ctl.client.deleteBridge({ networkId: 'one' });
   });
 });
-
-/** The gRPC status code a call ended with ('OK' on success); `onMessage` gets the error's details. */
-async function statusOf(
-  promise: Promise<unknown>,
-  onMessage?: (message: string) => void,
-): Promise<number | 'OK'> {
-  try {
-    await promise;
-    return 'OK';
-  } catch (err) {
-    const { code, details } = err as { code?: unknown; details?: unknown };
-    if (typeof code === 'number') {
-      onMessage?.(typeof details === 'string' ? details : String(err));
-      return code;
-    }
-    throw err;
-  }
-}

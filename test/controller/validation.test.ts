@@ -8,14 +8,13 @@ import { join } from 'node:path';
 import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliOvnDriver, lsName, OvnError } from '../../packages/controller/dist/index.js';
+import { NetworkNamespace, runCommand, uniqueSuffix } from '../../packages/lab/dist/index.js';
 import { network } from '../../packages/proto/dist/index.js';
 import {
   HelperOvn,
-  Netns,
-  run,
   startTestController,
+  statusOf,
   type TestController,
-  uniqueSuffix,
   VethDataPath,
 } from './harness.js';
 
@@ -23,18 +22,7 @@ const sfx = uniqueSuffix();
 let helper: HelperOvn;
 let ctl: TestController;
 let grpcDir: string;
-let c1: Netns;
-
-async function statusOf(promise: Promise<unknown>): Promise<number | 'OK'> {
-  try {
-    await promise;
-    return 'OK';
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'number') return code;
-    throw err;
-  }
-}
+let c1: NetworkNamespace;
 
 async function state(): Promise<string> {
   return `${await helper.nbDump()}\n${await helper.vsctl('list-ports', 'br-int')}`;
@@ -45,7 +33,7 @@ beforeAll(async () => {
   const dataPath = new VethDataPath(helper);
   grpcDir = mkdtempSync(join(tmpdir(), `anc${sfx}-grpc-`));
   ctl = await startTestController(helper, dataPath, grpcDir);
-  c1 = await Netns.create(`anc${sfx}v1`);
+  c1 = await NetworkNamespace.create(`anc${sfx}v1`);
   dataPath.place('c1', c1);
   await ctl.client.createBridge({ networkId: 'net-v', subnet: '198.51.100.0/24', name: 'valid' });
   await ctl.client.attachContainer({
@@ -369,7 +357,7 @@ describe('bad input', () => {
   });
 
   it('an unreachable NB database is UNAVAILABLE with the tool stderr, not a request error', async () => {
-    await run('ovs-appctl', ['-t', join(helper.runDir, 'ovsdb-server-nb.ctl'), 'exit']);
+    await runCommand(['ovs-appctl', '-t', join(helper.runDir, 'ovsdb-server-nb.ctl'), 'exit']);
     const err = await ctl.client
       .createBridge(bridge({}))
       .catch((e: unknown) => e as { code: number; details: string });

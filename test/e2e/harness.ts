@@ -2,45 +2,17 @@
  * End-to-end harness: one lab per test file, in its own directory and with its
  * own namespace prefix, driven through the real `arca-net` executable.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { parsePing } from '../../packages/lab/dist/index.js';
+import {
+  type CommandResult,
+  listNamespaces,
+  parsePing,
+  tryCommand,
+} from '../../packages/lab/dist/index.js';
 
 export const CLI = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
-
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `argv` and collects its output. */
-export function run(
-  argv: string[],
-  env: NodeJS.ProcessEnv = process.env,
-  timeoutMs = 120_000,
-): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const [file, ...args] = argv;
-    const child = spawn(file ?? '', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
 
 /** A lab of its own: `/tmp/arcanet-e2e-<tag>-<random>`, namespaces `ae<random>-…`. */
 export class LabHarness {
@@ -63,8 +35,8 @@ export class LabHarness {
   }
 
   /** `arca-net ARGS…` against this lab. */
-  cli(...args: string[]): Promise<CliResult> {
-    return run([process.execPath, CLI, ...args], this.env);
+  cli(...args: string[]): Promise<CommandResult> {
+    return tryCommand([process.execPath, CLI, ...args], { env: this.env });
   }
 
   /** `arca-net ARGS… --json`, parsed; throws with stderr when it fails. */
@@ -84,17 +56,13 @@ export class LabHarness {
   }
 
   /** Runs a command in a container's namespace through `lab exec`. */
-  exec(container: string, ...command: string[]): Promise<CliResult> {
+  exec(container: string, ...command: string[]): Promise<CommandResult> {
     return this.cli('lab', 'exec', container, '--', ...command);
   }
 
   /** Namespaces of this lab that exist now. */
   async namespaces(): Promise<string[]> {
-    const out = await run(['ip', 'netns', 'list']);
-    return out.stdout
-      .split('\n')
-      .map((line) => line.split(' ')[0] ?? '')
-      .filter((name) => name.startsWith(`${this.prefix}-`));
+    return (await listNamespaces()).filter((name) => name.startsWith(`${this.prefix}-`));
   }
 
   /** Processes whose command line mentions this lab's directory. */
@@ -113,18 +81,8 @@ export class LabHarness {
   }
 
   /** `lab down`, for afterAll. */
-  async down(): Promise<CliResult> {
+  async down(): Promise<CommandResult> {
     return this.cli('lab', 'down', '--quiet');
-  }
-}
-
-/** Whether `pid` runs (not gone, not a zombie). */
-export async function processAlive(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return !/\) [ZX] /.test(stat);
-  } catch {
-    return false;
   }
 }
 

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, LabHarness, processAlive, run } from './harness.js';
+import { processAlive, tryCommand } from '../../packages/lab/dist/index.js';
+import { CLI, LabHarness } from './harness.js';
 
 const lab = new LabHarness('life');
 
@@ -60,7 +61,7 @@ describe('lab commands without a running lab', () => {
     const helper = `${lab.prefix}-helper`;
     const container = `${lab.prefix}-c-0123456789ab`;
     for (const ns of [helper, container])
-      expect((await run(['ip', 'netns', 'add', ns])).code).toBe(0);
+      expect((await tryCommand(['ip', 'netns', 'add', ns])).code).toBe(0);
     const sleeper = spawn('ip', ['netns', 'exec', container, 'sleep', '600'], {
       detached: true,
       stdio: 'ignore',
@@ -77,18 +78,12 @@ describe('lab commands without a running lab', () => {
   });
 
   it('lab up without root says so in one line and exits 3', async () => {
-    const result = await run(
+    const result = await tryCommand(
       [
-        'setpriv',
-        '--reuid=65534',
-        '--regid=65534',
-        '--clear-groups',
-        process.execPath,
-        CLI,
-        'lab',
-        'up',
+        ...['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
+        ...[process.execPath, CLI, 'lab', 'up'],
       ],
-      lab.env,
+      { env: lab.env },
     );
     expect(result.code).toBe(3);
     expect(result.stderr.trim()).toBe(

@@ -9,14 +9,14 @@ import { access } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NetworkInspect } from '../../packages/host/dist/index.js';
-import type { LabContainer } from '../../packages/lab/dist/index.js';
-import { LabHarness, pingReplies, run } from './harness.js';
+import { type LabContainer, runCommand } from '../../packages/lab/dist/index.js';
+import { LabHarness, pingReplies } from './harness.js';
 
 const lab = new LabHarness('tour');
 let rootLinksBefore = '';
 
 async function rootLinks(): Promise<string> {
-  const out = await run(['ip', '-o', 'link', 'show']);
+  const out = await runCommand(['ip', '-o', 'link', 'show']);
   return out.stdout
     .split('\n')
     .map((line) => line.split(':')[1]?.trim() ?? '')

@@ -3,15 +3,14 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectForwarder } from '../../packages/forwarder/dist/client.js';
+import { NetworkNamespace, runCommand } from '../../packages/lab/dist/index.js';
 import { reflect } from '../grpc-ecosystem.js';
 import {
   arpRequest,
   type ForwarderProcess,
   FramePeer,
   isArpReply,
-  Netns,
   repoRoot,
-  run,
   startForwarderProcess,
 } from './harness.js';
 
@@ -25,17 +24,19 @@ const tag = `anf${process.pid % 100_000}`;
 describe('vminit bundle', () => {
   let install: string;
   let dir: string;
-  let ns: Netns;
+  let ns: NetworkNamespace;
   let fwd: ForwarderProcess;
 
   beforeAll(async () => {
-    await run(process.execPath, [join(repoRoot, 'vminit/build.mjs')], 120_000);
+    await runCommand([process.execPath, join(repoRoot, 'vminit/build.mjs')], {
+      timeoutMs: 120_000,
+    });
     install = mkdtempSync(`/tmp/${tag}-install-`);
     for (const file of ['forwarder.mjs', 'arca_vsock.node', 'arca-net.binpb']) {
       copyFileSync(join(repoRoot, 'vminit/dist', file), join(install, file));
     }
     dir = mkdtempSync(`/tmp/${tag}-bundle-`);
-    ns = await Netns.create(`${tag}-bn`);
+    ns = await NetworkNamespace.create(`${tag}-bn`);
     fwd = await startForwarderProcess(ns, dir, ['--dns', 'off'], join(install, 'forwarder.mjs'));
   });
 

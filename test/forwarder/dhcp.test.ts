@@ -2,8 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NetworkNamespace, runCommand } from '../../packages/lab/dist/index.js';
 import { dialStream, type FrameRelay, Relay, TapDevice } from '../../packages/vsock/dist/index.js';
-import { type ForwarderProcess, Netns, run, startForwarderProcess } from './harness.js';
+import { type ForwarderProcess, ipJson, startForwarderProcess } from './harness.js';
 
 /**
  * DHCP mode (issue 5): a device attached without an address gets its lease
@@ -14,8 +15,8 @@ import { type ForwarderProcess, Netns, run, startForwarderProcess } from './harn
 const tag = `anf${process.pid % 100_000}`;
 
 describe('forwarder DHCP client mode', () => {
-  let vm: Netns;
-  let peer: Netns;
+  let vm: NetworkNamespace;
+  let peer: NetworkNamespace;
   let dir: string;
   let fwd: ForwarderProcess;
   let tap: TapDevice | undefined;
@@ -23,8 +24,8 @@ describe('forwarder DHCP client mode', () => {
   let udhcpd: ChildProcess | undefined;
 
   beforeAll(async () => {
-    vm = await Netns.create(`${tag}-dv`);
-    peer = await Netns.create(`${tag}-dp`);
+    vm = await NetworkNamespace.create(`${tag}-dv`);
+    peer = await NetworkNamespace.create(`${tag}-dp`);
     dir = mkdtempSync(`/tmp/${tag}-dhcp-`);
     fwd = await startForwarderProcess(vm, dir, ['--dns', 'off']);
   });
@@ -55,9 +56,9 @@ describe('forwarder DHCP client mode', () => {
     // The "host" side: a TAP in the peer namespace with udhcpd behind it.
     const tapName = `${tag}d`;
     tap = TapDevice.create(tapName, { mac: '02:00:5e:20:00:fe' });
-    await run('ip', ['link', 'set', tapName, 'netns', peer.name]);
-    await run('ip', ['-n', peer.name, 'addr', 'add', '192.0.2.1/24', 'dev', tapName]);
-    await run('ip', ['-n', peer.name, 'link', 'set', tapName, 'up']);
+    await runCommand(['ip', 'link', 'set', tapName, 'netns', peer.name]);
+    await peer.ip(['addr', 'add', '192.0.2.1/24', 'dev', tapName]);
+    await peer.ip(['link', 'set', tapName, 'up']);
     const conf = join(dir, 'udhcpd.conf');
     writeFileSync(join(dir, 'udhcpd.leases'), '');
     writeFileSync(
@@ -88,13 +89,13 @@ describe('forwarder DHCP client mode', () => {
       .toMatch(/^192\.0\.2\.1(0\d|10)$/);
     const [info] = (await fwd.client.listNetworks({})).networks;
     expect(info).toMatchObject({ prefixLength: 24, gateway: '192.0.2.1', connected: true });
-    const addrs = (await vm.ipJson(['-4', 'addr', 'show', 'dev', 'eth0'])) as {
+    const addrs = (await ipJson(vm, ['-4', 'addr', 'show', 'dev', 'eth0'])) as {
       addr_info: { local: string; prefixlen: number }[];
     }[];
     expect(addrs[0]?.addr_info).toEqual([
       expect.objectContaining({ local: info?.ipAddress, prefixlen: 24 }),
     ]);
-    const routes = (await vm.ipJson(['route', 'show', 'default'])) as {
+    const routes = (await ipJson(vm, ['route', 'show', 'default'])) as {
       gateway: string;
       dev: string;
     }[];

@@ -2,14 +2,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NetworkNamespace } from '../../packages/lab/dist/index.js';
 import type { tapforwarder } from '../../packages/proto/dist/index.js';
 import { askHealth, reflect } from '../grpc-ecosystem.js';
 import {
   arpRequest,
   type ForwarderProcess,
   FramePeer,
+  ipJson,
   isArpReply,
-  Netns,
+  linkNames,
   startForwarderProcess,
 } from './harness.js';
 
@@ -56,13 +58,13 @@ async function statusOf(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('forwarder in a network namespace', () => {
-  let ns: Netns;
+  let ns: NetworkNamespace;
   let dir: string;
   let fwd: ForwarderProcess;
   let upstream: ChildProcess;
 
   beforeAll(async () => {
-    ns = await Netns.create(`${tag}-vm`);
+    ns = await NetworkNamespace.create(`${tag}-vm`);
     dir = mkdtempSync(`/tmp/${tag}-`);
     upstream = spawn('ip', [
       'netns',
@@ -120,7 +122,7 @@ describe('forwarder in a network namespace', () => {
   it('attaches two TAPs with the exact MACs, addresses, prefixes and the default route', async () => {
     expect((await fwd.client.attachNetwork(eth0)).macAddress).toBe(eth0.macAddress);
     expect((await fwd.client.attachNetwork(eth1)).macAddress).toBe(eth1.macAddress);
-    const links = (await ns.ipJson(['link', 'show'])) as {
+    const links = (await ipJson(ns, ['link', 'show'])) as {
       ifname: string;
       address: string;
       mtu: number;
@@ -133,7 +135,7 @@ describe('forwarder in a network namespace', () => {
       address: eth1.macAddress,
       mtu: 1400,
     });
-    const addrs = (await ns.ipJson(['-4', 'addr', 'show'])) as {
+    const addrs = (await ipJson(ns, ['-4', 'addr', 'show'])) as {
       ifname: string;
       addr_info: { local: string; prefixlen: number }[];
     }[];
@@ -144,7 +146,7 @@ describe('forwarder in a network namespace', () => {
     expect(addrOf('eth1')).toEqual([
       expect.objectContaining({ local: '203.0.113.5', prefixlen: 28 }),
     ]);
-    const routes = (await ns.ipJson(['route', 'show', 'default'])) as {
+    const routes = (await ipJson(ns, ['route', 'show', 'default'])) as {
       gateway: string;
       dev: string;
     }[];
@@ -199,10 +201,10 @@ describe('forwarder in a network namespace', () => {
   ];
   for (const [what, change] of bad) {
     it(`rejects ${what} with INVALID_ARGUMENT and creates nothing`, async () => {
-      const linksBefore = await ns.linkNames();
+      const linksBefore = await linkNames(ns);
       const request = { ...eth0, device: 'eth9', vsockPort: 20009, ...change };
       expect(await statusOf(fwd.client.attachNetwork(request))).toBe('INVALID_ARGUMENT');
-      expect(await ns.linkNames()).toEqual(linksBefore);
+      expect(await linkNames(ns)).toEqual(linksBefore);
       expect(existsSync(join(dir, `${request.vsockPort}.sock`))).toBe(false);
     });
   }
@@ -225,18 +227,17 @@ describe('forwarder in a network namespace', () => {
       });
       expect(await statusOf(call)).toBe('INVALID_ARGUMENT');
     }
-    const answer = await ns.exec(
-      'dig',
-      ['@127.0.0.11', '+time=2', '+tries=1', '+short', 'kept'],
-      10_000,
-    );
-    expect(answer.trim()).toBe('198.51.100.21');
+    const answer = await ns.run(['dig', '@127.0.0.11', '+time=2', '+tries=1', '+short', 'kept'], {
+      timeoutMs: 10_000,
+    });
+    expect(answer.stdout.trim()).toBe('198.51.100.21');
   });
 
   describe('embedded DNS asked by dig in the namespace', () => {
     const id = `0123456789ab${'c'.repeat(52)}`;
-    const dig = (...args: string[]) =>
-      ns.exec('dig', ['@127.0.0.11', '+time=2', '+tries=1', ...args], 10_000);
+    const dig = async (...args: string[]) =>
+      (await ns.run(['dig', '@127.0.0.11', '+time=2', '+tries=1', ...args], { timeoutMs: 10_000 }))
+        .stdout;
 
     beforeAll(async () => {
       const reply = await fwd.client.updateDNSMappings({
@@ -282,7 +283,7 @@ describe('forwarder in a network namespace', () => {
 
   it('detach removes the TAP and its data port; NOT_FOUND afterwards', async () => {
     expect((await fwd.client.detachNetwork({ device: 'eth1' })).success).toBe(true);
-    expect(await ns.linkNames()).not.toContain('eth1');
+    expect(await linkNames(ns)).not.toContain('eth1');
     expect(existsSync(join(dir, '20002.sock'))).toBe(false);
     expect((await fwd.client.listNetworks({})).networks.map((n) => n.device)).toEqual(['eth0']);
     expect(await statusOf(fwd.client.detachNetwork({ device: 'eth1' }))).toBe('NOT_FOUND');
@@ -297,6 +298,6 @@ describe('forwarder in a network namespace', () => {
       await fwd.client.detachNetwork({ device: 'eth1' });
       peer.close();
     }
-    expect(await ns.linkNames()).not.toContain('eth1');
+    expect(await linkNames(ns)).not.toContain('eth1');
   });
 });

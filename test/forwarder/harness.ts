@@ -3,54 +3,25 @@
  * forwarder process inside one, gRPC clients over its unixdir socket, and
  * length-prefixed Ethernet frames on a data port.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { connectForwarder, type ForwarderClient } from '../../packages/forwarder/dist/client.js';
+import { inNamespace, type NetworkNamespace } from '../../packages/lab/dist/index.js';
 
-const execFileAsync = promisify(execFile);
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const forwarderMain = join(repoRoot, 'packages/forwarder/dist/main.js');
 
-/** Runs a command; resolves with stdout, rejects with stderr in the message. */
-export async function run(file: string, args: string[], timeout = 15_000): Promise<string> {
-  try {
-    const { stdout } = await execFileAsync(file, args, { timeout, encoding: 'utf8' });
-    return stdout;
-  } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    throw new Error(`${file} ${args.join(' ')}: ${e.stderr || e.message}`);
-  }
+/** What `ip -j ARGS…` says about namespace `ns`, parsed. */
+export async function ipJson(ns: NetworkNamespace, args: string[]): Promise<unknown[]> {
+  return JSON.parse((await ns.ip(['-j', ...args])).stdout || '[]') as unknown[];
 }
 
-/** A network namespace this test created (prefix `anf`). */
-export class Netns {
-  private constructor(readonly name: string) {}
-
-  static async create(name: string): Promise<Netns> {
-    await run('ip', ['netns', 'add', name]);
-    await run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
-    return new Netns(name);
-  }
-
-  exec(file: string, args: string[], timeout?: number): Promise<string> {
-    return run('ip', ['netns', 'exec', this.name, file, ...args], timeout);
-  }
-
-  async ipJson(args: string[]): Promise<unknown[]> {
-    return JSON.parse((await run('ip', ['-n', this.name, '-j', ...args])) || '[]') as unknown[];
-  }
-
-  async linkNames(): Promise<string[]> {
-    return ((await this.ipJson(['link', 'show'])) as { ifname: string }[]).map((l) => l.ifname);
-  }
-
-  async delete(): Promise<void> {
-    await run('ip', ['netns', 'delete', this.name]).catch(() => undefined);
-  }
+/** The names of the interfaces of namespace `ns`. */
+export async function linkNames(ns: NetworkNamespace): Promise<string[]> {
+  return ((await ipJson(ns, ['link', 'show'])) as { ifname: string }[]).map((l) => l.ifname);
 }
 
 /** A forwarder process started by a test. */
@@ -62,22 +33,22 @@ export interface ForwarderProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `node <main> --listen unixdir:DIR …` inside `ns` and waits for health SERVING. */
+/** Starts `node <main> --listen unixdir:DIR …` inside `ns` (DIR made if need be) and waits for health SERVING. */
 export async function startForwarderProcess(
-  ns: Netns | undefined,
+  ns: NetworkNamespace | undefined,
   dir: string,
-  args: string[],
+  args: string[] = [],
   main = forwarderMain,
   env: NodeJS.ProcessEnv = {},
 ): Promise<ForwarderProcess> {
-  const argv = [main, '--listen', `unixdir:${dir}`, ...args];
-  const proc = ns
-    ? spawn('ip', ['netns', 'exec', ns.name, process.execPath, ...argv], {
-        env: { ...process.env, ARCA_NET_LOG_FORMAT: 'json', ...env },
-      })
-    : spawn(process.execPath, argv, {
-        env: { ...process.env, ARCA_NET_LOG_FORMAT: 'json', ...env },
-      });
+  mkdirSync(dir, { recursive: true });
+  const [file, ...argv] = inNamespace(ns?.name, [
+    ...[process.execPath, main, '--listen', `unixdir:${dir}`],
+    ...args,
+  ]);
+  const proc = spawn(file ?? process.execPath, argv, {
+    env: { ...process.env, ARCA_NET_LOG_FORMAT: 'json', ...env },
+  });
   let stderr = '';
   proc.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();

@@ -4,20 +4,19 @@
  * launcher, run by helpervm/startup.sh as the image's entrypoint runs it.
  * Serves health and reflection and drives OVN. Needs root (a network namespace).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectController } from '../../packages/controller/dist/index.js';
+import { inNamespace, NetworkNamespace, runCommand } from '../../packages/lab/dist/index.js';
 import type { network } from '../../packages/proto/dist/index.js';
 import { reflect } from '../grpc-ecosystem.js';
 
-const execFileP = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const startupScript = join(root, 'helpervm/startup.sh');
-const ns = `ahv${process.pid % 100000}`;
+let ns: NetworkNamespace | undefined;
 let install: string;
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -27,7 +26,7 @@ let conn: ReturnType<typeof connectController>;
 let client: network.NetworkControlClient;
 
 beforeAll(async () => {
-  await execFileP(process.execPath, [join(root, 'helpervm/build.mjs')], { timeout: 120_000 });
+  await runCommand([process.execPath, join(root, 'helpervm/build.mjs')], { timeoutMs: 120_000 });
   install = mkdtempSync('/tmp/arca-helpervm-install-');
   for (const file of ['dist/controller.mjs', 'dist/arca_vsock.node', 'dist/arca-net.binpb']) {
     copyFileSync(join(root, 'helpervm', file), join(install, file.slice('dist/'.length)));
@@ -42,9 +41,9 @@ beforeAll(async () => {
     ARCA_CONTROLLER_CMD: join(install, 'arca-net-controller'),
     ARCA_NET_CONTROLLER_DIR: install,
   };
-  await execFileP('ip', ['netns', 'add', ns]);
-  await execFileP('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  helper = spawn('ip', ['netns', 'exec', ns, startupScript, 'run'], {
+  ns = await NetworkNamespace.create(`ahv${process.pid % 100000}`);
+  const [ip, ...args] = inNamespace(ns.name, [startupScript, 'run']);
+  helper = spawn(ip ?? 'ip', args, {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -69,10 +68,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   conn?.close();
-  if (env) {
-    await execFileP('ip', ['netns', 'exec', ns, startupScript, 'stop'], { env }).catch(() => {});
-  }
-  await execFileP('ip', ['netns', 'del', ns]).catch(() => undefined);
+  if (env) await ns?.try([startupScript, 'stop'], { env });
+  await ns?.delete();
   for (const path of [install, dir]) if (path) rmSync(path, { recursive: true, force: true });
 });
 

@@ -5,42 +5,32 @@
  * the closest stand-in: the OVS/OVN binaries are Debian's, everything the
  * script itself runs is busybox. Needs root (a network namespace).
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NetworkNamespace, runCommand } from '../../packages/lab/dist/index.js';
 
-const execFileP = promisify(execFile);
 const script = fileURLToPath(new URL('../../helpervm/startup.sh', import.meta.url));
-const ns = `ahb${process.pid % 100000}`;
+const nsName = `ahb${process.pid % 100000}`;
+let ns: NetworkNamespace;
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
 /** Runs `busybox sh startup.sh COMMAND` in the namespace; resolves with exit code and output. */
 async function startup(command: string): Promise<{ code: number; out: string }> {
-  try {
-    // `env` sets the busybox PATH inside the namespace only: busybox's own `ip`
-    // applet must not stand in for iproute2's here.
-    const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`);
-    const { stdout, stderr } = await execFileP(
-      'ip',
-      ['netns', 'exec', ns, 'env', '-i', ...assignments, 'busybox', 'sh', script, command],
-      { timeout: 120_000 },
-    );
-    return { code: 0, out: stdout + stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, out: `${e.stdout}${e.stderr}` };
-  }
+  // `env` sets the busybox PATH inside the namespace only: busybox's own `ip`
+  // applet must not stand in for iproute2's here.
+  const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`);
+  const argv = ['env', '-i', ...assignments, 'busybox', 'sh', script, command];
+  const result = await ns.try(argv, { timeoutMs: 120_000 });
+  return { code: result.code, out: result.stdout + result.stderr };
 }
 
-function nbctl(...args: string[]): Promise<string> {
-  return execFileP('ovn-nbctl', [`--db=unix:${join(dir, 'run', 'ovnnb_db.sock')}`, ...args]).then(
-    (r) => r.stdout,
-  );
+async function nbctl(...args: string[]): Promise<string> {
+  const db = `--db=unix:${join(dir, 'run', 'ovnnb_db.sock')}`;
+  return (await runCommand(['ovn-nbctl', db, ...args])).stdout;
 }
 
 const DAEMONS = [
@@ -56,20 +46,21 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'arca-helper-busybox-'));
   const bin = join(dir, 'busybox-bin');
   mkdirSync(bin);
-  await execFileP('busybox', ['--install', '-s', bin]);
+  await runCommand(['busybox', '--install', '-s', bin]);
   env = {
     PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`,
     ARCA_HELPER_STATE: join(dir, 'state'),
     ARCA_HELPER_RUN: join(dir, 'run'),
     ARCA_HELPER_TIMEOUT: '30',
   };
-  await execFileP('ip', ['netns', 'add', ns]);
-  await execFileP('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  ns = await NetworkNamespace.create(nsName);
 });
 
 afterAll(async () => {
-  if (env) await startup('stop');
-  await execFileP('ip', ['netns', 'del', ns]).catch(() => undefined);
+  if (ns) {
+    if (env) await startup('stop');
+    await ns.delete();
+  }
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -97,22 +88,11 @@ describe('helpervm/startup.sh under busybox sh (Alpine userland)', () => {
   });
 
   it('with ARCA_HELPER_UPLINK, start puts the interface on br-ex and maps OVN network "external" to it; without, both go', async () => {
-    await execFileP('ip', [
-      '-n',
-      ns,
-      'link',
-      'add',
-      'uplink0',
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'uplink0p',
-    ]);
-    const vsctl = (...args: string[]) =>
-      execFileP('ovs-vsctl', [`--db=unix:${join(dir, 'run', 'ovs.sock')}`, ...args]).then((r) =>
-        r.stdout.trim(),
-      );
+    await ns.ip(['link', 'add', 'uplink0', 'type', 'veth', 'peer', 'name', 'uplink0p']);
+    const vsctl = async (...args: string[]) =>
+      (
+        await runCommand(['ovs-vsctl', `--db=unix:${join(dir, 'run', 'ovs.sock')}`, ...args])
+      ).stdout.trim();
     const plain = env;
     env = { ...plain, ARCA_HELPER_UPLINK: 'uplink0' };
     const incomplete = await startup('start');

@@ -10,14 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBackendError, OvsNetworkBackend } from '../../packages/host/dist/index.js';
+import { NetworkNamespace, uniqueSuffix } from '../../packages/lab/dist/index.js';
 import {
+  type ForwarderProcess,
   HelperOvn,
   helperClient,
-  Netns,
   type NsProcess,
+  reaches,
   startControllerProcess,
   startForwarderProcess,
-  uniqueSuffix,
 } from './harness.js';
 
 const sfx = uniqueSuffix();
@@ -26,7 +27,13 @@ const ID = (n: number) => createHash('sha256').update(`${sfx}-${n}`).digest('hex
 let root: string;
 let helper: HelperOvn;
 let controller: NsProcess;
-const containers: Array<{ ns: Netns; dir: string; fwd: NsProcess; name: string; id: string }> = [];
+const containers: Array<{
+  ns: NetworkNamespace;
+  dir: string;
+  fwd: ForwarderProcess;
+  name: string;
+  id: string;
+}> = [];
 let backend: OvsNetworkBackend;
 
 const helperDir = () => join(root, 'helper');
@@ -58,14 +65,14 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 }
 
 /** Pings until one reply arrives or the bound passes (OVN installs flows asynchronously). */
-async function pingEventually(ns: Netns, ip: string, timeoutMs = 30_000): Promise<boolean> {
+async function pingEventually(
+  ns: NetworkNamespace,
+  ip: string,
+  timeoutMs = 30_000,
+): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    const ok = await ns
-      .exec('ping', ['-c', '1', '-W', '1', ip], 5000)
-      .then(() => true)
-      .catch(() => false);
-    if (ok) return true;
+    if (await reaches(ns, ip, 1)) return true;
   }
   return false;
 }
@@ -75,7 +82,7 @@ beforeAll(async () => {
   helper = await HelperOvn.start(`ahh${sfx}`);
   controller = await startControllerProcess(helper, helperDir());
   for (const [i, name] of ['alpha', 'beta'].entries()) {
-    const ns = await Netns.create(`ahc${sfx}${i}`);
+    const ns = await NetworkNamespace.create(`ahc${sfx}${i}`);
     const dir = join(root, `vm-${name}`);
     const fwd = await startForwarderProcess(ns, dir);
     containers.push({ ns, dir, fwd, name: `${name}${sfx}`, id: ID(i + 1) });
@@ -102,12 +109,12 @@ describe('OvsNetworkBackend with the real controller and forwarders', () => {
     const atB = await backend.connect(b.name, `web${sfx}`, { aliases: ['db'] });
     expect(atA).toMatchObject({ device: 'eth0', ip: '198.51.100.2', status: 'ready' });
     expect(atB.ip).toBe('198.51.100.3');
-    const links = await a.ns.exec('ip', ['-j', 'addr', 'show', 'eth0']);
+    const links = (await a.ns.run(['ip', '-j', 'addr', 'show', 'eth0'])).stdout;
     expect(links).toContain('198.51.100.2');
     expect(links).toContain(atA.mac);
     expect(await pingEventually(a.ns, atB.ip)).toBe(true);
-    const dig = await a.ns.exec('dig', ['+short', '+tries=1', '+time=2', '@127.0.0.11', 'db']);
-    expect(dig.trim()).toBe(atB.ip);
+    const dig = await a.ns.run(['dig', '+short', '+tries=1', '+time=2', '@127.0.0.11', 'db']);
+    expect(dig.stdout.trim()).toBe(atB.ip);
     const inspect = await backend.inspectNetwork(`web${sfx}`);
     expect(inspect.IPAM.Config).toEqual([{ Subnet: '198.51.100.0/24', Gateway: '198.51.100.1' }]);
     expect(
@@ -180,9 +187,9 @@ describe('OvsNetworkBackend with the real controller and forwarders', () => {
       const all = await backend.listAttachments();
       const ports = all.map((x) => x.port);
       expect(new Set(ports).size).toBe(ports.length);
-      expect(await a.ns.exec('ip', ['-br', 'link', 'show', 'eth1'])).toContain('eth1');
+      expect((await a.ns.run(['ip', '-br', 'link', 'show', 'eth1'])).stdout).toContain('eth1');
       await backend.disconnect(a.name, `db${sfx}`);
-      const gone = await a.ns.exec('ip', ['-br', 'link', 'show', 'eth1']).catch(() => 'gone');
+      const gone = await a.ns.run(['ip', '-br', 'link', 'show', 'eth1']).catch(() => 'gone');
       expect(gone).toBe('gone');
     }
     const ipB = (await backend.listAttachments()).find((x) => x.containerId === b.id)!.ip;

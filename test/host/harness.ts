@@ -2,19 +2,20 @@
  * Helpers of the host backend's integration tests: the real controller as a
  * process inside a helper namespace (OVS + OVN started by
  * helpervm/startup.sh, through the controller suite's HelperOvn), and real
- * forwarder processes inside container namespaces, all reached through
- * `unixdir:` endpoints as the lab does.
+ * forwarder processes inside container namespaces (the forwarder suite's
+ * startForwarderProcess), all reached through `unixdir:` endpoints as the lab does.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectNetworkControl, connectTapForwarder } from '../../packages/host/dist/index.js';
-import { type HelperOvn, type Netns, repoRoot } from '../controller/harness.js';
+import { connectNetworkControl } from '../../packages/host/dist/index.js';
+import { inNamespace, type NetworkNamespace } from '../../packages/lab/dist/index.js';
+import { type HelperOvn, repoRoot } from '../controller/harness.js';
 
-export { HelperOvn, Netns, run, uniqueSuffix } from '../controller/harness.js';
+export { HelperOvn, reaches } from '../controller/harness.js';
+export { type ForwarderProcess, startForwarderProcess } from '../forwarder/harness.js';
 
 export const controllerMain = join(repoRoot, 'packages/controller/dist/main.js');
-export const forwarderMain = join(repoRoot, 'packages/forwarder/dist/main.js');
 
 /** A process of ours inside a namespace, with its stderr kept for failure messages. */
 export class NsProcess {
@@ -23,8 +24,9 @@ export class NsProcess {
     private readonly output: { text: string },
   ) {}
 
-  static spawn(ns: Netns, argv: string[], env: NodeJS.ProcessEnv = {}): NsProcess {
-    const proc = spawn('ip', ['netns', 'exec', ns.name, process.execPath, ...argv], {
+  static spawn(ns: NetworkNamespace, argv: string[], env: NodeJS.ProcessEnv = {}): NsProcess {
+    const [file, ...args] = inNamespace(ns.name, [process.execPath, ...argv]);
+    const proc = spawn(file ?? 'ip', args, {
       env: { ...process.env, ARCA_NET_LOG_FORMAT: 'json', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -39,20 +41,11 @@ export class NsProcess {
     return this.output.text;
   }
 
-  /** Waits until grpc.health.v1 of the service in `dir` (port 9999 or 5555) says SERVING. */
-  async waitServing(
-    dir: string,
-    port: 9999 | 5555,
-    what: string,
-    timeoutMs = 30_000,
-  ): Promise<void> {
-    const socketPath = join(dir, `${port}.sock`);
-    const endpoint = { kind: 'unixdir' as const, dir };
+  /** Waits until grpc.health.v1 of the controller in `dir` (`9999.sock`) says SERVING. */
+  async waitServing(dir: string, what: string, timeoutMs = 30_000): Promise<void> {
+    const socketPath = join(dir, '9999.sock');
     const policy = { deadlineMs: 1000, retryUnavailableMs: 0 };
-    const conn =
-      port === 9999
-        ? await connectNetworkControl(endpoint, policy)
-        : await connectTapForwarder(endpoint, policy);
+    const conn = await connectNetworkControl({ kind: 'unixdir', dir }, policy);
     const health = conn.health;
     const deadline = Date.now() + timeoutMs;
     try {
@@ -94,15 +87,7 @@ export async function startControllerProcess(helper: HelperOvn, dir: string): Pr
     ARCA_OVN_SB_DB: `unix:${join(helper.runDir, 'ovnsb_db.sock')}`,
     ARCA_OVS_DB: `unix:${join(helper.runDir, 'ovs.sock')}`,
   });
-  await proc.waitServing(dir, 9999, 'controller');
-  return proc;
-}
-
-/** Starts a real forwarder inside a container namespace, listening on `unixdir:dir`. */
-export async function startForwarderProcess(ns: Netns, dir: string): Promise<NsProcess> {
-  mkdirSync(dir, { recursive: true });
-  const proc = NsProcess.spawn(ns, [forwarderMain, '--listen', `unixdir:${dir}`]);
-  await proc.waitServing(dir, 5555, 'forwarder');
+  await proc.waitServing(dir, 'controller');
   return proc;
 }
 

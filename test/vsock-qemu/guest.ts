@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   appendFileSync,
   copyFileSync,
@@ -14,7 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { runCommand, tryCommand } from '../../packages/lab/dist/index.js';
 
 /**
  * The QEMU guest of the AF_VSOCK test: a Debian cloud kernel and a cached
@@ -23,7 +23,6 @@ import { promisify } from 'node:util';
  * which the kernel unpacks on top of the base archive.
  */
 
-const execFileP = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root, with symlinks resolved (the guest mirrors host paths). */
 export const repoRoot = realpathSync(resolve(here, '../..'));
@@ -42,26 +41,22 @@ export class GuestBuildError extends Error {}
 /** Builds (or finds cached) the kernel and base initramfs. */
 export async function buildGuestImage(cacheDir?: string): Promise<GuestImage> {
   const script = join(here, 'build-guest.sh');
-  try {
-    const { stdout } = await execFileP(script, cacheDir ? [cacheDir] : [], {
-      timeout: 600_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    const field = (name: string): string => {
-      const line = stdout.split('\n').find((l) => l.startsWith(`${name}=`));
-      if (!line) throw new GuestBuildError(`build-guest.sh printed no ${name}= line:\n${stdout}`);
-      return line.slice(name.length + 1);
-    };
-    return { kernel: field('GUEST_KERNEL'), baseInitrd: field('GUEST_INITRD') };
-  } catch (err) {
-    if (err instanceof GuestBuildError) throw err;
-    const e = err as { stderr?: string; code?: number | string; message: string };
-    const lines = (e.stderr ?? '').trim().split('\n');
-    const reason = lines.filter((l) => l.startsWith('build-guest:')).pop() ?? e.message;
+  const { code, stdout, stderr } = await tryCommand([script, ...(cacheDir ? [cacheDir] : [])], {
+    timeoutMs: 600_000,
+  });
+  if (code !== 0) {
+    const lines = stderr.trim().split('\n');
+    const reason = lines.filter((l) => l.startsWith('build-guest:')).pop() ?? lines.at(-1);
     throw new GuestBuildError(
-      `could not build the QEMU guest (exit ${e.code}): ${reason}\n${lines.slice(-15).join('\n')}`,
+      `could not build the QEMU guest (exit ${code}): ${reason}\n${lines.slice(-15).join('\n')}`,
     );
   }
+  const field = (name: string): string => {
+    const line = stdout.split('\n').find((l) => l.startsWith(`${name}=`));
+    if (!line) throw new GuestBuildError(`build-guest.sh printed no ${name}= line:\n${stdout}`);
+    return line.slice(name.length + 1);
+  };
+  return { kernel: field('GUEST_KERNEL'), baseInitrd: field('GUEST_INITRD') };
 }
 
 // --- the per-run cpio (newc) archive ----------------------------------------------
@@ -145,7 +140,7 @@ function pad(length: number): Buffer {
 
 /** Adds the shared libraries `ldd` lists for `binary` (for an addon: those node lacks are harmless duplicates). */
 export async function addSharedLibraries(files: GuestFiles, binary: string): Promise<void> {
-  const { stdout } = await execFileP('ldd', [binary], { timeout: 10_000 });
+  const { stdout } = await runCommand(['ldd', binary], { timeoutMs: 10_000 });
   for (const match of stdout.matchAll(/(\/\S+) \(0x/g)) {
     const lib = match[1]!;
     if (!files.has(lib)) files.addData(lib, readFileSync(lib), 0o755);

@@ -1,7 +1,11 @@
-import { type ChildProcess, execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runIperfClient, startIperfServer } from '../../packages/lab/dist/index.js';
+import {
+  NetworkNamespace,
+  runCommand,
+  runIperfClient,
+  startIperfServer,
+} from '../../packages/lab/dist/index.js';
 import { type FrameRelay, Relay, socketPair, TapDevice } from '../../packages/vsock/dist/index.js';
 
 /**
@@ -9,10 +13,9 @@ import { type FrameRelay, Relay, socketPair, TapDevice } from '../../packages/vs
  * path TAP↔stream ⇄ stream↔stream ⇄ stream↔TAP (the container → host → helper shape), on
  * 198.51.100.0/24 (documentation range). Names are prefixed avt and unique per process.
  */
-const run = promisify(execFile);
 const id = `avt${process.pid % 100000}`;
-const nsA = `${id}na`;
-const nsB = `${id}nb`;
+let nsA: NetworkNamespace;
+let nsB: NetworkNamespace;
 const ipA = '198.51.100.1';
 const ipB = '198.51.100.2';
 
@@ -20,25 +23,19 @@ const taps: TapDevice[] = [];
 const relays: FrameRelay[] = [];
 const children: ChildProcess[] = [];
 
-async function ns(name: string, ...argv: string[]): Promise<string> {
-  const { stdout } = await run('ip', ['netns', 'exec', name, ...argv], { timeout: 30_000 });
-  return stdout;
-}
-
-async function tapInto(tapName: string, mac: string, netns: string, addr: string) {
+async function tapInto(tapName: string, mac: string, netns: NetworkNamespace, addr: string) {
   const tap = TapDevice.create(tapName, { mac, up: false });
   taps.push(tap);
   // The TAP fd keeps working after the device moves to another namespace.
-  await run('ip', ['link', 'set', tapName, 'netns', netns]);
-  await ns(netns, 'ip', 'addr', 'add', `${addr}/24`, 'dev', tapName);
-  await ns(netns, 'ip', 'link', 'set', tapName, 'up');
-  await ns(netns, 'ip', 'link', 'set', 'lo', 'up');
+  await runCommand(['ip', 'link', 'set', tapName, 'netns', netns.name]);
+  await netns.ip(['addr', 'add', `${addr}/24`, 'dev', tapName]);
+  await netns.ip(['link', 'set', tapName, 'up']);
   return tap;
 }
 
 beforeAll(async () => {
-  await run('ip', ['netns', 'add', nsA]);
-  await run('ip', ['netns', 'add', nsB]);
+  nsA = await NetworkNamespace.create(`${id}na`);
+  nsB = await NetworkNamespace.create(`${id}nb`);
   const tapA = await tapInto(`${id}ta`, '02:00:c6:33:64:01', nsA, ipA);
   const tapB = await tapInto(`${id}tb`, '02:00:c6:33:64:02', nsB, ipB);
   const [s1a, s1b] = socketPair(); // container ⇄ host
@@ -54,12 +51,12 @@ afterAll(async () => {
   for (const relay of relays) relay.close();
   await Promise.all(closing);
   for (const tap of taps) tap.close();
-  for (const name of [nsA, nsB]) await run('ip', ['netns', 'del', name]).catch(() => undefined);
+  for (const ns of [nsA, nsB]) await ns?.delete();
 });
 
 describe('TAP↔stream⇄stream↔stream⇄stream↔TAP between two namespaces', () => {
   it('carries ping', async () => {
-    const out = await ns(nsA, 'ping', '-c', '3', '-W', '5', ipB);
+    const out = (await nsA.run(['ping', '-c', '3', '-W', '5', ipB], { timeoutMs: 30_000 })).stdout;
     expect(out).toMatch(/3 packets transmitted, 3 received/);
     for (const relay of relays) {
       const s = relay.stats();
@@ -71,8 +68,8 @@ describe('TAP↔stream⇄stream↔stream⇄stream↔TAP between two namespaces',
 
   it('carries a short iperf3 run', async () => {
     const port = 20000 + (process.pid % 20000);
-    children.push(await startIperfServer(nsB, port, { bind: ipB, once: true }));
-    const result = await runIperfClient(nsA, ipB, port, { seconds: 2 });
+    children.push(await startIperfServer(nsB.name, port, { bind: ipB, once: true }));
+    const result = await runIperfClient(nsA.name, ipB, port, { seconds: 2 });
     expect(result.bytes).toBeGreaterThan(1_000_000);
     expect(relays.every((r) => !r.closed)).toBe(true);
   });

@@ -260,6 +260,16 @@ describe('the error table', () => {
     ],
   };
 
+  it('reaches every code of the table, and only those', () => {
+    const codes = Object.keys(ERROR_CODES);
+    const missing = codes.filter((code) => !(code in reach));
+    expect(
+      missing,
+      `controller codes no call here reaches (add one): ${missing.join(', ')}`,
+    ).toEqual([]);
+    expect(Object.keys(reach).filter((code) => !codes.includes(code))).toEqual([]);
+  });
+
   it.each(Object.entries(reach))(
     '%s is reachable through NetworkControl and maps to its status',
     async (code, [call, status, words]) => {

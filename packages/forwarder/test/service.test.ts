@@ -12,6 +12,7 @@ import {
   Status,
 } from 'nice-grpc';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { forwarderErrors } from '../src/errors.js';
 import { IpTool } from '../src/netconf/ip.js';
 import { type Forwarder, startForwarder } from '../src/server.js';
 
@@ -224,6 +225,77 @@ describe('TAPForwarder service', () => {
       'eth0',
     ]);
   });
+
+  /** Per code of the forwarder's table: a call that ends with it, its gRPC status, and words of its message. */
+  const reach: Record<string, [() => Promise<unknown>, Status, string]> = {
+    INVALID_ARGUMENT: [
+      () => client.attachNetwork({ ...base, netmask: 33 }),
+      Status.INVALID_ARGUMENT,
+      'netmask /33 is above 32',
+    ],
+    DEVICE_NOT_FOUND: [
+      () => client.detachNetwork({ device: 'eth3' }),
+      Status.NOT_FOUND,
+      'device eth3 is not attached',
+    ],
+    ATTACHMENT_CONFLICT: [
+      async () => {
+        await client.attachNetwork(base);
+        return client.attachNetwork({ ...base, ipAddress: '198.51.100.6' });
+      },
+      Status.ALREADY_EXISTS,
+      'device eth0 is already attached with other parameters',
+    ],
+    TAP_FAILED: [
+      () => {
+        plane.createTap = () => {
+          throw new Error('TUNSETIFF eth0: Operation not permitted');
+        };
+        return client.attachNetwork(base);
+      },
+      Status.INTERNAL,
+      'cannot create TAP eth0: TUNSETIFF eth0: Operation not permitted',
+    ],
+    LISTEN_FAILED: [
+      () => {
+        plane.failListen = true;
+        return client.attachNetwork(base);
+      },
+      Status.UNAVAILABLE,
+      'bind port 20001: EADDRINUSE',
+    ],
+    NETCONF_FAILED: [
+      () => {
+        failIp = true;
+        return client.attachNetwork(base);
+      },
+      Status.INTERNAL,
+      'RTNETLINK answers: Network is unreachable',
+    ],
+  };
+
+  it('reaches every code of the table, and only those', () => {
+    const codes = Object.keys(forwarderErrors);
+    const missing = codes.filter((code) => !(code in reach));
+    expect(
+      missing,
+      `forwarder codes no call here reaches (add one): ${missing.join(', ')}`,
+    ).toEqual([]);
+    expect(Object.keys(reach).filter((code) => !codes.includes(code))).toEqual([]);
+  });
+
+  for (const [code, [call, status, words]] of Object.entries(reach)) {
+    it(`${code} is reachable through TAPForwarder and maps to its status`, async () => {
+      expect(forwarderErrors[code as keyof typeof forwarderErrors].status).toBe(status);
+      const error = await call().then(
+        () => undefined,
+        (failure: unknown) => failure,
+      );
+      expect(error).toBeInstanceOf(ClientError);
+      expect((error as ClientError).code).toBe(status);
+      expect((error as ClientError).details).toContain(words);
+    });
+  }
 
   it('validates DNS snapshots and counts names', async () => {
     const good = await client.updateDNSMappings({

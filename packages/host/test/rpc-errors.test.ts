@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { ClientError, ServerError, Status } from 'nice-grpc';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ErrorCode, NetworkBackendError } from '../src/errors.js';
-import { FORWARDER_STATUS_TABLE, ForwarderPool } from '../src/forwarders.js';
+import { FORWARDER_STATUS_TABLE, ForwarderPool, type ForwarderRpc } from '../src/forwarders.js';
 import { HELPER_STATUS_TABLE, HelperClient, type HelperRpc } from '../src/helper-client.js';
-import type { ContainerRecord, NetworkRecord } from '../src/state.js';
 import { FakeForwarder, FakeHelper } from './fake-vms.js';
+import { CONTAINER, forwarderCalls, helperCalls, NETWORK } from './rpc-calls.js';
 
 /** Every status a server can answer besides OK. */
 const FAILURES = Object.values(Status).filter(
@@ -41,30 +41,14 @@ const NOTHING_TO_REMOVE = new Set([
   'DetachNetwork NOT_FOUND',
 ]);
 
-const NETWORK: NetworkRecord = {
-  id: 'a'.repeat(64),
-  name: 'front',
-  subnet: '10.20.0.0/24',
-  gateway: '10.20.0.1',
-  ipRange: '',
-  internal: false,
-  mtu: 0,
-  labels: {},
-  options: {},
-  created: '2024-01-01T00:00:00.000Z',
-};
-const CONTAINER: ContainerRecord = {
-  id: 'b'.repeat(64),
-  name: 'one',
-  endpoint: null,
-  running: true,
-};
-
 let root: string;
 let fakeHelper: FakeHelper;
 let fakeForwarder: FakeForwarder;
 let helper: HelperClient;
 let pool: ForwarderPool;
+/** One call per RPC, through `helper` and `pool`. */
+let helperCall: Record<HelperRpc, () => Promise<unknown>>;
+let forwarderCall: Record<ForwarderRpc, () => Promise<unknown>>;
 
 beforeEach(async () => {
   root = mkdtempSync(join(tmpdir(), 'arca-host-rpc-'));
@@ -75,6 +59,8 @@ beforeEach(async () => {
   helper = await HelperClient.connect({ kind: 'unixdir', dir: fakeHelper.dir }, POLICY);
   pool = new ForwarderPool(POLICY);
   pool.setEndpoint(CONTAINER.id, { kind: 'unixdir', dir: fakeForwarder.dir });
+  helperCall = helperCalls(helper);
+  forwarderCall = forwarderCalls(pool);
 });
 
 afterEach(async () => {
@@ -85,50 +71,14 @@ afterEach(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const HELPER_CALLS: Record<HelperRpc, () => Promise<unknown>> = {
-  CreateBridge: () => helper.createBridge(NETWORK),
-  DeleteBridge: () => helper.deleteBridge(NETWORK.id, NETWORK.name),
-  AttachContainer: () =>
-    helper.attachContainer(
-      {
-        containerId: CONTAINER.id,
-        networkId: NETWORK.id,
-        ipAddress: '10.20.0.2',
-        macAddress: '02:42:0a:14:00:02',
-        hostname: CONTAINER.name,
-        aliases: [],
-        vsockPort: 20000,
-      },
-      'one to front',
-    ),
-  DetachContainer: () => helper.detachContainer(CONTAINER.id, NETWORK.id, CONTAINER.name),
-  ListBridges: () => helper.listBridges(),
-  GetHealth: () => helper.uptimeSeconds(AbortSignal.timeout(3000)),
-};
-
-const FORWARDER_CALLS: Record<keyof typeof FORWARDER_STATUS_TABLE, () => Promise<unknown>> = {
-  AttachNetwork: () =>
-    pool.attachNetwork(CONTAINER, {
-      device: 'eth0',
-      vsockPort: 20000,
-      ipAddress: '10.20.0.2',
-      gateway: '10.20.0.1',
-      netmask: 24,
-      macAddress: '02:42:0a:14:00:02',
-      defaultRoute: true,
-      mtu: 0,
-    }),
-  DetachNetwork: () => pool.detachNetwork(CONTAINER, 'eth0'),
-  UpdateDNSMappings: () => pool.updateDns(CONTAINER, { networks: {}, upstreamServers: [] }),
-};
-
 /** Runs `call` with the fake answering `status` once, and returns what came out. */
 async function answer(
   failures: Map<string, Error>,
   rpc: string,
   status: Status,
-  call: () => Promise<unknown>,
+  call: (() => Promise<unknown>) | undefined,
 ): Promise<{ value: unknown } | { error: unknown }> {
+  if (!call) throw new Error(`packages/host/test/rpc-calls.ts has no call of ${rpc}: add one`);
   failures.set(rpc, new ServerError(status, `fake says ${rpc} ${Status[status]}`));
   try {
     return { value: await call() };
@@ -159,11 +109,11 @@ describe('the helper client: (RPC, status) → host error', () => {
     expect(Object.fromEntries(rows)).toEqual(HELPER_EXPECTED);
   });
 
-  for (const rpc of Object.keys(HELPER_CALLS) as HelperRpc[]) {
+  for (const rpc of Object.keys(HELPER_STATUS_TABLE) as HelperRpc[]) {
     it(`${rpc}: every status becomes its row, nothing-to-remove, or the fallback, with the helper's message`, async () => {
       for (const status of FAILURES) {
         const key = `${rpc} ${Status[status]}`;
-        const outcome = await answer(fakeHelper.failures, rpc, status, HELPER_CALLS[rpc]);
+        const outcome = await answer(fakeHelper.failures, rpc, status, helperCall[rpc]);
         if (NOTHING_TO_REMOVE.has(key)) {
           expect(outcome, key).toEqual({ value: false });
           continue;
@@ -191,11 +141,11 @@ describe('the forwarder pool: (RPC, status) → host error', () => {
     expect(Object.values(FORWARDER_STATUS_TABLE).flatMap((row) => Object.keys(row))).toEqual([]);
   });
 
-  for (const rpc of Object.keys(FORWARDER_CALLS) as Array<keyof typeof FORWARDER_CALLS>) {
+  for (const rpc of Object.keys(FORWARDER_STATUS_TABLE) as ForwarderRpc[]) {
     it(`${rpc}: every status becomes nothing-to-remove or the fallback, with the forwarder's message`, async () => {
       for (const status of FAILURES) {
         const key = `${rpc} ${Status[status]}`;
-        const outcome = await answer(fakeForwarder.failures, rpc, status, FORWARDER_CALLS[rpc]);
+        const outcome = await answer(fakeForwarder.failures, rpc, status, forwarderCall[rpc]);
         if (NOTHING_TO_REMOVE.has(key)) {
           expect(outcome, key).toEqual({ value: false });
           continue;

@@ -52,7 +52,7 @@ export {
   requireRunningLab,
   silentProgress,
 } from './lab.js';
-export { listNamespaces } from './netns.js';
+export { listNamespaces, NetworkNamespace, uniqueSuffix } from './netns.js';
 export { OUTSIDE_CIDR, OUTSIDE_GATEWAY } from './outside.js';
 export {
   DEFAULT_LAB_DIR,

@@ -1,0 +1,86 @@
+/**
+ * One call of each RPC the host makes, through the host's own clients (the
+ * helper's `HelperClient`, the containers' `ForwarderPool`), for tests that
+ * have a FAKE VM answer each RPC with a chosen status (see fake-vms.ts).
+ */
+import type { ForwarderPool, ForwarderRpc } from '../src/forwarders.js';
+import type { HelperClient, HelperRpc } from '../src/helper-client.js';
+import type { ContainerRecord, NetworkRecord } from '../src/state.js';
+
+/** The network the calls name. */
+export const NETWORK: NetworkRecord = {
+  id: 'a'.repeat(64),
+  name: 'front',
+  subnet: '10.20.0.0/24',
+  gateway: '10.20.0.1',
+  ipRange: '',
+  internal: false,
+  mtu: 0,
+  labels: {},
+  options: {},
+  created: '2024-01-01T00:00:00.000Z',
+};
+
+/** The container the calls name (register its endpoint in the pool). */
+export const CONTAINER: ContainerRecord = {
+  id: 'b'.repeat(64),
+  name: 'one',
+  endpoint: null,
+  running: true,
+};
+
+/** What the calls use of a `HelperClient` (of src/ or of dist/). */
+type HelperCalls = Pick<
+  HelperClient,
+  | 'createBridge'
+  | 'deleteBridge'
+  | 'attachContainer'
+  | 'detachContainer'
+  | 'listBridges'
+  | 'uptimeSeconds'
+>;
+
+/** Per NetworkControl RPC, a call of it through `helper`. */
+export function helperCalls(helper: HelperCalls): Record<HelperRpc, () => Promise<unknown>> {
+  return {
+    CreateBridge: () => helper.createBridge(NETWORK),
+    DeleteBridge: () => helper.deleteBridge(NETWORK.id, NETWORK.name),
+    AttachContainer: () =>
+      helper.attachContainer(
+        {
+          containerId: CONTAINER.id,
+          networkId: NETWORK.id,
+          ipAddress: '10.20.0.2',
+          macAddress: '02:42:0a:14:00:02',
+          hostname: CONTAINER.name,
+          aliases: [],
+          vsockPort: 20000,
+        },
+        'one to front',
+      ),
+    DetachContainer: () => helper.detachContainer(CONTAINER.id, NETWORK.id, CONTAINER.name),
+    ListBridges: () => helper.listBridges(),
+    GetHealth: () => helper.uptimeSeconds(AbortSignal.timeout(3000)),
+  };
+}
+
+/** Per TAPForwarder RPC, a call of it through `pool` (of src/ or of dist/) to {@link CONTAINER}. */
+export function forwarderCalls(
+  pool: Pick<ForwarderPool, 'attachNetwork' | 'detachNetwork' | 'updateDns'>,
+): Record<ForwarderRpc, () => Promise<unknown>> {
+  return {
+    AttachNetwork: () =>
+      pool.attachNetwork(CONTAINER, {
+        device: 'eth0',
+        vsockPort: 20000,
+        ipAddress: '10.20.0.2',
+        gateway: '10.20.0.1',
+        netmask: 24,
+        macAddress: '02:42:0a:14:00:02',
+        defaultRoute: true,
+        mtu: 0,
+      }),
+    DetachNetwork: () => pool.detachNetwork(CONTAINER, 'eth0'),
+    UpdateDNSMappings: () => pool.updateDns(CONTAINER, { networks: {}, upstreamServers: [] }),
+  };
+}
