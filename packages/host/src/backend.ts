@@ -158,11 +158,13 @@ export class OvsNetworkBackend {
 
   /** Every network, as inspect shows it (`docker network ls`). */
   async listNetworks(): Promise<NetworkInspect[]> {
+    this.#requireOpen();
     return this.#p.state.listNetworks().map((n) => this.#inspect(n));
   }
 
   /** One network by id, name or unique id prefix (`docker network inspect`). */
   async inspectNetwork(idOrName: string): Promise<NetworkInspect> {
+    this.#requireOpen();
     return this.#inspect(this.#requireNetwork(idOrName));
   }
 
@@ -306,6 +308,7 @@ export class OvsNetworkBackend {
 
   /** Every attachment with its relay counters. */
   async listAttachments(): Promise<AttachmentInfo[]> {
+    this.#requireOpen();
     return this.#p.state.listAttachments().map((a) => this.#attachments.info(a));
   }
 
@@ -344,6 +347,11 @@ export class OvsNetworkBackend {
     const run = this.#queue.then(fn, fn);
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Reads need the state store: after {@link close} they fail with CLOSED too. */
+  #requireOpen(): void {
+    if (this.#closed) throw errors.closed();
   }
 
   #requireNetwork(idOrName: string): NetworkRecord {

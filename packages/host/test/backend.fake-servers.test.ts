@@ -130,6 +130,22 @@ describe('networks', () => {
   });
 });
 
+describe('a closed backend', () => {
+  it('refuses reads and changes with CLOSED, not a database error', async () => {
+    const b = await open();
+    await b.createNetwork({ name: 'before-close' });
+    await b.close();
+    for (const call of [
+      b.listNetworks(),
+      b.inspectNetwork('before-close'),
+      b.listAttachments(),
+      b.createNetwork({ name: 'after-close' }),
+    ]) {
+      expect(await rejection(call)).toMatchObject({ code: 'CLOSED' });
+    }
+  });
+});
+
 describe('inspect', () => {
   it("is Docker 20.10's object and nothing else, with the MTU in Options", async () => {
     const b = backend!;
