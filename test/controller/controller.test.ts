@@ -314,6 +314,7 @@ describe('attachments', () => {
     const acls = await helper.nbctl('--bare', '--columns=priority,match,action', 'list', 'ACL');
     expect(acls).toContain('1010');
     expect(acls).toContain('ip4 && icmp4');
+    await helper.applied();
     expect(await reaches(c1, '198.51.100.50')).toBe(false);
     await ctl.client.setNetworkPolicy({
       networkId: 'net-a',
@@ -336,6 +337,7 @@ describe('attachments', () => {
         },
       ],
     });
+    await helper.applied();
     expect(await reaches(c1, '198.51.100.50')).toBe(true);
     await ctl.client.setNetworkPolicy({ networkId: 'net-a', rules: [] });
     expect((await helper.nbctl('list', 'ACL')).trim()).toBe('');
@@ -350,6 +352,7 @@ describe('attachments', () => {
     });
     const acls = await helper.nbctl('--bare', '--columns=match', 'list', 'ACL');
     expect(acls.trim()).toBe('ip4 && icmp4');
+    await helper.applied();
     expect(await reaches(c1, '198.51.100.50')).toBe(false);
     await ctl.client.setNetworkPolicy({
       networkId: 'net-a',
@@ -364,6 +367,7 @@ describe('attachments', () => {
         },
       ],
     });
+    await helper.applied();
     expect(await reaches(c1, '198.51.100.50')).toBe(true);
     await ctl.client.setNetworkPolicy({ networkId: 'net-a', rules: [] });
     expect((await helper.nbctl('list', 'ACL')).trim()).toBe('');

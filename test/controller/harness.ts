@@ -103,6 +103,10 @@ export class HelperOvn {
   async nbctl(...args: string[]): Promise<string> {
     return (await runCommand(['ovn-nbctl', `--db=unix:${this.ovn.nbSock}`, ...args])).stdout;
   }
+  /** Waits until every chassis has applied the northbound database as it is now (the event a policy test waits on). */
+  async applied(): Promise<void> {
+    await this.nbctl('--timeout=30', '--wait=hv', 'sync');
+  }
   async sbctl(...args: string[]): Promise<string> {
     return (await runCommand(['ovn-sbctl', `--db=unix:${this.ovn.sbSock}`, ...args])).stdout;
   }

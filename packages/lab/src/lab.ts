@@ -82,15 +82,17 @@ async function lastLogLine(file: string): Promise<string> {
   }
 }
 
-/** Whether the lab host in `paths` runs and answers. */
+/** Whether the lab host in `paths` runs: its process is alive and its socket is there and accepts. */
 export async function hostRunning(paths: LabPaths): Promise<boolean> {
   const pid = await readPidfile(paths.hostPidfile);
   if (pid === undefined || !(await processOwnedBy(pid, paths.dir))) return false;
   try {
     await new LabClient(paths.hostSocket, { timeoutMs: 3000 }).health();
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    // Only a socket that is gone or refuses means "not running": a live host that is
+    // slow to answer (busy with many connects on a loaded machine) is still running.
+    return !(error instanceof NetworkBackendError && error.code === 'LAB_UNAVAILABLE');
   }
 }
 
