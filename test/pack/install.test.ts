@@ -151,6 +151,26 @@ describe('make pack tarballs installed with plain npm outside the workspace', ()
     }
   });
 
+  it('imports every installed package', async () => {
+    const script = join(project, 'imports.mjs');
+    writeFileSync(
+      script,
+      `const out = {};
+for (const name of ${JSON.stringify(PACKED)}) out[name] = Object.keys(await import('@arca-net/' + name));
+console.log(JSON.stringify(out));
+`,
+    );
+    const { stdout } = await runCommand([process.execPath, script], { timeoutMs: 30_000 });
+    const exports = JSON.parse(stdout) as Record<string, string[]>;
+    expect(exports.host).toContain('OvsNetworkBackend');
+    expect(exports.vsock).toContain('TapLink');
+    expect(exports.proto).toContain('descriptorSetPath');
+    expect(exports.controller?.length, 'controller').toBeGreaterThan(0);
+    expect(exports.forwarder?.length, 'forwarder').toBeGreaterThan(0);
+    expect(exports.lab?.length, 'lab').toBeGreaterThan(0);
+    expect(exports.rpc?.length, 'rpc').toBeGreaterThan(0);
+  });
+
   it('opens OvsNetworkBackend against a helper and creates a network; the prebuilt addon relays bytes', async () => {
     const out = await embed();
     expect(out.network.Name).toBe('embedded');
