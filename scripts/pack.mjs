@@ -10,7 +10,7 @@
 // the binary built here as prebuilds/<platform>-<arch>/, which node-gyp-build
 // loads without compiling.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,6 +38,16 @@ function fail(message) {
   process.exit(1);
 }
 
+/** dist/ files whose TypeScript source is gone (a module moved or deleted since the last clean build). */
+function staleOutputs(name) {
+  const dir = join(repo, 'packages', name);
+  const rootDir = readJson(join(dir, 'tsconfig.json')).compilerOptions.rootDir;
+  return readdirSync(join(dir, 'dist'), { recursive: true })
+    .filter((file) => file.endsWith('.js'))
+    .filter((file) => !existsSync(join(dir, rootDir, file.replace(/\.js$/, '.ts'))))
+    .map((file) => `packages/${name}/dist/${file}`);
+}
+
 /** Where node-gyp-build looks for this machine's prebuilt, and its file name (napi, libc tags). */
 function prebuildPath() {
   const glibc = Boolean(process.report.getReport().header.glibcVersionRuntime);
@@ -57,6 +67,10 @@ function main() {
     if (!existsSync(join(repo, 'packages', name, 'dist', 'index.js'))) {
       fail(`packages/${name}/dist is missing; run 'make build' first`);
     }
+  }
+  const stale = PACKED.flatMap(staleOutputs);
+  if (stale.length > 0) {
+    fail(`${stale.join(', ')}: no source any more; run 'make clean build' first`);
   }
   const addon = join(repo, 'packages', 'vsock', 'build', 'Release', 'arca_vsock.node');
   if (!existsSync(addon)) fail(`${addon} is missing; run 'make build' first`);
