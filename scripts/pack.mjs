@@ -68,10 +68,15 @@ function main() {
       fail(`packages/${name}/dist is missing; run 'make build' first`);
     }
   }
+  // What a clean build would not write again must not ship: remove it, as `make clean build` would.
   const stale = PACKED.flatMap(staleOutputs);
-  if (stale.length > 0) {
-    fail(`${stale.join(', ')}: no source any more; run 'make clean build' first`);
+  for (const file of stale) {
+    for (const suffix of ['.js', '.js.map', '.d.ts', '.d.ts.map']) {
+      rmSync(join(repo, file.replace(/\.js$/, suffix)), { force: true });
+    }
   }
+  if (stale.length > 0)
+    console.log(`make pack: removed stale outputs (source gone): ${stale.join(', ')}`);
   const addon = join(repo, 'packages', 'vsock', 'build', 'Release', 'arca_vsock.node');
   if (!existsSync(addon)) fail(`${addon} is missing; run 'make build' first`);
 
