@@ -12,7 +12,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 export npm_config_nodedir ?= $(abspath $(dir $(shell command -v node))..)
 BUF := packages/proto/node_modules/.bin/buf
 
-.PHONY: help setup apt-packages pnpm deps build proto proto-check lint test clean demo bench vminit helpervm
+.PHONY: help setup apt-packages pnpm deps build proto proto-check lint test clean demo bench vminit helpervm pack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ deps: ## pnpm install with the frozen lockfile
 build: ## native addon (node-gyp) and TypeScript (tsc -b)
 	pnpm -r --if-present run build:native
 	pnpm exec tsc -b
+
+pack: build ## npm tarballs of host, vsock, proto, log, forwarder, controller, lab (+ deps) in dist/pack (docs/embedding.md)
+	node scripts/pack.mjs
 
 # grpc.health.v1's .proto, from the package that publishes it (not a copy).
 HEALTH_PROTO := packages/proto/node_modules/grpc-health-check/proto
@@ -99,4 +102,4 @@ helpervm: build ## bundle the controller (helpervm/dist); with Docker and HELPER
 	else docker build --build-arg BASE_IMAGE=$(HELPERVM_BASE_IMAGE) -t $(or $(HELPERVM_IMAGE),arca-net/helpervm) helpervm; fi
 
 clean: ## remove build outputs
-	rm -rf packages/*/dist packages/*/build packages/*/*.tsbuildinfo vminit/dist helpervm/dist
+	rm -rf packages/*/dist packages/*/build packages/*/*.tsbuildinfo vminit/dist helpervm/dist dist/pack packages/vsock/prebuilds

@@ -3,7 +3,7 @@
 // after `tsc -b` and the addon build.
 //
 // Two workspace modules load a file relative to themselves, which a bundle
-// moves: the addon (lib/native.ts loads ../build/Release/arca_vsock.node) and
+// moves: the addon (lib/native.ts loads it with node-gyp-build from the package directory) and
 // the descriptor set that gRPC reflection serves (@arca-net/proto loads
 // ../src/gen/arca-net.binpb). The bundle loads both from beside itself (the
 // addon also from ARCA_NET_VSOCK_ADDON when set), and both are copied there.
@@ -18,7 +18,7 @@ const workspaceFile = (path) => fileURLToPath(new URL(`../${path}`, import.meta.
 const BESIDE_BUNDLE = [
   {
     module: /packages[\\/]vsock[\\/]dist[\\/]native\.js$/,
-    load: /require\((['"])\.\.\/build\/Release\/arca_vsock\.node\1\)/,
+    load: /require\((['"])node-gyp-build\1\)\(\s*fileURLToPath\(new URL\((['"])\.\.\2, import\.meta\.url\)\),?\s*\)/,
     replacement: "require(process.env.ARCA_NET_VSOCK_ADDON || './arca_vsock.node')",
     file: workspaceFile('vsock/build/Release/arca_vsock.node'),
     missing: "run 'pnpm -r run build:native' first",

@@ -1,11 +1,14 @@
 /**
- * The only module that loads the native addon (`build/Release/arca_vsock.node`). Everything
+ * The only module that loads the native addon: node-gyp-build picks this package's own build
+ * (`build/Release/arca_vsock.node`, from `make build` or an install that compiled it) and
+ * otherwise the prebuilt binary shipped in the tarball (`prebuilds/<platform>-<arch>/`). Everything
  * else goes through the typed functions exported here. It also routes the addon's events
  * (relay closed, connection accepted, …) to the object that registered for them, and keeps the
  * process alive while any relay or listener is open (like an open net.Socket does).
  */
 import { closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 /** Opaque native handles (napi externals). */
 export type RelayHandle = { readonly __brand: 'RelayHandle' };
@@ -75,8 +78,10 @@ export interface NativeAddon {
 }
 
 const require = createRequire(import.meta.url);
-/** The addon; lib/ and dist/ sit at the same depth, so one relative path serves both. */
-export const addon = require('../build/Release/arca_vsock.node') as NativeAddon;
+/** The addon; lib/ and dist/ sit at the same depth, so `..` is the package directory from both. */
+export const addon = require('node-gyp-build')(
+  fileURLToPath(new URL('..', import.meta.url)),
+) as NativeAddon;
 
 const handlers = new Map<number, (event: NativeEvent) => void>();
 let nextId = 1;
