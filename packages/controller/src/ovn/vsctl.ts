@@ -2,8 +2,9 @@
  * ovs-vsctl: the TAP ports of attachments on br-int, and {@link Vsctl}, the
  * Open_vSwitch database's {@link OvsdbCli}.
  */
-import type { ToolRunner } from './exec.js';
+
 import { ovsDockerIdArgs } from '../ovs/ports.js';
+import type { ToolRunner } from './exec.js';
 import { ExternalId, IFACE_ID } from './ids.js';
 import { type Cmd, kv, OvsdbCli, type OvsdbCliOptions } from './ovsdb.js';
 
