@@ -12,10 +12,13 @@ import {
   type AddPortOptions,
   createToolRunner,
   defaultOvsdb,
+  loadWatchConfig,
   OvsDocker,
   OvsDockerError,
+  PortManager,
   UTIL,
 } from '@arca-net/controller/ovs';
+import { createLogger } from '@arca-net/log';
 import type { Io } from '../output.js';
 
 /** The script's usage text (stdout; exit 0 for --help, 1 after a missing argument). */
@@ -46,9 +49,57 @@ Commands:
                     Configures the INTERFACE of CONTAINER attached to BRIDGE
                     to become an access port of VLAN. e.g.:
                     ${UTIL} set-vlan br-int eth1 c474a0e2830e 5
+  watch [--config=FILE]
+                    (arca-net) Plugs containers labelled arca-net.ovs.bridge
+                    in on start and out on die/stop/destroy, through the
+                    Docker Engine API; see docs/ovs-docker.md.
 Options:
   -h, --help        display this help message.
 `;
+}
+
+/** `ovs-docker watch [--config=FILE]`: the port manager until SIGINT/SIGTERM. */
+async function watchCommand(
+  args: readonly string[],
+  io: Io,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  let file: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (arg.startsWith('--config=')) file = arg.slice('--config='.length);
+    else if (arg === '--config' && args[i + 1] !== undefined) file = args[++i];
+    else {
+      io.err(`${UTIL} watch: unknown option "${arg}" (use --help for help)\n`);
+      return 1;
+    }
+  }
+  let config: Awaited<ReturnType<typeof loadWatchConfig>>;
+  try {
+    config = await loadWatchConfig(file, env);
+  } catch (error) {
+    io.err(`${UTIL} watch: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+  const logger = createLogger({ level: config.logLevel, base: { service: 'ovs-docker-watch' } });
+  const manager = new PortManager({
+    config,
+    logger,
+    run: createToolRunner({ timeoutMs: 61_000, env: env as Record<string, string> }),
+  });
+  try {
+    await manager.start();
+  } catch (error) {
+    io.err(`${UTIL} watch: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await manager.stop();
+  logger.flush();
+  return 0;
 }
 
 const ADD_PORT_OPTIONS: Record<string, keyof AddPortOptions> = {
@@ -94,6 +145,7 @@ export async function ovsDockerCommand(
     io.out(ovsDockerUsage());
     return 0;
   }
+  if (command === 'watch') return watchCommand(rest, io, env);
   // Interrupted: the step running finishes, everything made is undone, the namespace link removed.
   const abort = new AbortController();
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

@@ -20,3 +20,5 @@ export {
   ovsDockerIdArgs,
 } from './ports.js';
 export * from './validate.js';
+export { PortManager, type PortManagerCounters, type PortManagerOptions } from './watch.js';
+export { LABEL, loadWatchConfig, type WatchConfig } from './watch-config.js';

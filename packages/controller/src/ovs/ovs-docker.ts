@@ -54,6 +54,11 @@ export interface OvsDockerOptions {
   netnsDir?: string;
   /** Stops between steps (then everything made is undone). */
   signal?: AbortSignal;
+  /**
+   * The PID of a container's process (the watcher asks the Engine API);
+   * default `docker inspect -f '{{.State.Pid}}' CONTAINER`, as the script.
+   */
+  containerPid?: (container: string) => Promise<number>;
 }
 
 /** add-port's options (the script's `--ipaddress=` … `--mtu=`); empty ones are ignored as the script does. */
@@ -108,9 +113,11 @@ export class OvsDocker {
   private readonly run: ToolRunner;
   private readonly netnsDir: string;
   private readonly signal: AbortSignal | undefined;
+  private readonly pidOf: ((container: string) => Promise<number>) | undefined;
 
   constructor(options: OvsDockerOptions) {
     this.run = options.run;
+    this.pidOf = options.containerPid;
     // The script's ovs-vsctl --timeout=60.
     this.ports = new OvsPorts(
       new Vsctl(options.run, { db: options.db ?? defaultOvsdb(), timeoutMs: 61_000 }),
@@ -277,7 +284,9 @@ export class OvsDocker {
   private async containerPid(container: string): Promise<number> {
     let stdout: string;
     try {
-      ({ stdout } = await this.run('docker', ['inspect', '-f', '{{.State.Pid}}', container]));
+      stdout = this.pidOf
+        ? String(await this.pidOf(container))
+        : (await this.run('docker', ['inspect', '-f', '{{.State.Pid}}', container])).stdout;
     } catch (error) {
       const lines = error instanceof ToolError ? stderrLines(error.stderr) : toolLines(error);
       throw new OvsDockerError([...lines, `${UTIL}: Failed to get the PID of the container`]);

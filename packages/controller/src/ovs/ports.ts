@@ -5,7 +5,7 @@
  * (ovn/vsctl.ts) and `arca-net ovs-docker`'s veth ports (ovs-docker.ts) both
  * write these ids through {@link ovsDockerIdArgs} and are read back here.
  */
-import { OvsDockerId } from '../ovn/ids.js';
+import { ExternalId, OvsDockerId } from '../ovn/ids.js';
 import { str, strMap } from '../ovn/json.js';
 import { type Cmd, kv, q } from '../ovn/ovsdb.js';
 import type { Vsctl } from '../ovn/vsctl.js';
@@ -33,6 +33,8 @@ export interface ContainerPort {
   name: string;
   containerId: string;
   containerIface: string;
+  /** A TAP port of the controller (it also carries arca-net's own ids): never an ovs-docker port. */
+  controllerTap: boolean;
 }
 
 /** Ports of containers on the Open_vSwitch database, through ovs-vsctl. */
@@ -108,5 +110,6 @@ function toPort(row: Parameters<typeof str>[0]): ContainerPort {
     name: str(row, 'name'),
     containerId: ids.get(OvsDockerId.containerId) ?? '',
     containerIface: ids.get(OvsDockerId.containerIface) ?? '',
+    controllerTap: ids.has(ExternalId.containerId),
   };
 }
