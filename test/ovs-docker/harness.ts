@@ -156,8 +156,21 @@ export interface PortRow {
   tag: number | null;
 }
 
-/** The ports of `containerId`, sorted by container interface. */
+/**
+ * The ports of `containerId`, sorted by container interface. Read again when
+ * a port went away between the reads (a watcher may be removing it).
+ */
 export async function portRows(world: OvsDockerWorld, containerId: string): Promise<PortRow[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readPortRows(world, containerId);
+    } catch (error) {
+      if (attempt >= 20) throw error;
+    }
+  }
+}
+
+async function readPortRows(world: OvsDockerWorld, containerId: string): Promise<PortRow[]> {
   const out = await world.vsctl(
     '--format=json',
     '--columns=name,external_ids',

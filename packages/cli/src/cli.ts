@@ -244,6 +244,7 @@ export function helpText(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     `  ${'ovs-docker'.padEnd(width)}  Open vSwitch's ovs-docker script (add-port, del-port, del-ports, set-vlan; see 'arca-net ovs-docker --help')`,
+    `  ${'ovs-docker watch'.padEnd(width)}  plug containers labelled arca-net.ovs.bridge into OVS on start, out on stop (Docker events; docs/ovs-docker.md)`,
     '',
     'Options of every command:',
     '  --lab-dir DIR   lab state directory (env ARCA_NET_LAB_DIR, default /run/arca-net/lab)',

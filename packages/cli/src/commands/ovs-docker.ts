@@ -21,7 +21,10 @@ import {
 import { createLogger } from '@arca-net/log';
 import type { Io } from '../output.js';
 
-/** The script's usage text (stdout; exit 0 for --help, 1 after a missing argument). */
+/**
+ * The script's usage text, word for word (stdout; exit 0 for --help, 1 after
+ * a missing argument); `watch`, ours alone, is in `arca-net --help`.
+ */
 export function ovsDockerUsage(): string {
   return `${UTIL}: Performs integration of Open vSwitch with Docker.
 usage: ${UTIL} COMMAND
@@ -49,10 +52,6 @@ Commands:
                     Configures the INTERFACE of CONTAINER attached to BRIDGE
                     to become an access port of VLAN. e.g.:
                     ${UTIL} set-vlan br-int eth1 c474a0e2830e 5
-  watch [--config=FILE]
-                    (arca-net) Plugs containers labelled arca-net.ovs.bridge
-                    in on start and out on die/stop/destroy, through the
-                    Docker Engine API; see docs/ovs-docker.md.
 Options:
   -h, --help        display this help message.
 `;
