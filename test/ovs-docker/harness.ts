@@ -10,7 +10,15 @@
  * namespace with that environment; nothing touches the machine's own OVS.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  createWriteStream,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import {
   type CommandResult,
@@ -233,4 +241,78 @@ export async function containerSide(
       .sort((a, b) => a.ifname.localeCompare(b.ifname)),
     defaultRoute: routes.map((r) => `via ${r.gateway ?? '-'} dev ${r.dev}`),
   };
+}
+
+/** `arca-net ovs-docker watch --config=FILE` inside the world's helper namespace, its output in `logFile`. */
+export class WatcherProcess {
+  private constructor(private readonly child: ChildProcess) {}
+
+  static start(world: OvsDockerWorld, configFile: string, logFile: string): WatcherProcess {
+    const out = createWriteStream(logFile, { flags: 'a' });
+    const child = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        world.helper.ns.name,
+        process.execPath,
+        CLI_MAIN,
+        'ovs-docker',
+        'watch',
+        `--config=${configFile}`,
+      ],
+      {
+        env: world.env({ ARCA_NET_LOG_FORMAT: 'json', ARCA_NET_LOG_LEVEL: 'debug' }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+    return new WatcherProcess(child);
+  }
+
+  /** SIGTERM; resolves with the exit code. */
+  stop(): Promise<number | null> {
+    if (this.child.exitCode !== null) return Promise.resolve(this.child.exitCode);
+    const exited = new Promise<number | null>((resolve) =>
+      this.child.once('exit', (code) => resolve(code)),
+    );
+    this.child.kill('SIGTERM');
+    return exited;
+  }
+}
+
+/** The watcher's counters, fetched from inside the helper namespace. */
+export async function watcherMetrics(
+  world: OvsDockerWorld,
+  address: string,
+): Promise<Record<string, number>> {
+  const script = `fetch('http://${address}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`;
+  const { stdout } = await world.helper.ns.run([process.execPath, '-e', script]);
+  const values: Record<string, number> = {};
+  for (const line of stdout.split('\n')) {
+    const m = /^arca_net_ovs_docker_(\w+)_total (\d+)$/.exec(line);
+    if (m) values[m[1] as string] = Number(m[2]);
+  }
+  return values;
+}
+
+/** Polls until the ports of `containerId` are `ifaces` (bounded); the error shows the log's end. */
+export async function portsBecome(
+  world: OvsDockerWorld,
+  containerId: string,
+  ifaces: string[],
+  logFile: string,
+): Promise<void> {
+  const want = JSON.stringify(ifaces);
+  const ok = await waitFor(
+    async () => JSON.stringify((await portRows(world, containerId)).map((r) => r.iface)) === want,
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
+  if (!ok) {
+    const rows = await portRows(world, containerId);
+    throw new Error(
+      `ports of ${containerId}: ${JSON.stringify(rows)} (wanted ${want}); log:\n${readFileSync(logFile, 'utf8').slice(-3000)}`,
+    );
+  }
 }

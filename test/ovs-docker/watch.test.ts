@@ -7,16 +7,22 @@
  * restarts, it reconciles; counters on /metrics. The watcher runs in the
  * namespace of a private OVS (harness.ts); containers are namespaces.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../../packages/controller/dist/ovs/index.js';
-import { uniqueSuffix, waitFor } from '../../packages/lab/dist/index.js';
+import { uniqueSuffix } from '../../packages/lab/dist/index.js';
 import { reaches } from '../controller/harness.js';
 import { FakeEngine } from './fake-engine.js';
-import { CLI_MAIN, type FakeContainer, OvsDockerWorld, portRows } from './harness.js';
+import {
+  type FakeContainer,
+  OvsDockerWorld,
+  portRows,
+  portsBecome as portsBecomeIn,
+  WatcherProcess,
+  watcherMetrics,
+} from './harness.js';
 
 const sfx = uniqueSuffix();
 const idOf = (name: string) => createHash('sha256').update(`${sfx}-w-${name}`).digest('hex');
@@ -26,7 +32,7 @@ const METRICS = '127.0.0.1:9464';
 
 let world: OvsDockerWorld;
 let engine: FakeEngine;
-let watcher: ChildProcess | undefined;
+let watcher: WatcherProcess | undefined;
 let configFile: string;
 let logFile: string;
 const ns = new Map<string, FakeContainer>();
@@ -43,65 +49,18 @@ async function container(name: string, l: Record<string, string>) {
 }
 
 function startWatcher(): void {
-  const out = createWriteStream(logFile, { flags: 'a' });
-  watcher = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      world.helper.ns.name,
-      process.execPath,
-      CLI_MAIN,
-      'ovs-docker',
-      'watch',
-      `--config=${configFile}`,
-    ],
-    {
-      env: world.env({ ARCA_NET_LOG_FORMAT: 'json', ARCA_NET_LOG_LEVEL: 'debug' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  watcher.stdout?.pipe(out);
-  watcher.stderr?.pipe(out);
+  watcher = WatcherProcess.start(world, configFile, logFile);
 }
 
 async function stopWatcher(): Promise<number | null> {
-  const child = watcher;
+  const w = watcher;
   watcher = undefined;
-  if (!child || child.exitCode !== null) return child?.exitCode ?? null;
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  child.kill('SIGTERM');
-  return exited;
+  return w ? w.stop() : null;
 }
 
-/** Polls until the container's ports are `ifaces` (bounded; the watcher acts on events). */
-async function portsBecome(name: string, ifaces: string[]): Promise<void> {
-  const ok = await waitFor(
-    async () =>
-      JSON.stringify((await portRows(world, idOf(name))).map((r) => r.iface)) ===
-      JSON.stringify(ifaces),
-    { timeoutMs: 30_000, intervalMs: 100 },
-  );
-  if (!ok) {
-    const rows = await portRows(world, idOf(name));
-    throw new Error(
-      `ports of ${name}: ${JSON.stringify(rows)} (wanted ${ifaces}); log:\n${readFileSync(logFile, 'utf8').slice(-3000)}`,
-    );
-  }
-}
-
-async function metrics(): Promise<Record<string, number>> {
-  const script = `fetch('http://${METRICS}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`;
-  const { stdout } = await world.helper.ns.run([process.execPath, '-e', script]);
-  const values: Record<string, number> = {};
-  for (const line of stdout.split('\n')) {
-    const m = /^arca_net_ovs_docker_(\w+)_total (\d+)$/.exec(line);
-    if (m) values[m[1] as string] = Number(m[2]);
-  }
-  return values;
-}
+const portsBecome = (name: string, ifaces: string[]) =>
+  portsBecomeIn(world, idOf(name), ifaces, logFile);
+const metrics = () => watcherMetrics(world, METRICS);
 
 beforeAll(async () => {
   world = await OvsDockerWorld.start(`ovw${sfx}`);
