@@ -8,11 +8,11 @@
  * namespace of a private OVS (harness.ts); containers are namespaces.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../../packages/controller/dist/ovs/index.js';
-import { uniqueSuffix } from '../../packages/lab/dist/index.js';
+import { uniqueSuffix, waitFor } from '../../packages/lab/dist/index.js';
 import { reaches } from '../controller/harness.js';
 import { FakeEngine } from './fake-engine.js';
 import {
@@ -61,6 +61,7 @@ async function stopWatcher(): Promise<number | null> {
 const portsBecome = (name: string, ifaces: string[]) =>
   portsBecomeIn(world, idOf(name), ifaces, logFile);
 const metrics = () => watcherMetrics(world, METRICS);
+const readLog = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
 
 beforeAll(async () => {
   world = await OvsDockerWorld.start(`ovw${sfx}`);
@@ -148,5 +149,20 @@ describe('ovs-docker watch', () => {
     await portsBecome('h', ['eth1']);
     expect((await portRows(world, idOf('h')))[0]?.bridge).toBe(DEFAULT_BRIDGE);
     expect((await portRows(world, idOf('e'))).map((r) => r.iface)).toEqual(['eth1']);
+  });
+
+  it('says which socket it cannot reach when Docker is missing, and keeps trying', async () => {
+    const missing = join(world.helper.dir, 'no-docker.sock');
+    const file = join(world.helper.dir, 'missing.json');
+    const log = join(world.helper.dir, 'missing.log');
+    writeFileSync(file, JSON.stringify({ dockerSocket: missing, backoffMs: [100, 200] }));
+    const lonely = WatcherProcess.start(world, file, log);
+    const said = await waitFor(
+      async () => (readLog(log).match(/"msg":"Docker Engine unreachable"/g) ?? []).length >= 2,
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+    expect(await lonely.stop()).toBe(0);
+    expect(said).toBe(true);
+    expect(readLog(log)).toContain(`"socket":"${missing}"`);
   });
 });
