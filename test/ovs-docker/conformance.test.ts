@@ -6,12 +6,19 @@
  * across tools; failure cases with the same exit codes and messages. Needs
  * root (namespaces, a private OVS in one of them).
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portStem } from '../../packages/controller/dist/ovs/index.js';
-import { type CommandResult, uniqueSuffix } from '../../packages/lab/dist/index.js';
+import { type CommandResult, uniqueSuffix, waitFor } from '../../packages/lab/dist/index.js';
+
+const IP = '/usr/sbin/ip';
+
 import { reaches } from '../controller/harness.js';
 import {
+  CLI_MAIN,
   containerSide,
   type FakeContainer,
   netnsLinks,
@@ -243,6 +250,44 @@ describe("arca-net's own guarantees", () => {
     expect((await world.ours(args)).code).toBe(0);
     expect(await world.vethsInHelper()).toEqual(first);
     expect(first).toEqual([`${portStem(id('o', 1), 'eth1')}_l`]);
+  });
+
+  it('undoes everything when interrupted (SIGTERM) half-way, exit 130', async () => {
+    // An `ip` in front of the real one holds the move into the container until released.
+    const dir = join(world.helper.dir, 'hold');
+    mkdirSync(dir, { recursive: true });
+    const [held, release] = [join(dir, 'held'), join(dir, 'release')];
+    writeFileSync(
+      join(dir, 'ip'),
+      `#!/bin/sh
+case " $* " in *" netns "*)
+  : > ${held}; i=0
+  while [ ! -e ${release} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done;;
+esac
+exec ${IP} "$@"
+`,
+    );
+    chmodSync(join(dir, 'ip'), 0o755);
+    const before = await world.vethsInHelper();
+    const env = world.env();
+    const child = spawn(
+      IP,
+      ['netns', 'exec', world.helper.ns.name, process.execPath, CLI_MAIN, 'ovs-docker'].concat([
+        'add-port',
+        bridge('o', 'a'),
+        'eth8',
+        id('o', 2),
+      ]),
+      { env: { ...env, PATH: `${dir}:${env.PATH}` }, stdio: 'ignore' },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(await waitFor(async () => existsSync(held), { timeoutMs: 30_000 })).toBe(true);
+    child.kill('SIGTERM');
+    writeFileSync(release, '');
+    expect(await exited).toBe(130);
+    expect(await portRows(world, id('o', 2))).toEqual([]);
+    expect(await world.vethsInHelper()).toEqual(before);
+    expect(netnsLinks()).toEqual([]);
   });
 
   it('undoes every step when a later one fails, and removes the namespace link', async () => {
