@@ -118,9 +118,12 @@ describe('ovs-docker watch', () => {
     await portsBecome('d', ['data0']);
     engine.die(idOf('a'));
     await portsBecome('a', []);
-    expect(await world.helper.ns.ip(['-j', 'link', 'show']).then((r) => r.stdout)).not.toContain(
-      idOf('a').slice(0, 12),
+    // OVSDB first, then the veth (the script's order): wait for both.
+    const vethGone = await waitFor(
+      async () => !(await world.vethsInHelper()).some((n) => n.startsWith(idOf('a').slice(0, 12))),
+      { timeoutMs: 10_000, intervalMs: 50 },
     );
+    expect(vethGone).toBe(true);
   });
 
   it('reconnects after the engine restarts and catches up with what it missed', async () => {
