@@ -26,6 +26,7 @@ import {
   networkLs,
   networkRm,
 } from './commands/network.js';
+import { ovsDockerCommand } from './commands/ovs-docker.js';
 import { describeError, ExitCode, UsageError } from './errors.js';
 import { type Io, processIo } from './output.js';
 
@@ -242,6 +243,8 @@ export function helpText(): string {
     '',
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    `  ${'ovs-docker'.padEnd(width)}  Open vSwitch's ovs-docker script (add-port, del-port, del-ports, set-vlan; see 'arca-net ovs-docker --help')`,
+    `  ${'ovs-docker watch'.padEnd(width)}  plug containers labelled arca-net.ovs.bridge into OVS on start, out on stop (Docker events; docs/ovs-docker.md)`,
     '',
     'Options of every command:',
     '  --lab-dir DIR   lab state directory (env ARCA_NET_LAB_DIR, default /run/arca-net/lab)',
@@ -275,6 +278,7 @@ export async function runCli(
       io.out(helpText());
       return argv.length === 0 ? ExitCode.usage : ExitCode.ok;
     }
+    if (argv[0] === 'ovs-docker') return await ovsDockerCommand(argv.slice(1), io, env);
     const found = findCommand(argv);
     if (!found) {
       const group = argv[0] ?? '';

@@ -1,5 +1,14 @@
 #!/usr/bin/env node
 /** The `arca-net` executable. */
-import { runCli } from './cli.js';
-
-process.exitCode = await runCli(process.argv.slice(2));
+const argv = process.argv.slice(2);
+if (argv[0] === 'ovs-docker') {
+  // The ovs-docker command needs neither the lab nor the host: load only it (it runs per container start).
+  const [{ ovsDockerCommand }, { processIo }] = await Promise.all([
+    import('./commands/ovs-docker.js'),
+    import('./output.js'),
+  ]);
+  process.exitCode = await ovsDockerCommand(argv.slice(1), processIo);
+} else {
+  const { runCli } = await import('./cli.js');
+  process.exitCode = await runCli(argv);
+}

@@ -8,7 +8,15 @@ import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
 
 /** The tools the controller drives. */
-export type Tool = 'ovn-nbctl' | 'ovn-sbctl' | 'ovs-vsctl' | 'ovs-appctl' | 'ovn-appctl';
+export type Tool =
+  | 'ovn-nbctl'
+  | 'ovn-sbctl'
+  | 'ovs-vsctl'
+  | 'ovs-appctl'
+  | 'ovn-appctl'
+  // the OVS port layer's veths and container namespaces (ovs/)
+  | 'ip'
+  | 'docker';
 
 /** What a finished tool run produced. */
 export interface ToolResult {

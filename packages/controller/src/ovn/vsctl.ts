@@ -2,8 +2,10 @@
  * ovs-vsctl: the TAP ports of attachments on br-int, and {@link Vsctl}, the
  * Open_vSwitch database's {@link OvsdbCli}.
  */
+
+import { ovsDockerIdArgs } from '../ovs/ports.js';
 import type { ToolRunner } from './exec.js';
-import { ExternalId, IFACE_ID, OvsDockerId } from './ids.js';
+import { ExternalId, IFACE_ID } from './ids.js';
 import { type Cmd, kv, OvsdbCli, type OvsdbCliOptions } from './ovsdb.js';
 
 /** The integration bridge ovn-controller manages. */
@@ -28,8 +30,7 @@ export function addTapPortCmds(spec: TapPortSpec): Cmd[] {
       'Interface',
       spec.name,
       kv('external_ids', IFACE_ID, spec.name),
-      kv('external_ids', OvsDockerId.containerId, spec.containerId),
-      kv('external_ids', OvsDockerId.containerIface, spec.containerIface),
+      ...ovsDockerIdArgs(spec.containerId, spec.containerIface),
       kv('external_ids', ExternalId.containerId, spec.containerId),
       kv('external_ids', ExternalId.networkId, spec.networkId),
     ],
