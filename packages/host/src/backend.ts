@@ -240,6 +240,7 @@ export class OvsNetworkBackend {
         }
       }
       await dns.pushToNetworks(networks);
+      await this.#attachments.routeDefault(running);
       if (failures.length > 0) throw failures[0];
     });
   }

@@ -90,6 +90,8 @@ export interface ConnectOptions {
   aliases?: string[];
   /** Unicast MAC; default: stable per (container, network). */
   mac?: string;
+  /** `--gw-priority`: the highest among non-internal networks carries the default route (default 0). */
+  gwPriority?: number;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;

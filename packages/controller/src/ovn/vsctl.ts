@@ -17,6 +17,8 @@ export interface TapPortSpec {
   networkId: string;
   /** ovs-docker's container_iface (e.g. "eth0"); we use the port name when unknown. */
   containerIface: string;
+  /** The network's MTU, set as the interface's `mtu_request` (absent: OVS's default). */
+  mtu?: number;
 }
 
 /** Adds (or re-tags) a TAP on br-int bound to its logical switch port. */
@@ -32,6 +34,7 @@ export function addTapPortCmds(spec: TapPortSpec): Cmd[] {
       kv('external_ids', OvsDockerId.containerIface, spec.containerIface),
       kv('external_ids', ExternalId.containerId, spec.containerId),
       kv('external_ids', ExternalId.networkId, spec.networkId),
+      ...(spec.mtu ? [`mtu_request=${spec.mtu}`] : []),
     ],
   ];
 }
