@@ -215,8 +215,12 @@ export class LabHostService implements LabApi {
     const ip = optionalString(body.ip, 'ip');
     const mac = optionalString(body.mac, 'mac');
     const aliases = stringList(body.aliases, 'aliases');
+    const gwPriority = body.gwPriority;
+    if (gwPriority !== undefined && typeof gwPriority !== 'number') {
+      throw errors.invalidOption('gwPriority must be a number');
+    }
     return this.locks.run(record.name, async () => {
-      await this.network.connect(record.id, network, { ip, aliases, mac });
+      await this.network.connect(record.id, network, { ip, aliases, mac, gwPriority });
       return this.view(record);
     });
   }
