@@ -4,7 +4,7 @@
  * others the highest `--gw-priority` wins, then the network whose name sorts
  * first. Docker 20.10 also routes through an internal network's gateway when
  * that is all a container has; here internal networks never carry it (as
- * Docker does since 26), so an internal-only container has no default route.
+ * newer Docker's bridge driver), so an internal-only container has none.
  */
 import type { ForwarderPool } from './forwarders.js';
 import type { AttachmentRecord, ContainerRecord, StateStore } from './state.js';
