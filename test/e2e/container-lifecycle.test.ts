@@ -96,4 +96,12 @@ describe('lab stop / start / restart', () => {
     await lab.ok('lab', 'start', 'peer');
     expect(await resolve('app', 'peer')).toBeDefined();
   });
+
+  it('a stopped container can be removed; its address is free again', async () => {
+    await lab.ok('lab', 'stop', 'app');
+    expect(await lab.ok('lab', 'rm', 'app')).toBe('app\n');
+    expect((await lab.json<LabContainer[]>('lab', 'ps')).map((c) => c.name)).toEqual(['peer']);
+    await lab.ok('lab', 'run', '--network', 'front', '--ip', before[0], 'again');
+    expect(await resolve('peer', 'again')).toBe(before[0]);
+  });
 });
