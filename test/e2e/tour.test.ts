@@ -70,7 +70,7 @@ afterAll(async () => {
 describe('the lab tour', () => {
   it('lists both networks with their subnets and labels', async () => {
     const networks = await lab.json<NetworkInspect[]>('network', 'ls');
-    expect(networks.map((n) => n.Name).sort()).toEqual(['back', 'front']);
+    expect(networks.map((n) => n.Name).sort()).toEqual(['back', 'bridge', 'front']);
     const [back] = await lab.json<NetworkInspect[]>('network', 'inspect', 'back');
     expect(back?.Labels).toEqual({ tier: 'data' });
     expect(back?.IPAM.Config[0]?.Subnet).toBe('10.77.0.0/24');

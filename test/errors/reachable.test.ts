@@ -15,6 +15,7 @@ import { ServerError, Status } from 'nice-grpc';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../packages/cli/dist/cli.js';
 import { labExecCommand } from '../../packages/cli/dist/commands/lab.js';
+import { networkLs } from '../../packages/cli/dist/commands/network.js';
 import { capturedIo } from '../../packages/cli/test/captured-io.js';
 import {
   errorTable,
@@ -306,6 +307,23 @@ const producers: Record<string, [string, () => Promise<unknown>]> = {
     () => new LabClient(join(root, 'absent.sock')).listNetworks(),
   ],
   LAB_RUNNING: ['lab: lab up while the lab host runs', () => labUp(paths)],
+  PLUGIN_NOT_FOUND: [
+    'backend: create a network with driver foo',
+    () => backend.createNetwork({ name: 'plugged', driver: 'foo' }),
+  ],
+  MULTIPLE_SUBNETS: [
+    'backend: create a network with two subnets',
+    () => backend.createNetwork({ name: 'twice', subnets: ['10.70.0.0/24', '10.71.0.0/24'] }),
+  ],
+  PREDEFINED_NETWORK: [
+    "lab: remove the lab's predefined bridge network",
+    () => new LabClient(paths.hostSocket).removeNetwork('bridge'),
+  ],
+  INVALID_FILTER: [
+    'CLI: network ls --filter with an unknown key',
+    () =>
+      networkLs({ io: capturedIo(), paths, json: false, quiet: true }, { filters: ['colour=red'] }),
+  ],
   LAB_FAILED: [
     'lab: a LabClient whose lab host never answers',
     () => new LabClient(join(root, 'hung.sock'), { timeoutMs: 200 }).health(),

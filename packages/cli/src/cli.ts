@@ -4,8 +4,9 @@
  * turns every failure into one line on stderr and a documented exit code
  * (errors.ts).
  */
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 import { LabPaths, labConfigFromEnv } from '@arca-net/lab';
+import { at, type Command, globalsFirst, list, type Options, str, type Values } from './command.js';
 import type { CommandContext } from './commands/context.js';
 import { labDemoCommand } from './commands/demo.js';
 import {
@@ -18,36 +19,19 @@ import {
   labStatusCommand,
   labUpCommand,
 } from './commands/lab.js';
+import { LIFECYCLE_COMMANDS } from './commands/lifecycle.js';
 import {
   networkConnect,
   networkCreate,
   networkDisconnect,
   networkInspect,
   networkLs,
+  networkPrune,
   networkRm,
 } from './commands/network.js';
 import { ovsDockerCommand } from './commands/ovs-docker.js';
 import { describeError, ExitCode, UsageError } from './errors.js';
 import { type Io, processIo } from './output.js';
-
-type Options = NonNullable<ParseArgsConfig['options']>;
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-interface Command {
-  /** e.g. "network create" */
-  name: string;
-  usage: string;
-  summary: string;
-  options: Options;
-  /** [min, max] positionals */
-  arity: [number, number];
-  run(
-    context: CommandContext,
-    values: Values,
-    positionals: string[],
-    rest: string[],
-  ): Promise<number | undefined>;
-}
 
 const GLOBAL_OPTIONS: Options = {
   'lab-dir': { type: 'string' },
@@ -56,16 +40,6 @@ const GLOBAL_OPTIONS: Options = {
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 };
-
-const str = (values: Values, key: string): string | undefined => {
-  const value = values[key];
-  return typeof value === 'string' ? value : undefined;
-};
-const list = (values: Values, key: string): string[] | undefined => {
-  const value = values[key];
-  return Array.isArray(value) ? value : undefined;
-};
-const at = (positionals: string[], index: number): string => positionals[index] ?? '';
 
 const COMMANDS: Command[] = [
   {
@@ -162,10 +136,12 @@ const COMMANDS: Command[] = [
   {
     name: 'network create',
     usage:
-      'arca-net network create [--subnet CIDR] [--gateway IP] [--ip-range CIDR] [--internal] [--label K=V]... NETWORK',
-    summary: 'create a network',
+      'arca-net network create [-d bridge] [-o K=V]... [--subnet CIDR] [--gateway IP] [--ip-range CIDR] [--internal] [--label K=V]... NETWORK',
+    summary: 'create a network (-o com.docker.network.driver.mtu=N sets its MTU, 68..65535)',
     options: {
-      subnet: { type: 'string' },
+      driver: { type: 'string', short: 'd' },
+      opt: { type: 'string', short: 'o', multiple: true },
+      subnet: { type: 'string', multiple: true },
       gateway: { type: 'string' },
       'ip-range': { type: 'string' },
       internal: { type: 'boolean' },
@@ -174,7 +150,9 @@ const COMMANDS: Command[] = [
     arity: [1, 1],
     run: (c, v, p) =>
       networkCreate(c, at(p, 0), {
-        subnet: str(v, 'subnet'),
+        subnets: list(v, 'subnet'),
+        driver: str(v, 'driver'),
+        opts: list(v, 'opt'),
         gateway: str(v, 'gateway'),
         ipRange: str(v, 'ip-range'),
         internal: v.internal === true,
@@ -183,11 +161,29 @@ const COMMANDS: Command[] = [
   },
   {
     name: 'network ls',
-    usage: 'arca-net network ls [--json] [-q]',
-    summary: 'list networks',
-    options: {},
+    usage:
+      'arca-net network ls [-f name=|id=|driver=|label=]... [--format TEMPLATE] [--no-trunc] [--json] [-q]',
+    summary: 'list networks (--format: {{.ID}} {{.Name}} {{.Driver}} … {{json .}}, table …)',
+    options: {
+      filter: { type: 'string', short: 'f', multiple: true },
+      format: { type: 'string' },
+      'no-trunc': { type: 'boolean' },
+    },
     arity: [0, 0],
-    run: (c) => networkLs(c).then(() => undefined),
+    run: (c, v) =>
+      networkLs(c, {
+        filters: list(v, 'filter'),
+        format: str(v, 'format'),
+        noTrunc: v['no-trunc'] === true,
+      }).then(() => undefined),
+  },
+  {
+    name: 'network prune',
+    usage: 'arca-net network prune [--filter label=K[=V]]... [-f]',
+    summary: 'remove all networks no container uses (-f: without asking)',
+    options: { filter: { type: 'string', multiple: true }, force: { type: 'boolean', short: 'f' } },
+    arity: [0, 0],
+    run: (c, v) => networkPrune(c, { filters: list(v, 'filter'), force: v.force === true }),
   },
   {
     name: 'network inspect',
@@ -200,21 +196,28 @@ const COMMANDS: Command[] = [
   {
     name: 'network rm',
     usage: 'arca-net network rm NETWORK...',
-    summary: 'remove networks',
+    summary: 'remove networks (each one; exit 1 when any failed)',
     options: {},
     arity: [1, Number.POSITIVE_INFINITY],
-    run: (c, _v, p) => networkRm(c, p).then(() => undefined),
+    run: (c, _v, p) => networkRm(c, p),
   },
   {
     name: 'network connect',
-    usage: 'arca-net network connect [--ip IP] [--alias A]... NETWORK CONTAINER',
-    summary: 'connect a container to a network',
-    options: { ip: { type: 'string' }, alias: { type: 'string', multiple: true } },
+    usage: 'arca-net network connect [--ip IP] [--alias A]... [--gw-priority N] NETWORK CONTAINER',
+    summary:
+      'connect a container to a network (the highest --gw-priority carries the default route)',
+    options: {
+      ip: { type: 'string' },
+      alias: { type: 'string', multiple: true },
+      'gw-priority': { type: 'string' },
+    },
     arity: [2, 2],
     run: (c, v, p) =>
-      networkConnect(c, at(p, 0), at(p, 1), { ip: str(v, 'ip'), aliases: list(v, 'alias') }).then(
-        () => undefined,
-      ),
+      networkConnect(c, at(p, 0), at(p, 1), {
+        ip: str(v, 'ip'),
+        aliases: list(v, 'alias'),
+        gwPriority: str(v, 'gw-priority'),
+      }).then(() => undefined),
   },
   {
     name: 'network disconnect',
@@ -224,6 +227,7 @@ const COMMANDS: Command[] = [
     arity: [2, 2],
     run: (c, _v, p) => networkDisconnect(c, at(p, 0), at(p, 1)).then(() => undefined),
   },
+  ...LIFECYCLE_COMMANDS,
 ];
 
 const ALIASES: Record<string, string> = {
@@ -269,10 +273,11 @@ function findCommand(argv: string[]): { command: Command; rest: string[] } | und
 
 /** Runs one command line; returns the exit code (never throws). */
 export async function runCli(
-  argv: string[],
+  given: string[],
   io: Io = processIo,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
+  const argv = globalsFirst(given, GLOBAL_OPTIONS);
   try {
     if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
       io.out(helpText());

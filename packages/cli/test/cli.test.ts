@@ -24,7 +24,7 @@ describe('arca-net command line', () => {
   it('names the subcommands of a known group when the subcommand is unknown', async () => {
     const io = capturedIo();
     expect(await runCli(['network', 'frobnicate'], io, env)).toBe(ExitCode.usage);
-    expect(io.stderr).toContain('create, ls, inspect, rm, connect, disconnect');
+    expect(io.stderr).toContain('create, ls, prune, inspect, rm, connect, disconnect');
   });
 
   it('exits 2 for an unknown flag, in one line', async () => {
@@ -61,10 +61,21 @@ describe('arca-net command line', () => {
     );
   });
 
+  it('takes the options of every command before the command too', async () => {
+    const io = capturedIo();
+    const dir = '/nonexistent/arca-net-lab';
+    expect(await runCli(['--lab-dir', dir, '-q', 'network', 'ls'], io, env)).toBe(
+      ExitCode.unavailable,
+    );
+    expect(io.stderr).toContain('the lab is not running');
+  });
+
   it('prints per-command help', async () => {
     const io = capturedIo();
     expect(await runCli(['network', 'create', '--help'], io, env)).toBe(ExitCode.ok);
-    expect(io.stdout).toContain('Usage: arca-net network create [--subnet CIDR]');
+    expect(io.stdout).toContain(
+      'Usage: arca-net network create [-d bridge] [-o K=V]... [--subnet CIDR]',
+    );
   });
 });
 

@@ -38,6 +38,8 @@ const backend: LabNetworkBackend = {
   connect: unused,
   disconnect: unused,
   listAttachments: unused,
+  containerStopped: unused,
+  containerStarted: unused,
 };
 
 /** docs/cli.md: 3 when the lab (or a part of it) is unavailable, 1 when the request failed. */

@@ -85,6 +85,13 @@ describe('ovn-nbctl transactions', () => {
     ]);
   });
 
+  it("an internal network's DHCP options carry no router (as its static set-up), and its MTU", () => {
+    const dhcp = createNetworkCmds({ ...net, internal: true, mtu: 1400 })[2];
+    expect(dhcp?.[4]).toBe(
+      'options={"server_id"="198.51.100.1","server_mac"="0a:00:00:00:00:01","dns_server"="198.51.100.1","lease_time"="3600","mtu"="1400"}',
+    );
+  });
+
   it('create a network: switch with subnet/exclude_ips, DHCP options, DNS row, router owning the gateway', () => {
     const ls = lsName('n1');
     const cmds = createNetworkCmds(net);
@@ -234,7 +241,13 @@ describe('ovs-vsctl transactions', () => {
   it('plug a TAP into br-int bound to its logical switch port with ovs-docker ids', async () => {
     const { run, calls } = fakeRunner();
     await new Vsctl(run, { db: 'unix:/ovs', timeoutMs: 5000 }).transact(
-      addTapPortCmds({ name: 'anabc', containerId: 'c1', networkId: 'n1', containerIface: 'eth0' }),
+      addTapPortCmds({
+        name: 'anabc',
+        containerId: 'c1',
+        networkId: 'n1',
+        containerIface: 'eth0',
+        mtu: 1400,
+      }),
     );
     expect(calls[0]).toEqual({
       tool: 'ovs-vsctl',
@@ -255,6 +268,7 @@ describe('ovs-vsctl transactions', () => {
         'external_ids:"container_iface"="eth0"',
         'external_ids:"arca-net:container-id"="c1"',
         'external_ids:"arca-net:network-id"="n1"',
+        'mtu_request=1400',
       ],
     });
   });

@@ -51,6 +51,8 @@ describe('request validation', () => {
     const spec = bridge({});
     expect(formatIpv4(spec.gateway)).toBe('198.51.100.1');
     expect(spec.mtu).toBe(1500);
+    expect(bridge({ mtu: 68 }).mtu).toBe(68);
+    expect(bridge({ mtu: 65535 }).mtu).toBe(65535);
   });
 
   it.each([
@@ -65,6 +67,8 @@ describe('request validation', () => {
     ['name with ;', { name: 'a;b' }],
     ['name with OVN syntax', { name: '{a=b}' }],
     ['network id with =', { networkId: 'a=b' }],
+    ['MTU below 68', { mtu: 67 }],
+    ['MTU above 65535', { mtu: 65536 }],
   ])('rejects a network with %s', (_what, over) => {
     expect(code(() => bridge(over))).toBe('INVALID_ARGUMENT');
   });

@@ -64,13 +64,14 @@ class Attachment {
 
   private startDhcp(): void {
     this.dhcpStarted = true;
-    const { device, defaultRoute } = this.params;
+    const { device } = this.params;
     this.owner
       .dhcp(device, this.dhcpAbort.signal)
       .then(async (lease) => {
         if (this.dhcpAbort.signal.aborted) return;
         await this.owner.ip.setAddress(device, lease.address, lease.prefixLength);
-        if (defaultRoute && lease.router) await this.owner.ip.setDefaultRoute(device, lease.router);
+        if (this.params.defaultRoute && lease.router)
+          await this.owner.ip.setDefaultRoute(device, lease.router);
         this.lease = lease;
       })
       .catch((error: unknown) => {
@@ -187,6 +188,33 @@ export class AttachmentManager {
       this.attachments.set(params.device, attachment);
       log.info({ mac: link.mac, ip: params.ipAddress || 'dhcp' }, 'attached');
       return attachment.info();
+    });
+  }
+
+  /**
+   * Makes `gateway` on `device` the one default route (a DHCP device without
+   * a gateway uses its lease's router, or gets it when the lease arrives);
+   * `device === ''` removes the default route. Later replays of AttachNetwork
+   * carry the new flag.
+   */
+  setDefaultRoute(device: string, gateway: string): Promise<void> {
+    return this.serialize(async () => {
+      const target = device === '' ? undefined : this.attachments.get(device);
+      if (device !== '' && !target) {
+        throw new ForwarderError('DEVICE_NOT_FOUND', `device ${device} is not attached`);
+      }
+      const via =
+        gateway !== '' ? gateway : (target?.lease?.router ?? target?.params.gateway ?? '');
+      if (target && via === '' && target.params.ipAddress !== '') {
+        throw new ForwarderError('INVALID_ARGUMENT', `device ${device} has no gateway`);
+      }
+      for (const a of this.attachments.values()) a.params.defaultRoute = a === target;
+      if (target && via !== '') {
+        await this.options.ip.setDefaultRoute(device, via);
+      } else if (!target) {
+        await this.options.ip.removeDefaultRoute();
+      }
+      this.log.info({ device: device || 'none', gateway: via }, 'default route');
     });
   }
 

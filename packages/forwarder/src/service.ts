@@ -10,7 +10,7 @@ import type { AttachmentInfo, AttachmentManager } from './attachments.js';
 import type { DnsServer } from './dns/server.js';
 import { buildDnsTable } from './dns/table.js';
 import { parseUpstream } from './dns/upstream.js';
-import { validateAttach, validateDeviceName } from './validate.js';
+import { validateAttach, validateDeviceName, validateSetDefaultRoute } from './validate.js';
 import { FORWARDER_VERSION } from './version.js';
 
 export interface TapForwarderServiceDeps {
@@ -91,6 +91,12 @@ export function createTapForwarderService(
       deps.dns?.setTable(table);
       if (upstreams.length > 0) deps.dns?.setUpstreams(upstreams);
       return { success: true, error: '', recordsUpdated: table.size };
+    },
+
+    async setDefaultRoute(request) {
+      const { device, gateway } = validateSetDefaultRoute(request);
+      await deps.attachments.setDefaultRoute(device, gateway);
+      return { success: true, error: '' };
     },
   };
 }

@@ -86,3 +86,16 @@ export function validateAttach(request: tapforwarder.AttachNetworkRequest): Atta
     mtu,
   };
 }
+
+/** Validates a SetDefaultRoute request: device '' = none; the gateway, when given, is IPv4. */
+export function validateSetDefaultRoute(request: tapforwarder.SetDefaultRouteRequest): {
+  device: string;
+  gateway: string;
+} {
+  if (request.device === '') return { device: '', gateway: '' };
+  const device = validateDeviceName(request.device);
+  if (request.gateway !== '' && parseIpv4(request.gateway) === undefined) {
+    throw invalidArgument(`gateway ${JSON.stringify(request.gateway)} is not an IPv4 address`);
+  }
+  return { device, gateway: request.gateway };
+}

@@ -103,6 +103,34 @@ describe('TAPForwarder service', () => {
     ]);
   });
 
+  it('moves the default route between devices, removes it, and replays keep the new flag', async () => {
+    await client.attachNetwork(base);
+    await client.attachNetwork({
+      ...base,
+      device: 'eth1',
+      vsockPort: 20002,
+      ipAddress: '203.0.113.5',
+      gateway: '203.0.113.1',
+      macAddress: '02:aa:bb:cc:dd:01',
+      defaultRoute: false,
+    });
+    ipCalls.length = 0;
+    await client.setDefaultRoute({ device: 'eth1', gateway: '203.0.113.1' });
+    await client.setDefaultRoute({ device: '', gateway: '' });
+    expect(ipCalls).toEqual([
+      ['ip', 'route', 'replace', 'default', 'via', '203.0.113.1', 'dev', 'eth1'],
+      ['ip', '-4', 'route', 'flush', 'exact', '0.0.0.0/0'],
+    ]);
+    // A replay (reconcile) of eth0 without the default route is the same attachment now.
+    expect((await client.attachNetwork({ ...base, defaultRoute: false })).success).toBe(true);
+    expect(await statusOf(client.setDefaultRoute({ device: 'eth9', gateway: '' }))).toBe(
+      'NOT_FOUND',
+    );
+    expect(await statusOf(client.setDefaultRoute({ device: 'eth1', gateway: 'x' }))).toBe(
+      'INVALID_ARGUMENT',
+    );
+  });
+
   it('picks a random locally administered unicast MAC when none is given', async () => {
     const reply = await client.attachNetwork({ ...base, macAddress: '' });
     const first = Number.parseInt(reply.macAddress.slice(0, 2), 16);

@@ -7,6 +7,7 @@
  */
 import type { Logger } from '@arca-net/log';
 import type { LinkCounters, NetworkBridge } from './bridge.js';
+import { applyDefaultRoute, defaultRouteAttachment } from './default-route.js';
 import type { DnsFanOut } from './dns.js';
 import { type ConnectOptions, checkAliases } from './docker.js';
 import { errors } from './errors.js';
@@ -73,6 +74,9 @@ export class Attachments {
     const { state, ports, dns, log } = this.#p;
     if (state.getAttachment(c.id, n.id)) throw errors.endpointExists(c.name, n.name);
     const aliases = checkAliases(options.aliases ?? []);
+    if (options.gwPriority !== undefined && !Number.isSafeInteger(options.gwPriority)) {
+      throw errors.invalidOption(`invalid gw-priority ${options.gwPriority}: must be an integer`);
+    }
     const peers = state.attachmentsOfNetwork(n.id);
     const mac = options.mac ? normalizeMac(options.mac) : stableMac(c.id, n.id);
     if (peers.some((p) => p.mac === mac)) {
@@ -95,6 +99,7 @@ export class Attachments {
       gateway: n.gateway,
       mac,
       aliases,
+      gwPriority: options.gwPriority ?? 0,
     };
     if (!c.running) {
       return this.info(state.insertAttachment({ ...base, port: null, status: 'stopped' }));
@@ -123,6 +128,7 @@ export class Attachments {
       throw err;
     }
     await dns.pushToNetworks(new Set([n.id]), c.id);
+    await this.routeDefault(c);
     log.info(
       { container: c.name, network: n.name, ip: record.ip, port, device: record.device },
       'connected',
@@ -146,6 +152,7 @@ export class Attachments {
     if (a.port !== null) ports.release(a.port);
     if (c.running) await dns.push(c, false);
     await dns.pushToNetworks(new Set([n.id]), c.id);
+    await this.routeDefault(c);
     log.info({ container: c.name, network: n.name }, 'disconnected');
   }
 
@@ -198,7 +205,7 @@ export class Attachments {
         gateway: record.gateway,
         netmask: record.prefixLength,
         macAddress: record.mac,
-        defaultRoute: !n.internal && this.#isDefault(c, record),
+        defaultRoute: defaultRouteAttachment(state, c.id)?.networkId === n.id,
         mtu: n.mtu,
       });
       if (set.macAddress && set.macAddress.toLowerCase() !== record.mac) {
@@ -296,8 +303,15 @@ export class Attachments {
     };
   }
 
-  /** The container's first network carries its default route. */
-  #isDefault(c: ContainerRecord, a: AttachmentRecord): boolean {
-    return this.#p.state.attachmentsOfContainer(c.id)[0]?.networkId === a.networkId;
+  /**
+   * Moves the running container's default route to where Docker's rule puts
+   * it now (default-route.ts); a failure is logged, the attachments stand.
+   */
+  async routeDefault(c: ContainerRecord): Promise<void> {
+    try {
+      await applyDefaultRoute(this.#p.state, this.#p.forwarders, c);
+    } catch (err) {
+      this.#p.log.warn({ container: c.name, err }, 'default route not moved');
+    }
   }
 }

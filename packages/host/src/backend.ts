@@ -240,6 +240,7 @@ export class OvsNetworkBackend {
         }
       }
       await dns.pushToNetworks(networks);
+      await this.#attachments.routeDefault(running);
       if (failures.length > 0) throw failures[0];
     });
   }
@@ -272,8 +273,8 @@ export class OvsNetworkBackend {
   /**
    * Connects a container to a network (`docker network connect`). For a
    * running container: helper `AttachContainer` → forwarder `AttachNetwork`
-   * (IP, prefix and gateway from the helper; default route on the container's
-   * first network) → relay → DNS snapshots to every running container on the
+   * (IP, prefix and gateway from the helper; the default route by Docker's
+   * rule, default-route.ts) → relay → DNS snapshots to every running container on the
    * network. Any failure rolls back every step. For a stopped container the
    * attachment is only recorded and comes up at {@link containerStarted}.
    */

@@ -25,6 +25,10 @@ export interface CreateNetworkOptions {
   labels?: Record<string, string>;
   /** Driver options, stored for inspect. */
   options?: Record<string, string>;
+  /** `--driver`: only `bridge` (the default) exists; another is Docker's `plugin "X" not found`. */
+  driver?: string;
+  /** Every `--subnet` given: more than one is refused as Docker's bridge driver does. */
+  subnets?: string[];
 }
 
 /** One endpoint in {@link NetworkInspect.Containers}, as `docker network inspect` shows it. */
@@ -90,6 +94,8 @@ export interface ConnectOptions {
   aliases?: string[];
   /** Unicast MAC; default: stable per (container, network). */
   mac?: string;
+  /** `--gw-priority`: the highest among non-internal networks carries the default route (default 0). */
+  gwPriority?: number;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -114,7 +120,16 @@ export function newNetworkRecord(
   options: CreateNetworkOptions,
   takenSubnets: readonly string[],
 ): NetworkRecord {
-  const addressing = planNetworkAddressing(options, takenSubnets);
+  if (options.driver !== undefined && options.driver !== '' && options.driver !== 'bridge') {
+    throw errors.pluginNotFound(options.driver);
+  }
+  const subnets = options.subnets ?? [];
+  if (subnets.length > 1) throw errors.multipleSubnets();
+  const subnet = options.subnet ?? subnets[0];
+  const addressing = planNetworkAddressing(
+    subnet === undefined ? options : { ...options, subnet },
+    takenSubnets,
+  );
   const mtuText = options.options?.[MTU_OPTION];
   const mtu = options.mtu ?? (mtuText === undefined ? 0 : Number(mtuText));
   if (!Number.isInteger(mtu) || (mtu !== 0 && (mtu < 68 || mtu > 65535))) {

@@ -47,6 +47,10 @@ export const errorTable = {
   LAB_UNAVAILABLE: 'unavailable',
   LAB_RUNNING: 'conflict',
   LAB_FAILED: 'internal',
+  PLUGIN_NOT_FOUND: 'not-found',
+  MULTIPLE_SUBNETS: 'forbidden', // Docker: ForbiddenErrorf
+  PREDEFINED_NETWORK: 'forbidden',
+  INVALID_FILTER: 'invalid',
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorCode = keyof typeof errorTable;
@@ -162,4 +166,15 @@ export const errors = {
     ),
   /** A failure of the lab itself (a tool, a file, a process), not of the request. */
   labFailed: (what: string, cause?: unknown) => make('LAB_FAILED', what, cause),
+  pluginNotFound: (driver: string) => make('PLUGIN_NOT_FOUND', `plugin "${driver}" not found`),
+  multipleSubnets: () => make('MULTIPLE_SUBNETS', "bridge driver doesn't support multiple subnets"),
+  /** Docker's two sentences: creating (or connecting to) one, and removing one. */
+  predefinedNetwork: (name: string, removing: boolean) =>
+    make(
+      'PREDEFINED_NETWORK',
+      removing
+        ? `${name} is a pre-defined network and cannot be removed`
+        : `operation is not permitted on predefined ${name} network`,
+    ),
+  invalidFilter: (key: string) => make('INVALID_FILTER', `Invalid filter '${key}'`),
 };

@@ -24,7 +24,11 @@ import {
 import type { ContainerRecord } from './state.js';
 
 /** The TAPForwarder RPCs the backend calls. */
-export type ForwarderRpc = 'AttachNetwork' | 'DetachNetwork' | 'UpdateDNSMappings';
+export type ForwarderRpc =
+  | 'AttachNetwork'
+  | 'DetachNetwork'
+  | 'UpdateDNSMappings'
+  | 'SetDefaultRoute';
 
 /**
  * (RPC, status) → host error code. No forwarder status means anything more
@@ -36,6 +40,7 @@ export const FORWARDER_STATUS_TABLE: StatusTable<ForwarderRpc, never> = {
   AttachNetwork: {},
   DetachNetwork: {},
   UpdateDNSMappings: {},
+  SetDefaultRoute: {},
 };
 
 function forwarderError(container: string, failure: RpcFailure<never>): NetworkBackendError {
@@ -121,6 +126,18 @@ export class ForwarderPool {
       'UpdateDNSMappings',
       'UpdateDNSMappings',
       () => client.updateDNSMappings(snapshot),
+      (failure) => forwarderError(c.name, failure),
+    );
+  }
+
+  /** Makes `gateway` on `device` the container's one default route; device '' = none. */
+  async setDefaultRoute(c: ContainerRecord, device: string, gateway: string): Promise<void> {
+    const client = await this.#client(c);
+    await callRpc(
+      FORWARDER_STATUS_TABLE,
+      'SetDefaultRoute',
+      `SetDefaultRoute ${device || 'none'}`,
+      () => client.setDefaultRoute({ device, gateway }),
       (failure) => forwarderError(c.name, failure),
     );
   }

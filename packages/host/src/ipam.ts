@@ -153,8 +153,8 @@ export function checkStaticIp(
   const addr = parseIpv4(ip);
   if (addr === undefined) throw errors.invalidIp(ip);
   const subnet = parseCidr(scope.subnet);
-  const pool = scope.ipRange ? parseCidr(scope.ipRange) : subnet;
-  if (!cidrContains(subnet, addr) || !cidrContains(pool, addr)) throw errors.ipNotInSubnet(ip);
+  // Docker accepts a static address anywhere in the subnet, also outside --ip-range.
+  if (!cidrContains(subnet, addr)) throw errors.ipNotInSubnet(ip);
   if (addr === subnet.base || addr === lastAddress(subnet)) throw errors.ipNotInSubnet(ip);
   const text = formatIpv4(addr);
   if (text === scope.gateway || taken.has(text)) throw errors.addressInUse();

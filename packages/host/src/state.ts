@@ -55,8 +55,10 @@ export interface AttachmentRecord {
   mac: string;
   aliases: string[];
   status: AttachmentStatus;
-  /** Creation order; the container's lowest one carries the default route. */
+  /** Creation order. */
   seq: number;
+  /** `--gw-priority`: the highest non-internal one carries the default route (0 when absent). */
+  gwPriority?: number;
 }
 
 const SCHEMA = `
@@ -90,6 +92,7 @@ CREATE TABLE IF NOT EXISTS attachments (
   aliases TEXT NOT NULL DEFAULT '[]',
   status TEXT NOT NULL CHECK (status IN ('pending', 'ready', 'stopped', 'detaching')),
   seq INTEGER NOT NULL,
+  gw_priority INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (container_id, network_id),
   UNIQUE (container_id, device),
   UNIQUE (network_id, ip)
@@ -127,6 +130,7 @@ interface AttachmentRow {
   aliases: string;
   status: AttachmentStatus;
   seq: number;
+  gw_priority: number;
 }
 
 const toNetwork = (r: NetworkRow): NetworkRecord => ({
@@ -159,6 +163,7 @@ const toAttachment = (r: AttachmentRow): AttachmentRecord => ({
   aliases: JSON.parse(r.aliases) as string[],
   status: r.status,
   seq: r.seq,
+  gwPriority: r.gw_priority,
 });
 
 /** Fields of an attachment that may change after insert. */
@@ -192,6 +197,10 @@ export class StateStore {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     db.exec(SCHEMA);
+    const columns = db.prepare('PRAGMA table_info(attachments)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'gw_priority')) {
+      db.exec('ALTER TABLE attachments ADD COLUMN gw_priority INTEGER NOT NULL DEFAULT 0');
+    }
     return new StateStore(db);
   }
 
@@ -318,10 +327,14 @@ export class StateStore {
     const record: AttachmentRecord = { ...attachment, seq: next };
     this.#db
       .prepare(
-        `INSERT INTO attachments (container_id, network_id, device, port, ip, prefix_length, gateway, mac, aliases, status, seq)
-         VALUES (@containerId, @networkId, @device, @port, @ip, @prefixLength, @gateway, @mac, @aliases, @status, @seq)`,
+        `INSERT INTO attachments (container_id, network_id, device, port, ip, prefix_length, gateway, mac, aliases, status, seq, gw_priority)
+         VALUES (@containerId, @networkId, @device, @port, @ip, @prefixLength, @gateway, @mac, @aliases, @status, @seq, @gwPriority)`,
       )
-      .run({ ...record, aliases: JSON.stringify(record.aliases) });
+      .run({
+        ...record,
+        aliases: JSON.stringify(record.aliases),
+        gwPriority: record.gwPriority ?? 0,
+      });
     return record;
   }
 

@@ -282,6 +282,7 @@ describe('connect', () => {
       'helper.AttachContainer one front',
       'one.AttachNetwork eth0',
       'one.UpdateDNSMappings',
+      'one.SetDefaultRoute eth0',
     ]);
     expect(att).toMatchObject({
       device: 'eth0',
@@ -326,7 +327,7 @@ describe('connect', () => {
     expect(listed?.aliases).toEqual(['db']);
   });
 
-  it('the second network gets eth1 without the default route, and peers get DNS snapshots', async () => {
+  it('the second network gets eth1 and, sorting first, the default route (Docker); peers get DNS snapshots', async () => {
     const b = backend!;
     await b.createNetwork({ name: 'front', subnet: '10.20.0.0/24' });
     await b.createNetwork({ name: 'back', subnet: '10.21.0.0/24' });
@@ -335,7 +336,8 @@ describe('connect', () => {
     await b.connect('one', 'front');
     const second = await b.connect('one', 'back');
     expect(second.device).toBe('eth1');
-    expect(one.devices.get('eth1')?.request.defaultRoute).toBe(false);
+    expect(one.devices.get('eth1')?.request.defaultRoute).toBe(true);
+    expect(one.defaultRoute).toEqual({ device: 'eth1', gateway: '10.21.0.1' });
     await b.connect('two', 'front', { aliases: ['api'] });
     expect(one.lastDns()).toEqual({
       back: ['one=10.21.0.2'],
@@ -434,6 +436,35 @@ describe('connect', () => {
   });
 });
 
+describe('default route (Docker: non-internal, --gw-priority, then name)', () => {
+  it('moves with connect, priority and disconnect; internal networks never carry it', async () => {
+    const b = backend!;
+    await b.createNetwork({ name: 'inner', subnet: '10.30.0.0/24', internal: true });
+    await b.createNetwork({ name: 'front', subnet: '10.20.0.0/24' });
+    await b.createNetwork({ name: 'zeta', subnet: '10.21.0.0/24' });
+    const one = await startVm(b, 1, 'one');
+    await b.connect('one', 'inner');
+    expect(one.devices.get('eth0')?.request.defaultRoute).toBe(false);
+    expect(one.defaultRoute).toBeUndefined();
+    await b.connect('one', 'zeta');
+    expect(one.defaultRoute).toEqual({ device: 'eth1', gateway: '10.21.0.1' });
+    await b.connect('one', 'front');
+    expect(one.defaultRoute).toEqual({ device: 'eth2', gateway: '10.20.0.1' });
+    await b.disconnect('one', 'front');
+    expect(one.defaultRoute).toEqual({ device: 'eth1', gateway: '10.21.0.1' });
+    await b.connect('one', 'front');
+    await b.disconnect('one', 'zeta');
+    await b.connect('one', 'zeta', { gwPriority: 10 });
+    expect(one.defaultRoute?.gateway).toBe('10.21.0.1');
+    await b.disconnect('one', 'zeta');
+    await b.disconnect('one', 'front');
+    expect(one.defaultRoute).toBeUndefined();
+    await expect(b.connect('one', 'front', { gwPriority: 1.5 })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    });
+  });
+});
+
 describe('lifecycle and restarts', () => {
   it('stop releases ports and helper state; start restores the same device, IP and MAC', async () => {
     const b = backend!;
@@ -466,8 +497,10 @@ describe('lifecycle and restarts', () => {
       ['eth0', '10.20.0.50', first.mac, 'ready'],
       ['eth1', second.ip, second.mac, 'ready'],
     ]);
-    expect(one.devices.get('eth0')?.request.defaultRoute).toBe(true);
-    expect(one.devices.get('eth1')?.request.defaultRoute).toBe(false);
+    // Docker's rule: 'back' sorts before 'front'.
+    expect(one.devices.get('eth0')?.request.defaultRoute).toBe(false);
+    expect(one.devices.get('eth1')?.request.defaultRoute).toBe(true);
+    expect(one.defaultRoute?.device).toBe('eth1');
     expect(helper.endpoint(net.Id, ID(1))?.ip).toBe('10.20.0.50');
   });
 

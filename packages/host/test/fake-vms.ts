@@ -288,6 +288,8 @@ export class FakeForwarder {
   readonly failures: Failures = new Map();
   readonly devices = new Map<string, FakeDevice>();
   readonly dnsSnapshots: tapforwarder.UpdateDNSMappingsRequest[] = [];
+  /** The last SetDefaultRoute (undefined: none). */
+  defaultRoute: tapforwarder.SetDefaultRouteRequest | undefined;
   #server?: Server;
 
   constructor(name: string, dir: string, calls: string[]) {
@@ -335,6 +337,12 @@ export class FakeForwarder {
         maybeFail(this.failures, 'UpdateDNSMappings');
         this.dnsSnapshots.push(req);
         return { success: true, error: '', recordsUpdated: 0 };
+      },
+      setDefaultRoute: async (req) => {
+        this.calls.push(`${this.name}.SetDefaultRoute ${req.device || 'none'}`);
+        maybeFail(this.failures, 'SetDefaultRoute');
+        this.defaultRoute = req.device === '' ? undefined : req;
+        return { success: true, error: '' };
       },
     };
     this.#server = await serveOn(join(this.dir, '5555.sock'), (s) =>

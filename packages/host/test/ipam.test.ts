@@ -123,11 +123,9 @@ describe('network addressing validation', () => {
 describe('static and dynamic addresses', () => {
   const scope = { subnet: '10.5.0.0/24', gateway: '10.5.0.1', ipRange: '10.5.0.128/25' };
 
-  it('a static IP must lie in the subnet and the ip-range', () => {
+  it('a static IP must lie in the subnet, also outside the ip-range (as Docker)', () => {
     expect(checkStaticIp('10.5.0.130', scope, new Set())).toBe('10.5.0.130');
-    expect(() => checkStaticIp('10.5.0.20', scope, new Set())).toThrow(
-      'no configured subnet or ip-range contain the IP address 10.5.0.20',
-    );
+    expect(checkStaticIp('10.5.0.20', scope, new Set())).toBe('10.5.0.20');
     expect(() => checkStaticIp('10.6.0.20', scope, new Set())).toThrow(
       'no configured subnet or ip-range contain the IP address 10.6.0.20',
     );

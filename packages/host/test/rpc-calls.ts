@@ -66,7 +66,7 @@ export function helperCalls(helper: HelperCalls): Record<HelperRpc, () => Promis
 
 /** Per TAPForwarder RPC, a call of it through `pool` (of src/ or of dist/) to {@link CONTAINER}. */
 export function forwarderCalls(
-  pool: Pick<ForwarderPool, 'attachNetwork' | 'detachNetwork' | 'updateDns'>,
+  pool: Pick<ForwarderPool, 'attachNetwork' | 'detachNetwork' | 'updateDns' | 'setDefaultRoute'>,
 ): Record<ForwarderRpc, () => Promise<unknown>> {
   return {
     AttachNetwork: () =>
@@ -82,5 +82,6 @@ export function forwarderCalls(
       }),
     DetachNetwork: () => pool.detachNetwork(CONTAINER, 'eth0'),
     UpdateDNSMappings: () => pool.updateDns(CONTAINER, { networks: {}, upstreamServers: [] }),
+    SetDefaultRoute: () => pool.setDefaultRoute(CONTAINER, 'eth0', '10.20.0.1'),
   };
 }

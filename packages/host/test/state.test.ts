@@ -111,3 +111,36 @@ describe('state store', () => {
     s.close();
   });
 });
+
+describe('gw_priority', () => {
+  it('is stored per attachment, and added to a database of the older schema', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const file = tempDb();
+    const old = new Database(file);
+    old.exec(`CREATE TABLE attachments (
+      container_id TEXT NOT NULL, network_id TEXT NOT NULL, device TEXT NOT NULL,
+      port INTEGER UNIQUE, ip TEXT NOT NULL, prefix_length INTEGER NOT NULL DEFAULT 0,
+      gateway TEXT NOT NULL DEFAULT '', mac TEXT NOT NULL, aliases TEXT NOT NULL DEFAULT '[]',
+      status TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (container_id, network_id))`);
+    old.close();
+    const store = StateStore.open(file);
+    store.insertNetwork(net('n1', 'front', '10.1.0.0/24'));
+    store.upsertContainer({ id: 'c1', name: 'one', endpoint: null, running: false });
+    const a = store.insertAttachment({
+      containerId: 'c1',
+      networkId: 'n1',
+      device: 'eth0',
+      port: null,
+      ip: '10.1.0.2',
+      prefixLength: 24,
+      gateway: '10.1.0.1',
+      mac: '02:42:0a:01:00:02',
+      aliases: [],
+      status: 'stopped',
+      gwPriority: 7,
+    });
+    expect(a.gwPriority).toBe(7);
+    expect(store.getAttachment('c1', 'n1')?.gwPriority).toBe(7);
+    store.close();
+  });
+});

@@ -41,6 +41,8 @@ export interface LabContainerRecord {
   /** `unixdir:` endpoint of its forwarder. */
   endpoint: string;
   created: string;
+  /** `lab stop`: the namespace and forwarder are gone until `lab start`. */
+  stopped?: boolean;
 }
 
 /** Docker's container name rule. */
@@ -107,15 +109,33 @@ export class LabContainers {
    * control socket accepts connections. On failure nothing is left behind.
    */
   async start(name: string, id: string): Promise<LabContainerRecord> {
-    const namespace = this.paths.containerNamespace(id);
-    const vmDir = this.paths.containerVmDir(name);
-    const record: LabContainerRecord = {
+    return this.launch({
       name,
       id,
-      namespace,
-      endpoint: `unixdir:${vmDir}`,
+      namespace: this.paths.containerNamespace(id),
+      endpoint: `unixdir:${this.paths.containerVmDir(name)}`,
       created: new Date().toISOString(),
-    };
+    });
+  }
+
+  /** `lab stop`: the "VM" goes away (forwarder, namespace, TAPs); the record stays. */
+  async stop(record: LabContainerRecord): Promise<LabContainerRecord> {
+    await this.destroy(record);
+    const stopped = { ...record, stopped: true };
+    this.records.set(record.name, stopped);
+    await this.save();
+    return stopped;
+  }
+
+  /** `lab start`: the same container's "VM" comes back (a new namespace and forwarder). */
+  async restart(record: LabContainerRecord): Promise<LabContainerRecord> {
+    const { stopped: _, ...running } = record;
+    return this.launch(running);
+  }
+
+  private async launch(record: LabContainerRecord): Promise<LabContainerRecord> {
+    const { name, namespace } = record;
+    const vmDir = this.paths.containerVmDir(name);
     const log = this.logger.child({ container: name, namespace });
     try {
       await access(forwarderMain);

@@ -54,6 +54,10 @@ const fake: LabApi = {
   runContainer: notImplemented,
   inspectContainer: notImplemented,
   removeContainer: notImplemented,
+  stopContainer: notImplemented,
+  startContainer: notImplemented,
+  restartContainer: notImplemented,
+  pruneNetworks: async (body) => ({ deleted: body.labels ?? [] }),
   shutdown: async () => undefined,
 };
 
@@ -101,6 +105,10 @@ describe('lab host API over a Unix socket', () => {
     const created = await client.createNetwork({ name: 'back', labels: { tier: 'db' } });
     expect(created.Name).toBe('back');
     expect(created.Labels).toEqual({ tier: 'db' });
+  });
+
+  it('routes a POST with a body beside a parameterised path (network prune)', async () => {
+    expect(await client.pruneNetworks({ labels: ['a=b'] })).toEqual({ deleted: ['a=b'] });
   });
 
   it("carries the host's error code, kind and message to the client, as the host's error", async () => {

@@ -480,7 +480,10 @@ export class Networks {
    * bound to its logical switch port; undoes both when the plug fails.
    */
   private async plugLink(ep: EndpointRecord): Promise<AttachmentLink> {
-    const link = await ovn(`opening the data path of ${ep.portName}`, () => this.dataPath.open(ep));
+    const mtu = this.nets.get(ep.networkId)?.record.mtu;
+    const link = await ovn(`opening the data path of ${ep.portName}`, () =>
+      this.dataPath.open(ep, mtu),
+    );
     try {
       await ovn(`plugging ${ep.portName} into br-int`, () =>
         this.driver.plugTap({
@@ -488,6 +491,7 @@ export class Networks {
           containerId: ep.containerId,
           networkId: ep.networkId,
           containerIface: ep.portName,
+          mtu,
         }),
       );
     } catch (err) {

@@ -110,7 +110,7 @@ export function validateCreateBridge(req: network.CreateBridgeRequest): NetworkS
     ipRange = r.cidr;
   }
   const mtu = req.mtu === 0 ? 1500 : req.mtu;
-  if (mtu < 576 || mtu > 9000) throw invalid(`mtu ${req.mtu} is outside [576, 9000]`);
+  if (mtu < 68 || mtu > 65535) throw invalid(`mtu ${req.mtu} is outside [68, 65535]`);
   const labels: Record<string, string> = {};
   for (const [key, value] of Object.entries(req.labels)) {
     if (!LABEL_KEY.test(key)) throw invalid(`label key ${JSON.stringify(key)} is not valid`);

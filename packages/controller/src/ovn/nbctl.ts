@@ -59,7 +59,7 @@ export function createNetworkCmds(net: NetworkRecord): Cmd[] {
   const dhcpOptions: [string, string][] = [
     ['server_id', net.gateway],
     ['server_mac', net.routerMac],
-    ['router', net.gateway],
+    ...(net.internal ? [] : ([['router', net.gateway]] as [string, string][])),
     ['dns_server', net.gateway],
     ['lease_time', String(DHCP_LEASE_SECONDS)],
     ['mtu', String(net.mtu)],

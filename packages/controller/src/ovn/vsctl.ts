@@ -19,6 +19,8 @@ export interface TapPortSpec {
   networkId: string;
   /** ovs-docker's container_iface (e.g. "eth0"); we use the port name when unknown. */
   containerIface: string;
+  /** The network's MTU, set as the interface's `mtu_request` (absent: OVS's default). */
+  mtu?: number;
 }
 
 /** Adds (or re-tags) a TAP on br-int bound to its logical switch port. */
@@ -33,6 +35,7 @@ export function addTapPortCmds(spec: TapPortSpec): Cmd[] {
       ...ovsDockerIdArgs(spec.containerId, spec.containerIface),
       kv('external_ids', ExternalId.containerId, spec.containerId),
       kv('external_ids', ExternalId.networkId, spec.networkId),
+      ...(spec.mtu ? [`mtu_request=${spec.mtu}`] : []),
     ],
   ];
 }

@@ -22,7 +22,7 @@ export interface AttachmentLink {
 export interface DataPath {
   /**
    * Creates the interface `ep.portName` (up, not yet on br-int) and binds the
-   * listener; resolves once both exist.
+   * listener; resolves once both exist. `mtu` is the network's (default 1500).
    */
-  open(ep: EndpointRecord): Promise<AttachmentLink>;
+  open(ep: EndpointRecord, mtu?: number): Promise<AttachmentLink>;
 }

@@ -29,13 +29,14 @@ export class VsockDataPath implements DataPath {
     this.log = (options.logger ?? silentLogger).child({ component: 'relay' });
   }
 
-  async open(ep: EndpointRecord): Promise<TapLink> {
+  async open(ep: EndpointRecord, mtu?: number): Promise<TapLink> {
     const port = helperDataPort(ep.vsockPort);
     const log = this.log.child({ port, tap: ep.portName });
     const link = await TapLink.open({
       name: ep.portName,
       listen: this.options.listen,
       port,
+      ...(mtu ? { mtu } : {}),
       primitives: this.options.primitives,
       logger: log,
     });

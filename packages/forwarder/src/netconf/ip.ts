@@ -80,6 +80,11 @@ export class IpTool {
     await this.ip(['route', 'replace', 'default', 'via', gateway, 'dev', device]);
   }
 
+  /** Removes every IPv4 default route (none is not an error). */
+  async removeDefaultRoute(): Promise<void> {
+    await this.ip(['-4', 'route', 'flush', 'exact', '0.0.0.0/0']);
+  }
+
   /** Brings `device` up. */
   async linkUp(device: string): Promise<void> {
     await this.ip(['link', 'set', 'dev', device, 'up']);

@@ -14,6 +14,8 @@ import {
   type LabApi,
   type LabContainer,
   type LabHealth,
+  type PruneBody,
+  type PruneResult,
   type RunBody,
   requestOf,
 } from './routes.js';
@@ -78,6 +80,22 @@ export class LabClient implements LabApi {
   /** Disconnects a lab container everywhere and removes it (`lab rm`). */
   removeContainer(ref: string): Promise<LabContainer> {
     return this.#call('removeContainer', ref);
+  }
+  /** Stops a lab container's VM stand-in, keeping its addresses (`lab stop`). */
+  stopContainer(ref: string): Promise<LabContainer> {
+    return this.#call('stopContainer', ref);
+  }
+  /** Starts a stopped lab container again (`lab start`). */
+  startContainer(ref: string): Promise<LabContainer> {
+    return this.#call('startContainer', ref);
+  }
+  /** Stops and starts a lab container (`lab restart`). */
+  restartContainer(ref: string): Promise<LabContainer> {
+    return this.#call('restartContainer', ref);
+  }
+  /** Removes unused networks (`network prune`). */
+  pruneNetworks(body: PruneBody): Promise<PruneResult> {
+    return this.#call('pruneNetworks', body);
   }
   /** Asks the lab host to stop. */
   shutdown(): Promise<void> {

@@ -18,6 +18,10 @@
  * | POST | /v1/containers | RunBody → LabContainer |
  * | GET | /v1/containers/:ref | → LabContainer |
  * | DELETE | /v1/containers/:ref | → LabContainer (the removed one, state exited) |
+ * | POST | /v1/containers/:ref/stop | → LabContainer (state exited) |
+ * | POST | /v1/containers/:ref/start | → LabContainer |
+ * | POST | /v1/containers/:ref/restart | → LabContainer |
+ * | POST | /v1/networks/prune | PruneBody → PruneResult |
  * | POST | /v1/shutdown | → nothing (204; the host stops after answering) |
  *
  * An error is `{ "error": { "code": "NETWORK_NOT_FOUND", "kind": "not-found",
@@ -75,6 +79,16 @@ export interface DisconnectBody {
   container: string;
 }
 
+/** `network prune`: only networks with every one of these labels (`k` or `k=v`). */
+export interface PruneBody {
+  labels?: string[];
+}
+
+/** `network prune`: the names of the networks removed. */
+export interface PruneResult {
+  deleted: string[];
+}
+
 /** `lab run`: a new container, connected to one network. */
 export interface RunBody {
   name: string;
@@ -97,6 +111,13 @@ export interface LabApi {
   runContainer(body: RunBody): Promise<LabContainer>;
   inspectContainer(ref: string): Promise<LabContainer>;
   removeContainer(ref: string): Promise<LabContainer>;
+  /** `lab stop`: the VM stand-in goes away; addresses and MACs are kept. */
+  stopContainer(ref: string): Promise<LabContainer>;
+  /** `lab start`: the VM stand-in comes back with the same addresses and MACs. */
+  startContainer(ref: string): Promise<LabContainer>;
+  restartContainer(ref: string): Promise<LabContainer>;
+  /** Removes every network without endpoints (and with the labels given), but the predefined. */
+  pruneNetworks(body: PruneBody): Promise<PruneResult>;
   /** Stops the lab host once it has answered. */
   shutdown(): Promise<void>;
 }
@@ -124,6 +145,10 @@ export const LAB_ROUTES = {
   runContainer: { method: 'POST', path: '/v1/containers', body: true },
   inspectContainer: { method: 'GET', path: '/v1/containers/:ref' },
   removeContainer: { method: 'DELETE', path: '/v1/containers/:ref' },
+  stopContainer: { method: 'POST', path: '/v1/containers/:ref/stop' },
+  startContainer: { method: 'POST', path: '/v1/containers/:ref/start' },
+  restartContainer: { method: 'POST', path: '/v1/containers/:ref/restart' },
+  pruneNetworks: { method: 'POST', path: '/v1/networks/prune', body: true },
   shutdown: { method: 'POST', path: '/v1/shutdown' },
 } as const satisfies Record<keyof LabApi, LabRoute>;
 

@@ -20,6 +20,8 @@ import type {
   LabApi,
   LabContainer,
   LabHealth,
+  PruneBody,
+  PruneResult,
   RunBody,
 } from '../api/routes.js';
 import { CONTAINER_NAME, type LabContainerRecord, type LabContainers } from '../containers.js';
@@ -36,7 +38,12 @@ export type LabNetworkBackend = Pick<
   | 'connect'
   | 'disconnect'
   | 'listAttachments'
+  | 'containerStopped'
+  | 'containerStarted'
 >;
+
+/** Docker's predefined networks: none can be created, removed or pruned by name. */
+export const PREDEFINED_NETWORKS = ['bridge', 'host', 'none'];
 
 /** The network `lab run` uses without `--network` (Docker's default bridge subnet). */
 export const DEFAULT_NETWORK: CreateNetworkOptions = { name: 'bridge', subnet: '172.17.0.0/16' };
@@ -122,11 +129,12 @@ export class LabHostService implements LabApi {
     ]);
     const list = this.containers.list();
     let running = 0;
+    const wanted = list.filter((record) => !record.stopped).length;
     for (const record of list) if ((await this.containers.pid(record)) > 0) running++;
     components.push({
       name: 'containers',
-      healthy: running === list.length,
-      detail: `${running} of ${list.length} forwarders running`,
+      healthy: running === wanted,
+      detail: `${running} of ${wanted} forwarders running (${list.length - wanted} stopped)`,
     });
     return { healthy: components.every((c) => c.healthy), components };
   }
@@ -135,8 +143,15 @@ export class LabHostService implements LabApi {
     return this.network.listNetworks();
   }
 
-  createNetwork(body: CreateNetworkOptions) {
+  async createNetwork(body: CreateNetworkOptions) {
     const request: CreateNetworkOptions = { name: requiredString(body.name, 'name') };
+    if (PREDEFINED_NETWORKS.includes(request.name)) {
+      throw errors.predefinedNetwork(request.name, false);
+    }
+    const driver = optionalString(body.driver, 'driver');
+    const subnets = stringList(body.subnets, 'subnets');
+    if (driver) request.driver = driver;
+    if (subnets) request.subnets = subnets;
     const subnet = optionalString(body.subnet, 'subnet');
     const gateway = optionalString(body.gateway, 'gateway');
     const ipRange = optionalString(body.ipRange, 'ipRange');
@@ -152,6 +167,8 @@ export class LabHostService implements LabApi {
     }
     if (labels) request.labels = labels;
     if (options) request.options = options;
+    // The predefined bridge exists first, so its subnet is never taken by another network.
+    await this.defaultNetwork();
     return this.locks.run('network', () => this.network.createNetwork(request));
   }
 
@@ -159,8 +176,32 @@ export class LabHostService implements LabApi {
     return this.network.inspectNetwork(ref);
   }
 
-  removeNetwork(ref: string) {
+  async removeNetwork(ref: string) {
+    const name = PREDEFINED_NETWORKS.includes(ref)
+      ? ref
+      : (await this.network.inspectNetwork(ref)).Name;
+    if (PREDEFINED_NETWORKS.includes(name)) throw errors.predefinedNetwork(name, true);
     return this.network.removeNetwork(ref);
+  }
+
+  async pruneNetworks(body: PruneBody): Promise<PruneResult> {
+    const wanted = (stringList(body.labels, 'labels') ?? []).map((l) => l.split(/=(.*)/s));
+    const deleted: string[] = [];
+    for (const n of await this.network.listNetworks()) {
+      if (PREDEFINED_NETWORKS.includes(n.Name) || Object.keys(n.Containers).length > 0) continue;
+      const match = wanted.every(
+        ([k = '', v]) => k in n.Labels && (v === undefined || n.Labels[k] === v),
+      );
+      if (!match) continue;
+      try {
+        await this.network.removeNetwork(n.Id);
+        deleted.push(n.Name);
+      } catch (error) {
+        // A stopped container's endpoint keeps it (Docker's prune skips networks in use).
+        this.options.logger.info({ network: n.Name, err: error }, 'prune skipped a network');
+      }
+    }
+    return { deleted };
   }
 
   private record(ref: string): LabContainerRecord {
@@ -174,8 +215,12 @@ export class LabHostService implements LabApi {
     const ip = optionalString(body.ip, 'ip');
     const mac = optionalString(body.mac, 'mac');
     const aliases = stringList(body.aliases, 'aliases');
+    const gwPriority = body.gwPriority;
+    if (gwPriority !== undefined && typeof gwPriority !== 'number') {
+      throw errors.invalidOption('gwPriority must be a number');
+    }
     return this.locks.run(record.name, async () => {
-      await this.network.connect(record.id, network, { ip, aliases, mac });
+      await this.network.connect(record.id, network, { ip, aliases, mac, gwPriority });
       return this.view(record);
     });
   }
@@ -251,6 +296,39 @@ export class LabHostService implements LabApi {
       await this.containers.remove(record);
       return { ...view, state: 'exited' as const };
     });
+  }
+
+  async stopContainer(ref: string): Promise<LabContainer> {
+    const record = this.record(ref);
+    return this.locks.run(record.name, () => this.stopLocked(record));
+  }
+
+  async startContainer(ref: string): Promise<LabContainer> {
+    const record = this.record(ref);
+    return this.locks.run(record.name, () => this.startLocked(record));
+  }
+
+  async restartContainer(ref: string): Promise<LabContainer> {
+    const record = this.record(ref);
+    return this.locks.run(record.name, async () => {
+      await this.stopLocked(this.record(record.name));
+      return this.startLocked(this.record(record.name));
+    });
+  }
+
+  /** The VM goes away, then the host library hears of it (relays, helper ports, DNS). */
+  private async stopLocked(record: LabContainerRecord): Promise<LabContainer> {
+    const stopped = record.stopped ? record : await this.containers.stop(record);
+    await this.network.containerStopped(record.id);
+    return this.view(stopped);
+  }
+
+  /** A new VM stand-in, then the host library restores its attachments as they were. */
+  private async startLocked(record: LabContainerRecord): Promise<LabContainer> {
+    if (!record.stopped && (await this.containers.pid(record)) > 0) return this.view(record);
+    const started = await this.containers.restart(record);
+    await this.network.containerStarted(record.id);
+    return this.view(started);
   }
 
   async shutdown(): Promise<void> {

@@ -138,6 +138,20 @@ export interface UpdateDNSMappingsResponse {
   recordsUpdated: number;
 }
 
+/** Extension. */
+export interface SetDefaultRouteRequest {
+  /** An attached device; empty = no default route. */
+  device: string;
+  /** IPv4 gateway on that device's subnet (ignored when device is empty). */
+  gateway: string;
+}
+
+/** Extension. */
+export interface SetDefaultRouteResponse {
+  success: boolean;
+  error: string;
+}
+
 function createBaseAttachNetworkRequest(): AttachNetworkRequest {
   return {
     device: "",
@@ -1864,6 +1878,176 @@ export const UpdateDNSMappingsResponse: MessageFns<UpdateDNSMappingsResponse> = 
   },
 };
 
+function createBaseSetDefaultRouteRequest(): SetDefaultRouteRequest {
+  return { device: "", gateway: "" };
+}
+
+export const SetDefaultRouteRequest: MessageFns<SetDefaultRouteRequest> = {
+  encode(message: SetDefaultRouteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.device !== "") {
+      writer.uint32(10).string(message.device);
+    }
+    if (message.gateway !== "") {
+      writer.uint32(18).string(message.gateway);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetDefaultRouteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetDefaultRouteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.device = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.gateway = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetDefaultRouteRequest {
+    return {
+      device: isSet(object.device) ? globalThis.String(object.device) : "",
+      gateway: isSet(object.gateway) ? globalThis.String(object.gateway) : "",
+    };
+  },
+
+  toJSON(message: SetDefaultRouteRequest): unknown {
+    const obj: any = {};
+    if (message.device !== "") {
+      obj.device = message.device;
+    }
+    if (message.gateway !== "") {
+      obj.gateway = message.gateway;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetDefaultRouteRequest>): SetDefaultRouteRequest {
+    return SetDefaultRouteRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetDefaultRouteRequest>): SetDefaultRouteRequest {
+    const message = createBaseSetDefaultRouteRequest();
+    message.device = object.device ?? "";
+    message.gateway = object.gateway ?? "";
+    return message;
+  },
+};
+
+function createBaseSetDefaultRouteResponse(): SetDefaultRouteResponse {
+  return { success: false, error: "" };
+}
+
+export const SetDefaultRouteResponse: MessageFns<SetDefaultRouteResponse> = {
+  encode(message: SetDefaultRouteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.success !== false) {
+      writer.uint32(8).bool(message.success);
+    }
+    if (message.error !== "") {
+      writer.uint32(18).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetDefaultRouteResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetDefaultRouteResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.success = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetDefaultRouteResponse {
+    return {
+      success: isSet(object.success) ? globalThis.Boolean(object.success) : false,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+    };
+  },
+
+  toJSON(message: SetDefaultRouteResponse): unknown {
+    const obj: any = {};
+    if (message.success !== false) {
+      obj.success = message.success;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetDefaultRouteResponse>): SetDefaultRouteResponse {
+    return SetDefaultRouteResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetDefaultRouteResponse>): SetDefaultRouteResponse {
+    const message = createBaseSetDefaultRouteResponse();
+    message.success = object.success ?? false;
+    message.error = object.error ?? "";
+    return message;
+  },
+};
+
 export type TAPForwarderDefinition = typeof TAPForwarderDefinition;
 export const TAPForwarderDefinition = {
   name: "TAPForwarder",
@@ -1916,6 +2100,19 @@ export const TAPForwarderDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Extension: makes `gateway` on `device` the container's one default route,
+     * replacing any other; an empty device removes the default route.
+     * Idempotent.
+     */
+    setDefaultRoute: {
+      name: "SetDefaultRoute",
+      requestType: SetDefaultRouteRequest as typeof SetDefaultRouteRequest,
+      requestStream: false,
+      responseType: SetDefaultRouteResponse as typeof SetDefaultRouteResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -1944,6 +2141,15 @@ export interface TAPForwarderServiceImplementation<CallContextExt = {}> {
     request: UpdateDNSMappingsRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<UpdateDNSMappingsResponse>>;
+  /**
+   * Extension: makes `gateway` on `device` the container's one default route,
+   * replacing any other; an empty device removes the default route.
+   * Idempotent.
+   */
+  setDefaultRoute(
+    request: SetDefaultRouteRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<SetDefaultRouteResponse>>;
 }
 
 export interface TAPForwarderClient<CallOptionsExt = {}> {
@@ -1971,6 +2177,15 @@ export interface TAPForwarderClient<CallOptionsExt = {}> {
     request: DeepPartial<UpdateDNSMappingsRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<UpdateDNSMappingsResponse>;
+  /**
+   * Extension: makes `gateway` on `device` the container's one default route,
+   * replacing any other; an empty device removes the default route.
+   * Idempotent.
+   */
+  setDefaultRoute(
+    request: DeepPartial<SetDefaultRouteRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<SetDefaultRouteResponse>;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
