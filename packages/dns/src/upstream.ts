@@ -7,7 +7,7 @@
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { isIP, Socket } from 'node:net';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument } from './errors.js';
 
 /** One upstream resolver. */
 export interface Upstream {
