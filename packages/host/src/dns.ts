@@ -6,6 +6,7 @@
  */
 import type { Logger } from '@arca-net/log';
 import type { tapforwarder } from '@arca-net/proto';
+import { optionUpstreams } from './dns-upstreams.js';
 import type { ForwarderPool } from './forwarders.js';
 import type { ContainerRecord, StateStore } from './state.js';
 
@@ -27,6 +28,7 @@ export class DnsFanOut {
   /** The DNS snapshot of one container: every network it is ready on, with the running peers there. */
   snapshot(containerId: string): tapforwarder.UpdateDNSMappingsRequest {
     const networks: Record<string, tapforwarder.NetworkPeers> = {};
+    const upstreams = new Set<string>();
     for (const mine of this.#state.attachmentsOfContainer(containerId)) {
       if (mine.status !== 'ready') continue;
       const n = this.#state.getNetwork(mine.networkId);
@@ -39,8 +41,13 @@ export class DnsFanOut {
         containers.push({ name: pc.name, id: pc.id, ipAddress: peer.ip, aliases: peer.aliases });
       }
       networks[n.name] = { containers };
+      for (const u of optionUpstreams(n.options)) upstreams.add(u);
     }
-    return { networks, upstreamServers: this.#upstreams };
+    // A network's own upstreams win; the backend's apply when none of its networks names any.
+    return {
+      networks,
+      upstreamServers: upstreams.size > 0 ? [...upstreams] : this.#upstreams,
+    };
   }
 
   /** Pushes a container's snapshot; with `strict` a failure is thrown, else logged. */
