@@ -137,3 +137,10 @@ export function decideQuery(
   }));
   return { kind: 'reply', packet: buildReply(query, RCODE.NOERROR, answers, true) };
 }
+
+/** {@link decideQuery} of an authoritative server: an unknown name is NXDOMAIN (AA), never forwarded. */
+export function decideAuthoritative(query: DecodedPacket, table: DnsTable): QueryDecision {
+  const decision = decideQuery(query, table, true);
+  if (decision.kind !== 'forward') return decision;
+  return { kind: 'reply', packet: buildReply(query, RCODE.NXDOMAIN, [], true, false) };
+}

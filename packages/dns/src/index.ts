@@ -6,6 +6,7 @@
 export {
   ANSWER_TTL_SECONDS,
   buildReply,
+  decideAuthoritative,
   decideQuery,
   EDNS_PAYLOAD_SIZE,
   formErrReply,

@@ -10,7 +10,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { type Logger, silentLogger } from '@arca-net/log';
 import dnsPacket, { type DecodedPacket } from 'dns-packet';
-import { buildReply, decideQuery, formErrReply, RCODE } from './answer.js';
+import { buildReply, decideAuthoritative, decideQuery, formErrReply, RCODE } from './answer.js';
 import { type DnsTable, emptyDnsTable } from './table.js';
 import { forwardQuery, type Upstream, withoutSelf } from './upstream.js';
 
@@ -23,6 +23,11 @@ export interface DnsServerOptions {
   upstreams?: Upstream[];
   /** Deadline of one forwarded query, default 1500 ms (well below resolvers' 5 s client timeout). */
   forwardTimeoutMs?: number;
+  /**
+   * An authoritative server (the lab's fake upstream): unknown names are
+   * NXDOMAIN and nothing is forwarded. Default false.
+   */
+  authoritative?: boolean;
   logger?: Logger;
 }
 
@@ -61,6 +66,7 @@ export class DnsServer {
     upstreams: Upstream[],
     private readonly forwardTimeoutMs: number,
     private readonly log: Logger,
+    private readonly authoritative: boolean,
   ) {
     this.upstreams = withoutSelf(upstreams, self);
   }
@@ -82,6 +88,7 @@ export class DnsServer {
       options.upstreams ?? [],
       options.forwardTimeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS,
       log,
+      options.authoritative ?? false,
     );
     udp.on('message', (message, remote) => server.onUdp(message, remote.address, remote.port));
     udp.on('error', (error) => log.error({ err: error }, 'dns udp socket error'));
@@ -134,7 +141,9 @@ export class DnsServer {
       else this.counters.dropped++;
       return formErr;
     }
-    const decision = decideQuery(query, this.table, this.upstreams.length > 0);
+    const decision = this.authoritative
+      ? decideAuthoritative(query, this.table)
+      : decideQuery(query, this.table, this.upstreams.length > 0);
     if (decision.kind === 'drop') {
       this.counters.dropped++;
       return undefined;
