@@ -73,7 +73,7 @@ const COMMANDS: Command[] = [
     summary:
       'start the lab: helper namespace (OVS, OVN, controller) and the lab host process; ' +
       '--host-relay swaps the host relays for a reference engine (for comparisons); ' +
-      '--dns sets the upstream resolvers (default: the lab\'s fake upstream 203.0.113.53)',
+      "--dns sets the upstream resolvers (default: the lab's fake upstream 203.0.113.53)",
     options: { 'host-relay': { type: 'string' }, dns: { type: 'string', multiple: true } },
     arity: [0, 0],
     run: (c, v) => labUpCommand(c, str(v, 'host-relay'), list(v, 'dns')).then(() => undefined),

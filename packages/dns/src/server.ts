@@ -28,6 +28,8 @@ export interface DnsServerOptions {
    * NXDOMAIN and nothing is forwarded. Default false.
    */
   authoritative?: boolean;
+  /** Local address of forwarded queries (default: the kernel's choice). */
+  sourceAddress?: string;
   logger?: Logger;
 }
 
@@ -67,6 +69,7 @@ export class DnsServer {
     private readonly forwardTimeoutMs: number,
     private readonly log: Logger,
     private readonly authoritative: boolean,
+    private readonly sourceAddress: string | undefined,
   ) {
     this.upstreams = withoutSelf(upstreams, self);
   }
@@ -89,6 +92,7 @@ export class DnsServer {
       options.forwardTimeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS,
       log,
       options.authoritative ?? false,
+      options.sourceAddress,
     );
     udp.on('message', (message, remote) => server.onUdp(message, remote.address, remote.port));
     udp.on('error', (error) => log.error({ err: error }, 'dns udp socket error'));
@@ -160,7 +164,13 @@ export class DnsServer {
       return reply;
     }
     this.counters.forwarded++;
-    const upstreamReply = await forwardQuery(this.upstreams, raw, transport, this.forwardTimeoutMs);
+    const upstreamReply = await forwardQuery(
+      this.upstreams,
+      raw,
+      transport,
+      this.forwardTimeoutMs,
+      this.sourceAddress,
+    );
     if (upstreamReply) return upstreamReply;
     this.counters.servfail++;
     this.log.debug({ name: query.questions?.[0]?.name }, 'no upstream answered: SERVFAIL');

@@ -130,7 +130,7 @@ export class OvsNetworkBackend {
       );
       state.insertNetwork(record);
       try {
-        await helper.createBridge(record);
+        await helper.createBridge(record, this.#p.dns.upstreamsOf(record));
       } catch (err) {
         state.deleteNetwork(record.id);
         await helper.deleteBridge(record.id, record.name).catch(() => undefined);

@@ -6,9 +6,9 @@
  */
 import type { Logger } from '@arca-net/log';
 import type { tapforwarder } from '@arca-net/proto';
-import { optionUpstreams } from './dns-upstreams.js';
+import { networkUpstreams, optionUpstreams } from './dns-upstreams.js';
 import type { ForwarderPool } from './forwarders.js';
-import type { ContainerRecord, StateStore } from './state.js';
+import type { ContainerRecord, NetworkRecord, StateStore } from './state.js';
 
 /** Builds containers' DNS snapshots from the state and pushes them through the forwarder pool. */
 export class DnsFanOut {
@@ -23,6 +23,11 @@ export class DnsFanOut {
     this.#forwarders = forwarders;
     this.#upstreams = upstreams;
     this.#log = log;
+  }
+
+  /** The upstreams of a network's resolvers: its own option, else the backend's. */
+  upstreamsOf(n: NetworkRecord): string[] {
+    return networkUpstreams(n, this.#upstreams);
   }
 
   /** The DNS snapshot of one container: every network it is ready on, with the running peers there. */

@@ -6,6 +6,7 @@
 import { type Logger, silentLogger } from '@arca-net/log';
 import { HELPER_CONTROL_PORT, network } from '@arca-net/proto';
 import { type ListenAddress, parseListenAddress, rpcService, startRpcServer } from '@arca-net/rpc';
+import { NetworkResolvers } from '../dns/resolvers.js';
 import { ControllerError, ERROR_CODES } from '../domain/errors.js';
 import { Networks } from '../domain/networks.js';
 import { parseExternalNetwork } from '../domain/validate.js';
@@ -96,7 +97,18 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const uplink = options.uplink
     ? parseExternalNetwork(options.uplink.cidr, options.uplink.gateway)
     : undefined;
-  const networks = new Networks({ driver, dataPath, logger, ...(uplink ? { uplink } : {}) });
+  // The per-network resolvers need the real OVS/OVN and the helper's kernel: only with the CLI driver.
+  const resolvers =
+    driver instanceof CliOvnDriver && process.env.ARCA_HELPER_RESOLVERS !== '0'
+      ? new NetworkResolvers(driver.nbctl, driver.vsctl, logger.child({ component: 'resolvers' }))
+      : undefined;
+  const networks = new Networks({
+    driver,
+    dataPath,
+    logger,
+    ...(uplink ? { uplink } : {}),
+    ...(resolvers ? { resolvers } : {}),
+  });
   await networks.restore();
 
   const rpc = await startRpcServer({
