@@ -537,6 +537,7 @@ describe('lifecycle and restarts', () => {
         name: 'orphan',
         internal: false,
         ipRange: '',
+        dnsUpstreams: [],
         mtu: 0,
         labels: {},
       },

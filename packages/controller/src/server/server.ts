@@ -51,6 +51,11 @@ export interface ControllerOptions {
   dataPath?: DataPath;
   /** Default: the CLI driver on a real tool runner. */
   driver?: OvnDriver;
+  /**
+   * Runs a resolver per network in this helper (the DHCP lease's DNS server).
+   * Default: on with the real CLI driver and tools, off with a given runner or driver.
+   */
+  resolvers?: boolean;
   runner?: ToolRunner;
   /** Tool timeout (ms), default 30 s. */
   timeoutMs?: number;
@@ -97,9 +102,11 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const uplink = options.uplink
     ? parseExternalNetwork(options.uplink.cidr, options.uplink.gateway)
     : undefined;
-  // The per-network resolvers need the real OVS/OVN and the helper's kernel: only with the CLI driver.
+  // The per-network resolvers need the real tools and the helper's kernel: not with a test's runner or driver.
+  const wantResolvers =
+    options.resolvers ?? (options.runner === undefined && options.driver === undefined);
   const resolvers =
-    driver instanceof CliOvnDriver && process.env.ARCA_HELPER_RESOLVERS !== '0'
+    wantResolvers && driver instanceof CliOvnDriver && process.env.ARCA_HELPER_RESOLVERS !== '0'
       ? new NetworkResolvers(driver.nbctl, driver.vsctl, logger.child({ component: 'resolvers' }))
       : undefined;
   const networks = new Networks({
