@@ -6,6 +6,9 @@
  * retries off and must answer far below any resolver timeout (5 s): a
  * resolver that ever waits fails here, whatever the machine's speed.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type DigOptions,
@@ -57,7 +60,7 @@ async function fastDig(from: string, name: string, options: DigOptions = {}): Pr
 
 beforeAll(async () => {
   await lab.ok('lab', 'up', '--quiet');
-  await lab.ok('network', 'create', 'front');
+  await lab.ok('network', 'create', '--subnet', '172.18.0.0/16', 'front');
   await lab.ok('network', 'create', '--internal', 'back');
   // A network whose upstream is a port where nothing listens (the CLI's -o is another change).
   await api().createNetwork({
@@ -123,6 +126,81 @@ describe('the embedded resolver 127.0.0.11', () => {
       expect(result.stdout).toContain(await ipOf('api', 'front'));
       expect(Number(/ms=(\d+)/.exec(result.stdout)?.[1]), result.stdout).toBeLessThan(FAST_MS);
     }
+  });
+});
+
+/** Writes the DHCP lease's DNS server into the namespace's resolv.conf, as a DHCP guest's script does. */
+const UDHCPC_SCRIPT = `#!/bin/sh
+[ "$1" = bound ] || [ "$1" = renew ] || exit 0
+: > /etc/resolv.conf
+for s in $dns; do echo "nameserver $s" >> /etc/resolv.conf; done
+echo "lease dns=$dns router=$router"
+`;
+
+describe('a guest that takes its resolver from DHCP (udhcpc)', () => {
+  let server = '';
+
+  beforeAll(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arcanet-dns-'));
+    const script = join(dir, 'udhcpc.sh');
+    await writeFile(script, UDHCPC_SCRIPT, { mode: 0o755 });
+    await lab.ok('lab', 'run', 'guest', '--network', 'front');
+    await lab.ok('lab', 'run', 'iguest', '--network', 'back');
+    for (const guest of ['guest', 'iguest']) {
+      const ns = await namespaceOf(guest);
+      const argv = ['busybox', 'udhcpc', '-i', 'eth0', '-f', '-q', '-n', '-t', '5', '-T', '1'];
+      const result = await tryCommand(['ip', 'netns', 'exec', ns, ...argv, '-s', script]);
+      const dns = /lease dns=(\S+)/.exec(result.stdout)?.[1];
+      if (!dns)
+        throw new Error(
+          `no DNS server in the lease of ${guest}: ${result.stdout} ${result.stderr}`,
+        );
+      if (guest === 'guest') server = dns;
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("names the network's own resolver (its highest host address), not the gateway", () => {
+    expect(server).toBe('172.18.255.254');
+  });
+
+  it('answers A, AAAA, PTR and name.network, with and without EDNS, over UDP and TCP, at once', async () => {
+    const ip = await ipOf('api', 'front');
+    for (const options of [{}, { edns: false }, { tcp: true }]) {
+      expect((await fastDig('guest', 'api', options)).answers).toEqual([ip]);
+    }
+    const aaaa = await fastDig('guest', 'api', { type: 'AAAA' });
+    expect([aaaa.status, aaaa.answers]).toEqual(['NOERROR', []]);
+    expect((await fastDig('guest', 'api.front')).answers).toEqual([ip]);
+    expect((await fastDig('guest', ip, { type: 'PTR' })).answers).toEqual(['api.front.']);
+  });
+
+  it('forwards unknown names to the upstream through the network', async () => {
+    expect((await fastDig('guest', 'www.example.com')).answers).toEqual(['203.0.113.80']);
+    expect((await fastDig('guest', 'nowhere.example', { tcp: true })).status).toBe('NXDOMAIN');
+  });
+
+  it('answers SERVFAIL at once on an internal network, which has no way out', async () => {
+    expect((await fastDig('iguest', 'www.example.com')).status).toBe('SERVFAIL');
+  });
+
+  it('getent hosts and ahosts answer at once', async () => {
+    const ns = await namespaceOf('guest');
+    for (const db of ['hosts', 'ahosts']) {
+      const script = `s=$(date +%s%N); getent ${db} api; r=$?; e=$(date +%s%N); echo "ms=$(((e-s)/1000000))"; exit $r`;
+      const result = await tryCommand(['ip', 'netns', 'exec', ns, 'sh', '-c', script]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain(await ipOf('api', 'front'));
+      expect(Number(/ms=(\d+)/.exec(result.stdout)?.[1]), result.stdout).toBeLessThan(FAST_MS);
+    }
+  });
+
+  it('drops names of removed containers at once', async () => {
+    await lab.ok('lab', 'run', 'tmp2', '--network', 'front');
+    expect((await fastDig('guest', 'tmp2')).status).toBe('NOERROR');
+    await lab.ok('lab', 'rm', 'tmp2');
+    const r = await fastDig('guest', 'tmp2');
+    expect(r.answers).toEqual([]);
   });
 });
 

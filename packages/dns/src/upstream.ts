@@ -97,7 +97,19 @@ function queryUdp(
       if (usable(reply)) done(undefined, reply);
       else done(new Error('upstream answered with an error'));
     });
-    const connect = () => socket.connect(upstream.port, upstream.host, () => socket.send(query));
+    // A failed connect (no route) calls back with its error; it must never reach send().
+    const connect = () =>
+      socket.connect(upstream.port, upstream.host, (error?: Error) => {
+        if (error) {
+          done(error);
+          return;
+        }
+        try {
+          socket.send(query);
+        } catch (sendError) {
+          done(sendError as Error);
+        }
+      });
     if (source) socket.bind(0, source, connect);
     else connect();
   });
