@@ -236,3 +236,12 @@ describe('bad input', () => {
     expect(await lab.ok('network', 'ls')).not.toContain('bad');
   });
 });
+
+describe('lab down', () => {
+  it('removes the fake upstream with everything else', async () => {
+    expect(await lab.namespaces()).toContain(`${lab.prefix}-upstream`);
+    expect((await lab.down()).code).toBe(0);
+    expect(await lab.namespaces()).toEqual([]);
+    expect(await lab.processes()).toEqual([]);
+  });
+});
