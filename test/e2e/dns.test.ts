@@ -195,6 +195,21 @@ describe('a guest that takes its resolver from DHCP (udhcpc)', () => {
     }
   });
 
+  it('both resolvers survive malformed queries and keep answering', async () => {
+    const ns = await namespaceOf('guest');
+    const ip = await ipOf('api', 'front');
+    for (const target of ['127.0.0.11', server]) {
+      const junk = [
+        `printf 'junk' > /dev/udp/${target}/53`,
+        `head -c 60 /dev/urandom > /dev/udp/${target}/53`,
+        `printf '\\x12\\x34\\x01\\x00\\x00\\x01\\xff\\xff\\xff\\xff\\xff\\xff\\xff' > /dev/udp/${target}/53`,
+        `printf '\\x00\\x05junk!' > /dev/tcp/${target}/53`,
+      ];
+      await tryCommand(['ip', 'netns', 'exec', ns, 'bash', '-c', junk.join('; ')]);
+      expect((await fastDig('guest', 'api', { server: target })).answers).toEqual([ip]);
+    }
+  });
+
   it('drops names of removed containers at once', async () => {
     await lab.ok('lab', 'run', 'tmp2', '--network', 'front');
     expect((await fastDig('guest', 'tmp2')).status).toBe('NOERROR');
