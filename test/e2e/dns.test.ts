@@ -252,6 +252,21 @@ describe('bad input', () => {
   });
 });
 
+describe('network rm', () => {
+  it("removes the network's resolver from the helper: port, policy rule, listener", async () => {
+    const helper = `${lab.prefix}-helper`;
+    const state = async () => {
+      const links = await tryCommand(['ip', '-n', helper, '-br', 'addr']);
+      const rules = await tryCommand(['ip', '-n', helper, 'rule']);
+      return `${links.stdout}\n${rules.stdout}`;
+    };
+    await lab.ok('network', 'create', '--subnet', '10.77.0.0/24', 'gone');
+    expect(await state()).toContain('10.77.0.254');
+    await lab.ok('network', 'rm', 'gone');
+    expect(await state()).not.toContain('10.77.0.254');
+  });
+});
+
 describe('lab down', () => {
   it('removes the fake upstream with everything else', async () => {
     expect(await lab.namespaces()).toContain(`${lab.prefix}-upstream`);
