@@ -14,6 +14,7 @@ import { machineInfo } from './machine.js';
 import { updateReadme } from './readme.js';
 import { type BenchRun, buildRun, writeResults } from './report.js';
 import { runControlPlaneSuite } from './suites/control-plane.js';
+import { runDnsSuite } from './suites/dns.js';
 import { runHopsSuite } from './suites/hops.js';
 import { FULL_BUDGET, measurePath, type PathPair, QUICK_BUDGET } from './suites/path.js';
 import { runRelaySuite } from './suites/relay.js';
@@ -84,6 +85,7 @@ const suites: Suite[] = [
   { name: 'floor-ovs', run: () => labPathSuite('floor-ovs', 'native', setupFloorOvs) },
   { name: 'arca-net', run: () => labPathSuite('arca-net', 'native', setupLabPair) },
   { name: 'hops', run: async () => runHopsSuite(await sharedNativeLab(), quick, log) },
+  { name: 'dns', run: async () => runDnsSuite(await sharedNativeLab(), quick, log) },
   { name: 'arca-net-ts', run: () => labPathSuite('arca-net-ts', 'ts', setupLabPair) },
   {
     name: 'arca-net-polling',

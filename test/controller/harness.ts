@@ -207,6 +207,8 @@ export async function startTestController(
     listen: `unixdir:${grpcDir}`,
     ovn: helper.ovn,
     dataPath,
+    // The controller runs in the test's namespace, not the helper's: no per-network resolvers.
+    resolvers: false,
     ...(uplink ? { uplink } : {}),
   });
   const { client, close } = connectController(controller.grpcSocketPath);

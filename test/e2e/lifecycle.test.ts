@@ -108,6 +108,7 @@ describe('a crashed lab host', () => {
     expect((await lab.namespaces()).sort()).toEqual([
       `${lab.prefix}-helper`,
       `${lab.prefix}-outside`,
+      `${lab.prefix}-upstream`,
     ]);
     await lab.ok('lab', 'run', 'second');
     const ps = await lab.json<Array<{ name: string }>>('lab', 'ps');

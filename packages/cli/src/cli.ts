@@ -44,13 +44,14 @@ const GLOBAL_OPTIONS: Options = {
 const COMMANDS: Command[] = [
   {
     name: 'lab up',
-    usage: 'arca-net lab up [--host-relay native|ts|polling]',
+    usage: 'arca-net lab up [--host-relay native|ts|polling] [--dns IP[:PORT]]...',
     summary:
       'start the lab: helper namespace (OVS, OVN, controller) and the lab host process; ' +
-      '--host-relay swaps the host relays for a reference engine (for comparisons)',
-    options: { 'host-relay': { type: 'string' } },
+      '--host-relay swaps the host relays for a reference engine (for comparisons); ' +
+      "--dns sets the upstream resolvers (default: the lab's fake upstream 203.0.113.53)",
+    options: { 'host-relay': { type: 'string' }, dns: { type: 'string', multiple: true } },
     arity: [0, 0],
-    run: (c, v) => labUpCommand(c, str(v, 'host-relay')).then(() => undefined),
+    run: (c, v) => labUpCommand(c, str(v, 'host-relay'), list(v, 'dns')).then(() => undefined),
   },
   {
     name: 'lab down',

@@ -3,13 +3,19 @@
  * and, through @arca-net/rpc, the gRPC server (TAPForwarder beside health and
  * reflection) on its listen address.
  */
+
+import {
+  DnsInputError,
+  DnsServer,
+  parseUpstream,
+  systemUpstreams,
+  type Upstream,
+} from '@arca-net/dns';
 import { type Logger, silentLogger } from '@arca-net/log';
 import { FORWARDER_CONTROL_PORT, tapforwarder } from '@arca-net/proto';
 import { type ListenAddress, parseListenAddress, rpcService, startRpcServer } from '@arca-net/rpc';
 import type { TapLinkPrimitives } from '@arca-net/vsock';
 import { AttachmentManager } from './attachments.js';
-import { DnsServer } from './dns/server.js';
-import { parseUpstream, systemUpstreams, type Upstream } from './dns/upstream.js';
 import { ForwarderError, forwarderErrors } from './errors.js';
 import { type DhcpOptions, obtainLease } from './netconf/dhcp.js';
 import { execRunner, IpTool } from './netconf/ip.js';
@@ -22,6 +28,7 @@ export function parseForwarderListen(text: string): ListenAddress {
 
 /** The gRPC status of a forwarder error, from its table; other errors are not ours. */
 function forwarderErrorStatus(error: unknown) {
+  if (error instanceof DnsInputError) return forwarderErrors.INVALID_ARGUMENT.status;
   return error instanceof ForwarderError ? forwarderErrors[error.code].status : undefined;
 }
 

@@ -3,13 +3,12 @@
  * function, maps the result. Failures are thrown (the error middleware gives
  * them their status); successful responses carry `success: true`.
  */
+
+import { buildDnsTable, type DnsServer, parseUpstream } from '@arca-net/dns';
 import type { tapforwarder } from '@arca-net/proto';
 import { addTapLinkStats, emptyTapLinkStats, type TapLinkStats } from '@arca-net/vsock';
 import type { ServiceImplementation } from 'nice-grpc';
 import type { AttachmentInfo, AttachmentManager } from './attachments.js';
-import type { DnsServer } from './dns/server.js';
-import { buildDnsTable } from './dns/table.js';
-import { parseUpstream } from './dns/upstream.js';
 import { validateAttach, validateDeviceName, validateSetDefaultRoute } from './validate.js';
 import { FORWARDER_VERSION } from './version.js';
 

@@ -336,7 +336,7 @@ describe('TAPForwarder service', () => {
       },
       upstreamServers: [],
     });
-    expect(good).toEqual({ success: true, error: '', recordsUpdated: 3 });
+    expect(good).toEqual({ success: true, error: '', recordsUpdated: 6 }); // web, w, aaaaaaaaaaaa, each bare and .front
     for (const bad of [
       { name: 'web', id: '', ipAddress: 'x', aliases: [] },
       { name: 'we b', id: '', ipAddress: '198.51.100.9', aliases: [] },

@@ -16,6 +16,7 @@ import { type AttachmentInfo, type AttachmentParts, Attachments } from './attach
 import { NetworkBridge, type NetworkBridgeOptions } from './bridge.js';
 import type { ClientOptions } from './clients.js';
 import { DnsFanOut } from './dns.js';
+import { checkUpstreams } from './dns-upstreams.js';
 import {
   type ConnectOptions,
   type ContainerSpec,
@@ -92,6 +93,7 @@ export class OvsNetworkBackend {
    * {@link reconcile} to bring persisted attachments back after a restart.
    */
   static async open(options: OvsNetworkBackendOptions): Promise<OvsNetworkBackend> {
+    checkUpstreams(options.dnsUpstreams ?? []);
     const state = StateStore.open(options.stateFile);
     let helper: HelperClient;
     try {
@@ -128,7 +130,7 @@ export class OvsNetworkBackend {
       );
       state.insertNetwork(record);
       try {
-        await helper.createBridge(record);
+        await helper.createBridge(record, this.#p.dns.upstreamsOf(record));
       } catch (err) {
         state.deleteNetwork(record.id);
         await helper.deleteBridge(record.id, record.name).catch(() => undefined);
@@ -196,15 +198,18 @@ export class OvsNetworkBackend {
   /** Forgets a container (`docker rm`): removes its attachments everywhere, then its record. */
   unregisterContainer(idOrName: string): Promise<void> {
     return this.#exclusive(async () => {
-      const { state, ports, forwarders } = this.#p;
+      const { state, ports, forwarders, dns } = this.#p;
       const c = this.#requireContainer(idOrName);
+      const networks = new Set<string>();
       for (const a of state.attachmentsOfContainer(c.id)) {
         await this.#attachments.teardown(c, a, { forwarder: c.running });
         state.deleteAttachment(c.id, a.networkId);
         if (a.port !== null) ports.release(a.port);
+        networks.add(a.networkId);
       }
       state.deleteContainer(c.id);
       await forwarders.forget(c.id);
+      await dns.pushToNetworks(networks);
     });
   }
 

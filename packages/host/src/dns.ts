@@ -6,8 +6,9 @@
  */
 import type { Logger } from '@arca-net/log';
 import type { tapforwarder } from '@arca-net/proto';
+import { networkUpstreams, optionUpstreams } from './dns-upstreams.js';
 import type { ForwarderPool } from './forwarders.js';
-import type { ContainerRecord, StateStore } from './state.js';
+import type { ContainerRecord, NetworkRecord, StateStore } from './state.js';
 
 /** Builds containers' DNS snapshots from the state and pushes them through the forwarder pool. */
 export class DnsFanOut {
@@ -24,9 +25,15 @@ export class DnsFanOut {
     this.#log = log;
   }
 
+  /** The upstreams of a network's resolvers: its own option, else the backend's. */
+  upstreamsOf(n: NetworkRecord): string[] {
+    return networkUpstreams(n, this.#upstreams);
+  }
+
   /** The DNS snapshot of one container: every network it is ready on, with the running peers there. */
   snapshot(containerId: string): tapforwarder.UpdateDNSMappingsRequest {
     const networks: Record<string, tapforwarder.NetworkPeers> = {};
+    const upstreams = new Set<string>();
     for (const mine of this.#state.attachmentsOfContainer(containerId)) {
       if (mine.status !== 'ready') continue;
       const n = this.#state.getNetwork(mine.networkId);
@@ -39,8 +46,13 @@ export class DnsFanOut {
         containers.push({ name: pc.name, id: pc.id, ipAddress: peer.ip, aliases: peer.aliases });
       }
       networks[n.name] = { containers };
+      for (const u of optionUpstreams(n.options)) upstreams.add(u);
     }
-    return { networks, upstreamServers: this.#upstreams };
+    // A network's own upstreams win; the backend's apply when none of its networks names any.
+    return {
+      networks,
+      upstreamServers: upstreams.size > 0 ? [...upstreams] : this.#upstreams,
+    };
   }
 
   /** Pushes a container's snapshot; with `strict` a failure is thrown, else logged. */

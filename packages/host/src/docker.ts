@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { VmEndpoint } from '@arca-net/vsock';
+import { optionUpstreams } from './dns-upstreams.js';
 import { errors } from './errors.js';
 import { planNetworkAddressing } from './ipam.js';
 import type { AttachmentRecord, ContainerRecord, NetworkRecord } from './state.js';
@@ -135,6 +136,7 @@ export function newNetworkRecord(
   if (!Number.isInteger(mtu) || (mtu !== 0 && (mtu < 68 || mtu > 65535))) {
     throw errors.invalidOption(`invalid MTU ${mtuText ?? options.mtu}: must be 68..65535`);
   }
+  optionUpstreams(options.options ?? {});
   return {
     id: randomBytes(32).toString('hex'),
     name: options.name,

@@ -99,8 +99,11 @@ export class HelperClient {
     return callRpc(HELPER_STATUS_TABLE, rpc, what, () => call(this.#conn.client), helperError);
   }
 
-  /** Creates the network's logical switch, or confirms an identical one (idempotent). */
-  async createBridge(n: NetworkRecord): Promise<void> {
+  /**
+   * Creates the network's logical switch, or confirms an identical one
+   * (idempotent); `dnsUpstreams` go to the network's resolver in the helper.
+   */
+  async createBridge(n: NetworkRecord, dnsUpstreams: string[] = []): Promise<void> {
     await this.#call('CreateBridge', `CreateBridge ${n.name}`, (client) =>
       client.createBridge({
         networkId: n.id,
@@ -111,6 +114,7 @@ export class HelperClient {
         ipRange: n.ipRange,
         mtu: n.mtu,
         labels: n.labels,
+        dnsUpstreams,
       }),
     );
   }

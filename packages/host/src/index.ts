@@ -27,6 +27,7 @@ export {
   type ServiceConnection,
   type TapForwarderClient,
 } from './clients.js';
+export { checkUpstreams, DNS_UPSTREAMS_OPTION, optionUpstreams } from './dns-upstreams.js';
 export {
   type ConnectOptions,
   type ContainerSpec,

@@ -15,6 +15,7 @@ import {
   networkOf,
   parseCidrText,
   parseIpv4,
+  resolverAddress,
 } from '@arca-net/netaddr';
 import { errors } from './errors.js';
 
@@ -158,6 +159,8 @@ export function checkStaticIp(
   if (addr === subnet.base || addr === lastAddress(subnet)) throw errors.ipNotInSubnet(ip);
   const text = formatIpv4(addr);
   if (text === scope.gateway || taken.has(text)) throw errors.addressInUse();
+  // The helper's resolver of the network (the DHCP lease's DNS server) holds it.
+  if (addr === resolverOf(scope)) throw errors.addressInUse();
   return text;
 }
 
@@ -174,11 +177,18 @@ export function nextFreeIp(
   const pool = scope.ipRange ? parseCidr(scope.ipRange) : subnet;
   const first = Math.max(pool.base, subnet.base + 1);
   const last = Math.min(lastAddress(pool), lastAddress(subnet) - 1);
+  const resolver = resolverOf(scope);
   for (let addr = first; addr <= last; addr++) {
     const text = formatIpv4(addr);
-    if (text !== scope.gateway && !taken.has(text)) return text;
+    if (text !== scope.gateway && addr !== resolver && !taken.has(text)) return text;
   }
   throw errors.noFreeAddress(networkName);
+}
+
+/** The address of the network's resolver in the helper (never a container's). */
+function resolverOf(scope: AllocationScope): number | undefined {
+  const gateway = parseIpv4(scope.gateway);
+  return gateway === undefined ? undefined : resolverAddress(parseCidr(scope.subnet), gateway);
 }
 
 /** Prefix length of a CIDR text. */

@@ -76,7 +76,7 @@ export async function reconcile(
 
   for (const n of networks.values()) {
     try {
-      await helper.createBridge(n);
+      await helper.createBridge(n, dns.upstreamsOf(n));
       report.networks++;
     } catch (err) {
       fail(`network ${n.name}`, err);

@@ -570,6 +570,7 @@ describe('lifecycle and restarts', () => {
         name: 'orphan',
         internal: false,
         ipRange: '',
+        dnsUpstreams: [],
         mtu: 0,
         labels: {},
       },

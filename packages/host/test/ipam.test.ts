@@ -153,6 +153,17 @@ describe('static and dynamic addresses', () => {
     );
   });
 
+  it("never hands out the network's resolver address (the highest host that is not the gateway)", () => {
+    const whole = { subnet: '10.5.0.0/29', gateway: '10.5.0.1', ipRange: '' };
+    const taken = new Set(['10.5.0.2', '10.5.0.3', '10.5.0.4', '10.5.0.5']);
+    expect(() => nextFreeIp(whole, taken, 'n')).toThrow(/no available IPv4 addresses/);
+    expect(() => checkStaticIp('10.5.0.6', whole, new Set())).toThrow(/^Address already in use$/);
+    const highGateway = { subnet: '10.5.0.0/29', gateway: '10.5.0.6', ipRange: '' };
+    expect(() => checkStaticIp('10.5.0.5', highGateway, new Set())).toThrow(
+      /^Address already in use$/,
+    );
+  });
+
   it('parses only canonical dotted quads', () => {
     expect(parseIpv4('1.2.3.4')).toBe(0x01020304);
     for (const bad of ['1.2.3', '01.2.3.4', '1.2.3.4.5', '256.1.1.1', ' 1.2.3.4', '']) {

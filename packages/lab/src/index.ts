@@ -63,6 +63,7 @@ export {
 } from './paths.js';
 export { checkPrerequisites, type PrerequisiteOptions } from './prerequisites.js';
 export { type DhcpLease, dhcpLease } from './probes/dhcp.js';
+export { type DigOptions, type DigResult, dig, parseDig } from './probes/dns.js';
 export {
   type IperfClientOptions,
   IperfError,

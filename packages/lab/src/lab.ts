@@ -8,7 +8,7 @@
  */
 import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errors, NetworkBackendError, type RelayEngine } from '@arca-net/host';
+import { checkUpstreams, errors, NetworkBackendError, type RelayEngine } from '@arca-net/host';
 import { LabClient } from './api/client.js';
 import type { ComponentHealth } from './api/routes.js';
 import { inNamespace, runCommand } from './command.js';
@@ -33,6 +33,7 @@ import {
 } from './processes.js';
 import { helperStartupScript, hostMain } from './programs.js';
 import { socketAccepts } from './sockets.js';
+import { createUpstream, UPSTREAM_ADDRESS } from './upstream/resolver.js';
 
 /** How `lab up` and `lab down` report their slow steps (the CLI draws progress lines). */
 export interface LabProgress {
@@ -49,6 +50,8 @@ export interface LabSettings {
   createdAt: string;
   /** The lab host's relay engine (absent in labs from before the option: native). */
   hostRelay?: RelayEngine;
+  /** Upstream resolvers of the lab's DNS (absent in labs from before the option). */
+  dnsUpstreams?: string[];
 }
 
 /** The settings of the lab in `paths.dir`, or undefined when none was brought up there. */
@@ -130,12 +133,17 @@ export interface LabUpOptions {
   /** Bound of each readiness wait. */
   timeoutMs?: number;
   progress?: LabProgress;
+  /** Upstream resolvers ("ip" or "ip:port") of every DNS path; default: the lab's fake upstream. */
+  dnsUpstreams?: string[];
 }
 
 /** `lab up`: brings the lab up, or fails with one line and leaves nothing behind. */
 export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promise<void> {
   const progress = options.progress ?? silentProgress;
   const timeoutMs = options.timeoutMs ?? labTimeoutMs();
+  const dnsUpstreams = checkUpstreams(
+    options.dnsUpstreams?.length ? options.dnsUpstreams : [UPSTREAM_ADDRESS],
+  );
   await checkPrerequisites();
   if (await hostRunning(paths)) throw errors.labRunning(paths.dir);
   const stale = await leftovers(paths);
@@ -158,6 +166,7 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
       prefix: paths.config.prefix,
       createdAt: new Date().toISOString(),
       hostRelay,
+      dnsUpstreams,
     };
     await writeFile(paths.settings, `${JSON.stringify(settings, null, 2)}\n`);
 
@@ -166,6 +175,7 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
       async (update) => {
         await createNamespace(paths.helperNamespace);
         await createOutside(paths);
+        await createUpstream(paths, timeoutMs);
         const pid = await spawnDetached(
           inNamespace(paths.helperNamespace, [helperStartupScript, 'run']),
           {
@@ -213,6 +223,7 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
           paths.dir,
           '--host-relay',
           hostRelay,
+          ...dnsUpstreams.flatMap((u) => ['--dns', u]),
         ];
         const pid = await spawnDetached(argv, {
           logFile: paths.log('host'),

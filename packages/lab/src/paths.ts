@@ -104,6 +104,10 @@ export class LabPaths {
   get outsideNamespace(): string {
     return `${this.config.prefix}-outside`;
   }
+  /** Name of the fake upstream resolver's namespace (203.0.113.53, behind the outside world). */
+  get upstreamNamespace(): string {
+    return `${this.config.prefix}-upstream`;
+  }
   /** Name of a container's namespace, from the container id. */
   containerNamespace(containerId: string): string {
     return `${this.config.prefix}-c-${containerId.slice(0, 12)}`;
@@ -117,6 +121,7 @@ export class LabPaths {
     return (
       name === this.helperNamespace ||
       name === this.outsideNamespace ||
+      name === this.upstreamNamespace ||
       name.startsWith(`${this.config.prefix}-c-`)
     );
   }

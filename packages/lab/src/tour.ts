@@ -12,6 +12,7 @@ import { type LabProgress, labDown, labUp } from './lab.js';
 import { listNamespaces } from './netns.js';
 import type { LabPaths } from './paths.js';
 import { dhcpLease } from './probes/dhcp.js';
+import { dig } from './probes/dns.js';
 import { ping } from './probes/ping.js';
 
 /** What the tour reports, in order. */
@@ -167,6 +168,20 @@ export async function runTour(paths: LabPaths, options: TourOptions): Promise<nu
       await tour.expect(`${from} → ${to}`, async () => {
         const result = await pingFrom(from, to);
         return { ok: result.received > 0, detail: replies(result) };
+      });
+    }
+    // Timed lookups, retries off: an answer must come at once, never after a resolver timeout.
+    for (const [name, type] of [
+      ['api', 'A'],
+      ['api', 'AAAA'],
+      ['www.example.com', 'A'],
+    ] as const) {
+      await tour.expect(`dig ${type} ${name} from web`, async () => {
+        const r = await dig(ns('web'), name, { type });
+        return {
+          ok: r.status !== 'TIMEOUT' && r.timeMs < 1000,
+          detail: `${r.status} ${r.answers.join(' ') || '(no data)'}, query time ${r.timeMs} ms`,
+        };
       });
     }
 

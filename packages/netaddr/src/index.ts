@@ -14,6 +14,7 @@ export {
   networkOf,
   parseCidrText,
   parseIpv4,
+  resolverAddress,
   sameNetwork,
 } from './ipv4.js';
 export { formatMac, type MacProblem, parseMac, randomMac } from './mac.js';

@@ -89,3 +89,15 @@ export function sameNetwork(a: number, b: number, prefix: number): boolean {
   const mask = maskOf(prefix);
   return (a & mask) >>> 0 === (b & mask) >>> 0;
 }
+
+/**
+ * The address of a network's resolver in the helper (the DNS server that DHCP
+ * leases name): the subnet's highest host address that is not the gateway.
+ * No container is ever given it. Undefined for subnets of fewer than 6 hosts
+ * (/30 and smaller), which keep every address for containers.
+ */
+export function resolverAddress(cidr: Cidr, gateway: number): number | undefined {
+  if (cidr.prefix > 29) return undefined;
+  const { last } = hostRange(cidr);
+  return last === gateway ? last - 1 : last;
+}

@@ -16,7 +16,11 @@ import { UsageError } from '../errors.js';
 import { CROSS, formatJson, formatTable, Progress, TICK } from '../output.js';
 import { type CommandContext, labClient, labProgress } from './context.js';
 
-export async function labUpCommand(context: CommandContext, hostRelay?: string): Promise<void> {
+export async function labUpCommand(
+  context: CommandContext,
+  hostRelay?: string,
+  dns?: string[],
+): Promise<void> {
   if (hostRelay !== undefined && !(RELAY_ENGINES as readonly string[]).includes(hostRelay)) {
     throw new UsageError(
       `lab up: --host-relay must be one of ${RELAY_ENGINES.join(', ')} (got '${hostRelay}')`,
@@ -25,6 +29,7 @@ export async function labUpCommand(context: CommandContext, hostRelay?: string):
   await labUp(context.paths, {
     progress: labProgress(context),
     hostRelay: hostRelay as RelayEngine | undefined,
+    ...(dns?.length ? { dnsUpstreams: dns } : {}),
   });
   if (!context.quiet) context.io.err(`lab is up in ${context.paths.dir}\n`);
 }

@@ -15,7 +15,9 @@ import {
   hostRange,
   lastAddress,
   parseIpv4,
+  resolverAddress,
 } from '@arca-net/netaddr';
+import type { NetworkResolverHooks } from '../dns/resolvers.js';
 import type { OvnDriver, OvnHealth } from '../ovn/driver.js';
 import { OvnError } from '../ovn/errors.js';
 import type {
@@ -125,6 +127,8 @@ export interface NetworksOptions {
    */
   uplink?: ExternalNetwork;
   logger?: Logger;
+  /** The per-network resolvers (the DHCP lease's DNS server); none in unit tests. */
+  resolvers?: NetworkResolverHooks;
 }
 
 /** The domain service behind NetworkControl. */
@@ -138,8 +142,10 @@ export class Networks {
   /** The uplink as OVN rows need it; set by {@link restore} (it needs the chassis name). */
   private uplink: UplinkRecord | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly resolvers: NetworkResolverHooks | undefined;
 
   constructor(options: NetworksOptions) {
+    this.resolvers = options.resolvers;
     this.driver = options.driver;
     this.dataPath = options.dataPath;
     this.external = options.uplink;
@@ -212,6 +218,7 @@ export class Networks {
           );
         }
       }
+      for (const view of this.nets.values()) await this.resolvers?.ensure(view);
       this.log.info(
         { networks: this.nets.size, attachments: state.endpoints.length },
         'state restored from NB',
@@ -281,6 +288,7 @@ export class Networks {
       await Promise.all(
         links.map(([portName, link]) => this.unplugLink(portName, link).catch(() => undefined)),
       );
+      await this.resolvers?.close();
     });
   }
 
@@ -305,6 +313,7 @@ export class Networks {
             `network ${spec.networkId} already exists with subnet ${r.subnet}, gateway ${r.gateway}`,
           );
         }
+        await this.resolvers?.ensure(existing, spec.dnsUpstreams);
         return existing;
       }
       for (const other of this.nets.values()) {
@@ -349,6 +358,7 @@ export class Networks {
         published: new Map(),
       };
       this.nets.set(spec.networkId, view);
+      await this.resolvers?.ensure(view, spec.dnsUpstreams);
       this.log.info({ networkId: spec.networkId, subnet, gateway, externalIp }, 'network created');
       return view;
     });
@@ -366,8 +376,14 @@ export class Networks {
       }
       await ovn('deleting the network', () => this.driver.deleteNetwork(networkId));
       this.nets.delete(networkId);
+      await this.resolvers?.remove(networkId);
       this.log.info({ networkId }, 'network deleted');
     });
+  }
+
+  /** The address DHCP leases name as DNS server: the network's resolver, else its gateway. */
+  dnsServerOf(view: NetworkView): string {
+    return this.resolvers?.address(view) ?? view.record.gateway;
   }
 
   private network(networkId: string): NetworkView {
@@ -379,6 +395,9 @@ export class Networks {
   private pickIp(view: NetworkView, requested: number | undefined): number {
     const used = new Set<number>([view.gateway]);
     for (const ep of view.endpoints.values()) used.add(parseIpv4(ep.ip) ?? 0);
+    // The network's resolver (the DHCP lease's DNS server) holds this one.
+    const resolver = resolverAddress(view.subnet, view.gateway);
+    if (resolver !== undefined) used.add(resolver);
     if (requested !== undefined) {
       const hosts = hostRange(view.subnet);
       if (
@@ -462,6 +481,7 @@ export class Networks {
       this.links.set(endpoint.portName, link);
       view.endpoints.set(endpoint.containerId, endpoint);
       for (const name of names) if (!view.dns.has(name)) view.dns.set(name, endpoint.ip);
+      this.resolvers?.refresh(view);
       this.log.info(
         {
           containerId: spec.containerId,
@@ -539,6 +559,7 @@ export class Networks {
       await ovn('removing the logical switch port', () => this.driver.removeEndpoint(ep, names));
       view.endpoints.delete(containerId);
       for (const name of names) if (view.dns.get(name) === ep.ip) view.dns.delete(name);
+      this.resolvers?.refresh(view);
       for (const [key, p] of view.published) {
         if (p.containerId === containerId) {
           await ovn('removing a published port', () =>

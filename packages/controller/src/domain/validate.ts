@@ -3,6 +3,7 @@
  * normalized values the domain trusts, or throwing INVALID_ARGUMENT.
  */
 
+import { parseUpstream } from '@arca-net/dns';
 import {
   type Cidr,
   cidrContains,
@@ -79,6 +80,8 @@ export interface NetworkSpec {
   mtu: number;
   internal: boolean;
   labels: Record<string, string>;
+  /** Upstreams of the network's resolver ("ip" or "ip:port"). */
+  dnsUpstreams?: string[];
 }
 
 export function validateCreateBridge(req: network.CreateBridgeRequest): NetworkSpec {
@@ -119,7 +122,25 @@ export function validateCreateBridge(req: network.CreateBridgeRequest): NetworkS
       throw invalid(`label ${key}: value too long or has control characters`);
     labels[key] = value;
   }
-  return { networkId, name, subnet, gateway, ipRange, mtu, internal: req.internal, labels };
+  const dnsUpstreams = (req.dnsUpstreams ?? []).map((u) => {
+    try {
+      parseUpstream(u);
+      return u;
+    } catch {
+      throw invalid(`dns_upstreams: ${JSON.stringify(u)} is not "ip" or "ip:port"`);
+    }
+  });
+  return {
+    networkId,
+    name,
+    subnet,
+    gateway,
+    ipRange,
+    mtu,
+    internal: req.internal,
+    labels,
+    dnsUpstreams,
+  };
 }
 
 /** An AttachContainer request after validation (the IP is still to be decided). */

@@ -6,6 +6,7 @@
 import { type Logger, silentLogger } from '@arca-net/log';
 import { HELPER_CONTROL_PORT, network } from '@arca-net/proto';
 import { type ListenAddress, parseListenAddress, rpcService, startRpcServer } from '@arca-net/rpc';
+import { NetworkResolvers } from '../dns/resolvers.js';
 import { ControllerError, ERROR_CODES } from '../domain/errors.js';
 import { Networks } from '../domain/networks.js';
 import { parseExternalNetwork } from '../domain/validate.js';
@@ -50,6 +51,11 @@ export interface ControllerOptions {
   dataPath?: DataPath;
   /** Default: the CLI driver on a real tool runner. */
   driver?: OvnDriver;
+  /**
+   * Runs a resolver per network in this helper (the DHCP lease's DNS server).
+   * Default: on with the real CLI driver and tools, off with a given runner or driver.
+   */
+  resolvers?: boolean;
   runner?: ToolRunner;
   /** Tool timeout (ms), default 30 s. */
   timeoutMs?: number;
@@ -96,7 +102,20 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const uplink = options.uplink
     ? parseExternalNetwork(options.uplink.cidr, options.uplink.gateway)
     : undefined;
-  const networks = new Networks({ driver, dataPath, logger, ...(uplink ? { uplink } : {}) });
+  // The per-network resolvers need the real tools and the helper's kernel: not with a test's runner or driver.
+  const wantResolvers =
+    options.resolvers ?? (options.runner === undefined && options.driver === undefined);
+  const resolvers =
+    wantResolvers && driver instanceof CliOvnDriver && process.env.ARCA_HELPER_RESOLVERS !== '0'
+      ? new NetworkResolvers(driver.nbctl, driver.vsctl, logger.child({ component: 'resolvers' }))
+      : undefined;
+  const networks = new Networks({
+    driver,
+    dataPath,
+    logger,
+    ...(uplink ? { uplink } : {}),
+    ...(resolvers ? { resolvers } : {}),
+  });
   await networks.restore();
 
   const rpc = await startRpcServer({

@@ -128,6 +128,7 @@ export function createNetworkControlService(
         error: '',
         subnet: view.record.subnet,
         gateway: view.record.gateway,
+        dnsServer: networks.dnsServerOf(view),
       };
     },
 
@@ -145,7 +146,7 @@ export function createNetworkControlService(
         ipAddress: endpoint.ip,
         gateway: view.record.gateway,
         prefixLength: view.subnet.prefix,
-        dnsServer: view.record.gateway,
+        dnsServer: networks.dnsServerOf(view),
         macAddress: endpoint.mac,
         mtu: view.record.mtu,
       };

@@ -25,7 +25,7 @@ export interface LabBackend {
 export async function openLabBackend(
   paths: LabPaths,
   logger: Logger,
-  options: { hostRelay: RelayEngine },
+  options: { hostRelay: RelayEngine; dnsUpstreams?: string[] },
 ): Promise<LabBackend> {
   const helper = { kind: 'unixdir', dir: paths.helperVmDir } as const;
   const network = await OvsNetworkBackend.open({
@@ -33,6 +33,7 @@ export async function openLabBackend(
     helper,
     logger,
     bridge: { dataPlane: dataPlaneFor(options.hostRelay) },
+    dnsUpstreams: options.dnsUpstreams ?? [],
   });
   const probe = await connectNetworkControl(helper, { deadlineMs: 3000, retryUnavailableMs: 0 });
   try {

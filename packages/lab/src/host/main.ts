@@ -20,6 +20,7 @@ async function main(): Promise<void> {
       'lab-dir': { type: 'string' },
       prefix: { type: 'string' },
       'host-relay': { type: 'string', default: 'native' },
+      dns: { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   await containers.load();
   const backend = await openLabBackend(paths, logger.child({ component: 'backend' }), {
     hostRelay,
+    dnsUpstreams: values.dns ?? [],
   });
 
   let stopping = false;

@@ -43,6 +43,12 @@ export interface CreateBridgeRequest {
   mtu: number;
   /** Extension: user labels, stored for inspect. */
   labels: { [key: string]: string };
+  /**
+   * Extension: upstream resolvers ("ip" or "ip:port") of the network's resolver
+   * in the helper (the DNS server that DHCP leases name); empty = none, unknown
+   * names then answer REFUSED at once.
+   */
+  dnsUpstreams: string[];
 }
 
 export interface CreateBridgeRequest_LabelsEntry {
@@ -58,6 +64,11 @@ export interface CreateBridgeResponse {
   /** Extension: the subnet and gateway in effect. */
   subnet: string;
   gateway: string;
+  /**
+   * Extension: the address of the network's resolver in the helper, which the
+   * DHCP lease names as DNS server ('' = none: the subnet is too small).
+   */
+  dnsServer: string;
 }
 
 export interface DeleteBridgeRequest {
@@ -357,7 +368,17 @@ export interface GetAttachmentStatsResponse {
 }
 
 function createBaseCreateBridgeRequest(): CreateBridgeRequest {
-  return { networkId: "", subnet: "", gateway: "", name: "", internal: false, ipRange: "", mtu: 0, labels: {} };
+  return {
+    networkId: "",
+    subnet: "",
+    gateway: "",
+    name: "",
+    internal: false,
+    ipRange: "",
+    mtu: 0,
+    labels: {},
+    dnsUpstreams: [],
+  };
 }
 
 export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
@@ -386,6 +407,9 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       CreateBridgeRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(162).fork()).join();
     });
+    for (const v of message.dnsUpstreams) {
+      writer.uint32(322).string(v!);
+    }
     return writer;
   },
 
@@ -469,6 +493,14 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
             }
             continue;
           }
+          case 40: {
+            if (tag !== 322) {
+              break;
+            }
+
+            message.dnsUpstreams.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -512,6 +544,11 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
           {},
         )
         : {},
+      dnsUpstreams: globalThis.Array.isArray(object?.dnsUpstreams)
+        ? object.dnsUpstreams.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.dns_upstreams)
+        ? object.dns_upstreams.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -547,6 +584,9 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
         });
       }
     }
+    if (message.dnsUpstreams?.length) {
+      obj.dnsUpstreams = message.dnsUpstreams;
+    }
     return obj;
   },
 
@@ -571,6 +611,7 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
       },
       {},
     );
+    message.dnsUpstreams = object.dnsUpstreams?.map((e) => e) || [];
     return message;
   },
 };
@@ -661,7 +702,7 @@ export const CreateBridgeRequest_LabelsEntry: MessageFns<CreateBridgeRequest_Lab
 };
 
 function createBaseCreateBridgeResponse(): CreateBridgeResponse {
-  return { bridgeName: "", success: false, error: "", subnet: "", gateway: "" };
+  return { bridgeName: "", success: false, error: "", subnet: "", gateway: "", dnsServer: "" };
 }
 
 export const CreateBridgeResponse: MessageFns<CreateBridgeResponse> = {
@@ -680,6 +721,9 @@ export const CreateBridgeResponse: MessageFns<CreateBridgeResponse> = {
     }
     if (message.gateway !== "") {
       writer.uint32(138).string(message.gateway);
+    }
+    if (message.dnsServer !== "") {
+      writer.uint32(322).string(message.dnsServer);
     }
     return writer;
   },
@@ -737,6 +781,14 @@ export const CreateBridgeResponse: MessageFns<CreateBridgeResponse> = {
             message.gateway = reader.string();
             continue;
           }
+          case 40: {
+            if (tag !== 322) {
+              break;
+            }
+
+            message.dnsServer = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -760,6 +812,11 @@ export const CreateBridgeResponse: MessageFns<CreateBridgeResponse> = {
       error: isSet(object.error) ? globalThis.String(object.error) : "",
       subnet: isSet(object.subnet) ? globalThis.String(object.subnet) : "",
       gateway: isSet(object.gateway) ? globalThis.String(object.gateway) : "",
+      dnsServer: isSet(object.dnsServer)
+        ? globalThis.String(object.dnsServer)
+        : isSet(object.dns_server)
+        ? globalThis.String(object.dns_server)
+        : "",
     };
   },
 
@@ -780,6 +837,9 @@ export const CreateBridgeResponse: MessageFns<CreateBridgeResponse> = {
     if (message.gateway !== "") {
       obj.gateway = message.gateway;
     }
+    if (message.dnsServer !== "") {
+      obj.dnsServer = message.dnsServer;
+    }
     return obj;
   },
 
@@ -793,6 +853,7 @@ export const CreateBridgeResponse: MessageFns<CreateBridgeResponse> = {
     message.error = object.error ?? "";
     message.subnet = object.subnet ?? "";
     message.gateway = object.gateway ?? "";
+    message.dnsServer = object.dnsServer ?? "";
     return message;
   },
 };

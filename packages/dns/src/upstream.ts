@@ -7,7 +7,7 @@
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { isIP, Socket } from 'node:net';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument } from './errors.js';
 
 /** One upstream resolver. */
 export interface Upstream {
@@ -71,7 +71,12 @@ function usable(reply: Buffer): boolean {
   return rcode === 0 || rcode === 3;
 }
 
-function queryUdp(upstream: Upstream, query: Buffer, signal: AbortSignal): Promise<Buffer> {
+function queryUdp(
+  upstream: Upstream,
+  query: Buffer,
+  signal: AbortSignal,
+  source?: string,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = createSocket(isIP(upstream.host) === 6 ? 'udp6' : 'udp4');
     const id = query.readUInt16BE(0);
@@ -92,11 +97,30 @@ function queryUdp(upstream: Upstream, query: Buffer, signal: AbortSignal): Promi
       if (usable(reply)) done(undefined, reply);
       else done(new Error('upstream answered with an error'));
     });
-    socket.connect(upstream.port, upstream.host, () => socket.send(query));
+    // A failed connect (no route) calls back with its error; it must never reach send().
+    const connect = () =>
+      socket.connect(upstream.port, upstream.host, (error?: Error) => {
+        if (error) {
+          done(error);
+          return;
+        }
+        try {
+          socket.send(query);
+        } catch (sendError) {
+          done(sendError as Error);
+        }
+      });
+    if (source) socket.bind(0, source, connect);
+    else connect();
   });
 }
 
-function queryTcp(upstream: Upstream, query: Buffer, signal: AbortSignal): Promise<Buffer> {
+function queryTcp(
+  upstream: Upstream,
+  query: Buffer,
+  signal: AbortSignal,
+  source?: string,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = new Socket();
     const id = query.readUInt16BE(0);
@@ -125,8 +149,9 @@ function queryTcp(upstream: Upstream, query: Buffer, signal: AbortSignal): Promi
     });
     const prefix = Buffer.alloc(2);
     prefix.writeUInt16BE(query.length);
-    socket.connect(upstream.port, upstream.host, () =>
-      socket.write(Buffer.concat([prefix, query])),
+    socket.connect(
+      { port: upstream.port, host: upstream.host, ...(source ? { localAddress: source } : {}) },
+      () => socket.write(Buffer.concat([prefix, query])),
     );
   });
 }
@@ -134,19 +159,21 @@ function queryTcp(upstream: Upstream, query: Buffer, signal: AbortSignal): Promi
 /**
  * Sends the raw `query` to every upstream at once and resolves with the first
  * usable raw reply, or `undefined` when none answers usably within `timeoutMs`.
+ * `source`: the local address of the queries (policy routing picks their way out).
  */
 export async function forwardQuery(
   upstreams: readonly Upstream[],
   query: Buffer,
   transport: 'udp' | 'tcp',
   timeoutMs: number,
+  source?: string,
 ): Promise<Buffer | undefined> {
   if (upstreams.length === 0 || query.length < 12) return undefined;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
     const ask = transport === 'udp' ? queryUdp : queryTcp;
-    return await Promise.any(upstreams.map((u) => ask(u, query, controller.signal)));
+    return await Promise.any(upstreams.map((u) => ask(u, query, controller.signal, source)));
   } catch {
     return undefined;
   } finally {

@@ -2,26 +2,34 @@
  * The embedded DNS server (Docker's 127.0.0.11:53): UDP and TCP, answers from
  * the current {@link DnsTable}, forwards other names to upstream resolvers
  * with a bounded deadline (SERVFAIL when it passes), NXDOMAIN at once when
- * there is no upstream. Packets are parsed and built with `dns-packet`;
- * a malformed query is dropped (UDP) or ends its connection (TCP).
+ * REFUSED at once when there is no upstream. Packets are parsed and built with
+ * `dns-packet`; a malformed query with a readable header gets FORMERR, other
+ * junk is dropped (UDP) or ends its connection (TCP).
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { type Logger, silentLogger } from '@arca-net/log';
 import dnsPacket, { type DecodedPacket } from 'dns-packet';
-import { buildReply, decideQuery, RCODE } from './answer.js';
+import { buildReply, decideAuthoritative, decideQuery, formErrReply, RCODE } from './answer.js';
 import { type DnsTable, emptyDnsTable } from './table.js';
 import { forwardQuery, type Upstream, withoutSelf } from './upstream.js';
 
 export interface DnsServerOptions {
   /** Listening address, default 127.0.0.11. */
   host?: string;
-  /** Listening port (UDP and TCP), default 53; 0 picks a free one (UDP and TCP then differ). */
+  /** Listening port (UDP and TCP), default 53; 0 picks a free one (the same for both). */
   port?: number;
   /** Initial upstream resolvers (our own address is removed). */
   upstreams?: Upstream[];
-  /** Deadline of one forwarded query, default 2000 ms (below resolvers' 5 s client timeout). */
+  /** Deadline of one forwarded query, default 1500 ms (well below resolvers' 5 s client timeout). */
   forwardTimeoutMs?: number;
+  /**
+   * An authoritative server (the lab's fake upstream): unknown names are
+   * NXDOMAIN and nothing is forwarded. Default false.
+   */
+  authoritative?: boolean;
+  /** Local address of forwarded queries (default: the kernel's choice). */
+  sourceAddress?: string;
   logger?: Logger;
 }
 
@@ -34,6 +42,9 @@ export interface DnsServerStats {
 }
 
 const MAX_TCP_CONNECTIONS = 64;
+/** Deadline of a forwarded query: a silent upstream costs the client this, never its own 5 s. */
+export const DEFAULT_FORWARD_TIMEOUT_MS = 1500;
+const BIND_ATTEMPTS = 8;
 const TCP_IDLE_MS = 10_000;
 const CLASSIC_UDP_SIZE = 512;
 const FLAG_TC = 1 << 9;
@@ -57,43 +68,31 @@ export class DnsServer {
     upstreams: Upstream[],
     private readonly forwardTimeoutMs: number,
     private readonly log: Logger,
+    private readonly authoritative: boolean,
+    private readonly sourceAddress: string | undefined,
   ) {
     this.upstreams = withoutSelf(upstreams, self);
   }
 
-  /** Binds UDP and TCP; resolves once both are listening. */
+  /**
+   * Binds TCP, then UDP on the same port; resolves once both are listening.
+   * With port 0, TCP picks a free port and UDP takes the same one; should
+   * another process hold that UDP port, a fresh port is tried (a few times).
+   */
   static async start(options: DnsServerOptions = {}): Promise<DnsServer> {
     const host = options.host ?? '127.0.0.11';
     const port = options.port ?? 53;
     const log = (options.logger ?? silentLogger).child({ component: 'dns' });
-    const udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind(port, host, () => {
-        udp.off('error', reject);
-        resolve();
-      });
-    });
-    const tcp = createServer();
-    try {
-      await new Promise<void>((resolve, reject) => {
-        tcp.once('error', reject);
-        tcp.listen(port === 0 ? udp.address().port : port, host, () => {
-          tcp.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (error) {
-      udp.close();
-      throw error;
-    }
+    const { udp, tcp } = await bindBoth(host, port);
     const server = new DnsServer(
       udp,
       tcp,
       { host, port: udp.address().port },
       options.upstreams ?? [],
-      options.forwardTimeoutMs ?? 2000,
+      options.forwardTimeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS,
       log,
+      options.authoritative ?? false,
+      options.sourceAddress,
     );
     udp.on('message', (message, remote) => server.onUdp(message, remote.address, remote.port));
     udp.on('error', (error) => log.error({ err: error }, 'dns udp socket error'));
@@ -141,10 +140,14 @@ export class DnsServer {
     try {
       query = dnsPacket.decode(raw);
     } catch {
-      this.counters.dropped++;
-      return undefined;
+      const formErr = formErrReply(raw);
+      if (formErr) this.counters.answered++;
+      else this.counters.dropped++;
+      return formErr;
     }
-    const decision = decideQuery(query, this.table, this.upstreams.length > 0);
+    const decision = this.authoritative
+      ? decideAuthoritative(query, this.table)
+      : decideQuery(query, this.table, this.upstreams.length > 0);
     if (decision.kind === 'drop') {
       this.counters.dropped++;
       return undefined;
@@ -161,7 +164,13 @@ export class DnsServer {
       return reply;
     }
     this.counters.forwarded++;
-    const upstreamReply = await forwardQuery(this.upstreams, raw, transport, this.forwardTimeoutMs);
+    const upstreamReply = await forwardQuery(
+      this.upstreams,
+      raw,
+      transport,
+      this.forwardTimeoutMs,
+      this.sourceAddress,
+    );
     if (upstreamReply) return upstreamReply;
     this.counters.servfail++;
     this.log.debug({ name: query.questions?.[0]?.name }, 'no upstream answered: SERVFAIL');
@@ -209,6 +218,47 @@ export class DnsServer {
         );
       }
     });
+  }
+}
+
+function listenTcp(host: string, port: number): Promise<Server> {
+  const tcp = createServer();
+  return new Promise((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(port, host, () => {
+      tcp.off('error', reject);
+      resolve(tcp);
+    });
+  });
+}
+
+function bindUdp(host: string, port: number): Promise<UdpSocket> {
+  const udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+  return new Promise((resolve, reject) => {
+    udp.once('error', (error) => {
+      udp.close();
+      reject(error);
+    });
+    udp.bind(port, host, () => {
+      udp.removeAllListeners('error');
+      resolve(udp);
+    });
+  });
+}
+
+/** TCP and UDP listeners on one port (see {@link DnsServer.start}). */
+async function bindBoth(host: string, port: number): Promise<{ udp: UdpSocket; tcp: Server }> {
+  for (let attempt = 1; ; attempt++) {
+    const tcp = await listenTcp(host, port);
+    const address = tcp.address();
+    const bound = typeof address === 'object' && address ? address.port : port;
+    try {
+      return { udp: await bindUdp(host, bound), tcp };
+    } catch (error) {
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+      const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      if (port !== 0 || !inUse || attempt >= BIND_ATTEMPTS) throw error;
+    }
   }
 }
 

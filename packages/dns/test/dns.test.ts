@@ -1,11 +1,11 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { Socket } from 'node:net';
 import dnsPacket, { type DecodedPacket, type RecordType } from 'dns-packet';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DnsServer } from '../src/dns/server.js';
-import { buildDnsTable, type DnsSnapshot } from '../src/dns/table.js';
-import { parseResolvConf, parseUpstream, withoutSelf } from '../src/dns/upstream.js';
-import { ForwarderError } from '../src/errors.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DnsInputError } from '../src/errors.js';
+import { DnsServer } from '../src/server.js';
+import { buildDnsTable, type DnsSnapshot, reverseName } from '../src/table.js';
+import { parseResolvConf, parseUpstream, withoutSelf } from '../src/upstream.js';
 
 const ID_WEB = 'a1b2c3d4e5f6'.padEnd(64, '0');
 const snapshot: DnsSnapshot = {
@@ -21,7 +21,23 @@ const snapshot: DnsSnapshot = {
 };
 
 let nextId = 1;
-function udpQuery(port: number, name: string, type: RecordType = 'A'): Promise<DecodedPacket> {
+const OPT = {
+  type: 'OPT' as const,
+  name: '.',
+  udpPayloadSize: 4096,
+  extendedRcode: 0,
+  ednsVersion: 0,
+  flags: 0,
+  flag_do: false,
+  options: [],
+};
+
+function udpQuery(
+  port: number,
+  name: string,
+  type: RecordType = 'A',
+  edns = false,
+): Promise<DecodedPacket> {
   return new Promise((resolve, reject) => {
     const socket = createSocket('udp4');
     const id = nextId++;
@@ -40,6 +56,7 @@ function udpQuery(port: number, name: string, type: RecordType = 'A'): Promise<D
         id,
         flags: dnsPacket.RECURSION_DESIRED,
         questions: [{ type, name }],
+        additionals: edns ? [OPT] : [],
       }),
       port,
       '127.0.0.1',
@@ -47,7 +64,7 @@ function udpQuery(port: number, name: string, type: RecordType = 'A'): Promise<D
   });
 }
 
-function tcpQuery(port: number, name: string): Promise<DecodedPacket> {
+function tcpQuery(port: number, name: string, edns = false): Promise<DecodedPacket> {
   return new Promise((resolve, reject) => {
     const socket = new Socket();
     let buffered = Buffer.alloc(0);
@@ -61,7 +78,12 @@ function tcpQuery(port: number, name: string): Promise<DecodedPacket> {
     });
     socket.connect(port, '127.0.0.1', () =>
       socket.write(
-        dnsPacket.streamEncode({ type: 'query', id: 7, questions: [{ type: 'A', name }] }),
+        dnsPacket.streamEncode({
+          type: 'query',
+          id: 7,
+          questions: [{ type: 'A', name }],
+          additionals: edns ? [OPT] : [],
+        }),
       ),
     );
   });
@@ -134,9 +156,55 @@ describe('embedded DNS server', () => {
     }
   });
 
-  it('answers NXDOMAIN at once for an unknown name without upstreams', async () => {
+  it('answers REFUSED at once for an unknown name without upstreams', async () => {
     server.setUpstreams([]);
-    expect(rcodeOf(await udpQuery(server.address.port, 'nowhere.invalid'))).toBe('NXDOMAIN');
+    expect(rcodeOf(await udpQuery(server.address.port, 'nowhere.invalid'))).toBe('REFUSED');
+  });
+
+  it('answers name.network and the PTR of a container address as name.network', async () => {
+    const port = server.address.port;
+    expect(addressesOf(await udpQuery(port, 'web.backend'))).toEqual(['203.0.113.10']);
+    expect(addressesOf(await udpQuery(port, 'WWW.frontend.'))).toEqual(['198.51.100.10']);
+    const ptr = await udpQuery(port, reverseName('198.51.100.11'), 'PTR');
+    expect(rcodeOf(ptr)).toBe('NOERROR');
+    expect(addressesOf(ptr)).toEqual(['db.frontend']);
+  });
+
+  it('echoes an OPT record to EDNS queries, on UDP and TCP', async () => {
+    const port = server.address.port;
+    const udp = await udpQuery(port, 'db', 'A', true);
+    expect(addressesOf(udp)).toEqual(['198.51.100.11']);
+    expect((udp.additionals ?? []).map((r) => r.type)).toEqual(['OPT']);
+    const tcp = await tcpQuery(port, 'db', true);
+    expect(addressesOf(tcp)).toEqual(['198.51.100.11']);
+    expect((tcp.additionals ?? []).map((r) => r.type)).toEqual(['OPT']);
+    expect((await udpQuery(port, 'db')).additionals ?? []).toEqual([]);
+  });
+
+  it('listens on the same port for UDP and TCP', async () => {
+    const other = await DnsServer.start({ host: '127.0.0.1', port: 0 });
+    try {
+      other.setTable(buildDnsTable(snapshot));
+      expect(addressesOf(await tcpQuery(other.address.port, 'db'))).toEqual(['198.51.100.11']);
+      expect(addressesOf(await udpQuery(other.address.port, 'db'))).toEqual(['198.51.100.11']);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('answers SERVFAIL without waiting when the upstream refuses the port', async () => {
+    const closed = createSocket('udp4');
+    await new Promise<void>((resolve) => closed.bind(0, '127.0.0.1', resolve));
+    const port = closed.address().port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const slow = await DnsServer.start({ host: '127.0.0.1', port: 0, forwardTimeoutMs: 60_000 });
+    try {
+      slow.setUpstreams([{ host: '127.0.0.1', port }]);
+      // With a 60 s deadline, only the ICMP "port unreachable" can end this before the test's 20 s.
+      expect(rcodeOf(await udpQuery(slow.address.port, 'gone.example'))).toBe('SERVFAIL');
+    } finally {
+      await slow.close();
+    }
   });
 
   it('forwards unknown names to the upstream', async () => {
@@ -155,14 +223,31 @@ describe('embedded DNS server', () => {
     expect(rcodeOf(await udpQuery(server.address.port, 'slow.example'))).toBe('SERVFAIL');
   });
 
+  it('answers FORMERR to a query whose header reads but whose body does not', async () => {
+    const socket = createSocket('udp4');
+    const reply = await new Promise<Buffer>((resolve) => {
+      socket.once('message', resolve);
+      const junk = Buffer.alloc(20, 0xff);
+      junk.writeUInt16BE(0x4242, 0);
+      junk.writeUInt16BE(0x0100, 2);
+      socket.send(junk, server.address.port, '127.0.0.1');
+    });
+    socket.close();
+    expect(reply.readUInt16BE(0)).toBe(0x4242);
+    expect(reply.readUInt16BE(2) & 0xf).toBe(1);
+    expect(reply.readUInt16BE(2) & 0x8000).toBe(0x8000);
+  });
+
   it('drops malformed queries and keeps serving', async () => {
     const socket = createSocket('udp4');
     for (const junk of [Buffer.from([1, 2, 3]), Buffer.alloc(40, 0xff), Buffer.alloc(0)]) {
       socket.send(junk, server.address.port, '127.0.0.1');
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await vi.waitFor(() => expect(server.stats.dropped).toBeGreaterThanOrEqual(2), {
+      timeout: 5000,
+      interval: 10,
+    });
     socket.close();
-    expect(server.stats.dropped).toBeGreaterThanOrEqual(2);
     expect(addressesOf(await udpQuery(server.address.port, 'db'))).toEqual(['198.51.100.11']);
   });
 });
@@ -196,11 +281,11 @@ describe('DNS snapshot validation', () => {
   ];
   for (const [what, snap] of bad) {
     it(`rejects a snapshot with a ${what} as INVALID_ARGUMENT`, () => {
-      expect(() => buildDnsTable(snap)).toThrow(ForwarderError);
+      expect(() => buildDnsTable(snap)).toThrow(DnsInputError);
       try {
         buildDnsTable(snap);
       } catch (error) {
-        expect((error as ForwarderError).code).toBe('INVALID_ARGUMENT');
+        expect((error as DnsInputError).code).toBe('INVALID_ARGUMENT');
       }
     });
   }
@@ -212,8 +297,8 @@ describe('upstream resolvers', () => {
     expect(parseUpstream('192.0.2.1:5353')).toEqual({ host: '192.0.2.1', port: 5353 });
     expect(parseUpstream('[2001:db8::1]:53')).toEqual({ host: '2001:db8::1', port: 53 });
     expect(parseUpstream('2001:db8::1')).toEqual({ host: '2001:db8::1', port: 53 });
-    expect(() => parseUpstream('dns.example')).toThrow(ForwarderError);
-    expect(() => parseUpstream('192.0.2.1:99999')).toThrow(ForwarderError);
+    expect(() => parseUpstream('dns.example')).toThrow(DnsInputError);
+    expect(() => parseUpstream('192.0.2.1:99999')).toThrow(DnsInputError);
   });
 
   it('reads nameservers from resolv.conf and skips 127.0.0.11', () => {

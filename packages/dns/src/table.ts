@@ -1,10 +1,13 @@
 /**
- * The embedded DNS server's records: built from one `UpdateDNSMappings`
- * snapshot, validated as a whole (a bad entry rejects the snapshot and leaves
- * the previous table in place), looked up case-insensitively.
+ * The DNS server's records: built from one snapshot (network name →
+ * containers), validated as a whole (a bad entry rejects the snapshot and
+ * leaves the previous table in place), looked up case-insensitively.
+ * Names answer as Docker's embedded DNS does: `name`, `alias`, the 12-digit id
+ * prefix, and each of them qualified by the network (`api.front`); PTR of a
+ * container address answers `name.network`.
  */
 import { isIPv4 } from 'node:net';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument } from './errors.js';
 
 /** One container as the snapshot describes it (the proto's `ContainerDNSInfo`). */
 export interface DnsContainer {
@@ -26,6 +29,11 @@ export interface DnsTable {
    * in snapshot order.
    */
   lookup(name: string): readonly string[] | undefined;
+  /**
+   * The names (`name.network`) of a reverse name (`4.3.2.1.in-addr.arpa`), or
+   * `undefined` when no container has that address.
+   */
+  lookupPtr(name: string): readonly string[] | undefined;
   /** Number of distinct names. */
   readonly size: number;
 }
@@ -46,24 +54,35 @@ export function isValidDnsName(name: string): boolean {
   return n.split('.').every((label) => LABEL.test(label));
 }
 
+/** The reverse name of an IPv4 address: `10.0.0.5` → `5.0.0.10.in-addr.arpa`. */
+export function reverseName(ip: string): string {
+  return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
+}
+
 /** The empty table (no snapshot yet). */
-export const emptyDnsTable: DnsTable = { lookup: () => undefined, size: 0 };
+export const emptyDnsTable: DnsTable = {
+  lookup: () => undefined,
+  lookupPtr: () => undefined,
+  size: 0,
+};
+
+function pushUnique(map: Map<string, string[]>, key: string, value: string): void {
+  const list = map.get(key);
+  if (!list) map.set(key, [value]);
+  else if (!list.includes(value)) list.push(value);
+}
 
 /**
  * Validates a snapshot and builds its table: the container name, its aliases
- * and the 12-character prefix of its id resolve to its address.
- * Throws `INVALID_ARGUMENT` naming the first bad entry.
+ * and the 12-character prefix of its id resolve to its address, bare and as
+ * `x.network`. Throws `INVALID_ARGUMENT` naming the first bad entry.
  */
 export function buildDnsTable(snapshot: DnsSnapshot): DnsTable {
   const entries = new Map<string, string[]>();
-  const add = (name: string, ip: string) => {
-    const key = normalizeName(name);
-    const list = entries.get(key);
-    if (!list) entries.set(key, [ip]);
-    else if (!list.includes(ip)) list.push(ip);
-  };
+  const reverse = new Map<string, string[]>();
   for (const [network, peers] of Object.entries(snapshot)) {
     if (network.length === 0) throw invalidArgument('DNS snapshot: empty network name');
+    const qualify = isValidDnsName(network);
     for (const [index, c] of (peers?.containers ?? []).entries()) {
       const where = `DNS snapshot: network ${JSON.stringify(network)} container #${index}`;
       if (!isIPv4(c.ipAddress)) {
@@ -80,14 +99,20 @@ export function buildDnsTable(snapshot: DnsSnapshot): DnsTable {
           throw invalidArgument(`${where}: alias ${JSON.stringify(alias)} is not a DNS name`);
         }
       }
-      add(c.name, c.ipAddress);
-      for (const alias of c.aliases) add(alias, c.ipAddress);
       // The full 64-digit id cannot be asked for: a DNS label holds at most 63 bytes.
-      if (c.id !== '') add(c.id.slice(0, 12), c.ipAddress);
+      const names = [c.name, ...c.aliases, ...(c.id !== '' ? [c.id.slice(0, 12)] : [])];
+      for (const name of names) {
+        pushUnique(entries, normalizeName(name), c.ipAddress);
+        if (qualify) pushUnique(entries, normalizeName(`${name}.${network}`), c.ipAddress);
+      }
+      if (qualify) {
+        pushUnique(reverse, reverseName(c.ipAddress), normalizeName(`${c.name}.${network}`));
+      }
     }
   }
   return {
     lookup: (name) => entries.get(normalizeName(name)),
+    lookupPtr: (name) => reverse.get(normalizeName(name)),
     size: entries.size,
   };
 }
