@@ -47,6 +47,13 @@ export const errorTable = {
   LAB_UNAVAILABLE: 'unavailable',
   LAB_RUNNING: 'conflict',
   LAB_FAILED: 'internal',
+  INVALID_PORT_SPEC: 'invalid',
+  PORT_ALREADY_ALLOCATED: 'conflict',
+  PORT_IN_USE: 'conflict',
+  PORT_NOT_PERMITTED: 'forbidden',
+  PORT_BIND_FAILED: 'internal',
+  PORTS_ON_INTERNAL_NETWORK: 'forbidden',
+  NO_PUBLIC_PORT: 'not-found',
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorCode = keyof typeof errorTable;
@@ -162,4 +169,33 @@ export const errors = {
     ),
   /** A failure of the lab itself (a tool, a file, a process), not of the request. */
   labFailed: (what: string, cause?: unknown) => make('LAB_FAILED', what, cause),
+  /** A `-p` value or `docker port` filter Docker refuses; `what` is Docker's sentence. */
+  invalidPortSpec: (what: string) => make('INVALID_PORT_SPEC', what),
+  /** Another published port of this backend has the host address and port. */
+  portAlreadyAllocated: (hostIp: string, hostPort: number) =>
+    make('PORT_ALREADY_ALLOCATED', `Bind for ${hostIp}:${hostPort} failed: port is already allocated`),
+  /** Another process of the host listens there (EADDRINUSE). */
+  portInUse: (listen: string, cause?: unknown) =>
+    make(
+      'PORT_IN_USE',
+      `Error starting userland proxy: listen ${listen}: bind: address already in use`,
+      cause,
+    ),
+  /** A privileged port without the right to bind it (EACCES). */
+  portNotPermitted: (listen: string, cause?: unknown) =>
+    make(
+      'PORT_NOT_PERMITTED',
+      `Error starting userland proxy: listen ${listen}: bind: permission denied`,
+      cause,
+    ),
+  /** Any other failure to listen on the host (an address the host does not have, …). */
+  portBindFailed: (listen: string, why: string, cause?: unknown) =>
+    make('PORT_BIND_FAILED', `Error starting userland proxy: listen ${listen}: bind: ${why}`, cause),
+  portsOnInternalNetwork: (network: string) =>
+    make(
+      'PORTS_ON_INTERNAL_NETWORK',
+      `network ${network} is internal: ports cannot be published on an internal network`,
+    ),
+  noPublicPort: (port: string, container: string) =>
+    make('NO_PUBLIC_PORT', `No public port '${port}' published for ${container}`),
 };
