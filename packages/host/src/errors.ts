@@ -173,7 +173,10 @@ export const errors = {
   invalidPortSpec: (what: string) => make('INVALID_PORT_SPEC', what),
   /** Another published port of this backend has the host address and port. */
   portAlreadyAllocated: (hostIp: string, hostPort: number) =>
-    make('PORT_ALREADY_ALLOCATED', `Bind for ${hostIp}:${hostPort} failed: port is already allocated`),
+    make(
+      'PORT_ALREADY_ALLOCATED',
+      `Bind for ${hostIp}:${hostPort} failed: port is already allocated`,
+    ),
   /** Another process of the host listens there (EADDRINUSE). */
   portInUse: (listen: string, cause?: unknown) =>
     make(
@@ -190,7 +193,11 @@ export const errors = {
     ),
   /** Any other failure to listen on the host (an address the host does not have, …). */
   portBindFailed: (listen: string, why: string, cause?: unknown) =>
-    make('PORT_BIND_FAILED', `Error starting userland proxy: listen ${listen}: bind: ${why}`, cause),
+    make(
+      'PORT_BIND_FAILED',
+      `Error starting userland proxy: listen ${listen}: bind: ${why}`,
+      cause,
+    ),
   portsOnInternalNetwork: (network: string) =>
     make(
       'PORTS_ON_INTERNAL_NETWORK',

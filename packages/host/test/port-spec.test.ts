@@ -21,7 +21,13 @@ describe('parsePortSpec', () => {
       { hostIp: '0.0.0.0', hostPort: 8080, hostPortEnd: 8080, containerPort: 80, protocol: 'tcp' },
     ]);
     expect(parsePortSpec('127.0.0.1:8080:80/udp')).toEqual([
-      { hostIp: '127.0.0.1', hostPort: 8080, hostPortEnd: 8080, containerPort: 80, protocol: 'udp' },
+      {
+        hostIp: '127.0.0.1',
+        hostPort: 8080,
+        hostPortEnd: 8080,
+        containerPort: 80,
+        protocol: 'udp',
+      },
     ]);
     expect(parsePortSpec('127.0.0.1::80')).toEqual([
       { hostIp: '127.0.0.1', hostPort: 0, hostPortEnd: 0, containerPort: 80, protocol: 'tcp' },
