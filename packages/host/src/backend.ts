@@ -29,7 +29,9 @@ import {
 import { errors } from './errors.js';
 import { ForwarderPool } from './forwarders.js';
 import { HelperClient } from './helper-client.js';
+import { parsePortFilter, parsePortSpecs } from './port-spec.js';
 import { PortAllocator } from './ports.js';
+import { type PublishedPort, Publisher } from './publish.js';
 import { HelperWatch, type ReconcileReport, reconcile } from './reconcile.js';
 import { type ContainerRecord, type NetworkRecord, StateStore } from './state.js';
 
@@ -59,6 +61,7 @@ export interface OvsNetworkBackendOptions {
 export class OvsNetworkBackend {
   readonly #p: AttachmentParts;
   readonly #attachments: Attachments;
+  readonly #publisher: Publisher;
   #watch?: HelperWatch;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -84,6 +87,7 @@ export class OvsNetworkBackend {
       dns: new DnsFanOut(state, forwarders, options.dnsUpstreams ?? [], log),
     };
     this.#attachments = new Attachments(this.#p);
+    this.#publisher = new Publisher(this.#p);
   }
 
   /**
@@ -198,6 +202,7 @@ export class OvsNetworkBackend {
     return this.#exclusive(async () => {
       const { state, ports, forwarders } = this.#p;
       const c = this.#requireContainer(idOrName);
+      await this.#publisher.forget(c);
       for (const a of state.attachmentsOfContainer(c.id)) {
         await this.#attachments.teardown(c, a, { forwarder: c.running });
         state.deleteAttachment(c.id, a.networkId);
@@ -240,6 +245,7 @@ export class OvsNetworkBackend {
         }
       }
       await dns.pushToNetworks(networks);
+      await this.#publisher.restore(running);
       if (failures.length > 0) throw failures[0];
     });
   }
@@ -253,6 +259,7 @@ export class OvsNetworkBackend {
     return this.#exclusive(async () => {
       const { state, ports, forwarders, dns } = this.#p;
       const c = this.#requireContainer(idOrName);
+      await this.#publisher.release(c);
       state.setContainerRunning(c.id, false);
       const networks = new Set<string>();
       for (const a of state.attachmentsOfContainer(c.id)) {
@@ -298,18 +305,48 @@ export class OvsNetworkBackend {
    * state `detaching` and the next call or {@link reconcile} finishes it.
    */
   disconnect(container: string, networkRef: string): Promise<void> {
-    return this.#exclusive(() =>
-      this.#attachments.disconnect(
-        this.#requireContainer(container),
-        this.#requireNetwork(networkRef),
-      ),
-    );
+    return this.#exclusive(async () => {
+      const c = this.#requireContainer(container);
+      const n = this.#requireNetwork(networkRef);
+      await this.#publisher.release(c, n.id);
+      await this.#attachments.disconnect(c, n);
+    });
   }
 
   /** Every attachment with its relay counters. */
   async listAttachments(): Promise<AttachmentInfo[]> {
     this.#requireOpen();
-    return this.#p.state.listAttachments().map((a) => this.#attachments.info(a));
+    return this.#p.state.listAttachments().map((a) => ({
+      ...this.#attachments.info(a),
+      ports: this.#publisher.bindings(a.containerId, a.networkId),
+    }));
+  }
+
+  // --- published ports -----------------------------------------------------------
+
+  /**
+   * Publishes ports of a container (`docker run -p`; Docker's `-p` syntax,
+   * one value per spec) on its first non-internal network: a host listener
+   * and the helper's load balancer each. All or nothing; a stopped container
+   * publishes at its next start. Released on stop, disconnect and removal.
+   */
+  publish(container: string, specs: string[]): Promise<PublishedPort[]> {
+    return this.#exclusive(async () => {
+      const requests = parsePortSpecs(specs);
+      return this.#publisher.publish(this.#requireContainer(container), requests);
+    });
+  }
+
+  /** A container's published ports (`docker port NAME [PORT[/PROTO]]`); NO_PUBLIC_PORT when a filter matches none. */
+  async ports(container: string, filter?: string): Promise<PublishedPort[]> {
+    this.#requireOpen();
+    const c = this.#requireContainer(container);
+    const all = this.#publisher.bindings(c.id);
+    if (filter === undefined) return all;
+    const { containerPort, protocol } = parsePortFilter(filter);
+    const found = all.filter((b) => b.containerPort === containerPort && b.protocol === protocol);
+    if (found.length === 0) throw errors.noPublicPort(`${containerPort}/${protocol}`, c.name);
+    return found;
   }
 
   // --- reconciliation ------------------------------------------------------------
@@ -333,6 +370,7 @@ export class OvsNetworkBackend {
     this.#watch?.stop();
     await this.#queue.catch(() => undefined);
     const { bridge, forwarders, helper, state } = this.#p;
+    await this.#publisher.close();
     bridge.close();
     await forwarders.close();
     await helper.close();

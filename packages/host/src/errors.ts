@@ -172,7 +172,7 @@ export const errors = {
   /** A `-p` value or `docker port` filter Docker refuses; `what` is Docker's sentence. */
   invalidPortSpec: (what: string) => make('INVALID_PORT_SPEC', what),
   /** Another published port of this backend has the host address and port. */
-  portAlreadyAllocated: (hostIp: string, hostPort: number) =>
+  portAlreadyAllocated: (hostIp: string, hostPort: number | string) =>
     make(
       'PORT_ALREADY_ALLOCATED',
       `Bind for ${hostIp}:${hostPort} failed: port is already allocated`,
