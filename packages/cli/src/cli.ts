@@ -26,6 +26,7 @@ import {
   networkLs,
   networkRm,
 } from './commands/network.js';
+import { labPortCommand } from './commands/ports.js';
 import { describeError, ExitCode, UsageError } from './errors.js';
 import { type Io, processIo } from './output.js';
 
@@ -95,13 +96,15 @@ const COMMANDS: Command[] = [
   },
   {
     name: 'lab run',
-    usage: 'arca-net lab run [--network NET] [--ip IP] [--alias A]... NAME',
+    usage:
+      'arca-net lab run [--network NET] [--ip IP] [--alias A]... [-p [IP:][HOSTPORT:]PORT[/PROTO]]... NAME',
     summary:
       "start a container VM (namespace + forwarder) connected to NET (default: the lab's 'bridge' network)",
     options: {
       network: { type: 'string' },
       ip: { type: 'string' },
       alias: { type: 'string', multiple: true },
+      publish: { type: 'string', short: 'p', multiple: true },
     },
     arity: [1, 1],
     run: (c, v, p) =>
@@ -109,6 +112,7 @@ const COMMANDS: Command[] = [
         network: str(v, 'network'),
         ip: str(v, 'ip'),
         aliases: list(v, 'alias'),
+        publish: list(v, 'publish'),
       }).then(() => undefined),
   },
   {
@@ -140,6 +144,14 @@ const COMMANDS: Command[] = [
     options: {},
     arity: [0, 0],
     run: (c) => labPsCommand(c).then(() => undefined),
+  },
+  {
+    name: 'lab port',
+    usage: 'arca-net lab port [--json] NAME [PORT[/PROTO]]',
+    summary: "a container's published ports, as 'docker port' lists them",
+    options: {},
+    arity: [1, 2],
+    run: (c, _v, p) => labPortCommand(c, at(p, 0), p[1]).then(() => undefined),
   },
   {
     name: 'lab stats',

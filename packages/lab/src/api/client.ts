@@ -4,7 +4,12 @@
  * host's own error again (`NetworkBackendError` with the answered code).
  */
 import { request } from 'node:http';
-import { type CreateNetworkOptions, errors, type NetworkInspect } from '@arca-net/host';
+import {
+  type CreateNetworkOptions,
+  errors,
+  type NetworkInspect,
+  type PublishedPort,
+} from '@arca-net/host';
 import {
   asBackendError,
   type ConnectBody,
@@ -78,6 +83,14 @@ export class LabClient implements LabApi {
   /** Disconnects a lab container everywhere and removes it (`lab rm`). */
   removeContainer(ref: string): Promise<LabContainer> {
     return this.#call('removeContainer', ref);
+  }
+  /** A lab container's published ports (`lab port NAME`). */
+  containerPorts(ref: string): Promise<PublishedPort[]> {
+    return this.#call('containerPorts', ref);
+  }
+  /** The published ports of one container port, `PORT[/PROTO]` (`lab port NAME PORT`). */
+  containerPort(ref: string, port: string): Promise<PublishedPort[]> {
+    return this.#call('containerPort', ref, port);
   }
   /** Asks the lab host to stop. */
   shutdown(): Promise<void> {

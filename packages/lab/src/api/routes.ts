@@ -18,6 +18,8 @@
  * | POST | /v1/containers | RunBody → LabContainer |
  * | GET | /v1/containers/:ref | → LabContainer |
  * | DELETE | /v1/containers/:ref | → LabContainer (the removed one, state exited) |
+ * | GET | /v1/containers/:ref/ports | → PublishedPort[] (`docker port NAME`) |
+ * | GET | /v1/containers/:ref/ports/:port | → PublishedPort[] (`docker port NAME 80/tcp`; NO_PUBLIC_PORT when none) |
  * | POST | /v1/shutdown | → nothing (204; the host stops after answering) |
  *
  * An error is `{ "error": { "code": "NETWORK_NOT_FOUND", "kind": "not-found",
@@ -35,6 +37,7 @@ import {
   isBackendError,
   NetworkBackendError,
   type NetworkInspect,
+  type PublishedPort,
 } from '@arca-net/host';
 
 /** A lab container ("container VM" = a namespace running the forwarder). */
@@ -50,6 +53,8 @@ export interface LabContainer {
   endpoint: string;
   /** One per network, in the host's shape (with the host relay's counters). */
   attachments: AttachmentInfo[];
+  /** Its published ports (those of every attachment), as `docker ps` shows them. */
+  ports: PublishedPort[];
 }
 
 /** One component of the lab and its state. */
@@ -82,6 +87,8 @@ export interface RunBody {
   network?: string;
   ip?: string;
   aliases?: string[];
+  /** `-p` values in Docker's syntax (`[hostIP:][hostPort:]containerPort[/proto]`). */
+  publish?: string[];
 }
 
 /** Everything the lab host does, as the server serves it and the client calls it. */
@@ -97,6 +104,9 @@ export interface LabApi {
   runContainer(body: RunBody): Promise<LabContainer>;
   inspectContainer(ref: string): Promise<LabContainer>;
   removeContainer(ref: string): Promise<LabContainer>;
+  /** A container's published ports, all or those of one container port (`PORT[/PROTO]`). */
+  containerPorts(ref: string): Promise<PublishedPort[]>;
+  containerPort(ref: string, port: string): Promise<PublishedPort[]>;
   /** Stops the lab host once it has answered. */
   shutdown(): Promise<void>;
 }
@@ -124,6 +134,8 @@ export const LAB_ROUTES = {
   runContainer: { method: 'POST', path: '/v1/containers', body: true },
   inspectContainer: { method: 'GET', path: '/v1/containers/:ref' },
   removeContainer: { method: 'DELETE', path: '/v1/containers/:ref' },
+  containerPorts: { method: 'GET', path: '/v1/containers/:ref/ports' },
+  containerPort: { method: 'GET', path: '/v1/containers/:ref/ports/:port' },
   shutdown: { method: 'POST', path: '/v1/shutdown' },
 } as const satisfies Record<keyof LabApi, LabRoute>;
 
