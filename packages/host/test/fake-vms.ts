@@ -236,10 +236,12 @@ export class FakeHelper {
         endpoints: [],
       }),
       publishPort: async (req) => {
+        this.calls.push(`helper.PublishPort ${req.protocol}/${req.hostPort}`);
         maybeFail(this.failures, 'PublishPort');
         return { success: true, error: '', externalAddress: `198.51.100.2:${req.hostPort}` };
       },
-      unpublishPort: async () => {
+      unpublishPort: async (req) => {
+        this.calls.push(`helper.UnpublishPort ${req.protocol}/${req.hostPort}`);
         maybeFail(this.failures, 'UnpublishPort');
         return { success: true, error: '' };
       },
