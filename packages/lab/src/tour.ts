@@ -13,6 +13,7 @@ import { listNamespaces } from './netns.js';
 import type { LabPaths } from './paths.js';
 import { dhcpLease } from './probes/dhcp.js';
 import { ping } from './probes/ping.js';
+import { tourPublishedPort } from './tour-ports.js';
 
 /** What the tour reports, in order. */
 export type TourEvent =
@@ -223,6 +224,11 @@ export async function runTour(paths: LabPaths, options: TourOptions): Promise<nu
         detail: `${replies(result)}, rtt min/avg/max ${rtt.map(ms).join('/')} ms`,
       };
     });
+
+    tour.heading(
+      '7b. A published port (lab run -p) reached from the host: host listener → helper → OVN load balancer',
+    );
+    await tourPublishedPort(tour, host, 'front');
 
     tour.heading(
       '8. Live relay counters of api (one host relay per attachment; OUT = from the container)',
