@@ -29,7 +29,7 @@ import {
 import { errors } from './errors.js';
 import { ForwarderPool } from './forwarders.js';
 import { HelperClient } from './helper-client.js';
-import { parsePortFilter, parsePortSpecs } from './port-spec.js';
+import { parsePortSpecs } from './port-spec.js';
 import { PortAllocator } from './ports.js';
 import { type PublishedPort, Publisher } from './publish.js';
 import { HelperWatch, type ReconcileReport, reconcile } from './reconcile.js';
@@ -340,13 +340,7 @@ export class OvsNetworkBackend {
   /** A container's published ports (`docker port NAME [PORT[/PROTO]]`); NO_PUBLIC_PORT when a filter matches none. */
   async ports(container: string, filter?: string): Promise<PublishedPort[]> {
     this.#requireOpen();
-    const c = this.#requireContainer(container);
-    const all = this.#publisher.bindings(c.id);
-    if (filter === undefined) return all;
-    const { containerPort, protocol } = parsePortFilter(filter);
-    const found = all.filter((b) => b.containerPort === containerPort && b.protocol === protocol);
-    if (found.length === 0) throw errors.noPublicPort(`${containerPort}/${protocol}`, c.name);
-    return found;
+    return this.#publisher.find(this.#requireContainer(container), filter);
   }
 
   // --- reconciliation ------------------------------------------------------------

@@ -13,7 +13,12 @@ import type { Logger } from '@arca-net/log';
 import { errors, isBackendError } from './errors.js';
 import type { HelperClient } from './helper-client.js';
 import { type ForwardTarget, listenPublished, type PortListener } from './port-forward.js';
-import type { PortBinding, PortProtocol, PortRequest } from './port-spec.js';
+import {
+  type PortBinding,
+  type PortProtocol,
+  type PortRequest,
+  parsePortFilter,
+} from './port-spec.js';
 import type { ContainerRecord, StateStore } from './state.js';
 
 /** A live binding and what it holds. */
@@ -56,6 +61,16 @@ export class Publisher {
     return (this.#live.get(containerId) ?? [])
       .filter((l) => networkId === undefined || l.networkId === networkId)
       .map((l) => ({ ...l.binding, networkId: l.networkId, externalAddress: l.externalAddress }));
+  }
+
+  /** `docker port`: every binding, or those of `PORT[/PROTO]` (NO_PUBLIC_PORT when none). */
+  find(c: ContainerRecord, filter?: string): PublishedPort[] {
+    const all = this.bindings(c.id);
+    if (filter === undefined) return all;
+    const { containerPort, protocol } = parsePortFilter(filter);
+    const found = all.filter((b) => b.containerPort === containerPort && b.protocol === protocol);
+    if (found.length === 0) throw errors.noPublicPort(`${containerPort}/${protocol}`, c.name);
+    return found;
   }
 
   /**

@@ -139,6 +139,21 @@ describe('published ports', () => {
     expect(published().filter((c) => c.startsWith('helper.UnpublishPort'))).toHaveLength(2);
   });
 
+  it('take the first free port of a host range, skipping one another process holds', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const address = holder.address();
+    const held = typeof address === 'object' && address ? address.port : 0;
+    try {
+      const [binding] = await backend.publish('one', [`127.0.0.1:${held}-${held + 20}:80`]);
+      expect(binding?.hostPort).toBeGreaterThan(held);
+      expect(binding?.hostPort).toBeLessThanOrEqual(held + 20);
+      expect(await accepts(binding?.hostPort ?? 0)).toBe(true);
+    } finally {
+      holder.close();
+    }
+  });
+
   it('leave no listener and no load balancer when the helper refuses one of them', async () => {
     const [first] = await backend.publish('one', ['127.0.0.1:0:70']);
     const port = (first?.hostPort ?? 0) + 1;
