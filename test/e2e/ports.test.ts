@@ -171,6 +171,23 @@ describe('published ports', () => {
     expect(await wget(outside, external)).toBe('hello from web\n');
   });
 
+  it("a client's half-close (request, then FIN) still gets the whole answer", async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const socket = netConnect({ host: '127.0.0.1', port: tcpPort }, () => {
+        socket.end('GET / HTTP/1.0\r\n\r\n');
+      });
+      socket.setTimeout(10_000, () => socket.destroy(new Error('no answer in 10 s')));
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+      socket.once('close', () => resolve(text));
+      socket.once('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.[01] 200/);
+    expect(answer).toContain('hello from web');
+  });
+
   it('UDP reaches the container from the host loopback and from the outside namespace', async () => {
     expect(await udpEcho(undefined, '127.0.0.1', udpPort, 'hello-udp')).toBe('hello-udp');
     const external = web.ports.find((p) => p.hostPort === udpPort)?.externalAddress ?? '';

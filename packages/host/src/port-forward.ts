@@ -53,6 +53,8 @@ export function listenError(
 /** Opens a stream to the helper's forwarder and sends the header. */
 async function openForward(helper: VmEndpoint, target: ForwardTarget): Promise<Socket> {
   const stream = (await dialStream(helper, PORT_FORWARD_PORT, { timeoutMs: 5000 })).toNetSocket();
+  // A client's half-close (FIN) travels on as one; the socket closes when both sides have ended.
+  stream.allowHalfOpen = true;
   stream.setNoDelay(true);
   stream.write(`${target.protocol} ${target.networkId} ${target.lbPort}\n`);
   return stream;
@@ -74,32 +76,35 @@ async function listenTcp(
   log: Logger,
 ): Promise<PortListener> {
   const open = new Set<Socket>();
-  const server: Server = createServer({ noDelay: true, pauseOnConnect: true }, (client) => {
-    open.add(client);
-    client.on('close', () => open.delete(client));
-    client.on('error', () => client.destroy());
-    openForward(helper, target).then(
-      (stream) => {
-        open.add(stream);
-        stream.on('close', () => open.delete(stream));
-        client.pipe(stream);
-        stream.pipe(client);
-        const close = () => {
+  const server: Server = createServer(
+    { noDelay: true, pauseOnConnect: true, allowHalfOpen: true },
+    (client) => {
+      open.add(client);
+      client.on('close', () => open.delete(client));
+      client.on('error', () => client.destroy());
+      openForward(helper, target).then(
+        (stream) => {
+          open.add(stream);
+          stream.on('close', () => open.delete(stream));
+          client.pipe(stream);
+          stream.pipe(client);
+          const close = () => {
+            client.destroy();
+            stream.destroy();
+          };
+          for (const s of [client, stream]) {
+            s.on('error', close);
+            s.on('close', close);
+          }
+          client.resume();
+        },
+        (err: unknown) => {
+          log.warn({ err, ...target }, 'published port: helper forwarder unreachable');
           client.destroy();
-          stream.destroy();
-        };
-        for (const s of [client, stream]) {
-          s.on('error', close);
-          s.on('close', close);
-        }
-        client.resume();
-      },
-      (err: unknown) => {
-        log.warn({ err, ...target }, 'published port: helper forwarder unreachable');
-        client.destroy();
-      },
-    );
-  });
+        },
+      );
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(listenError('tcp', hostIp, port, err)));
     server.listen({ host: hostIp, port, exclusive: true }, () => resolve());

@@ -131,6 +131,8 @@ export class PortForwarder {
 
   #accept(s: StreamSocket, lookup: PublishedLookup, log: Logger): void {
     const stream = s.toNetSocket();
+    // Half-closes travel through: a socket closes once both of its sides have ended.
+    stream.allowHalfOpen = true;
     this.#open.add(stream);
     stream.on('close', () => this.#open.delete(stream));
     stream.on('error', () => stream.destroy());
@@ -151,7 +153,7 @@ export class PortForwarder {
         udpFlow(stream, rest, host, port, log);
         return;
       }
-      const upstream = connect({ host, port });
+      const upstream = connect({ host, port, allowHalfOpen: true });
       this.#open.add(upstream);
       upstream.on('close', () => this.#open.delete(upstream));
       upstream.setNoDelay(true);
