@@ -351,10 +351,15 @@ export class OvsNetworkBackend {
    * / AttachNetwork for every attachment of a running container (both
    * idempotent), re-dials missing relays, rolls back half-done connects and
    * finishes half-done disconnects, removes the helper's networks and
-   * endpoints that the state does not know, and pushes DNS snapshots.
+   * endpoints that the state does not know, pushes DNS snapshots, and
+   * brings published ports back (listeners and load balancers).
    */
   reconcile(): Promise<ReconcileReport> {
-    return this.#exclusive(() => reconcile(this.#p, this.#attachments));
+    return this.#exclusive(async () => {
+      const report = await reconcile(this.#p, this.#attachments);
+      await this.#publisher.reconcile();
+      return report;
+    });
   }
 
   /** Stops the health watch, closes every relay and client and the state store. Idempotent. */

@@ -6,8 +6,9 @@
  * non-internal network, created in that order and undone in reverse, so a
  * failure leaves neither. Requests outlive a stop: bindings are released on
  * stop, disconnect of their network and removal, and made again on start.
- * Bindings live in this process (like Docker's userland proxies); after a
- * daemon restart the runtime publishes again.
+ * The requests are persisted (state `meta` rows `ports:<container id>`,
+ * written only once a publish succeeded): after a daemon or helper restart,
+ * {@link Publisher.reconcile} makes listeners and load balancers again.
  */
 import type { Logger } from '@arca-net/log';
 import { errors, isBackendError } from './errors.js';
@@ -44,6 +45,9 @@ export interface PublisherParts {
   log: Logger;
 }
 
+/** Key prefix of the persisted requests in the state's `meta` table. */
+const META_PREFIX = 'ports:';
+
 const overlaps = (a: string, b: string) => a === b || a === '0.0.0.0' || b === '0.0.0.0';
 
 /** The published ports of every container of one backend. */
@@ -54,6 +58,35 @@ export class Publisher {
 
   constructor(parts: PublisherParts) {
     this.#p = parts;
+    for (const [key, value] of parts.state.metaWithPrefix(META_PREFIX)) {
+      this.#requests.set(key.slice(META_PREFIX.length), JSON.parse(value) as PortRequest[]);
+    }
+  }
+
+  #save(containerId: string): void {
+    const requests = this.#requests.get(containerId);
+    this.#p.state.setMeta(
+      `${META_PREFIX}${containerId}`,
+      requests && requests.length > 0 ? JSON.stringify(requests) : null,
+    );
+  }
+
+  /**
+   * After a daemon or helper restart: every running container's requests get
+   * their listeners back, and live bindings their load balancers (the
+   * helper's PublishPort is idempotent). Failures are logged, not thrown.
+   */
+  async reconcile(): Promise<void> {
+    for (const containerId of this.#requests.keys()) {
+      const c = this.#p.state.getContainer(containerId);
+      if (!c?.running) continue;
+      for (const l of this.#live.get(c.id) ?? []) {
+        await this.#loadBalancer(c, l.networkId, l.binding).catch((err: unknown) =>
+          this.#p.log.warn({ container: c.name, err }, 'load balancer not restored'),
+        );
+      }
+      await this.restore(c);
+    }
   }
 
   /** The container's live bindings (all, or those on one network). */
@@ -90,6 +123,7 @@ export class Publisher {
       }
     }
     this.#requests.set(c.id, [...(this.#requests.get(c.id) ?? []), ...requests]);
+    this.#save(c.id);
     this.#live.set(c.id, [...(this.#live.get(c.id) ?? []), ...made]);
     return this.bindings(c.id);
   }
@@ -125,6 +159,7 @@ export class Publisher {
   async forget(c: ContainerRecord): Promise<void> {
     await this.release(c);
     this.#requests.delete(c.id);
+    this.#save(c.id);
   }
 
   /** Closes every listener (backend close); the helper's load balancers stay. */
@@ -199,22 +234,27 @@ export class Publisher {
       protocol: r.protocol,
     };
     try {
-      const externalAddress = await this.#p.helper.publishPort(
-        {
-          networkId: network.id,
-          containerId: c.id,
-          protocol: r.protocol,
-          hostPort: listener.port,
-          containerPort: r.containerPort,
-        },
-        `${r.protocol}/${listener.port} of ${c.name} on ${network.name}`,
-      );
+      const externalAddress = await this.#loadBalancer(c, network.id, binding);
       this.#p.log.info({ container: c.name, ...binding, externalAddress }, 'port published');
       return { binding, networkId: network.id, listener, externalAddress };
     } catch (err) {
       await listener.close();
       throw err;
     }
+  }
+
+  /** The helper's load balancer of a binding; returns its `ip:port`. */
+  #loadBalancer(c: ContainerRecord, networkId: string, b: PortBinding): Promise<string> {
+    return this.#p.helper.publishPort(
+      {
+        networkId,
+        containerId: c.id,
+        protocol: b.protocol,
+        hostPort: b.hostPort,
+        containerPort: b.containerPort,
+      },
+      `${b.protocol}/${b.hostPort} of ${c.name}`,
+    );
   }
 
   async #unbind(c: ContainerRecord, l: Live): Promise<void> {

@@ -22,6 +22,15 @@ let backend: OvsNetworkBackend;
 
 const ID = `${'1'.repeat(12)}${'f'.repeat(52)}`;
 
+function open(): Promise<OvsNetworkBackend> {
+  return OvsNetworkBackend.open({
+    stateFile: join(root, 'state.db'),
+    helper: { kind: 'unixdir', dir: helper.dir },
+    helperWatchMs: 0,
+    client: { deadlineMs: 3000, retryUnavailableMs: 0 },
+  });
+}
+
 /** Whether 127.0.0.1:port accepts a TCP connection. */
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -48,12 +57,7 @@ beforeEach(async () => {
   calls = [];
   helper = new FakeHelper(join(root, 'helper'), calls);
   await helper.start();
-  backend = await OvsNetworkBackend.open({
-    stateFile: ':memory:',
-    helper: { kind: 'unixdir', dir: helper.dir },
-    helperWatchMs: 0,
-    client: { deadlineMs: 3000, retryUnavailableMs: 0 },
-  });
+  backend = await open();
   await backend.createNetwork({ name: 'front', subnet: '10.20.0.0/24' });
   vm = new FakeForwarder('one', join(root, 'vm-one'), calls);
   await vm.start();
@@ -137,6 +141,37 @@ describe('published ports', () => {
     await backend.unregisterContainer('one');
     expect(await accepts(b?.hostPort ?? 0)).toBe(false);
     expect(published().filter((c) => c.startsWith('helper.UnpublishPort'))).toHaveLength(2);
+  });
+
+  it('come back after a daemon restart (reconcile), and get their load balancer back after a helper restart', async () => {
+    const [first] = await backend.publish('one', ['127.0.0.1:0:80']);
+    const port = first?.hostPort ?? 0;
+    await backend.unregisterContainer('one');
+    await backend.registerContainer({
+      id: ID,
+      name: 'one',
+      endpoint: { kind: 'unixdir', dir: vm.dir },
+      running: true,
+    });
+    await backend.connect('one', 'front');
+    await backend.publish('one', [`127.0.0.1:${port}:80`]);
+    await backend.close();
+    expect(await accepts(port)).toBe(false);
+    backend = await open();
+    calls.length = 0;
+    await backend.reconcile();
+    expect(await accepts(port)).toBe(true);
+    expect(published()).toEqual([`helper.PublishPort tcp/${port}`]);
+    helper.restartInPlace();
+    calls.length = 0;
+    await backend.reconcile();
+    expect(published()).toEqual([`helper.PublishPort tcp/${port}`]);
+    expect(await accepts(port)).toBe(true);
+    await backend.unregisterContainer('one');
+    await backend.close();
+    backend = await open();
+    await backend.reconcile();
+    expect(await accepts(port)).toBe(false);
   });
 
   it('take the first free port of a host range, skipping one another process holds', async () => {
