@@ -188,6 +188,35 @@ describe('published ports', () => {
     expect(answer).toContain('hello from web');
   });
 
+  it("the helper's forwarder (vsock 9998) serves published ports only: anything else is closed unanswered", async () => {
+    const socketPath = join(
+      new LabPaths({ dir: lab.dir, prefix: lab.prefix }).helperVmDir,
+      '9998.sock',
+    );
+    const networkId = web.ports[0]?.networkId ?? '';
+    const ask = (header: string) =>
+      new Promise<string>((resolve, reject) => {
+        let text = '';
+        const socket = netConnect(socketPath, () => socket.write(header));
+        socket.setTimeout(10_000, () => socket.destroy(new Error('not closed in 10 s')));
+        socket.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+        });
+        socket.once('close', () => resolve(text));
+        socket.once('error', reject);
+      });
+    // A published port answers (HTTP through the load balancer) …
+    expect(await ask(`tcp ${networkId} ${tcpPort}\nGET / HTTP/1.0\r\n\r\n`)).toContain(
+      'hello from web',
+    );
+    // … a port that is not published, or another network, does not.
+    const unpublished = [1, 2, 3]
+      .map((d) => tcpPort + d)
+      .find((p) => !web.ports.some((b) => b.hostPort === p));
+    expect(await ask(`tcp ${networkId} ${unpublished}\nGET / HTTP/1.0\r\n\r\n`)).toBe('');
+    expect(await ask(`tcp ${'0'.repeat(64)} ${tcpPort}\nGET / HTTP/1.0\r\n\r\n`)).toBe('');
+  });
+
   it('UDP reaches the container from the host loopback and from the outside namespace', async () => {
     expect(await udpEcho(undefined, '127.0.0.1', udpPort, 'hello-udp')).toBe('hello-udp');
     const external = web.ports.find((p) => p.hostPort === udpPort)?.externalAddress ?? '';
