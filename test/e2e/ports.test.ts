@@ -8,7 +8,7 @@
  * taken from the kernel's free ones, since other labs share this host.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect as netConnect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,6 +134,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const child of children) child.kill();
   await lab.down();
+  await rm(www, { recursive: true, force: true });
 }, 120_000);
 
 describe('published ports', () => {
