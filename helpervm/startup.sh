@@ -129,6 +129,41 @@ setup_uplink() {
     -- --may-exist add-port br-ex "$UPLINK" \
     -- set Open_vSwitch . external_ids:ovn-bridge-mappings=external:br-ex
   log "uplink $UPLINK on br-ex (OVN network external: ${ARCA_EXTERNAL_CIDR} via ${ARCA_EXTERNAL_GATEWAY})"
+  setup_forward_port
+}
+
+# ip_to_int A.B.C.D / int_to_ip N: IPv4 arithmetic for the forward address.
+ip_to_int() {
+  old_ifs=$IFS; IFS=.; set -- $1; IFS=$old_ifs
+  echo $(( ($1 << 24) | ($2 << 16) | ($3 << 8) | $4 ))
+}
+int_to_ip() { echo "$(( ($1 >> 24) & 255 )).$(( ($1 >> 16) & 255 )).$(( ($1 >> 8) & 255 )).$(( $1 & 255 ))"; }
+
+# arca-fwd0: an internal port of br-ex holding the last host address of the
+# external network (the one before it when that is the gateway; the
+# controller never gives it to a network; a /30 has no address to spare). The controller's published-port
+# forwarder (vsock 9998) connects from it to the networks' external
+# addresses, the way the outside world reaches published ports.
+setup_forward_port() {
+  net=$(ip_to_int "${ARCA_EXTERNAL_CIDR%/*}")
+  bits=${ARCA_EXTERNAL_CIDR#*/}
+  if [ "$bits" -ge 30 ]; then
+    vsctl --if-exists del-port br-ex arca-fwd0
+    return 0
+  fi
+  size=$(( 1 << (32 - bits) ))
+  last=$(( (net & ~(size - 1) & 0xffffffff) + size - 2 ))
+  [ "$last" -ne "$(ip_to_int "$ARCA_EXTERNAL_GATEWAY")" ] || last=$((last - 1))
+  addr=$(int_to_ip "$last")
+  vsctl --may-exist add-port br-ex arca-fwd0 -- set Interface arca-fwd0 type=internal
+  wait_for "arca-fwd0" test -e /sys/class/net/arca-fwd0
+  if [ -w /proc/sys/net/ipv6/conf/arca-fwd0/disable_ipv6 ]; then
+    echo 1 >/proc/sys/net/ipv6/conf/arca-fwd0/disable_ipv6
+  fi
+  ethtool -K arca-fwd0 tx off >/dev/null 2>&1 || true
+  ip addr replace "$addr/$bits" dev arca-fwd0
+  ip link set arca-fwd0 up
+  log "published-port forwarder address $addr/$bits on arca-fwd0"
 }
 
 start_all() {

@@ -17,6 +17,7 @@ import { runControlPlaneSuite } from './suites/control-plane.js';
 import { runDnsSuite } from './suites/dns.js';
 import { runHopsSuite } from './suites/hops.js';
 import { FULL_BUDGET, measurePath, type PathPair, QUICK_BUDGET } from './suites/path.js';
+import { runPortsSuite } from './suites/ports.js';
 import { runRelaySuite } from './suites/relay.js';
 import { runControllerSuite, runForwarderSuite } from './suites/scripts.js';
 
@@ -91,6 +92,7 @@ const suites: Suite[] = [
     name: 'arca-net-polling',
     run: () => labPathSuite('arca-net-polling', 'polling', setupLabPair),
   },
+  { name: 'ports', run: () => runPortsSuite(quick, log) },
   { name: 'control-plane', run: () => runControlPlaneSuite(quick, log) },
   { name: 'controller', run: () => runControllerSuite(quick) },
   { name: 'forwarder', run: () => runForwarderSuite(quick) },

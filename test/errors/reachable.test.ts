@@ -18,9 +18,10 @@ import { labExecCommand } from '../../packages/cli/dist/commands/lab.js';
 import { networkLs } from '../../packages/cli/dist/commands/network.js';
 import { capturedIo } from '../../packages/cli/test/captured-io.js';
 import {
+  type ErrorCode,
   errorTable,
   isBackendError,
-  type NetworkBackendError,
+  NetworkBackendError,
   OvsNetworkBackend,
   type OvsNetworkBackendOptions,
   PortAllocator,
@@ -34,6 +35,7 @@ import {
   labUp,
   spawnDetached,
   stopProcess,
+  tryCommand,
   waitFor,
 } from '../../packages/lab/dist/index.js';
 
@@ -302,6 +304,65 @@ const producers: Record<string, [string, () => Promise<unknown>]> = {
       return closed.createNetwork({ name: 'late' });
     },
   ],
+  INVALID_PORT_SPEC: [
+    'backend: publish a malformed -p value',
+    () => backend.publish('one', ['8080:x']),
+  ],
+  PORT_ALREADY_ALLOCATED: [
+    'backend: publish a host port twice',
+    async () => {
+      const port = await freePort();
+      await backend.publish('one', [`127.0.0.1:${port}:80`]);
+      return backend.publish('one', [`127.0.0.1:${port}:81`]);
+    },
+  ],
+  PORT_IN_USE: [
+    'backend: publish a host port another process listens on',
+    async () => {
+      const holder = createServer();
+      await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+      const address = holder.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      try {
+        return await backend.publish('one', [`127.0.0.1:${port}:80`]);
+      } finally {
+        holder.close();
+      }
+    },
+  ],
+  PORT_NOT_PERMITTED: [
+    'backend (in a process without CAP_NET_BIND_SERVICE): publish port 80',
+    async () => {
+      await startVm(5, 'five');
+      const dir = vms.get('five')?.dir ?? '';
+      const r = await tryCommand(
+        [
+          ...['setpriv', '--bounding-set=-net_bind_service', '--inh-caps=-net_bind_service'],
+          ...[process.execPath, '--input-type=module', '-e', privilegedScript(dir)],
+        ],
+        { timeoutMs: 30_000 },
+      );
+      const [code = '', message = ''] = r.stdout.trim().split('\t');
+      throw new NetworkBackendError(code as ErrorCode, `${message} (${r.stderr.trim()})`);
+    },
+  ],
+  PORT_BIND_FAILED: [
+    'backend: publish on a host address the host does not have',
+    () => backend.publish('one', ['192.0.2.77:0:80']),
+  ],
+  PORTS_ON_INTERNAL_NETWORK: [
+    'backend: publish for a container on an internal network only',
+    async () => {
+      await startVm(4, 'four');
+      await backend.createNetwork({ name: 'closed', subnet: '10.62.0.0/24', internal: true });
+      await backend.connect('four', 'closed');
+      return backend.publish('four', ['0:80']);
+    },
+  ],
+  NO_PUBLIC_PORT: [
+    'backend: the published ports of a container port that has none',
+    () => backend.ports('one', '81'),
+  ],
   LAB_UNAVAILABLE: [
     'lab: a LabClient where no lab host listens',
     () => new LabClient(join(root, 'absent.sock')).listNetworks(),
@@ -329,6 +390,36 @@ const producers: Record<string, [string, () => Promise<unknown>]> = {
     () => new LabClient(join(root, 'hung.sock'), { timeoutMs: 200 }).health(),
   ],
 };
+
+/** A port the kernel has free now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * A second backend, in a process that may not bind ports below 1024, on the
+ * same FAKE helper, publishing port 80 of the FAKE VM in `vmDir`; prints the
+ * error's code and message.
+ */
+function privilegedScript(vmDir: string): string {
+  const dist = new URL('../../packages/host/dist/index.js', import.meta.url).href;
+  return `
+    import { OvsNetworkBackend } from ${JSON.stringify(dist)};
+    const b = await OvsNetworkBackend.open({ stateFile: ':memory:', helper: { kind: 'unixdir', dir: ${JSON.stringify(helper.dir)} }, helperWatchMs: 0 });
+    await b.createNetwork({ name: 'privileged', subnet: '10.63.0.0/24' });
+    await b.registerContainer({ id: '${ID(6)}', name: 'six', endpoint: { kind: 'unixdir', dir: ${JSON.stringify(vmDir)} }, running: true });
+    await b.connect('six', 'privileged');
+    try { await b.publish('six', ['127.0.0.1:80:80']); console.log('none\tpublished'); }
+    catch (e) { console.log(e.code + '\t' + e.message); }
+    await b.close();
+  `;
+}
 
 async function rejection(call: () => Promise<unknown>): Promise<unknown> {
   try {

@@ -102,7 +102,11 @@ describe('helpervm/startup.sh under busybox sh (Alpine userland)', () => {
     const started = await startup('start');
     expect(started.code, started.out).toBe(0);
     expect(started.out).toContain('uplink uplink0 on br-ex');
-    expect(await vsctl('list-ports', 'br-ex')).toBe('uplink0');
+    // arca-fwd0: the published-port forwarder's address, the CIDR's last host.
+    expect(await vsctl('list-ports', 'br-ex')).toBe('arca-fwd0\nuplink0');
+    expect((await ns.ip(['-4', '-o', 'addr', 'show', 'arca-fwd0'])).stdout).toContain(
+      'inet 198.51.100.254/24',
+    );
     expect(await vsctl('get', 'Bridge', 'br-ex', 'datapath_type')).toBe('netdev');
     expect(await vsctl('get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings')).toBe(
       '"external:br-ex"',

@@ -30,6 +30,7 @@ import {
   networkRm,
 } from './commands/network.js';
 import { ovsDockerCommand } from './commands/ovs-docker.js';
+import { labPortCommand } from './commands/ports.js';
 import { describeError, ExitCode, UsageError } from './errors.js';
 import { type Io, processIo } from './output.js';
 
@@ -71,13 +72,15 @@ const COMMANDS: Command[] = [
   },
   {
     name: 'lab run',
-    usage: 'arca-net lab run [--network NET] [--ip IP] [--alias A]... NAME',
+    usage:
+      'arca-net lab run [--network NET] [--ip IP] [--alias A]... [-p [IP:][HOSTPORT:]PORT[/PROTO]]... NAME',
     summary:
       "start a container VM (namespace + forwarder) connected to NET (default: the lab's 'bridge' network)",
     options: {
       network: { type: 'string' },
       ip: { type: 'string' },
       alias: { type: 'string', multiple: true },
+      publish: { type: 'string', short: 'p', multiple: true },
     },
     arity: [1, 1],
     run: (c, v, p) =>
@@ -85,6 +88,7 @@ const COMMANDS: Command[] = [
         network: str(v, 'network'),
         ip: str(v, 'ip'),
         aliases: list(v, 'alias'),
+        publish: list(v, 'publish'),
       }).then(() => undefined),
   },
   {
@@ -116,6 +120,14 @@ const COMMANDS: Command[] = [
     options: {},
     arity: [0, 0],
     run: (c) => labPsCommand(c).then(() => undefined),
+  },
+  {
+    name: 'lab port',
+    usage: 'arca-net lab port [--json] NAME [PORT[/PROTO]]',
+    summary: "a container's published ports, as 'docker port' lists them",
+    options: {},
+    arity: [1, 2],
+    run: (c, _v, p) => labPortCommand(c, at(p, 0), p[1]).then(() => undefined),
   },
   {
     name: 'lab stats',

@@ -44,6 +44,8 @@ export class UsageError extends Error {
  */
 export function describeError(error: unknown): [string, ExitCodeValue] {
   if (error instanceof UsageError) return [`arca-net: ${error.message}`, error.exitCode];
+  // `docker port` says this one itself, not the daemon.
+  if (isBackendError(error, 'NO_PUBLIC_PORT')) return [`Error: ${error.message}`, ExitCode.failed];
   if (isBackendError(error)) {
     const line = answeredByLabHost(error)
       ? `Error response from daemon: ${error.message}`

@@ -3,6 +3,7 @@ import { network } from '@arca-net/proto';
 import { describe, expect, it } from 'vitest';
 import { ControllerError } from '../src/domain/errors.js';
 import {
+  forwardAddress,
   parseCidr,
   parseExternalNetwork,
   validateAttach,
@@ -109,5 +110,16 @@ describe('uplink configuration', () => {
     ] as const) {
       expect(() => parseExternalNetwork(cidr, gateway)).toThrow(ControllerError);
     }
+  });
+
+  it("keeps the last host (or the one before the gateway there) for the helper's arca-fwd0, none in a /30", () => {
+    const at = (cidr: string, gateway: string) => {
+      const ip = forwardAddress(parseExternalNetwork(cidr, gateway));
+      return ip === undefined ? undefined : formatIpv4(ip);
+    };
+    expect(at('198.51.100.0/24', '198.51.100.1')).toBe('198.51.100.254');
+    expect(at('198.51.100.0/24', '198.51.100.254')).toBe('198.51.100.253');
+    expect(at('10.0.0.0/8', '10.0.0.1')).toBe('10.255.255.254');
+    expect(at('198.51.100.0/30', '198.51.100.1')).toBeUndefined();
   });
 });

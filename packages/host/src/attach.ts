@@ -16,6 +16,7 @@ import type { HelperClient } from './helper-client.js';
 import { checkStaticIp, nextFreeIp, prefixLength } from './ipam.js';
 import { normalizeMac, stableMac } from './mac.js';
 import type { PortAllocator } from './ports.js';
+import type { PublishedPort } from './publish.js';
 import type { AttachmentRecord, ContainerRecord, NetworkRecord, StateStore } from './state.js';
 
 /** One attachment as the backend reports it. */
@@ -36,6 +37,8 @@ export interface AttachmentInfo {
   status: AttachmentRecord['status'];
   /** Relay counters, when a relay exists. */
   relay?: LinkCounters;
+  /** Ports published through this network (`docker run -p`), as `docker port` lists them. */
+  ports: PublishedPort[];
 }
 
 /** The relay's key in the NetworkBridge: one relay per (container, network). */
@@ -299,6 +302,7 @@ export class Attachments {
       mac: a.mac,
       aliases: a.aliases,
       status: a.status,
+      ports: [],
       ...(relay ? { relay } : {}),
     };
   }

@@ -30,7 +30,9 @@ import {
 import { errors } from './errors.js';
 import { ForwarderPool } from './forwarders.js';
 import { HelperClient } from './helper-client.js';
+import { parsePortSpecs } from './port-spec.js';
 import { PortAllocator } from './ports.js';
+import { type PublishedPort, Publisher } from './publish.js';
 import { HelperWatch, type ReconcileReport, reconcile } from './reconcile.js';
 import { type ContainerRecord, type NetworkRecord, StateStore } from './state.js';
 
@@ -60,6 +62,7 @@ export interface OvsNetworkBackendOptions {
 export class OvsNetworkBackend {
   readonly #p: AttachmentParts;
   readonly #attachments: Attachments;
+  readonly #publisher: Publisher;
   #watch?: HelperWatch;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -85,6 +88,7 @@ export class OvsNetworkBackend {
       dns: new DnsFanOut(state, forwarders, options.dnsUpstreams ?? [], log),
     };
     this.#attachments = new Attachments(this.#p);
+    this.#publisher = new Publisher(this.#p);
   }
 
   /**
@@ -200,6 +204,7 @@ export class OvsNetworkBackend {
     return this.#exclusive(async () => {
       const { state, ports, forwarders, dns } = this.#p;
       const c = this.#requireContainer(idOrName);
+      await this.#publisher.forget(c);
       const networks = new Set<string>();
       for (const a of state.attachmentsOfContainer(c.id)) {
         await this.#attachments.teardown(c, a, { forwarder: c.running });
@@ -246,6 +251,7 @@ export class OvsNetworkBackend {
       }
       await dns.pushToNetworks(networks);
       await this.#attachments.routeDefault(running);
+      await this.#publisher.restore(running);
       if (failures.length > 0) throw failures[0];
     });
   }
@@ -259,6 +265,7 @@ export class OvsNetworkBackend {
     return this.#exclusive(async () => {
       const { state, ports, forwarders, dns } = this.#p;
       const c = this.#requireContainer(idOrName);
+      await this.#publisher.release(c);
       state.setContainerRunning(c.id, false);
       const networks = new Set<string>();
       for (const a of state.attachmentsOfContainer(c.id)) {
@@ -304,18 +311,42 @@ export class OvsNetworkBackend {
    * state `detaching` and the next call or {@link reconcile} finishes it.
    */
   disconnect(container: string, networkRef: string): Promise<void> {
-    return this.#exclusive(() =>
-      this.#attachments.disconnect(
-        this.#requireContainer(container),
-        this.#requireNetwork(networkRef),
-      ),
-    );
+    return this.#exclusive(async () => {
+      const c = this.#requireContainer(container);
+      const n = this.#requireNetwork(networkRef);
+      await this.#publisher.release(c, n.id);
+      await this.#attachments.disconnect(c, n);
+    });
   }
 
   /** Every attachment with its relay counters. */
   async listAttachments(): Promise<AttachmentInfo[]> {
     this.#requireOpen();
-    return this.#p.state.listAttachments().map((a) => this.#attachments.info(a));
+    return this.#p.state.listAttachments().map((a) => ({
+      ...this.#attachments.info(a),
+      ports: this.#publisher.bindings(a.containerId, a.networkId),
+    }));
+  }
+
+  // --- published ports -----------------------------------------------------------
+
+  /**
+   * Publishes ports of a container (`docker run -p`; Docker's `-p` syntax,
+   * one value per spec) on its first non-internal network: a host listener
+   * and the helper's load balancer each. All or nothing; a stopped container
+   * publishes at its next start. Released on stop, disconnect and removal.
+   */
+  publish(container: string, specs: string[]): Promise<PublishedPort[]> {
+    return this.#exclusive(async () => {
+      const requests = parsePortSpecs(specs);
+      return this.#publisher.publish(this.#requireContainer(container), requests);
+    });
+  }
+
+  /** A container's published ports (`docker port NAME [PORT[/PROTO]]`); NO_PUBLIC_PORT when a filter matches none. */
+  async ports(container: string, filter?: string): Promise<PublishedPort[]> {
+    this.#requireOpen();
+    return this.#publisher.find(this.#requireContainer(container), filter);
   }
 
   // --- reconciliation ------------------------------------------------------------
@@ -326,10 +357,15 @@ export class OvsNetworkBackend {
    * / AttachNetwork for every attachment of a running container (both
    * idempotent), re-dials missing relays, rolls back half-done connects and
    * finishes half-done disconnects, removes the helper's networks and
-   * endpoints that the state does not know, and pushes DNS snapshots.
+   * endpoints that the state does not know, pushes DNS snapshots, and
+   * brings published ports back (listeners and load balancers).
    */
   reconcile(): Promise<ReconcileReport> {
-    return this.#exclusive(() => reconcile(this.#p, this.#attachments));
+    return this.#exclusive(async () => {
+      const report = await reconcile(this.#p, this.#attachments);
+      await this.#publisher.reconcile();
+      return report;
+    });
   }
 
   /** Stops the health watch, closes every relay and client and the state store. Idempotent. */
@@ -339,6 +375,7 @@ export class OvsNetworkBackend {
     this.#watch?.stop();
     await this.#queue.catch(() => undefined);
     const { bridge, forwarders, helper, state } = this.#p;
+    await this.#publisher.close();
     bridge.close();
     await forwarders.close();
     await helper.close();

@@ -51,6 +51,13 @@ export const errorTable = {
   MULTIPLE_SUBNETS: 'forbidden', // Docker: ForbiddenErrorf
   PREDEFINED_NETWORK: 'forbidden',
   INVALID_FILTER: 'invalid',
+  INVALID_PORT_SPEC: 'invalid',
+  PORT_ALREADY_ALLOCATED: 'conflict',
+  PORT_IN_USE: 'conflict',
+  PORT_NOT_PERMITTED: 'forbidden',
+  PORT_BIND_FAILED: 'internal',
+  PORTS_ON_INTERNAL_NETWORK: 'forbidden',
+  NO_PUBLIC_PORT: 'not-found',
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorCode = keyof typeof errorTable;
@@ -177,4 +184,40 @@ export const errors = {
         : `operation is not permitted on predefined ${name} network`,
     ),
   invalidFilter: (key: string) => make('INVALID_FILTER', `Invalid filter '${key}'`),
+  /** A `-p` value or `docker port` filter Docker refuses; `what` is Docker's sentence. */
+  invalidPortSpec: (what: string) => make('INVALID_PORT_SPEC', what),
+  /** Another published port of this backend has the host address and port. */
+  portAlreadyAllocated: (hostIp: string, hostPort: number | string) =>
+    make(
+      'PORT_ALREADY_ALLOCATED',
+      `Bind for ${hostIp}:${hostPort} failed: port is already allocated`,
+    ),
+  /** Another process of the host listens there (EADDRINUSE). */
+  portInUse: (listen: string, cause?: unknown) =>
+    make(
+      'PORT_IN_USE',
+      `Error starting userland proxy: listen ${listen}: bind: address already in use`,
+      cause,
+    ),
+  /** A privileged port without the right to bind it (EACCES). */
+  portNotPermitted: (listen: string, cause?: unknown) =>
+    make(
+      'PORT_NOT_PERMITTED',
+      `Error starting userland proxy: listen ${listen}: bind: permission denied`,
+      cause,
+    ),
+  /** Any other failure to listen on the host (an address the host does not have, …). */
+  portBindFailed: (listen: string, why: string, cause?: unknown) =>
+    make(
+      'PORT_BIND_FAILED',
+      `Error starting userland proxy: listen ${listen}: bind: ${why}`,
+      cause,
+    ),
+  portsOnInternalNetwork: (network: string) =>
+    make(
+      'PORTS_ON_INTERNAL_NETWORK',
+      `network ${network} is internal: ports cannot be published on an internal network`,
+    ),
+  noPublicPort: (port: string, container: string) =>
+    make('NO_PUBLIC_PORT', `No public port '${port}' published for ${container}`),
 };

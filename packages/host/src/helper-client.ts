@@ -29,7 +29,9 @@ export type HelperRpc =
   | 'AttachContainer'
   | 'DetachContainer'
   | 'ListBridges'
-  | 'GetHealth';
+  | 'GetHealth'
+  | 'PublishPort'
+  | 'UnpublishPort';
 
 /** The host error codes a helper status can become besides the fallbacks. */
 type HelperCode = 'POOL_OVERLAP' | 'EXTERNAL_ADDRESSES_EXHAUSTED' | 'ADDRESS_IN_USE';
@@ -44,8 +46,8 @@ type HelperCode = 'POOL_OVERLAP' | 'EXTERNAL_ADDRESSES_EXHAUSTED' | 'ADDRESS_IN_
  * - AttachContainer ALREADY_EXISTS: the IP, MAC or data port is taken there.
  * Any other status becomes HELPER_UNAVAILABLE (UNAVAILABLE, DEADLINE_EXCEEDED,
  * CANCELLED) or HELPER_FAILED. Every error carries the helper's message and
- * the ClientError as its cause. NOT_FOUND from DeleteBridge and
- * DetachContainer means there was nothing to remove.
+ * the ClientError as its cause. NOT_FOUND from DeleteBridge,
+ * DetachContainer and UnpublishPort means there was nothing to remove.
  */
 export const HELPER_STATUS_TABLE: StatusTable<HelperRpc, HelperCode> = {
   CreateBridge: {
@@ -57,6 +59,8 @@ export const HELPER_STATUS_TABLE: StatusTable<HelperRpc, HelperCode> = {
   DetachContainer: {},
   ListBridges: {},
   GetHealth: {},
+  PublishPort: {},
+  UnpublishPort: {},
 };
 
 function helperError(failure: RpcFailure<HelperCode>): NetworkBackendError {
@@ -141,6 +145,22 @@ export class HelperClient {
   async detachContainer(containerId: string, networkId: string, label: string): Promise<boolean> {
     const reply = await this.#call('DetachContainer', `DetachContainer ${label}`, (client) =>
       client.detachContainer({ containerId, networkId }).catch(nothingToRemove),
+    );
+    return reply !== NOTHING_REMOVED;
+  }
+
+  /** Puts a published port's load balancer on the network's external address; returns `ip:port`. */
+  async publishPort(request: network.PublishPortRequest, label: string): Promise<string> {
+    const reply = await this.#call('PublishPort', `PublishPort ${label}`, (client) =>
+      client.publishPort(request),
+    );
+    return reply.externalAddress;
+  }
+
+  /** Removes a published port's load balancer; false when the helper did not have it. */
+  async unpublishPort(request: network.UnpublishPortRequest, label: string): Promise<boolean> {
+    const reply = await this.#call('UnpublishPort', `UnpublishPort ${label}`, (client) =>
+      client.unpublishPort(request).catch(nothingToRemove),
     );
     return reply !== NOTHING_REMOVED;
   }

@@ -47,5 +47,15 @@ export {
 } from './errors.js';
 export { defaultPools, planNetworkAddressing } from './ipam.js';
 export { normalizeMac, stableMac } from './mac.js';
+export {
+  formatBinding,
+  type PortBinding,
+  type PortProtocol,
+  type PortRequest,
+  parsePortFilter,
+  parsePortSpec,
+  parsePortSpecs,
+} from './port-spec.js';
 export { PortAllocator } from './ports.js';
+export type { PublishedPort } from './publish.js';
 export type { ReconcileReport } from './reconcile.js';

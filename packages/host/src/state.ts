@@ -392,6 +392,20 @@ export class StateStore {
     ).map(toAttachment);
   }
 
+  /** Sets (or with null deletes) a value of the `meta` table. */
+  setMeta(key: string, value: string | null): void {
+    if (value === null) this.#db.prepare('DELETE FROM meta WHERE key = ?').run(key);
+    else this.#db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
+  }
+
+  /** Every `meta` value whose key starts with `prefix`, by key. */
+  metaWithPrefix(prefix: string): Map<string, string> {
+    const rows = this.#db
+      .prepare('SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?')
+      .all(prefix.length, prefix) as { key: string; value: string }[];
+    return new Map(rows.map((r) => [r.key, r.value]));
+  }
+
   /** Every attachment in creation order. */
   listAttachments(): AttachmentRecord[] {
     return (

@@ -235,8 +235,16 @@ export class FakeHelper {
         error: '',
         endpoints: [],
       }),
-      publishPort: async () => ({ success: true, error: '', externalAddress: '' }),
-      unpublishPort: async () => ({ success: true, error: '' }),
+      publishPort: async (req) => {
+        this.calls.push(`helper.PublishPort ${req.protocol}/${req.hostPort}`);
+        maybeFail(this.failures, 'PublishPort');
+        return { success: true, error: '', externalAddress: `198.51.100.2:${req.hostPort}` };
+      },
+      unpublishPort: async (req) => {
+        this.calls.push(`helper.UnpublishPort ${req.protocol}/${req.hostPort}`);
+        maybeFail(this.failures, 'UnpublishPort');
+        return { success: true, error: '' };
+      },
       getAttachmentStats: async () => ({ connections: 0, connected: false }),
     };
     this.#server = await serveOn(join(this.dir, '9999.sock'), (s) =>

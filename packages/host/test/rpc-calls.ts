@@ -38,6 +38,8 @@ type HelperCalls = Pick<
   | 'detachContainer'
   | 'listBridges'
   | 'uptimeSeconds'
+  | 'publishPort'
+  | 'unpublishPort'
 >;
 
 /** Per NetworkControl RPC, a call of it through `helper`. */
@@ -61,6 +63,22 @@ export function helperCalls(helper: HelperCalls): Record<HelperRpc, () => Promis
     DetachContainer: () => helper.detachContainer(CONTAINER.id, NETWORK.id, CONTAINER.name),
     ListBridges: () => helper.listBridges(),
     GetHealth: () => helper.uptimeSeconds(AbortSignal.timeout(3000)),
+    PublishPort: () =>
+      helper.publishPort(
+        {
+          networkId: NETWORK.id,
+          containerId: CONTAINER.id,
+          protocol: 'tcp',
+          hostPort: 8080,
+          containerPort: 80,
+        },
+        'tcp/8080 of one on front',
+      ),
+    UnpublishPort: () =>
+      helper.unpublishPort(
+        { networkId: NETWORK.id, protocol: 'tcp', hostPort: 8080 },
+        'tcp/8080 on front',
+      ),
   };
 }
 

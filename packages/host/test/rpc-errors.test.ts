@@ -39,6 +39,7 @@ const NOTHING_TO_REMOVE = new Set([
   'DeleteBridge NOT_FOUND',
   'DetachContainer NOT_FOUND',
   'DetachNetwork NOT_FOUND',
+  'UnpublishPort NOT_FOUND',
 ]);
 
 let root: string;

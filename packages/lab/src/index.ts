@@ -75,6 +75,7 @@ export {
 } from './probes/iperf.js';
 export { type PingOptions, type PingResult, parsePing, ping, pingRtts } from './probes/ping.js';
 export { startRrServer, tcpRrRate } from './probes/tcp-rr.js';
+export { startUdpEcho, udpEcho } from './probes/udp-echo.js';
 export {
   processAlive,
   processCommandLine,

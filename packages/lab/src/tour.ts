@@ -14,6 +14,7 @@ import type { LabPaths } from './paths.js';
 import { dhcpLease } from './probes/dhcp.js';
 import { dig } from './probes/dns.js';
 import { ping } from './probes/ping.js';
+import { tourPublishedPort } from './tour-ports.js';
 
 /** What the tour reports, in order. */
 export type TourEvent =
@@ -238,6 +239,11 @@ export async function runTour(paths: LabPaths, options: TourOptions): Promise<nu
         detail: `${replies(result)}, rtt min/avg/max ${rtt.map(ms).join('/')} ms`,
       };
     });
+
+    tour.heading(
+      '7b. A published port (lab run -p) reached from the host: host listener → helper → OVN load balancer',
+    );
+    await tourPublishedPort(tour, host, 'front');
 
     tour.heading(
       '8. Live relay counters of api (one host relay per attachment; OUT = from the container)',

@@ -58,6 +58,10 @@ const fake: LabApi = {
   startContainer: notImplemented,
   restartContainer: notImplemented,
   pruneNetworks: async (body) => ({ deleted: body.labels ?? [] }),
+  containerPorts: async () => [],
+  containerPort: async (ref, port) => {
+    throw errors.noPublicPort(`${port}/tcp`, ref);
+  },
   shutdown: async () => undefined,
 };
 
@@ -135,6 +139,15 @@ describe('lab host API over a Unix socket', () => {
     });
     const conflict = await raw(socket, 'POST', '/v1/networks', '{"name":"front"}');
     expect(conflict.status).toBe(409);
+  });
+
+  it('carries a port filter with a slash in the path, and NO_PUBLIC_PORT as 404', async () => {
+    expect(await client.containerPorts('web')).toEqual([]);
+    await expect(client.containerPort('web', '80')).rejects.toMatchObject({
+      code: 'NO_PUBLIC_PORT',
+      message: "No public port '80/tcp' published for web",
+    });
+    expect((await raw(socket, 'GET', '/v1/containers/web/ports/80%2Fudp')).status).toBe(404);
   });
 
   it('reports a failure that is not a host error as LAB_FAILED (internal), with its message', async () => {

@@ -8,6 +8,12 @@
 export const FORWARDER_CONTROL_PORT = 5555;
 /** vsock port of the helper VM's `NetworkControl` (gRPC). */
 export const HELPER_CONTROL_PORT = 9999;
+/**
+ * vsock port of the helper VM's published-port forwarder: the host carries
+ * each connection (TCP) or flow (UDP) to a published port over one stream
+ * here, after a header line `tcp|udp NETWORK_ID HOST_PORT\n`.
+ */
+export const PORT_FORWARD_PORT = 9998;
 /** First container-side data port of an attachment. */
 export const DATA_PORT_MIN = 20000;
 /** One past the last container-side data port. */

@@ -15,6 +15,7 @@ import {
 import { UsageError } from '../errors.js';
 import { CROSS, formatJson, formatTable, Progress, TICK } from '../output.js';
 import { type CommandContext, labClient, labProgress } from './context.js';
+import { formatPortsColumn } from './ports.js';
 
 export async function labUpCommand(
   context: CommandContext,
@@ -72,7 +73,7 @@ function addresses(container: LabContainer): string {
 export async function labRunCommand(
   context: CommandContext,
   name: string,
-  options: { network?: string; ip?: string; aliases?: string[] },
+  options: { network?: string; ip?: string; aliases?: string[]; publish?: string[] },
 ): Promise<void> {
   await requireRunningLab(context.paths);
   const container = await Progress.run(
@@ -84,6 +85,7 @@ export async function labRunCommand(
         network: options.network,
         ip: options.ip,
         aliases: options.aliases,
+        publish: options.publish,
       }),
     context.quiet,
   );
@@ -116,13 +118,14 @@ export async function labPsCommand(context: CommandContext): Promise<void> {
   }
   context.io.out(
     formatTable(
-      ['CONTAINER ID', 'NAME', 'STATUS', 'NAMESPACE', 'NETWORKS'],
+      ['CONTAINER ID', 'NAME', 'STATUS', 'NAMESPACE', 'NETWORKS', 'PORTS'],
       containers.map((c) => [
         c.id.slice(0, 12),
         c.name,
         c.state === 'running' ? `running (pid ${c.pid})` : 'exited',
         c.namespace,
         c.attachments.map((a) => `${a.networkName} ${a.device} ${a.ip}`).join(', '),
+        formatPortsColumn(c.ports ?? []),
       ]),
     ),
   );

@@ -39,7 +39,7 @@ import {
   taken,
 } from './errors.js';
 import type { AttachSpec, ExternalNetwork, NetworkSpec } from './validate.js';
-import { parseCidr } from './validate.js';
+import { forwardAddress, parseCidr } from './validate.js';
 
 /** A network with its derived numbers and its attachments. */
 export interface NetworkView {
@@ -269,6 +269,8 @@ export class Networks {
     const external = this.external;
     if (!external) throw new ControllerError('INTERNAL', 'no uplink configured');
     const used = new Set<number>([external.gateway]);
+    const forward = forwardAddress(external);
+    if (forward !== undefined) used.add(forward);
     for (const view of this.nets.values()) {
       const ip = view.record.externalIp ? parseIpv4(view.record.externalIp) : undefined;
       if (ip !== undefined) used.add(ip);

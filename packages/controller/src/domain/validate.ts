@@ -181,6 +181,17 @@ export interface ExternalNetwork {
 }
 
 /**
+ * The helper's own address on the external network (`arca-fwd0`, set up by
+ * helpervm/startup.sh): the last host address, or the one before when that
+ * is the gateway. Never handed to a network. A /30 spares none: undefined.
+ */
+export function forwardAddress(external: ExternalNetwork): number | undefined {
+  if (external.cidr.prefix >= 30) return undefined;
+  const last = hostRange(external.cidr).last;
+  return last === external.gateway ? last - 1 : last;
+}
+
+/**
  * Parses the uplink configuration (ARCA_EXTERNAL_CIDR / ARCA_EXTERNAL_GATEWAY):
  * a canonical CIDR of at most /30 and a host address inside it.
  */

@@ -3,6 +3,7 @@
  * helper relays reopened), then, through @arca-net/rpc, the gRPC server
  * (NetworkControl beside health and reflection) on its listen address.
  */
+
 import { type Logger, silentLogger } from '@arca-net/log';
 import { HELPER_CONTROL_PORT, network } from '@arca-net/proto';
 import { type ListenAddress, parseListenAddress, rpcService, startRpcServer } from '@arca-net/rpc';
@@ -14,6 +15,7 @@ import { CliOvnDriver, type OvnDriver } from '../ovn/driver.js';
 import { createToolRunner, type ToolRunner } from '../ovn/exec.js';
 import type { DataPath } from '../relay/datapath.js';
 import { VsockDataPath } from '../relay/helper-relay.js';
+import { PortForwarder } from '../relay/port-forward.js';
 import { createNetworkControlService } from './service.js';
 
 /** Parses `vsock`, `vsock:PORT` or `unixdir:/DIR` (gRPC then on `DIR/9999.sock`). */
@@ -129,6 +131,19 @@ export async function startController(options: ControllerOptions): Promise<Contr
     throw err;
   });
   logger.info({ grpcAddress: rpc.address }, 'controller listening');
+  const portForwarder = await PortForwarder.start(
+    listen.endpoint,
+    (networkId, protocol, hostPort) =>
+      networks
+        .list()
+        .find((v) => v.record.networkId === networkId)
+        ?.published.get(`${protocol}/${hostPort}`)?.vip,
+    logger,
+  ).catch(async (err: unknown) => {
+    await rpc.close();
+    await networks.close();
+    throw err;
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -138,6 +153,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     driver,
     close() {
       closing ??= (async () => {
+        portForwarder.close();
         await rpc.close();
         await networks.close();
         logger.info('controller stopped');

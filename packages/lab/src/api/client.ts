@@ -4,7 +4,12 @@
  * host's own error again (`NetworkBackendError` with the answered code).
  */
 import { request } from 'node:http';
-import { type CreateNetworkOptions, errors, type NetworkInspect } from '@arca-net/host';
+import {
+  type CreateNetworkOptions,
+  errors,
+  type NetworkInspect,
+  type PublishedPort,
+} from '@arca-net/host';
 import {
   asBackendError,
   type ConnectBody,
@@ -96,6 +101,14 @@ export class LabClient implements LabApi {
   /** Removes unused networks (`network prune`). */
   pruneNetworks(body: PruneBody): Promise<PruneResult> {
     return this.#call('pruneNetworks', body);
+  }
+  /** A lab container's published ports (`lab port NAME`). */
+  containerPorts(ref: string): Promise<PublishedPort[]> {
+    return this.#call('containerPorts', ref);
+  }
+  /** The published ports of one container port, `PORT[/PROTO]` (`lab port NAME PORT`). */
+  containerPort(ref: string, port: string): Promise<PublishedPort[]> {
+    return this.#call('containerPort', ref, port);
   }
   /** Asks the lab host to stop. */
   shutdown(): Promise<void> {

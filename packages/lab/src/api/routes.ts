@@ -22,6 +22,8 @@
  * | POST | /v1/containers/:ref/start | → LabContainer |
  * | POST | /v1/containers/:ref/restart | → LabContainer |
  * | POST | /v1/networks/prune | PruneBody → PruneResult |
+ * | GET | /v1/containers/:ref/ports | → PublishedPort[] (`docker port NAME`) |
+ * | GET | /v1/containers/:ref/ports/:port | → PublishedPort[] (`docker port NAME 80/tcp`; NO_PUBLIC_PORT when none) |
  * | POST | /v1/shutdown | → nothing (204; the host stops after answering) |
  *
  * An error is `{ "error": { "code": "NETWORK_NOT_FOUND", "kind": "not-found",
@@ -39,6 +41,7 @@ import {
   isBackendError,
   NetworkBackendError,
   type NetworkInspect,
+  type PublishedPort,
 } from '@arca-net/host';
 
 /** A lab container ("container VM" = a namespace running the forwarder). */
@@ -54,6 +57,8 @@ export interface LabContainer {
   endpoint: string;
   /** One per network, in the host's shape (with the host relay's counters). */
   attachments: AttachmentInfo[];
+  /** Its published ports (those of every attachment), as `docker ps` shows them. */
+  ports: PublishedPort[];
 }
 
 /** One component of the lab and its state. */
@@ -96,6 +101,8 @@ export interface RunBody {
   network?: string;
   ip?: string;
   aliases?: string[];
+  /** `-p` values in Docker's syntax (`[hostIP:][hostPort:]containerPort[/proto]`). */
+  publish?: string[];
 }
 
 /** Everything the lab host does, as the server serves it and the client calls it. */
@@ -118,6 +125,9 @@ export interface LabApi {
   restartContainer(ref: string): Promise<LabContainer>;
   /** Removes every network without endpoints (and with the labels given), but the predefined. */
   pruneNetworks(body: PruneBody): Promise<PruneResult>;
+  /** A container's published ports, all or those of one container port (`PORT[/PROTO]`). */
+  containerPorts(ref: string): Promise<PublishedPort[]>;
+  containerPort(ref: string, port: string): Promise<PublishedPort[]>;
   /** Stops the lab host once it has answered. */
   shutdown(): Promise<void>;
 }
@@ -149,6 +159,8 @@ export const LAB_ROUTES = {
   startContainer: { method: 'POST', path: '/v1/containers/:ref/start' },
   restartContainer: { method: 'POST', path: '/v1/containers/:ref/restart' },
   pruneNetworks: { method: 'POST', path: '/v1/networks/prune', body: true },
+  containerPorts: { method: 'GET', path: '/v1/containers/:ref/ports' },
+  containerPort: { method: 'GET', path: '/v1/containers/:ref/ports/:port' },
   shutdown: { method: 'POST', path: '/v1/shutdown' },
 } as const satisfies Record<keyof LabApi, LabRoute>;
 

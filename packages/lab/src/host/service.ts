@@ -11,6 +11,8 @@ import {
   errors,
   NetworkBackendError,
   type OvsNetworkBackend,
+  type PublishedPort,
+  parsePortSpecs,
 } from '@arca-net/host';
 import type { Logger } from '@arca-net/log';
 import type {
@@ -40,6 +42,8 @@ export type LabNetworkBackend = Pick<
   | 'listAttachments'
   | 'containerStopped'
   | 'containerStarted'
+  | 'publish'
+  | 'ports'
 >;
 
 /** Docker's predefined networks: none can be created, removed or pruned by name. */
@@ -247,6 +251,9 @@ export class LabHostService implements LabApi {
     }
     const ip = optionalString(body.ip, 'ip');
     const aliases = stringList(body.aliases, 'aliases');
+    const publish = stringList(body.publish, 'publish') ?? [];
+    // Bad -p values fail before anything is made.
+    parsePortSpecs(publish);
     const requested = optionalString(body.network, 'network');
     return this.locks.run(name, async () => {
       const existing = this.containers.find(name);
@@ -264,6 +271,7 @@ export class LabHostService implements LabApi {
           running: true,
         });
         await this.network.connect(id, network, { ip, aliases });
+        await this.network.publish(id, publish);
       } catch (error) {
         await this.network.unregisterContainer(id).catch(() => undefined);
         await this.containers.remove(record).catch(() => undefined);
@@ -331,6 +339,14 @@ export class LabHostService implements LabApi {
     return this.view(started);
   }
 
+  async containerPorts(ref: string): Promise<PublishedPort[]> {
+    return this.network.ports(this.record(ref).id);
+  }
+
+  async containerPort(ref: string, port: string): Promise<PublishedPort[]> {
+    return this.network.ports(this.record(ref).id, port);
+  }
+
   async shutdown(): Promise<void> {
     setImmediate(this.options.onShutdown);
   }
@@ -350,6 +366,7 @@ export class LabHostService implements LabApi {
       state: pid > 0 ? 'running' : 'exited',
       endpoint: record.endpoint,
       attachments,
+      ports: attachments.flatMap((a) => a.ports ?? []),
     };
   }
 }

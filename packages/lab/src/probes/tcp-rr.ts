@@ -3,6 +3,8 @@
  * connection, like netperf's TCP_RR. Run as a script inside a namespace:
  *   node tcp-rr.js server PORT            (prints "listening" once bound)
  *   node tcp-rr.js client HOST PORT SECS  (prints {"transactions":n,"seconds":s})
+ *   node tcp-rr.js connect HOST PORT SECS (one connection after another, each one
+ *                                          1-byte round trip: {"transactions":n,"seconds":s})
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
@@ -45,6 +47,34 @@ function client(host: string, port: number, seconds: number): void {
   });
 }
 
+/** Sequential connections, each a 1-byte round trip and a close (connection rate). */
+function connectLoop(host: string, port: number, seconds: number): void {
+  const started = process.hrtime.bigint();
+  const deadline = started + BigInt(Math.round(seconds * 1e9));
+  let transactions = 0;
+  const next = (): void => {
+    const now = process.hrtime.bigint();
+    if (now >= deadline) {
+      process.stdout.write(
+        `${JSON.stringify({ transactions, seconds: Number(now - started) / 1e9 })}\n`,
+      );
+      return;
+    }
+    const socket = net.connect({ host, port }, () => socket.write(Buffer.from([0x2a])));
+    socket.setNoDelay(true);
+    socket.once('data', () => {
+      transactions++;
+      socket.end();
+    });
+    socket.once('close', next);
+    socket.on('error', (error) => {
+      process.stderr.write(`tcp-rr connect: ${error.message}\n`);
+      process.exit(1);
+    });
+  };
+  next();
+}
+
 const scriptPath = fileURLToPath(import.meta.url);
 
 /** Starts the echo side in `ns`; resolves once it listens. */
@@ -65,17 +95,21 @@ export async function startRrServer(ns: string | undefined, port: number): Promi
   return child;
 }
 
-/** Transactions per second of a client in `ns` against `host`:`port`. */
+/**
+ * Transactions per second of a client in `ns` against `host`:`port`: over one
+ * connection, or (`connect`) each on a new connection (connections per second).
+ */
 export async function tcpRrRate(
   ns: string | undefined,
   host: string,
   port: number,
   seconds: number,
+  mode: 'client' | 'connect' = 'client',
 ): Promise<number> {
   const argv = inNamespace(ns, [
     process.execPath,
     scriptPath,
-    'client',
+    mode,
     host,
     String(port),
     String(seconds),
@@ -89,8 +123,9 @@ if (process.argv[1] === scriptPath) {
   const [mode, a, b, c] = process.argv.slice(2);
   if (mode === 'server') serve(Number(a));
   else if (mode === 'client') client(a!, Number(b), Number(c));
+  else if (mode === 'connect') connectLoop(a!, Number(b), Number(c));
   else {
-    process.stderr.write('usage: tcp-rr.js server PORT | client HOST PORT SECONDS\n');
+    process.stderr.write('usage: tcp-rr.js server PORT | client|connect HOST PORT SECONDS\n');
     process.exit(2);
   }
 }
