@@ -22,6 +22,7 @@ const hook = join(repo, 'scripts', 'pack-manifest.cjs');
 const PACKED = [
   'netaddr',
   'log',
+  'dns',
   'proto',
   'vsock',
   'rpc',
@@ -63,6 +64,14 @@ function main() {
   if (wrong.length > 0) {
     fail(`one version for every package, the root package.json's ${version}: ${wrong.join(', ')}`);
   }
+  // Every @arca-net dependency of a packed package is packed too, or its install fails (E404).
+  const unpacked = PACKED.flatMap((name) =>
+    Object.keys(readJson(join(repo, 'packages', name, 'package.json')).dependencies ?? {})
+      .filter((dep) => dep.startsWith('@arca-net/'))
+      .filter((dep) => !PACKED.includes(dep.slice('@arca-net/'.length)))
+      .map((dep) => `packages/${name} depends on ${dep}`),
+  );
+  if (unpacked.length > 0) fail(`add to PACKED in scripts/pack.mjs: ${unpacked.join(', ')}`);
   for (const name of PACKED) {
     if (!existsSync(join(repo, 'packages', name, 'dist', 'index.js'))) {
       fail(`packages/${name}/dist is missing; run 'make build' first`);

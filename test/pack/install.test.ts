@@ -40,6 +40,7 @@ const PACKED = [
   'lab',
   'netaddr',
   'rpc',
+  'dns',
 ];
 /** The prebuilt's directory: this machine's, where `make pack` ran (linux-x64 here). */
 const platformArch = `${process.platform}-${process.arch}`;
