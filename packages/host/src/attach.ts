@@ -64,6 +64,40 @@ export class Attachments {
     this.#p = parts;
   }
 
+  /** The VM of `c` stopped: every live attachment torn down to `stopped`, IP, MAC and device kept. Returns the networks touched. */
+  async stopAll(c: ContainerRecord): Promise<Set<string>> {
+    const { state, ports } = this.#p;
+    const networks = new Set<string>();
+    for (const a of state.attachmentsOfContainer(c.id)) {
+      if (a.port === null && a.status === 'stopped') continue;
+      await this.teardown(c, a, { forwarder: false });
+      state.updateAttachment(c.id, a.networkId, { status: 'stopped', port: null });
+      if (a.port !== null) ports.release(a.port);
+      networks.add(a.networkId);
+    }
+    return networks;
+  }
+
+  /** The VM of `running` is up: restores every attachment that is not ready, trying them all. */
+  async restoreAll(
+    running: ContainerRecord,
+  ): Promise<{ networks: Set<string>; failures: unknown[] }> {
+    const { state, log } = this.#p;
+    const failures: unknown[] = [];
+    const networks = new Set<string>();
+    for (const a of state.attachmentsOfContainer(running.id)) {
+      if (a.status === 'ready') continue;
+      try {
+        await this.restore(running, a);
+        networks.add(a.networkId);
+      } catch (err) {
+        failures.push(err);
+        log.error({ container: running.name, network: a.networkId, err }, 'restore failed');
+      }
+    }
+    return { networks, failures };
+  }
+
   /**
    * Connects `c` to `n`: chooses device, IP and MAC, records the attachment,
    * and for a running container brings it up and pushes DNS snapshots to it

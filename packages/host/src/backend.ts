@@ -23,9 +23,9 @@ import {
   type CreateNetworkOptions,
   checkContainerSpec,
   checkNetworkName,
+  inspectNetwork,
   type NetworkInspect,
   newNetworkRecord,
-  renderNetworkInspect,
 } from './docker.js';
 import { errors } from './errors.js';
 import { ForwarderPool } from './forwarders.js';
@@ -141,7 +141,7 @@ export class OvsNetworkBackend {
         throw err;
       }
       log.info({ network: record.name, id: record.id, subnet: record.subnet }, 'network created');
-      return this.#inspect(record);
+      return inspectNetwork(this.#p.state, record);
     });
   }
 
@@ -165,13 +165,13 @@ export class OvsNetworkBackend {
   /** Every network, as inspect shows it (`docker network ls`). */
   async listNetworks(): Promise<NetworkInspect[]> {
     this.#requireOpen();
-    return this.#p.state.listNetworks().map((n) => this.#inspect(n));
+    return this.#p.state.listNetworks().map((n) => inspectNetwork(this.#p.state, n));
   }
 
   /** One network by id, name or unique id prefix (`docker network inspect`). */
   async inspectNetwork(idOrName: string): Promise<NetworkInspect> {
     this.#requireOpen();
-    return this.#inspect(this.#requireNetwork(idOrName));
+    return inspectNetwork(this.#p.state, this.#requireNetwork(idOrName));
   }
 
   // --- containers --------------------------------------------------------------
@@ -226,7 +226,7 @@ export class OvsNetworkBackend {
    */
   containerStarted(idOrName: string, endpoint?: VmEndpoint): Promise<void> {
     return this.#exclusive(async () => {
-      const { state, forwarders, dns, log } = this.#p;
+      const { state, forwarders, dns } = this.#p;
       const c = this.#requireContainer(idOrName);
       if (endpoint) {
         forwarders.setEndpoint(c.id, endpoint);
@@ -237,18 +237,7 @@ export class OvsNetworkBackend {
       await forwarders.drop(c.id);
       state.setContainerRunning(c.id, true);
       const running = { ...c, running: true };
-      const failures: unknown[] = [];
-      const networks = new Set<string>();
-      for (const a of state.attachmentsOfContainer(c.id)) {
-        if (a.status === 'ready') continue;
-        try {
-          await this.#attachments.restore(running, a);
-          networks.add(a.networkId);
-        } catch (err) {
-          failures.push(err);
-          log.error({ container: c.name, network: a.networkId, err }, 'restore failed');
-        }
-      }
+      const { networks, failures } = await this.#attachments.restoreAll(running);
       await dns.pushToNetworks(networks);
       await this.#attachments.routeDefault(running);
       await this.#publisher.restore(running);
@@ -263,18 +252,11 @@ export class OvsNetworkBackend {
    */
   containerStopped(idOrName: string): Promise<void> {
     return this.#exclusive(async () => {
-      const { state, ports, forwarders, dns } = this.#p;
+      const { state, forwarders, dns } = this.#p;
       const c = this.#requireContainer(idOrName);
       await this.#publisher.release(c);
       state.setContainerRunning(c.id, false);
-      const networks = new Set<string>();
-      for (const a of state.attachmentsOfContainer(c.id)) {
-        if (a.port === null && a.status === 'stopped') continue;
-        await this.#attachments.teardown(c, a, { forwarder: false });
-        state.updateAttachment(c.id, a.networkId, { status: 'stopped', port: null });
-        if (a.port !== null) ports.release(a.port);
-        networks.add(a.networkId);
-      }
+      const networks = await this.#attachments.stopAll(c);
       await forwarders.drop(c.id);
       await dns.pushToNetworks(networks);
     });
@@ -407,14 +389,5 @@ export class OvsNetworkBackend {
     const c = this.#p.state.findContainer(idOrName);
     if (!c) throw errors.containerNotFound(idOrName);
     return c;
-  }
-
-  #inspect(n: NetworkRecord): NetworkInspect {
-    const { state } = this.#p;
-    const endpoints = state.attachmentsOfNetwork(n.id).flatMap((attachment) => {
-      const container = state.getContainer(attachment.containerId);
-      return attachment.status === 'ready' && container ? [{ container, attachment }] : [];
-    });
-    return renderNetworkInspect(n, endpoints);
   }
 }

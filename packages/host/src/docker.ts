@@ -8,7 +8,7 @@ import type { VmEndpoint } from '@arca-net/vsock';
 import { optionUpstreams } from './dns-upstreams.js';
 import { errors } from './errors.js';
 import { planNetworkAddressing } from './ipam.js';
-import type { AttachmentRecord, ContainerRecord, NetworkRecord } from './state.js';
+import type { AttachmentRecord, ContainerRecord, NetworkRecord, StateStore } from './state.js';
 
 /** What `createNetwork` accepts (`docker network create`). */
 export interface CreateNetworkOptions {
@@ -213,4 +213,13 @@ export function renderNetworkInspect(
     Options: n.mtu === 0 ? { ...n.options } : { ...n.options, [MTU_OPTION]: String(n.mtu) },
     Labels: { ...n.labels },
   };
+}
+
+/** A network as `docker network inspect` shows it: its ready endpoints with their containers. */
+export function inspectNetwork(state: StateStore, n: NetworkRecord): NetworkInspect {
+  const endpoints = state.attachmentsOfNetwork(n.id).flatMap((attachment) => {
+    const container = state.getContainer(attachment.containerId);
+    return attachment.status === 'ready' && container ? [{ container, attachment }] : [];
+  });
+  return renderNetworkInspect(n, endpoints);
 }
