@@ -36,6 +36,8 @@ export class PrivateDockerd {
     /** Network namespace (a name under /var/run/netns) dockerd runs in. */
     readonly namespace: string,
     readonly tag: string,
+    /** `vfs` (works on any file system) or, where the data root allows it, `overlay2` (fast). */
+    readonly storageDriver = 'vfs',
   ) {
     mkdirSync(dir, { recursive: true });
   }
@@ -62,7 +64,7 @@ export class PrivateDockerd {
         '--bridge=none',
         '--iptables=false',
         '--ip6tables=false',
-        '--storage-driver=vfs',
+        `--storage-driver=${this.storageDriver}`,
         `--containerd-namespace=${this.tag}`,
         `--containerd-plugins-namespace=${this.tag}p`,
       ],
