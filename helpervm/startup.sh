@@ -166,9 +166,25 @@ setup_forward_port() {
   log "published-port forwarder address $addr/$bits on arca-fwd0"
 }
 
+# --- image: a restarted container (docker restart, restart policy `always`) keeps
+# $RUN from its earlier boot, but as the container's init (pid 1) nothing from
+# that boot can still run: its pidfiles would only name unrelated new processes.
+# Once per boot: a later start_all (restarting one daemon) keeps the new pidfiles.
+forget_earlier_boot() {
+  [ "$$" = 1 ] && [ -z "${earlier_boot_forgotten:-}" ] || return 0
+  earlier_boot_forgotten=1
+  for pidfile in "$RUN"/*.pid; do
+    [ -e "$pidfile" ] || continue
+    rm -f "$pidfile"
+    log "removed $pidfile of an earlier boot"
+  done
+}
+# --- end image
+
 start_all() {
   check_uplink_env
   mkdir -p "$STATE" "$RUN" "$LOG"
+  forget_earlier_boot
   if [ -n "${ARCA_HELPER_SYSTEM_ID:-}" ]; then
     system_id=$ARCA_HELPER_SYSTEM_ID
   else

@@ -109,6 +109,17 @@ export class ImageWorld {
       .start();
   }
 
+  /** `docker logs` of a container: its stdout and stderr (startup.sh logs to stderr). */
+  async logs(id: string): Promise<string> {
+    const { stdout, stderr } = await runCommand([
+      'docker',
+      `--host=${this.dockerd.host}`,
+      'logs',
+      id,
+    ]);
+    return stdout + stderr;
+  }
+
   async stop(): Promise<void> {
     await this.dockerd.destroy();
     await this.ns.delete();

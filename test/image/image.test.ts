@@ -159,6 +159,10 @@ describe('the helper-VM test image', () => {
       { timeoutMs: 120_000, intervalMs: 500 },
     );
     expect(healthy).toBe(true);
+    // The second boot found the first one's pidfiles in /run and dropped them.
+    expect(await world.logs(helper.getId())).toMatch(
+      /removed \S+ovsdb-server-ovs\.pid of an earlier boot/,
+    );
     ctl.close();
     ctl = connectController(world.grpcSocket);
     expect(await listed()).toBe(before);
