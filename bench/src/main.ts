@@ -19,7 +19,7 @@ import { runHopsSuite } from './suites/hops.js';
 import { FULL_BUDGET, measurePath, type PathPair, QUICK_BUDGET } from './suites/path.js';
 import { runPortsSuite } from './suites/ports.js';
 import { runRelaySuite } from './suites/relay.js';
-import { runControllerSuite, runForwarderSuite } from './suites/scripts.js';
+import { runControllerSuite, runForwarderSuite, runHelperImageSuite } from './suites/scripts.js';
 
 const quick = process.env.QUICK === '1';
 const resultsDir =
@@ -96,6 +96,7 @@ const suites: Suite[] = [
   { name: 'control-plane', run: () => runControlPlaneSuite(quick, log) },
   { name: 'controller', run: () => runControllerSuite(quick) },
   { name: 'forwarder', run: () => runForwarderSuite(quick) },
+  { name: 'helpervm-image', run: () => runHelperImageSuite(quick) },
 ];
 
 /** Tears down the shared native lab if a suite brought it up. */
