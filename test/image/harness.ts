@@ -5,6 +5,7 @@
  * containers of that image started by testcontainers with their state
  * directory and the controller's unixdir bind-mounted from the host.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +24,24 @@ async function storageDriverFor(dir: string): Promise<string> {
   const fsType = (await runCommand(['stat', '-f', '-c', '%T', dir])).stdout.trim();
   const overlay = readFileSync('/proc/filesystems', 'utf8').includes('\toverlay\n');
   return overlay && ['ext2/ext3', 'xfs'].includes(fsType) ? 'overlay2' : 'vfs';
+}
+
+/**
+ * `helpervm/image.sh test` against the engine at `host`, its progress (debootstrap's
+ * steps on a machine without the cached root fs: a minute or two) on this stderr.
+ */
+function buildTestImage(host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(repo, 'helpervm/image.sh'), ['test'], {
+      env: { ...process.env, DOCKER_HOST: host },
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 900_000,
+    });
+    child.once('error', reject);
+    child.once('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`helpervm/image.sh test: exit ${code ?? signal}`)),
+    );
+  });
 }
 
 /** A private dockerd with the test image built in it. */
@@ -47,10 +66,7 @@ export class ImageWorld {
     try {
       await dockerd.start();
       await runCommand(['node', join(repo, 'helpervm/build.mjs')]);
-      await runCommand([join(repo, 'helpervm/image.sh'), 'test'], {
-        env: { ...process.env, DOCKER_HOST: dockerd.host },
-        timeoutMs: 900_000,
-      });
+      await buildTestImage(dockerd.host);
     } catch (error) {
       await world.stop();
       throw error;
