@@ -187,7 +187,7 @@ describe('startup.sh run supervises the controller and OVS/OVN (busybox sh)', ()
       await waitFor(async () => !(await processAlive(supervisor)), { timeoutMs: 30_000 }),
     ).toBe(true);
     const after = await startup('status');
-    for (const daemon of ['controller', ...DAEMONS]) expect(after.out).toContain(`${daemon} stopped`);
+    for (const daemon of ['controller', ...DAEMONS])
+      expect(after.out).toContain(`${daemon} stopped`);
   });
 });
-
