@@ -1,13 +1,15 @@
 #!/bin/sh
 # arca-net helper: starts Open vSwitch (userspace, netdev datapath) and OVN
 # (NB/SB databases, northd, ovn-controller) with every path relocatable, then
-# execs the NetworkControl controller. The same script runs in the helper VM
+# runs and supervises the NetworkControl controller. The same script runs in the helper VM
 # image (Alpine) and in the lab / tests (Debian, one network namespace each).
 #
 # Usage: startup.sh [run|start|stop|status]
-#   run    (default) start everything, then exec the controller
+#   run    (default) start everything, then run the controller and supervise it
+#          and the daemons (restart with backoff; see "supervision" below)
 #   start  start OVS and OVN only and return (tests run the controller themselves)
-#   stop   stop what `run`/`start` started (pidfiles in $ARCA_HELPER_RUN), controller first
+#   stop   stop what `run`/`start` started (pidfiles in $ARCA_HELPER_RUN), supervisor
+#          first, then the controller
 #   status print each daemon's state; exit 1 if one is not running
 #
 # Environment (defaults in brackets):
@@ -264,6 +266,7 @@ stop_one() {
 }
 
 stop_all() {
+  stop_supervisor
   stop_one controller
   for d in $(echo "$DAEMONS" | tr ' ' '\n' | sed '1!G;h;$!d'); do
     # ovs-vswitchd: keep the bridges and ports in the database for the next start.
@@ -292,14 +295,178 @@ controller_cmd() {
   fi
 }
 
+# --- supervision (`run`) ----------------------------------------------------
+# `run` stays in the foreground as a supervisor (pid in $RUN/supervisor.pid):
+# it starts the controller as its child and checks it and every OVS/OVN daemon
+# that start_all started every $SV_TICK_MS ms. A process that is gone is
+# restarted (the controller directly, a daemon by start_all again, which starts
+# only what is not running and waits for readiness), each restart logged, with
+# an exponential backoff per process: the first restart at once, then 0.5 s,
+# 1 s, 2 s, … up to $SV_BACKOFF_MAX_MS; a process that stayed up
+# $SV_STABLE_MS ms starts again from an immediate restart. SIGTERM/SIGINT (and
+# `startup.sh stop`, which signals the supervisor first) stop everything.
+# Only shell built-ins run between checks (time from /proc/uptime), so the
+# idle cost is one `sleep` per tick.
+#   ARCA_HELPER_SUPERVISE_MS  check interval [200]
+#   ARCA_HELPER_BACKOFF_MAX   restart delay cap, seconds [30]
+#   ARCA_HELPER_STABLE        seconds up that reset the backoff [30]
+SV_TICK_MS=${ARCA_HELPER_SUPERVISE_MS:-200}
+SV_BACKOFF_MAX_MS=$(( ${ARCA_HELPER_BACKOFF_MAX:-30} * 1000 ))
+SV_STABLE_MS=$(( ${ARCA_HELPER_STABLE:-30} * 1000 ))
+
+# sv_now: milliseconds since boot into SV_NOW (no fork).
+sv_now() {
+  read -r sv_up _ </proc/uptime
+  sv_frac=${sv_up#*.}
+  sv_frac=${sv_frac#0}
+  SV_NOW=$(( ${sv_up%.*} * 1000 + ${sv_frac:-0} * 10 ))
+}
+
+# sv_alive NAME: the pid in $RUN/NAME.pid runs and is not a zombie (no fork).
+sv_alive() {
+  [ -s "$RUN/$1.pid" ] || return 1
+  read -r sv_pid <"$RUN/$1.pid" || return 1
+  kill -0 "$sv_pid" 2>/dev/null || return 1
+  while read -r sv_key sv_state _; do
+    [ "$sv_key" = State: ] || continue
+    [ "$sv_state" != Z ]
+    return
+  done 2>/dev/null <"/proc/$sv_pid/status"
+  return 1
+}
+
+# sv_sleep_ms N: sleeps N milliseconds.
+sv_sleep_ms() { sleep "$(( $1 / 1000 )).$(printf %03d $(( $1 % 1000 )))"; }
+
+# sv_get VAR KEY (into SV_VAL) / sv_set VAR KEY VALUE: per-process counters
+# (KEY is an index; no fork).
+sv_get() { eval "SV_VAL=\${sv_$1_$2:-0}"; }
+sv_set() { eval "sv_$1_$2=\$3"; }
+
+sv_start_controller() {
+  cmd=$(controller_cmd)
+  log "starting $cmd --listen $LISTEN"
+  # shellcheck disable=SC2086 # the command is a word list on purpose
+  $cmd --listen "$LISTEN" &
+  SV_CONTROLLER_PID=$!
+  echo "$SV_CONTROLLER_PID" >"$RUN/controller.pid"
+}
+
+# sv_restart INDEX NAME: restarts one process that is gone, or schedules it
+# (backoff); returns at once while its delay has not passed.
+sv_restart() {
+  sv_now
+  sv_get due "$1"
+  due=$SV_VAL
+  if [ "$due" -eq 0 ]; then
+    # Just found dead: record it, and schedule the restart.
+    if [ "$2" = controller ]; then
+      rc=0
+      wait "$SV_CONTROLLER_PID" 2>/dev/null || rc=$?
+      why="exited (status $rc)"
+    else
+      why="is gone"
+    fi
+    sv_get fails "$1"
+    fails=$SV_VAL
+    sv_get since "$1"
+    [ $(( SV_NOW - SV_VAL )) -lt "$SV_STABLE_MS" ] || fails=0
+    fails=$((fails + 1))
+    sv_set fails "$1" "$fails"
+    delay=0
+    if [ "$fails" -gt 1 ]; then
+      delay=500
+      n=2
+      while [ "$n" -lt "$fails" ] && [ "$delay" -lt "$SV_BACKOFF_MAX_MS" ]; do
+        delay=$((delay * 2))
+        n=$((n + 1))
+      done
+      [ "$delay" -le "$SV_BACKOFF_MAX_MS" ] || delay=$SV_BACKOFF_MAX_MS
+    fi
+    sv_get restarts "$1"
+    total=$(( SV_VAL + 1 ))
+    sv_set restarts "$1" "$total"
+    echo "$total" >"$RUN/$2.restarts"
+    log "supervisor: $2 $why; restart $total (attempt $fails) in $(( delay / 1000 )).$(( delay % 1000 / 100 )) s"
+    sv_set due "$1" $(( SV_NOW + delay + 1 ))
+    [ "$delay" -eq 0 ] || return 0
+  elif [ "$SV_NOW" -lt "$due" ]; then
+    return 0
+  fi
+  sv_set due "$1" 0
+  gone=""
+  for d in $watched; do sv_alive "$d" || gone="$gone $d"; done
+  if [ "$2" = controller ]; then
+    sv_start_controller
+  elif [ -z "$gone" ]; then
+    log "supervisor: $2 runs again"
+  elif ( start_all ) >&2; then
+    log "supervisor: restarted$gone"
+  else
+    log "supervisor: restarting $2 failed; trying again"
+    sv_set due "$1" 0
+    return 0
+  fi
+  sv_now
+  sv_set since "$1" "$SV_NOW"
+}
+
+sv_shutdown() {
+  trap - TERM INT
+  log "supervisor: stopping everything"
+  rm -f "$RUN/supervisor.pid"
+  stop_all
+  exit 0
+}
+
+# stop_supervisor: `stop` signals the supervisor first, so nothing restarts
+# what stop_all stops (the supervisor then stops everything itself).
+stop_supervisor() {
+  [ -s "$RUN/supervisor.pid" ] || return 0
+  [ "$(cat "$RUN/supervisor.pid")" != "$$" ] || return 0
+  stop_one supervisor
+}
+
+# supervise: `run` after start_all; never returns (SIGTERM/SIGINT exit 0).
+supervise() {
+  if sv_alive supervisor; then
+    die "a supervisor already runs (pid $(cat "$RUN/supervisor.pid")); use stop first"
+  fi
+  # A controller left by a supervisor that was killed is not our child: replace it.
+  stop_one controller
+  echo $$ >"$RUN/supervisor.pid"
+  trap sv_shutdown TERM INT
+  # Watch what start_all started (roles may start fewer daemons).
+  watched=""
+  for d in $DAEMONS; do
+    if pid_alive "$d"; then watched="$watched $d"; fi
+    rm -f "$RUN/$d.restarts"
+  done
+  rm -f "$RUN/controller.restarts"
+  log "supervisor (pid $$): watching controller$watched"
+  sv_start_controller
+  sv_now
+  sv_set since 0 "$SV_NOW"
+  i=1
+  for d in $watched; do sv_set since "$i" "$SV_NOW"; i=$((i + 1)); done
+  while :; do
+    sv_get due 0
+    if [ "$SV_VAL" -ne 0 ] || ! sv_alive controller; then sv_restart 0 controller; fi
+    i=1
+    for d in $watched; do
+      sv_get due "$i"
+      if [ "$SV_VAL" -ne 0 ] || ! sv_alive "$d"; then sv_restart "$i" "$d"; fi
+      i=$((i + 1))
+    done
+    sv_sleep_ms "$SV_TICK_MS"
+  done
+}
+# --- end of supervision -----------------------------------------------------
+
 case ${1:-run} in
   run)
     start_all
-    echo $$ >"$RUN/controller.pid"
-    cmd=$(controller_cmd)
-    log "exec $cmd --listen $LISTEN"
-    # shellcheck disable=SC2086 # the command is a word list on purpose
-    exec $cmd --listen "$LISTEN"
+    supervise
     ;;
   start) start_all ;;
   stop) stop_all ;;

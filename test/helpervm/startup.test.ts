@@ -6,11 +6,21 @@
  * script itself runs is busybox. Needs root (a network namespace).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NetworkNamespace, runCommand } from '../../packages/lab/dist/index.js';
+import {
+  inNamespace,
+  NetworkNamespace,
+  processAlive,
+  readPidfile,
+  runCommand,
+  socketAccepts,
+  spawnDetached,
+  waitFor,
+} from '../../packages/lab/dist/index.js';
 
 const script = fileURLToPath(new URL('../../helpervm/startup.sh', import.meta.url));
 const nsName = `ahb${process.pid % 100000}`;
@@ -124,5 +134,60 @@ describe('helpervm/startup.sh under busybox sh (Alpine userland)', () => {
     const result = await startup('frobnicate');
     expect(result.code).toBe(1);
     expect(result.out).toContain('usage:');
+  });
+});
+
+describe('startup.sh run supervises the controller and OVS/OVN (busybox sh)', () => {
+  const pidOf = (name: string) => readPidfile(join(dir, 'run', `${name}.pid`));
+  /** Waits (bounded) until `name` runs under a pid other than `old`. */
+  const restarted = (name: string, old: number) =>
+    waitFor(
+      async () => {
+        const pid = await pidOf(name);
+        return pid !== undefined && pid !== old && (await processAlive(pid));
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+
+  it('restarts a killed controller and a killed ovn-northd, counts the restarts, and stop ends everything with the supervisor first', async () => {
+    expect((await startup('stop')).code).toBe(0);
+    const vmDir = join(dir, 'vm');
+    const assignments = Object.entries({
+      ...env,
+      ARCA_CONTROLLER_LISTEN: `unixdir:${vmDir}`,
+    }).map(([key, value]) => `${key}=${value}`);
+    const supervisor = await spawnDetached(
+      inNamespace(nsName, ['env', '-i', ...assignments, 'busybox', 'sh', script, 'run']),
+      { logFile: join(dir, 'run.log') },
+    );
+    const controlSocket = join(vmDir, '9999.sock');
+    expect(
+      await waitFor(() => socketAccepts(controlSocket), { timeoutMs: 90_000, intervalMs: 100 }),
+    ).toBe(true);
+    expect(await pidOf('supervisor')).toBeGreaterThan(0);
+
+    const controller = (await pidOf('controller')) as number;
+    process.kill(controller, 'SIGKILL');
+    expect(await restarted('controller', controller)).toBe(true);
+    expect(
+      await waitFor(() => socketAccepts(controlSocket), { timeoutMs: 60_000, intervalMs: 100 }),
+    ).toBe(true);
+
+    const northd = (await pidOf('ovn-northd')) as number;
+    process.kill(northd, 'SIGKILL');
+    expect(await restarted('ovn-northd', northd)).toBe(true);
+    const status = await startup('status');
+    expect(status.code, status.out).toBe(0);
+    expect((await readFile(join(dir, 'run', 'controller.restarts'), 'utf8')).trim()).toBe('1');
+    expect((await readFile(join(dir, 'run', 'ovn-northd.restarts'), 'utf8')).trim()).toBe('1');
+
+    const stopped = await startup('stop');
+    expect(stopped.code, stopped.out).toBe(0);
+    expect(
+      await waitFor(async () => !(await processAlive(supervisor)), { timeoutMs: 30_000 }),
+    ).toBe(true);
+    const after = await startup('status');
+    for (const daemon of ['controller', ...DAEMONS])
+      expect(after.out).toContain(`${daemon} stopped`);
   });
 });

@@ -359,6 +359,16 @@ const HELPER_DAEMONS = [
   'ovn-controller',
 ];
 
+/** ", restarted N times" when the helper's supervisor restarted `name` (startup.sh's `<name>.restarts`). */
+async function helperRestarts(paths: LabPaths, name: string): Promise<string> {
+  try {
+    const n = Number((await readFile(join(paths.helperRun, `${name}.restarts`), 'utf8')).trim());
+    return n > 0 ? `, restarted ${n} time${n === 1 ? '' : 's'}` : '';
+  } catch {
+    return '';
+  }
+}
+
 /** `lab status`: every component and whether it is healthy. */
 export async function labStatus(paths: LabPaths): Promise<LabStatus> {
   const rows: ComponentHealth[] = [];
@@ -384,13 +394,27 @@ export async function labStatus(paths: LabPaths): Promise<LabStatus> {
   for (const daemon of HELPER_DAEMONS) {
     const pid = await readPidfile(join(paths.helperRun, `${daemon}.pid`));
     const alive = pid !== undefined && (await processAlive(pid));
-    rows.push({ name: daemon, healthy: alive, detail: alive ? `pid ${pid}` : 'not running' });
+    const restarts = await helperRestarts(paths, daemon);
+    rows.push({
+      name: daemon,
+      healthy: alive,
+      detail: `${alive ? `pid ${pid}` : 'not running'}${restarts}`,
+    });
   }
+  const supervisor = await readPidfile(paths.helperPidfile);
+  const supervising = supervisor !== undefined && (await processAlive(supervisor));
+  rows.push({
+    name: 'helper supervisor',
+    healthy: supervising,
+    detail: supervising
+      ? `pid ${supervisor} (startup.sh run)`
+      : 'not running: nothing restarts the controller or OVS/OVN',
+  });
   const controllerUp = await socketAccepts(paths.controllerSocket);
   rows.push({
     name: 'controller',
     healthy: controllerUp,
-    detail: `unixdir:${paths.helperVmDir} port 9999`,
+    detail: `unixdir:${paths.helperVmDir} port 9999${await helperRestarts(paths, 'controller')}`,
   });
   const hostPid = await readPidfile(paths.hostPidfile);
   try {

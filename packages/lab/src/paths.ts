@@ -89,7 +89,7 @@ export class LabPaths {
   containerVmDir(name: string): string {
     return join(this.vmsDir, `c-${name}`);
   }
-  /** The pidfile of `helpervm/startup.sh run` (which execs the controller). */
+  /** The pidfile of `helpervm/startup.sh run`: the helper's supervisor (of the controller and OVS/OVN). */
   get helperPidfile(): string {
     return join(this.pidsDir, 'helper.pid');
   }

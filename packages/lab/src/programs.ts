@@ -13,7 +13,7 @@ function repoPath(relative: string): string {
 
 /** The helper "VM"'s startup script (the same one the helper image runs). */
 export const helperStartupScript = repoPath('helpervm/startup.sh');
-/** The controller's entry point (startup.sh execs it). */
+/** The controller's entry point (startup.sh runs and supervises it). */
 export const controllerMain = repoPath('packages/controller/dist/main.js');
 /** The container "VM"'s forwarder. */
 export const forwarderMain = repoPath('packages/forwarder/dist/main.js');
