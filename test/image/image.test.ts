@@ -168,4 +168,68 @@ describe('the helper-VM test image', () => {
     expect(await listed()).toBe(before);
     expect(await waitFor(portsUp, { timeoutMs: 30_000, intervalMs: 200 })).toBe(true);
   });
+
+  it('the entrypoint restarts a killed controller: SERVING again, same state', async () => {
+    const before = await listed();
+    const pidOf = async () =>
+      (await helper.exec(['cat', '/run/arca-net-helper/controller.pid'])).stdout.trim();
+    const first = await pidOf();
+    const kill = await helper.exec(['kill', '-KILL', first]);
+    expect(kill.exitCode).toBe(0);
+    const back = await waitFor(
+      async () => {
+        const pid = await pidOf();
+        if (pid === '' || pid === first) return false;
+        const check = await helper.exec(['/usr/bin/arca-net-controller', '--health-check']);
+        return check.exitCode === 0;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    expect(back).toBe(true);
+    expect(
+      (await helper.exec(['cat', '/run/arca-net-helper/controller.restarts'])).stdout.trim(),
+    ).toBe('1');
+    expect(await world.logs(helper.getId())).toContain('supervisor: controller exited');
+    ctl.close();
+    ctl = connectController(world.grpcSocket);
+    expect(await listed()).toBe(before);
+    expect(await waitFor(portsUp, { timeoutMs: 30_000, intervalMs: 200 })).toBe(true);
+  });
+
+  it('the entrypoint restarts a killed OVN daemon (ovn-northd); NetworkControl keeps working', async () => {
+    const pid = (await helper.exec(['cat', '/run/arca-net-helper/ovn-northd.pid'])).stdout.trim();
+    expect((await helper.exec(['kill', '-KILL', pid])).exitCode).toBe(0);
+    const back = await waitFor(
+      async () => {
+        const now = (
+          await helper.exec(['cat', '/run/arca-net-helper/ovn-northd.pid'])
+        ).stdout.trim();
+        if (now === '' || now === pid) return false;
+        return (await helper.exec(['kill', '-0', now])).exitCode === 0;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    expect(back).toBe(true);
+    expect(await world.logs(helper.getId())).toContain('supervisor: ovn-northd is gone');
+    const res = await ctl.client.attachContainer({
+      containerId: 'c3',
+      networkId: 'net-img-b',
+      macAddress: '02:00:00:00:b1:03',
+      vsockPort: 21004,
+    });
+    expect(res.success).toBe(true);
+    const up = async () =>
+      (
+        await helperCtl(
+          helper,
+          'ovn-sbctl',
+          '--bare',
+          '--columns=up',
+          'find',
+          'Port_Binding',
+          `logical_port=${res.portName}`,
+        )
+      ).trim() === 'true';
+    expect(await waitFor(up, { timeoutMs: 30_000, intervalMs: 200 })).toBe(true);
+  });
 });
