@@ -10,7 +10,9 @@
  * docker.io and debootstrap (`make setup`); the root fs is cached in
  * /var/cache/arca-net after the first run.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -19,10 +21,11 @@ import {
   lsName,
   lspName,
 } from '../../packages/controller/dist/index.js';
-import { uniqueSuffix, waitFor } from '../../packages/lab/dist/index.js';
+import { runCommand, uniqueSuffix, waitFor } from '../../packages/lab/dist/index.js';
 import { healthClient, statusName } from '../grpc-ecosystem.js';
 import { helperCtl, ImageWorld } from './harness.js';
 
+const repo = fileURLToPath(new URL('../../', import.meta.url));
 const sfx = uniqueSuffix();
 let world: ImageWorld;
 let helper: StartedTestContainer;
@@ -231,5 +234,40 @@ describe('the helper-VM test image', () => {
         )
       ).trim() === 'true';
     expect(await waitFor(up, { timeoutMs: 30_000, intervalMs: 200 })).toBe(true);
+  });
+
+  it('the production path (image.sh production) builds the shared layers on a given base and exports an OCI layout', async () => {
+    const base = (
+      await world.dockerd.docker([
+        'images',
+        '--format',
+        '{{.Repository}}:{{.Tag}}',
+        'arca-net/helpervm-base',
+      ])
+    ).stdout
+      .trim()
+      .split('\n')[0] as string;
+    const oci = join(world.dir, 'oci');
+    await runCommand([join(repo, 'helpervm/image.sh'), 'production'], {
+      env: {
+        ...process.env,
+        DOCKER_HOST: world.dockerd.host,
+        HELPERVM_BASE_IMAGE: base,
+        HELPERVM_IMAGE: 'arca-net/helpervm:oci-check',
+        HELPERVM_OCI_DIR: oci,
+      },
+      timeoutMs: 300_000,
+    });
+    expect(JSON.parse(readFileSync(join(oci, 'oci-layout'), 'utf8'))).toEqual({
+      imageLayoutVersion: '1.0.0',
+    });
+    const blob = (digest: string) =>
+      JSON.parse(readFileSync(join(oci, 'blobs', ...digest.split(':')), 'utf8'));
+    const index = JSON.parse(readFileSync(join(oci, 'index.json'), 'utf8'));
+    const manifest = blob(index.manifests[0].digest);
+    const { config } = blob(manifest.config.digest);
+    expect(config.Entrypoint).toEqual(['/usr/sbin/arca-net-helper', 'run']);
+    expect(config.Env).toContain('ARCA_CONTROLLER_LISTEN=vsock:9999');
+    expect(Object.keys(config.Volumes)).toEqual(['/var/lib/arca-net-helper']);
   });
 });
