@@ -46,8 +46,15 @@ case ${1:-} in
     base=${HELPERVM_BASE_IMAGE:-}
     if [ -z "$base" ]; then
       base=$image-base:alpine
-      log "building the Alpine base $base (apk: openvswitch ovn nodejs iproute2)"
-      docker build -q -t "$base" -f "$here/base/alpine.Dockerfile" "$here/base" >/dev/null
+      log "building the Alpine base $base (apk: openvswitch ovn nodejs iproute2; the addon for musl)"
+      ctx=$(mktemp -d)
+      trap 'rm -rf "$ctx"' EXIT
+      mkdir -p "$ctx/node-addon-api"
+      cp -r "$here/../packages/vsock/src" "$ctx/src"
+      addon_api=$(cd "$here/../packages/vsock" && node -p "require('node-addon-api').include_dir")
+      case $addon_api in /*) ;; *) addon_api=$here/../packages/vsock/$addon_api ;; esac
+      cp "$addon_api"/*.h "$ctx/node-addon-api/"
+      docker build -q -t "$base" -f "$here/base/alpine.Dockerfile" "$ctx" >/dev/null
     fi
     build_on "$base" "$image"
     export_oci "$image" "${HELPERVM_OCI_DIR:-$here/dist/oci}"
