@@ -10,6 +10,7 @@ import { RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
 import { createLogger } from '@arca-net/log';
 import { serveLabApi } from '../api/server.js';
 import { LabContainers } from '../containers.js';
+import { serveDockerApi } from '../docker-api/index.js';
 import { LabPaths, labConfigFromEnv } from '../paths.js';
 import { openLabBackend } from './backend.js';
 import { LabHostService } from './service.js';
@@ -48,10 +49,13 @@ async function main(): Promise<void> {
     logger.info({ reason }, 'lab host stopping');
     server.close();
     server.closeAllConnections();
+    docker.close();
+    docker.closeAllConnections();
     void backend
       .close()
       .catch((error: unknown) => logger.error({ err: error }, 'backend close failed'))
       .then(() => rm(paths.hostSocket, { force: true }))
+      .then(() => rm(paths.dockerSocket, { force: true }))
       .finally(() => process.exit(0));
   };
   const service = new LabHostService({
@@ -63,6 +67,10 @@ async function main(): Promise<void> {
   });
   const server = await serveLabApi(service, paths.hostSocket, {
     logger: logger.child({ component: 'api' }),
+  });
+  const docker = await serveDockerApi(service, paths.dockerSocket, {
+    logger: logger.child({ component: 'docker-api' }),
+    labDir: paths.dir,
   });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
