@@ -36,6 +36,8 @@ export class PrivateDockerd {
     /** Network namespace (a name under /var/run/netns) dockerd runs in. */
     readonly namespace: string,
     readonly tag: string,
+    /** dockerd's network flags; default: no bridge (test/docker-api gives it one of its own). */
+    readonly networkArgs: readonly string[] = ['--bridge=none'],
   ) {
     mkdirSync(dir, { recursive: true });
   }
@@ -59,7 +61,7 @@ export class PrivateDockerd {
         `--exec-root=${join(this.dir, 'exec')}`,
         `--pidfile=${join(this.dir, 'docker.pid')}`,
         `--host=${this.host}`,
-        '--bridge=none',
+        ...this.networkArgs,
         '--iptables=false',
         '--ip6tables=false',
         '--storage-driver=vfs',
