@@ -219,4 +219,6 @@ function writeResults(): void {
     '',
   ];
   writeFileSync(new URL('./results.md', import.meta.url), lines.join('\n'));
+  const json = process.env.DOCKER_API_RESULTS_JSON;
+  if (json) writeFileSync(json, JSON.stringify(outcomes, null, 1));
 }

@@ -10,12 +10,13 @@ import type { LabContainer } from '../api/routes.js';
 import { DockerApiError } from './errors.js';
 import { exactly, matches, parseFilters } from './filters.js';
 import type { DockerBackend } from './networks.js';
+import type { DockerNotes } from './notes.js';
 
 const CONTAINER_FILTERS = ['id', 'name', 'network', 'status', 'label'];
 const IMAGE = 'arca-net-lab';
 
 interface EndpointSettings {
-  IPAMConfig: { IPv4Address: string } | null;
+  IPAMConfig: { IPv4Address?: string } | null;
   Links: null;
   Aliases: string[] | null;
   NetworkID: string;
@@ -30,13 +31,14 @@ interface EndpointSettings {
   DriverOpts: Record<string, string> | null;
 }
 
-function networksOf(c: LabContainer, driverOpts: Map<string, Record<string, string>>) {
+function networksOf(c: LabContainer, notes: DockerNotes) {
   const networks: Record<string, EndpointSettings> = {};
   for (const a of c.attachments) {
+    const note = notes.endpoint(c.id, a.networkId);
     networks[a.networkName] = {
-      IPAMConfig: null,
+      IPAMConfig: note?.ipamConfig ?? null,
       Links: null,
-      Aliases: a.networkName === 'bridge' ? null : [c.id.slice(0, 12), ...a.aliases],
+      Aliases: a.networkName === 'bridge' ? null : [...a.aliases, c.id.slice(0, 12)],
       NetworkID: a.networkId,
       EndpointID: c.state === 'running' ? endpointId(c.id, a.networkId) : '',
       Gateway: c.state === 'running' ? a.gateway : '',
@@ -46,7 +48,7 @@ function networksOf(c: LabContainer, driverOpts: Map<string, Record<string, stri
       GlobalIPv6Address: '',
       GlobalIPv6PrefixLen: 0,
       MacAddress: c.state === 'running' ? a.mac : '',
-      DriverOpts: driverOpts.get(`${c.id}/${a.networkId}`) ?? null,
+      DriverOpts: note?.driverOpts ?? null,
     };
   }
   return networks;
@@ -68,7 +70,7 @@ function portMap(c: LabContainer): Record<string, Array<{ HostIp: string; HostPo
 export class DockerContainers {
   constructor(
     private readonly backend: DockerBackend,
-    private readonly driverOpts: Map<string, Record<string, string>>,
+    private readonly notes: DockerNotes,
   ) {}
 
   async list(query: URLSearchParams): Promise<unknown[]> {
@@ -76,6 +78,7 @@ export class DockerContainers {
     const all = query.get('all') === '1' || query.get('all') === 'true';
     const containers = await this.backend.listContainers();
     return containers
+      .sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''))
       .filter(
         (c) =>
           (all || filters.has('status') || c.state === 'running') &&
@@ -104,7 +107,7 @@ export class DockerContainers {
         State: c.state,
         Status: c.state === 'running' ? 'Up' : 'Exited (0)',
         HostConfig: { NetworkMode: c.attachments[0]?.networkName ?? 'default' },
-        NetworkSettings: { Networks: networksOf(c, this.driverOpts) },
+        NetworkSettings: { Networks: networksOf(c, this.notes) },
         Mounts: [],
       }));
   }
@@ -161,7 +164,7 @@ export class DockerContainers {
         IPPrefixLen: onBridge ? bridge.prefixLength : 0,
         IPv6Gateway: '',
         MacAddress: onBridge ? bridge.mac : '',
-        Networks: networksOf(c, this.driverOpts),
+        Networks: networksOf(c, this.notes),
       },
     };
   }

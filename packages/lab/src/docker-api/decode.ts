@@ -132,7 +132,7 @@ export function decodeBody<T>(body: Buffer, shape: Shape & { kind: 'struct' }, r
 }
 
 /** Go's wording of the commonest JSON syntax errors (Node's otherwise). */
-function goSyntaxError(text: string, error: unknown): string {
+export function goSyntaxError(text: string, error: unknown): string {
   const trimmed = text.trim();
   if (trimmed === '') return 'EOF';
   const position = /position (\d+)/.exec(error instanceof Error ? error.message : '');

@@ -4,6 +4,7 @@
  * its matchers with Docker's semantics (`name` and `id` are regular
  * expressions, `label` is `k` or `k=v`, `driver` and `scope` exact).
  */
+import { goSyntaxError } from './decode.js';
 import { DockerApiError } from './errors.js';
 
 export type Filters = Map<string, string[]>;
@@ -15,11 +16,8 @@ export function parseFilters(text: string | null, accepted: readonly string[]): 
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch {
-    throw new DockerApiError(
-      500,
-      `invalid character '${text.trim()[0] ?? ''}' looking for beginning of value`,
-    );
+  } catch (error) {
+    throw new DockerApiError(500, goSyntaxError(text, error));
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new DockerApiError(

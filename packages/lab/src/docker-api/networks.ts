@@ -7,10 +7,10 @@
  * networks, shown read-only.
  */
 import { createHash } from 'node:crypto';
-import type { CreateNetworkOptions, NetworkInspect } from '@arca-net/host';
+import { type CreateNetworkOptions, isBackendError, type NetworkInspect } from '@arca-net/host';
 import type { LabApi } from '../api/routes.js';
 import { PREDEFINED_NETWORKS } from '../host/service.js';
-import { any, bool, decodeBody, type Shape, str, stringList, stringMap } from './decode.js';
+import { bool, decodeBody, type Shape, str, stringList, stringMap } from './decode.js';
 import { DockerApiError, forbidden } from './errors.js';
 import {
   booleanFilter,
@@ -20,6 +20,7 @@ import {
   matches,
   parseFilters,
 } from './filters.js';
+import type { DockerNotes, NetworkNote } from './notes.js';
 
 /** What the Docker API uses of the lab host's service. */
 export type DockerBackend = Pick<
@@ -142,12 +143,10 @@ const PRUNE_FILTERS = ['label', 'label!', 'until'];
 /** Docker's networks of the lab: the host's, plus `host` and `none`. */
 export class DockerNetworks {
   readonly #started = new Date().toISOString();
-  /** `EndpointConfig.DriverOpts` of each (container id, network id), for container inspect. */
-  readonly driverOpts = new Map<string, Record<string, string>>();
-
   constructor(
     private readonly backend: DockerBackend,
     private readonly labDir: string,
+    private readonly notes: DockerNotes,
   ) {}
 
   /** `host` and `none` as Docker shows them; ids stable per lab directory. */
@@ -178,7 +177,7 @@ export class DockerNetworks {
   async all(): Promise<NetworkInspect[]> {
     await this.backend.ensureDefaultNetwork();
     const networks = await this.backend.listNetworks();
-    return [...networks.map(dockerShape), ...this.builtins()];
+    return [...networks.map((n) => dockerShape(n, this.notes.network(n.Id))), ...this.builtins()];
   }
 
   /** Docker's lookup: full id, then exact name, then a unique id prefix. */
@@ -256,7 +255,17 @@ export class DockerNetworks {
     if (request.Internal) options.internal = true;
     if (request.Labels) options.labels = request.Labels;
     if (request.Options) options.options = request.Options;
-    const created = await this.backend.createNetwork(options);
+    const created = await this.backend.createNetwork(options).catch((error: unknown) => {
+      // Docker names the flag's value first: "Invalid subnet X : invalid CIDR address: X".
+      if (isBackendError(error, 'INVALID_SUBNET') && error.message.startsWith('invalid CIDR')) {
+        throw new DockerApiError(400, `Invalid subnet ${options.subnet ?? ''} : ${error.message}`);
+      }
+      throw error;
+    });
+    this.notes.setNetwork(created.Id, {
+      userSubnet: options.subnet !== undefined,
+      userGateway: options.gateway !== undefined,
+    });
     return { Id: created.Id, Warning: '' };
   }
 
@@ -266,6 +275,7 @@ export class DockerNetworks {
       throw forbidden(`${n.Name} is a pre-defined network and cannot be removed`);
     }
     await this.backend.removeNetwork(n.Id);
+    this.notes.setNetwork(n.Id, undefined);
   }
 
   async connect(term: string, body: Buffer): Promise<void> {
@@ -280,6 +290,12 @@ export class DockerNetworks {
         'container cannot be disconnected from host network or connected to host network',
       );
     }
+    if (ip && this.notes.network(n.Id)?.userSubnet === false) {
+      throw new DockerApiError(
+        400,
+        'user specified IP address is supported only when connecting to networks with user configured subnets',
+      );
+    }
     if (n.Name === 'bridge' && ip) {
       throw new DockerApiError(
         400,
@@ -292,13 +308,30 @@ export class DockerNetworks {
         'network-scoped alias is supported only for containers in user defined networks',
       );
     }
-    await this.backend.connect(n.Id, {
-      container: container.id,
-      ...(ip ? { ip } : {}),
-      ...(endpoint.Aliases?.length ? { aliases: endpoint.Aliases } : {}),
-      ...(endpoint.MacAddress ? { mac: endpoint.MacAddress } : {}),
+    await this.backend
+      .connect(n.Id, {
+        container: container.id,
+        ...(ip ? { ip } : {}),
+        ...(endpoint.Aliases?.length ? { aliases: endpoint.Aliases } : {}),
+        ...(endpoint.MacAddress ? { mac: endpoint.MacAddress } : {}),
+      })
+      .catch((error: unknown) => {
+        // Docker's sentences for a static address (libnetwork's and the daemon's).
+        if (isBackendError(error, 'IP_NOT_IN_SUBNET')) {
+          throw new DockerApiError(
+            400,
+            `Invalid address ${ip}: It does not belong to any of this network's subnets`,
+          );
+        }
+        if (isBackendError(error, 'INVALID_IP')) {
+          throw new DockerApiError(400, `Invalid IPv4 address: ${ip})`);
+        }
+        throw error;
+      });
+    this.notes.setEndpoint(container.id, n.Id, {
+      ...(endpoint.IPAMConfig ? { ipamConfig: ip ? { IPv4Address: ip } : {} } : {}),
+      ...(endpoint.DriverOpts ? { driverOpts: endpoint.DriverOpts } : {}),
     });
-    if (endpoint.DriverOpts) this.driverOpts.set(`${container.id}/${n.Id}`, endpoint.DriverOpts);
   }
 
   async disconnect(term: string, body: Buffer): Promise<void> {
@@ -311,8 +344,14 @@ export class DockerNetworks {
         'container cannot be disconnected from host network or connected to host network',
       );
     }
-    await this.backend.disconnect(n.Id, { container: container.id });
-    this.driverOpts.delete(`${container.id}/${n.Id}`);
+    await this.backend.disconnect(n.Id, { container: container.id }).catch((error: unknown) => {
+      // Docker names the container by its id here.
+      if (isBackendError(error, 'NOT_CONNECTED')) {
+        throw forbidden(`container ${container.id} is not connected to network ${n.Name}`);
+      }
+      throw error;
+    });
+    this.notes.setEndpoint(container.id, n.Id, undefined);
   }
 
   /** Removes every unused user network (with the labels asked); Docker's `NetworksDeleted`. */
@@ -333,6 +372,7 @@ export class DockerNetworks {
       if (limit !== undefined && Date.parse(n.Created) >= limit) continue;
       try {
         await this.backend.removeNetwork(n.Id);
+        this.notes.setNetwork(n.Id, undefined);
         deleted.push(n.Name);
       } catch {
         // A stopped container's endpoint keeps it, as Docker's prune skips networks in use.
@@ -356,9 +396,26 @@ function untilTime(text: string): number {
   return date;
 }
 
-/** The host's inspect as Docker 20.10 sends it (`IPAM.Options` is null there). */
-function dockerShape(n: NetworkInspect): NetworkInspect {
-  return { ...n, IPAM: { ...n.IPAM, Options: null as unknown as Record<string, string> } };
+/**
+ * The host's inspect as Docker 20.10 sends it: `IPAM.Config` keys in Docker's
+ * order, `IPAM.Options` null on the predefined bridge (the CLI's networks have {}).
+ */
+function dockerShape(n: NetworkInspect, note: NetworkNote | undefined): NetworkInspect {
+  // Docker shows a gateway it chose only when it chose the subnet too.
+  // The predefined bridge's subnet is the lab's own choice of Docker's --bip default: no gateway shown.
+  const showGateway =
+    n.Name !== 'bridge' && (note === undefined || note.userGateway || !note.userSubnet);
+  const config = n.IPAM.Config.map((c) => ({
+    Subnet: c.Subnet,
+    ...(c.IPRange ? { IPRange: c.IPRange } : {}),
+    ...(showGateway ? { Gateway: c.Gateway } : {}),
+  }));
+  const options =
+    n.Name === 'bridge' ? (null as unknown as Record<string, string>) : n.IPAM.Options;
+  return {
+    ...n,
+    IPAM: { ...n.IPAM, Options: options, Config: config as NetworkInspect['IPAM']['Config'] },
+  };
 }
 
 /** `GET /networks` leaves the endpoints out (API ≥ 1.28). */

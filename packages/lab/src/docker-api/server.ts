@@ -9,10 +9,12 @@
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { arch, cpus, hostname, release, totalmem } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from '@arca-net/log';
 import { DockerContainers } from './containers.js';
 import { DockerApiError, dockerErrorOf } from './errors.js';
 import { type DockerBackend, DockerNetworks } from './networks.js';
+import { DockerNotes } from './notes.js';
 
 export const API_VERSION = '1.41';
 export const MIN_API_VERSION = '1.12';
@@ -261,8 +263,9 @@ export async function serveDockerApi(
   path: string,
   options: { logger: Logger; labDir: string },
 ): Promise<Server> {
-  const networks = new DockerNetworks(backend, options.labDir);
-  const containers = new DockerContainers(backend, networks.driverOpts);
+  const notes = new DockerNotes(join(options.labDir, 'docker-api.json'));
+  const networks = new DockerNetworks(backend, options.labDir, notes);
+  const containers = new DockerContainers(backend, notes);
   const table = routes(networks, containers, options.labDir);
   const server = createServer((request, response) => {
     const method = request.method ?? 'GET';
