@@ -79,10 +79,37 @@ function http(side: Side, r: HttpRequest): Promise<string> {
   });
 }
 
-/** `{id:NAME}` / `{prefix:NAME}` replaced by that side's id of network NAME. */
+/**
+ * An id prefix that exactly two of the side's networks share: networks
+ * `amb<N>` are made until two ids begin alike (the id is the engine's choice).
+ */
+async function ambiguousPrefix(side: Side): Promise<string> {
+  for (let made = 0; made < 40; made++) {
+    const ids = (await docker(side, ['network', 'ls', '-q', '--no-trunc'])).stdout
+      .split('\n')
+      .filter(Boolean);
+    for (const a of ids) {
+      for (const b of ids) {
+        if (a === b || a[0] !== b[0]) continue;
+        let length = 0;
+        while (a[length] === b[length]) length++;
+        const prefix = a.slice(0, length);
+        if (ids.filter((id) => id.startsWith(prefix)).length === 2) return prefix;
+      }
+    }
+    await docker(side, ['network', 'create', `amb${made}`]);
+  }
+  throw new Error(`no ambiguous id prefix on ${side}`);
+}
+
+/** `{id:NAME}` / `{prefix:NAME}` replaced by that side's id of network NAME, `{ambiguous}` by {@link ambiguousPrefix}. */
 async function resolveArgs(side: Side, args: readonly string[]): Promise<string[]> {
   const out: string[] = [];
   for (const arg of args) {
+    if (arg.includes('{ambiguous}')) {
+      out.push(arg.replace('{ambiguous}', await ambiguousPrefix(side)));
+      continue;
+    }
     const m = /^\{(id|prefix):(.+)\}$/.exec(arg);
     if (!m) {
       out.push(arg);
@@ -97,12 +124,24 @@ async function resolveArgs(side: Side, args: readonly string[]): Promise<string[
 }
 
 async function runOn(side: Side, s: Scenario): Promise<string> {
-  if (s.http) return normalize(await http(side, s.http));
-  const r = await docker(side, await resolveArgs(side, s.docker ?? []));
+  if (s.http) {
+    const [path = ''] = await resolveArgs(side, [s.http.path]);
+    return normalize(
+      await http(side, { ...s.http, path }).then((t) =>
+        t.replace(/\b[0-9a-f]{1,11}\b/g, (m) => (path.includes(m) ? '<PREFIX>' : m)),
+      ),
+    );
+  }
+  const args = await resolveArgs(side, s.docker ?? []);
+  const r = await docker(side, args);
+  const prefixes = args.filter((a) => /^[0-9a-f]{1,11}$/.test(a));
   const parts = [`exit ${r.code}`];
   if (r.stdout.trim() !== '') parts.push(`stdout:\n${r.stdout.trimEnd()}`);
   if (r.stderr.trim() !== '') parts.push(`stderr:\n${r.stderr.trimEnd()}`);
-  return normalize(parts.join('\n'));
+  let text = parts.join('\n');
+  for (const prefix of prefixes)
+    text = text.replace(new RegExp(`\\b${prefix}\\b`, 'g'), '<PREFIX>');
+  return normalize(text);
 }
 
 interface Outcome {

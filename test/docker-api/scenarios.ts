@@ -27,7 +27,10 @@ export interface Scenario {
 const inspectFormat = (fields: string) => ['--format', fields];
 const names = ['--format', '{{.Name}}'];
 
-/** `{id:NAME}` and `{prefix:NAME}` in `docker` arguments are that side's id of network NAME. */
+/**
+ * `{id:NAME}` and `{prefix:NAME}` in `docker` arguments are that side's id of
+ * network NAME; `{ambiguous}` (also in an http path) an id prefix two of its networks share.
+ */
 export function scenarios(): Scenario[] {
   const long = 'n'.repeat(300);
   const post = (path: string, body?: string): HttpRequest => ({ method: 'POST', path, body });
@@ -491,6 +494,13 @@ export function scenarios(): Scenario[] {
       name: 'prune: unknown filter',
       http: post('/v1.41/networks/prune?filters=%7B%22colour%22%3A%5B%22x%22%5D%7D'),
     },
+    { name: 'inspect: ambiguous id prefix', docker: ['network', 'inspect', '{ambiguous}'] },
+    {
+      name: 'GET: ambiguous id prefix',
+      http: { method: 'GET', path: '/v1.41/networks/{ambiguous}' },
+    },
+    { name: 'rm: ambiguous id prefix', docker: ['network', 'rm', '{ambiguous}'] },
+    { name: 'connect: ambiguous id prefix', docker: ['network', 'connect', '{ambiguous}', 'c2'] },
     { name: 'still serving', docker: ['network', 'rm', 'b2'] },
   ];
 }

@@ -180,8 +180,12 @@ export class DockerNetworks {
     return [...networks.map((n) => dockerShape(n, this.notes.network(n.Id))), ...this.builtins()];
   }
 
-  /** Docker's lookup: full id, then exact name, then a unique id prefix. */
-  async find(term: string): Promise<NetworkInspect> {
+  /**
+   * Docker's lookup: full id, then exact name, then a unique id prefix. An
+   * ambiguous prefix has two wordings in Docker: the inspect route's (`GET`)
+   * and the daemon's (every other operation).
+   */
+  async find(term: string, inspecting = false): Promise<NetworkInspect> {
     const networks = await this.all();
     const byId = networks.find((n) => n.Id === term);
     if (byId) return byId;
@@ -189,6 +193,12 @@ export class DockerNetworks {
     if (byName.length === 1 && byName[0]) return byName[0];
     const byPrefix = term === '' ? [] : networks.filter((n) => n.Id.startsWith(term));
     if (byPrefix.length === 1 && byPrefix[0]) return byPrefix[0];
+    if (byPrefix.length > 1 && inspecting) {
+      throw new DockerApiError(
+        400,
+        `${byPrefix.length} matches found based on ID prefix: network ${term} is ambiguous`,
+      );
+    }
     if (byPrefix.length > 1) {
       throw new DockerApiError(
         400,
@@ -224,7 +234,7 @@ export class DockerNetworks {
   }
 
   inspect(term: string): Promise<NetworkInspect> {
-    return this.find(term);
+    return this.find(term, true);
   }
 
   async create(body: Buffer): Promise<{ Id: string; Warning: string }> {
