@@ -28,7 +28,6 @@ import { normalize } from './normalize.js';
 import { type HttpRequest, type Scenario, scenarios } from './scenarios.js';
 
 type Side = 'docker' | 'lab';
-const SIDES: Side[] = ['docker', 'lab'];
 
 const sfx = uniqueSuffix();
 const lab = new LabHarness('dockerapi');

@@ -376,6 +376,7 @@ export function scenarios(): Scenario[] {
       docker: ['ps', '--filter', 'network=n4', '--format', '{{.Names}}'],
     },
     { name: 'ps -q', docker: ['ps', '-q'] },
+    { name: 'ps: status', docker: ['ps', '--format', '{{.Names}} {{.Status}}'] },
     { name: 'port', docker: ['port', 'c1'] },
     { name: 'port 80/tcp', docker: ['port', 'c1', '80/tcp'] },
     { name: 'port: none published there', docker: ['port', 'c1', '81'] },

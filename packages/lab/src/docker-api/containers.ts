@@ -66,6 +66,24 @@ function portMap(c: LabContainer): Record<string, Array<{ HostIp: string; HostPo
   return ports;
 }
 
+/** Go's `units.HumanDuration` of the time since `since` (Docker's "Up 5 minutes"). */
+export function humanDuration(since: string | undefined, now = Date.now()): string {
+  const seconds = Math.floor((now - Date.parse(since ?? '')) / 1000);
+  if (!Number.isFinite(seconds) || seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.round(seconds / 3600);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(hours / 24 / 365)} years`;
+}
+
 /** Docker's containers of the lab. */
 export class DockerContainers {
   constructor(
@@ -105,7 +123,7 @@ export class DockerContainers {
         })),
         Labels: {},
         State: c.state,
-        Status: c.state === 'running' ? 'Up' : 'Exited (0)',
+        Status: c.state === 'running' ? `Up ${humanDuration(c.created)}` : 'Exited (0)',
         HostConfig: { NetworkMode: c.attachments[0]?.networkName ?? 'default' },
         NetworkSettings: { Networks: networksOf(c, this.notes) },
         Mounts: [],
