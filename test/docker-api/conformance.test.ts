@@ -101,12 +101,28 @@ async function ambiguousPrefix(side: Side): Promise<string> {
   throw new Error(`no ambiguous id prefix on ${side}`);
 }
 
-/** `{id:NAME}` / `{prefix:NAME}` replaced by that side's id of network NAME, `{ambiguous}` by {@link ambiguousPrefix}. */
-async function resolveArgs(side: Side, args: readonly string[]): Promise<string[]> {
+/**
+ * `{id:NAME}` / `{prefix:NAME}` replaced by that side's id of network NAME,
+ * `{short:NAME}` by a container's 12-digit id, `{ambiguous}` by
+ * {@link ambiguousPrefix}; `prefixes` collects the id prefixes put in.
+ */
+async function resolveArgs(
+  side: Side,
+  args: readonly string[],
+  prefixes: string[],
+): Promise<string[]> {
   const out: string[] = [];
   for (const arg of args) {
+    const short = /^\{short:(.+)\}$/.exec(arg);
+    if (short) {
+      const id = (await docker(side, ['inspect', '--format', '{{.Id}}', short[1] ?? ''])).stdout;
+      out.push(id.trim().slice(0, 12));
+      continue;
+    }
     if (arg.includes('{ambiguous}')) {
-      out.push(arg.replace('{ambiguous}', await ambiguousPrefix(side)));
+      const prefix = await ambiguousPrefix(side);
+      prefixes.push(prefix);
+      out.push(arg.replace('{ambiguous}', prefix));
       continue;
     }
     const m = /^\{(id|prefix):(.+)\}$/.exec(arg);
@@ -117,30 +133,33 @@ async function resolveArgs(side: Side, args: readonly string[]): Promise<string[
     const id = (
       await docker(side, ['network', 'inspect', '--format', '{{.Id}}', m[2] ?? ''])
     ).stdout.trim();
+    if (m[1] === 'prefix') prefixes.push(id.slice(0, 6));
     out.push(m[1] === 'id' ? id : id.slice(0, 6));
   }
   return out;
 }
 
+/** An id prefix the scenario used, where Docker's messages quote it: "network PREFIX …". */
+const hidePrefixes = (text: string, prefixes: readonly string[]): string =>
+  prefixes.reduce((t, p) => t.replaceAll(`network ${p} `, 'network <PREFIX> '), text);
+
 async function runOn(side: Side, s: Scenario): Promise<string> {
+  const prefixes: string[] = [];
   if (s.http) {
-    const [path = ''] = await resolveArgs(side, [s.http.path]);
-    return normalize(
-      await http(side, { ...s.http, path }).then((t) =>
-        t.replace(/\b[0-9a-f]{1,11}\b/g, (m) => (path.includes(m) ? '<PREFIX>' : m)),
-      ),
-    );
+    const [path = ''] = await resolveArgs(side, [s.http.path], prefixes);
+    return normalize(hidePrefixes(await http(side, { ...s.http, path }), prefixes));
   }
-  const args = await resolveArgs(side, s.docker ?? []);
-  const r = await docker(side, args);
-  const prefixes = args.filter((a) => /^[0-9a-f]{1,11}$/.test(a));
+  const args = await resolveArgs(side, s.exec?.command ?? s.docker ?? [], prefixes);
+  const container = s.exec?.container ?? '';
+  const r = s.exec
+    ? side === 'docker'
+      ? await docker(side, ['exec', container, ...args])
+      : await lab.exec(container, ...args)
+    : await docker(side, args);
   const parts = [`exit ${r.code}`];
   if (r.stdout.trim() !== '') parts.push(`stdout:\n${r.stdout.trimEnd()}`);
   if (r.stderr.trim() !== '') parts.push(`stderr:\n${r.stderr.trimEnd()}`);
-  let text = parts.join('\n');
-  for (const prefix of prefixes)
-    text = text.replace(new RegExp(`\\b${prefix}\\b`, 'g'), '<PREFIX>');
-  return normalize(text);
+  return normalize(hidePrefixes(parts.join('\n'), prefixes));
 }
 
 interface Outcome {
@@ -246,7 +265,9 @@ function writeResults(): void {
     ...outcomes.map((o, i) => {
       const command = o.scenario.http
         ? `${o.scenario.http.method} ${o.scenario.http.path} ${o.scenario.http.body ?? ''}`
-        : `docker ${(o.scenario.docker ?? []).join(' ')}`;
+        : o.scenario.exec
+          ? `(in ${o.scenario.exec.container}) ${o.scenario.exec.command.join(' ')}`
+          : `docker ${(o.scenario.docker ?? []).join(' ')}`;
       const verdict = o.verdict === 'known' ? `known: ${o.scenario.known}` : o.verdict;
       return `| ${i + 1} | ${o.scenario.name} | ${fence(command.slice(0, 200))} | ${fence(o.docker)} | ${o.docker === o.lab ? '(same)' : fence(o.lab)} | ${verdict} |`;
     }),

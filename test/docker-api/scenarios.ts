@@ -20,6 +20,11 @@ export interface Scenario {
   docker?: string[];
   /** A raw request; its status and body are compared. */
   http?: HttpRequest;
+  /**
+   * A command inside a container (`docker exec` on Docker, `arca-net lab exec`
+   * on the lab: the API serves no exec), the same busybox on both sides.
+   */
+  exec?: { container: string; command: string[] };
   /** The id of the documented difference (known.ts) this scenario shows, if any. */
   known?: string;
 }
@@ -275,6 +280,38 @@ export function scenarios(): Scenario[] {
         '--format',
         '{{with index .NetworkSettings.Networks "n2"}}{{len .Aliases}}{{range .Aliases}} {{.}}{{end}}{{end}}',
       ],
+    },
+    // DNS from inside: Docker's embedded resolver 127.0.0.11 and the lab's
+    {
+      name: 'DNS: a container name',
+      exec: { container: 'c1', command: ['busybox', 'nslookup', '-type=a', 'c2', '127.0.0.11'] },
+    },
+    {
+      name: 'DNS: an alias',
+      exec: { container: 'c1', command: ['busybox', 'nslookup', '-type=a', 'www', '127.0.0.11'] },
+    },
+    {
+      name: 'DNS: name.network',
+      exec: { container: 'c1', command: ['busybox', 'nslookup', '-type=a', 'c2.n2', '127.0.0.11'] },
+    },
+    {
+      name: 'DNS: AAAA of a container (none)',
+      exec: { container: 'c1', command: ['busybox', 'nslookup', '-type=aaaa', 'c2', '127.0.0.11'] },
+    },
+    {
+      name: 'DNS: a short id',
+      exec: {
+        container: 'c1',
+        command: ['busybox', 'nslookup', '-type=a', '{short:c2}', '127.0.0.11'],
+      },
+    },
+    {
+      name: 'DNS: PTR',
+      exec: { container: 'c1', command: ['busybox', 'nslookup', '172.18.0.3', '127.0.0.11'] },
+    },
+    {
+      name: 'routes after connect',
+      exec: { container: 'c1', command: ['busybox', 'ip', 'route'] },
     },
     {
       name: 'connect --ip --alias on a user subnet',
