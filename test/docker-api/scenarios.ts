@@ -398,6 +398,32 @@ export function scenarios(): Scenario[] {
       name: 'its address is free again',
       docker: ['network', 'connect', '--ip', '10.231.0.5', 'n1', 'c1'],
     },
+    {
+      name: 'routes with an internal network',
+      exec: { container: 'c1', command: ['busybox', 'ip', 'route'] },
+    },
+    {
+      name: 'disconnect from the default bridge',
+      docker: ['network', 'disconnect', 'bridge', 'c2'],
+    },
+    {
+      name: 'routes: the default route moves',
+      exec: { container: 'c2', command: ['busybox', 'ip', 'route'] },
+    },
+    {
+      name: 'connect --driver-opt',
+      docker: ['network', 'connect', '--driver-opt', 'com.example.opt=1', 'n3', 'c2'],
+    },
+    {
+      name: 'driver options in inspect',
+      docker: [
+        'inspect',
+        'c2',
+        '--format',
+        '{{json (index .NetworkSettings.Networks "n3").DriverOpts}}',
+      ],
+    },
+    { name: 'disconnect it again', docker: ['network', 'disconnect', 'n3', 'c2'] },
     { name: 'rm: in use', docker: ['network', 'rm', 'n2'] },
     {
       name: 'ls --filter dangling=false',
