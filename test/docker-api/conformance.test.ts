@@ -149,6 +149,14 @@ async function runOn(side: Side, s: Scenario): Promise<string> {
     const [path = ''] = await resolveArgs(side, [s.http.path], prefixes);
     return normalize(hidePrefixes(await http(side, { ...s.http, path }), prefixes));
   }
+  if (s.host) {
+    const argv = s.host.map((a) => a.replaceAll('{port}', String(port)));
+    const inEngine = ['nsenter', `--net=/var/run/netns/${ns?.name}`, ...argv];
+    const r = await tryCommand(side === 'docker' ? inEngine : argv, { timeoutMs: 30_000 });
+    return normalize(
+      `exit ${r.code}\nstdout:\n${r.stdout.trimEnd()}\nstderr:\n${r.stderr.trimEnd()}`,
+    );
+  }
   const args = await resolveArgs(side, s.exec?.command ?? s.docker ?? [], prefixes);
   const container = s.exec?.container ?? '';
   const r = s.exec
@@ -267,7 +275,9 @@ function writeResults(): void {
         ? `${o.scenario.http.method} ${o.scenario.http.path} ${o.scenario.http.body ?? ''}`
         : o.scenario.exec
           ? `(in ${o.scenario.exec.container}) ${o.scenario.exec.command.join(' ')}`
-          : `docker ${(o.scenario.docker ?? []).join(' ')}`;
+          : o.scenario.host
+            ? `(on the host) ${o.scenario.host.join(' ')}`
+            : `docker ${(o.scenario.docker ?? []).join(' ')}`;
       const verdict = o.verdict === 'known' ? `known: ${o.scenario.known}` : o.verdict;
       return `| ${i + 1} | ${o.scenario.name} | ${fence(command.slice(0, 200))} | ${fence(o.docker)} | ${o.docker === o.lab ? '(same)' : fence(o.lab)} | ${verdict} |`;
     }),

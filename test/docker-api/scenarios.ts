@@ -25,6 +25,12 @@ export interface Scenario {
    * on the lab: the API serves no exec), the same busybox on both sides.
    */
   exec?: { container: string; command: string[] };
+  /**
+   * A command on the engine's host: in dockerd's network namespace, or on
+   * the lab's host itself (where published ports listen). `{port}` is c1's
+   * published host port.
+   */
+  host?: string[];
   /** The id of the documented difference (known.ts) this scenario shows, if any. */
   known?: string;
 }
@@ -444,6 +450,28 @@ export function scenarios(): Scenario[] {
     { name: 'port 80/tcp', docker: ['port', 'c1', '80/tcp'] },
     { name: 'port: none published there', docker: ['port', 'c1', '81'] },
     { name: 'port: nothing published', docker: ['port', 'c2'] },
+    {
+      name: 'a server in c1 on port 80',
+      exec: {
+        container: 'c1',
+        command: [
+          'busybox',
+          'sh',
+          '-c',
+          'busybox nc -l -p 80 -e busybox echo hello-from-c1 </dev/null >/dev/null 2>&1 &',
+        ],
+      },
+    },
+    {
+      name: 'the published port from the host loopback',
+      host: [
+        'busybox',
+        'sh',
+        '-c',
+        // Until the server in c1 listens (a bounded poll: 50 tries).
+        'for i in $(busybox seq 50); do r=$(busybox nc 127.0.0.1 {port}); [ -n "$r" ] && echo "$r" && exit 0; busybox usleep 100000; done; exit 1',
+      ],
+    },
     {
       name: 'inspect ports',
       docker: ['inspect', 'c1', '--format', '{{json .NetworkSettings.Ports}}'],
