@@ -1,5 +1,6 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { request, type Server } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CreateNetworkOptions, errors, type NetworkInspect } from '@arca-net/host';
@@ -240,7 +241,16 @@ describe("Docker's Engine API on a lab", () => {
     );
   });
 
-  it('keeps serving after every failure', async () => {
+  it('keeps serving after every failure, garbage included', async () => {
+    expect((await call(socket, 'GET', '/v1.41/networks/%ZZ')).status).toBe(400);
+    const big = await call(socket, 'POST', '/networks/create', `{"Name":"${'x'.repeat(2 ** 21)}"}`);
+    expect([big.status, message(big.text)]).toEqual([400, 'request body too large']);
+    await new Promise<void>((resolve) => {
+      const raw = connect(socket, () => raw.end('\u0000\u0001 not http at all\r\n\r\n'));
+      raw.on('close', () => resolve());
+      raw.on('error', () => resolve());
+      raw.resume();
+    });
     expect((await call(socket, 'GET', '/_ping')).text).toBe('OK');
   });
 });

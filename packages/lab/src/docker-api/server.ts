@@ -245,6 +245,9 @@ function send(response: ServerResponse, method: string, answer: Answer): void {
 async function answer(table: Route[], request: IncomingMessage): Promise<Answer> {
   try {
     const url = new URL(request.url ?? '/', 'http://docker');
+    // A path Go's router cannot unescape either.
+    if (/%(?![0-9A-Fa-f]{2})/.test(url.pathname))
+      throw new DockerApiError(400, 'invalid URL escape');
     const path = unversioned(url.pathname.replace(/\/+$/, '') || '/');
     const found = match(table, request.method ?? 'GET', path);
     if (found === undefined) return { status: 404, json: { message: 'page not found' } };

@@ -5,6 +5,7 @@
  * lab containers, and serves the lab API on `<lab>/host.sock`.
  */
 import { rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
 import { createLogger } from '@arca-net/log';
@@ -42,6 +43,8 @@ async function main(): Promise<void> {
     dnsUpstreams: values.dns ?? [],
   });
 
+  /** Docker's Engine API (docker-api/), served once the lab API is. */
+  let docker: Server | undefined;
   let stopping = false;
   const stop = (reason: string): void => {
     if (stopping) return;
@@ -49,8 +52,8 @@ async function main(): Promise<void> {
     logger.info({ reason }, 'lab host stopping');
     server.close();
     server.closeAllConnections();
-    docker.close();
-    docker.closeAllConnections();
+    docker?.close();
+    docker?.closeAllConnections();
     void backend
       .close()
       .catch((error: unknown) => logger.error({ err: error }, 'backend close failed'))
@@ -68,7 +71,7 @@ async function main(): Promise<void> {
   const server = await serveLabApi(service, paths.hostSocket, {
     logger: logger.child({ component: 'api' }),
   });
-  const docker = await serveDockerApi(service, paths.dockerSocket, {
+  docker = await serveDockerApi(service, paths.dockerSocket, {
     logger: logger.child({ component: 'docker-api' }),
     labDir: paths.dir,
   });
