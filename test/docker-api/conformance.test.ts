@@ -143,17 +143,20 @@ async function resolveArgs(
 const hidePrefixes = (text: string, prefixes: readonly string[]): string =>
   prefixes.reduce((t, p) => t.replaceAll(`network ${p} `, 'network <PREFIX> '), text);
 
+/** {@link normalize}, and the random host port (the same on both sides) as `<PORT>`, for a stable results.md. */
+const normalizeRun = (text: string): string => normalize(text).replaceAll(`:${port}`, ':<PORT>');
+
 async function runOn(side: Side, s: Scenario): Promise<string> {
   const prefixes: string[] = [];
   if (s.http) {
     const [path = ''] = await resolveArgs(side, [s.http.path], prefixes);
-    return normalize(hidePrefixes(await http(side, { ...s.http, path }), prefixes));
+    return normalizeRun(hidePrefixes(await http(side, { ...s.http, path }), prefixes));
   }
   if (s.host) {
     const argv = s.host.map((a) => a.replaceAll('{port}', String(port)));
     const inEngine = ['nsenter', `--net=/var/run/netns/${ns?.name}`, ...argv];
     const r = await tryCommand(side === 'docker' ? inEngine : argv, { timeoutMs: 30_000 });
-    return normalize(
+    return normalizeRun(
       `exit ${r.code}\nstdout:\n${r.stdout.trimEnd()}\nstderr:\n${r.stderr.trimEnd()}`,
     );
   }
@@ -167,7 +170,7 @@ async function runOn(side: Side, s: Scenario): Promise<string> {
   const parts = [`exit ${r.code}`];
   if (r.stdout.trim() !== '') parts.push(`stdout:\n${r.stdout.trimEnd()}`);
   if (r.stderr.trim() !== '') parts.push(`stderr:\n${r.stderr.trimEnd()}`);
-  return normalize(hidePrefixes(parts.join('\n'), prefixes));
+  return normalizeRun(hidePrefixes(parts.join('\n'), prefixes));
 }
 
 interface Outcome {
