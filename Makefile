@@ -83,6 +83,10 @@ fuzz: ## libFuzzer run of the vsock stream decoder (FUZZ_SECONDS, default 60); f
 demo: setup ## the lab tour: two networks, three containers, DNS, isolation, counters (KEEP=1 keeps the lab up)
 	@$(SUDO) node packages/cli/dist/main.js lab demo $(if $(filter 1,$(KEEP)),--keep)
 
+.PHONY: conformance
+conformance: build ## Docker conformance alone: Docker's CLI against a private dockerd and a lab (also in make test; writes test/docker-api/results.md)
+	pnpm exec vitest run test/docker-api
+
 bench: setup ## run every benchmark; writes bench/results/latest.{json,md,png} (QUICK=1: about two minutes, most of it bringing labs up and down)
 	node vminit/build.mjs
 	node bench/dist/main.js

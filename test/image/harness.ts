@@ -56,12 +56,9 @@ export class ImageWorld {
   static async start(dir: string, name: string): Promise<ImageWorld> {
     mkdirSync(dir, { recursive: true });
     const ns = await NetworkNamespace.create(name);
-    const dockerd = new PrivateDockerd(
-      join(dir, 'docker'),
-      name,
-      name,
-      await storageDriverFor(dir),
-    );
+    const dockerd = new PrivateDockerd(join(dir, 'docker'), name, name, {
+      storageDriver: await storageDriverFor(dir),
+    });
     const world = new ImageWorld(dir, ns, dockerd);
     try {
       await dockerd.start();

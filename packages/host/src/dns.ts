@@ -10,6 +10,9 @@ import { networkUpstreams, optionUpstreams } from './dns-upstreams.js';
 import type { ForwarderPool } from './forwarders.js';
 import type { ContainerRecord, NetworkRecord, StateStore } from './state.js';
 
+/** The name of Docker's default network, which has no embedded DNS names in Docker. */
+export const DEFAULT_BRIDGE = 'bridge';
+
 /** Builds containers' DNS snapshots from the state and pushes them through the forwarder pool. */
 export class DnsFanOut {
   readonly #state: StateStore;
@@ -38,6 +41,8 @@ export class DnsFanOut {
       if (mine.status !== 'ready') continue;
       const n = this.#state.getNetwork(mine.networkId);
       if (!n) continue;
+      // Docker's default bridge gives its containers no names (only user networks do).
+      if (n.name === DEFAULT_BRIDGE) continue;
       const containers: tapforwarder.ContainerDNSInfo[] = [];
       for (const peer of this.#state.attachmentsOfNetwork(n.id)) {
         if (peer.status !== 'ready') continue;

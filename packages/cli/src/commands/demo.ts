@@ -65,6 +65,7 @@ export async function labDemoCommand(
       const [group, sub, ...rest] = command.split(' ');
       io.out(`    ${[cli, group, sub + lab, ...rest].join(' ')}\n`);
     }
+    io.out(`    docker -H unix://${paths.dockerSocket} network ls    (Docker's own CLI)\n`);
   }
   io.out(
     failures === 0

@@ -33,6 +33,7 @@ export async function labUpCommand(
     ...(dns?.length ? { dnsUpstreams: dns } : {}),
   });
   if (!context.quiet) context.io.err(`lab is up in ${context.paths.dir}\n`);
+  if (!context.quiet) context.io.out(`export DOCKER_HOST=unix://${context.paths.dockerSocket}\n`);
 }
 
 export async function labDownCommand(context: CommandContext): Promise<void> {

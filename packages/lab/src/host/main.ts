@@ -5,11 +5,13 @@
  * lab containers, and serves the lab API on `<lab>/host.sock`.
  */
 import { rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
 import { createLogger } from '@arca-net/log';
 import { serveLabApi } from '../api/server.js';
 import { LabContainers } from '../containers.js';
+import { serveDockerApi } from '../docker-api/index.js';
 import { LabPaths, labConfigFromEnv } from '../paths.js';
 import { openLabBackend } from './backend.js';
 import { LabHostService } from './service.js';
@@ -41,6 +43,8 @@ async function main(): Promise<void> {
     dnsUpstreams: values.dns ?? [],
   });
 
+  /** Docker's Engine API (docker-api/), served once the lab API is. */
+  let docker: Server | undefined;
   let stopping = false;
   const stop = (reason: string): void => {
     if (stopping) return;
@@ -48,10 +52,13 @@ async function main(): Promise<void> {
     logger.info({ reason }, 'lab host stopping');
     server.close();
     server.closeAllConnections();
+    docker?.close();
+    docker?.closeAllConnections();
     void backend
       .close()
       .catch((error: unknown) => logger.error({ err: error }, 'backend close failed'))
       .then(() => rm(paths.hostSocket, { force: true }))
+      .then(() => rm(paths.dockerSocket, { force: true }))
       .finally(() => process.exit(0));
   };
   const service = new LabHostService({
@@ -63,6 +70,10 @@ async function main(): Promise<void> {
   });
   const server = await serveLabApi(service, paths.hostSocket, {
     logger: logger.child({ component: 'api' }),
+  });
+  docker = await serveDockerApi(service, paths.dockerSocket, {
+    logger: logger.child({ component: 'docker-api' }),
+    labDir: paths.dir,
   });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
