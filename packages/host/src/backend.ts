@@ -30,6 +30,7 @@ import {
 import { errors } from './errors.js';
 import { ForwarderPool } from './forwarders.js';
 import { HelperClient } from './helper-client.js';
+import { syncOverlayNetworks } from './overlay.js';
 import { parsePortSpecs } from './port-spec.js';
 import { PortAllocator } from './ports.js';
 import { type PublishedPort, Publisher } from './publish.js';
@@ -56,6 +57,8 @@ export interface OvsNetworkBackendOptions {
    * (default 2000).
    */
   helperWatchMs?: number;
+  /** This host is one of a cluster (docs/cluster.md): listings pick up overlay networks of the others. */
+  cluster?: boolean;
 }
 
 /** The embeddable network backend. Create with {@link OvsNetworkBackend.open}; always {@link close}. */
@@ -64,11 +67,13 @@ export class OvsNetworkBackend {
   readonly #attachments: Attachments;
   readonly #publisher: Publisher;
   #watch?: HelperWatch;
+  readonly #cluster: boolean;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
 
   private constructor(options: OvsNetworkBackendOptions, state: StateStore, helper: HelperClient) {
     const log = (options.logger ?? silentLogger).child({ component: 'backend' });
+    this.#cluster = options.cluster ?? false;
     const forwarders = new ForwarderPool(options.client ?? {});
     for (const c of state.listContainers()) {
       if (c.endpoint) forwarders.setEndpoint(c.id, parseVmEndpoint(c.endpoint));
@@ -125,6 +130,7 @@ export class OvsNetworkBackend {
     return this.#exclusive(async () => {
       const { state, helper, log } = this.#p;
       checkNetworkName(options.name);
+      if (options.driver === 'overlay') await syncOverlayNetworks(state, helper);
       if (state.findNetwork(options.name)?.name === options.name) {
         throw errors.networkNameExists(options.name);
       }
@@ -164,13 +170,13 @@ export class OvsNetworkBackend {
 
   /** Every network, as inspect shows it (`docker network ls`). */
   async listNetworks(): Promise<NetworkInspect[]> {
-    this.#requireOpen();
+    await this.#syncOverlays();
     return this.#p.state.listNetworks().map((n) => inspectNetwork(this.#p.state, n));
   }
 
   /** One network by id, name or unique id prefix (`docker network inspect`). */
   async inspectNetwork(idOrName: string): Promise<NetworkInspect> {
-    this.#requireOpen();
+    await this.#syncOverlays();
     return inspectNetwork(this.#p.state, this.#requireNetwork(idOrName));
   }
 
@@ -277,13 +283,17 @@ export class OvsNetworkBackend {
     networkRef: string,
     options: ConnectOptions = {},
   ): Promise<AttachmentInfo> {
-    return this.#exclusive(() =>
-      this.#attachments.connect(
+    return this.#exclusive(async () => {
+      // An overlay network another host created: the central knows it, this state not yet.
+      if (!this.#p.state.findNetwork(networkRef)) {
+        await syncOverlayNetworks(this.#p.state, this.#p.helper).catch(() => undefined);
+      }
+      return this.#attachments.connect(
         this.#requireContainer(container),
         this.#requireNetwork(networkRef),
         options,
-      ),
-    );
+      );
+    });
   }
 
   /**
@@ -344,6 +354,7 @@ export class OvsNetworkBackend {
    */
   reconcile(): Promise<ReconcileReport> {
     return this.#exclusive(async () => {
+      await syncOverlayNetworks(this.#p.state, this.#p.helper);
       const report = await reconcile(this.#p, this.#attachments);
       await this.#publisher.reconcile();
       return report;
@@ -372,6 +383,17 @@ export class OvsNetworkBackend {
     const run = this.#queue.then(fn, fn);
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** In a cluster, overlay networks into the state before a read (overlay.ts); errors ignored. */
+  #syncOverlays(): Promise<void> {
+    if (!this.#cluster) return Promise.resolve(this.#requireOpen());
+    return this.#exclusive(() =>
+      syncOverlayNetworks(this.#p.state, this.#p.helper).then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
   }
 
   /** Reads need the state store: after {@link close} they fail with CLOSED too. */

@@ -55,6 +55,7 @@ function bridgeInfo(view: NetworkView): network.BridgeInfo {
     mtu: r.mtu,
     labels: r.labels,
     endpoints: endpoints.map(endpointInfo),
+    driver: r.driver ?? 'bridge',
   };
 }
 
@@ -161,6 +162,7 @@ export function createNetworkControlService(
     },
 
     async listBridges() {
+      await networks.refreshOverlays();
       return { bridges: networks.list().map(bridgeInfo), success: true, error: '' };
     },
 

@@ -49,6 +49,11 @@ export interface CreateBridgeRequest {
    * names then answer REFUSED at once.
    */
   dnsUpstreams: string[];
+  /**
+   * Extension: "overlay" = a network of the whole cluster (in the central NB,
+   * visible from every helper, addresses allocated there); "" or "bridge" = this host's.
+   */
+  driver: string;
 }
 
 export interface CreateBridgeRequest_LabelsEntry {
@@ -142,6 +147,11 @@ export interface BridgeInfo {
   labels: { [key: string]: string };
   /** Extension: one entry per attached container. */
   endpoints: EndpointInfo[];
+  /**
+   * Extension: "overlay" for a network of the whole cluster (its endpoints here are
+   * this helper's only), else "bridge".
+   */
+  driver: string;
 }
 
 export interface BridgeInfo_LabelsEntry {
@@ -378,6 +388,7 @@ function createBaseCreateBridgeRequest(): CreateBridgeRequest {
     mtu: 0,
     labels: {},
     dnsUpstreams: [],
+    driver: "",
   };
 }
 
@@ -409,6 +420,9 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
     });
     for (const v of message.dnsUpstreams) {
       writer.uint32(322).string(v!);
+    }
+    if (message.driver !== "") {
+      writer.uint32(402).string(message.driver);
     }
     return writer;
   },
@@ -501,6 +515,14 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
             message.dnsUpstreams.push(reader.string());
             continue;
           }
+          case 50: {
+            if (tag !== 402) {
+              break;
+            }
+
+            message.driver = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -549,6 +571,7 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
         : globalThis.Array.isArray(object?.dns_upstreams)
         ? object.dns_upstreams.map((e: any) => globalThis.String(e))
         : [],
+      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
     };
   },
 
@@ -587,6 +610,9 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
     if (message.dnsUpstreams?.length) {
       obj.dnsUpstreams = message.dnsUpstreams;
     }
+    if (message.driver !== "") {
+      obj.driver = message.driver;
+    }
     return obj;
   },
 
@@ -612,6 +638,7 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
       {},
     );
     message.dnsUpstreams = object.dnsUpstreams?.map((e) => e) || [];
+    message.driver = object.driver ?? "";
     return message;
   },
 };
@@ -1673,6 +1700,7 @@ function createBaseBridgeInfo(): BridgeInfo {
     mtu: 0,
     labels: {},
     endpoints: [],
+    driver: "",
   };
 }
 
@@ -1710,6 +1738,9 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
     });
     for (const v of message.endpoints) {
       EndpointInfo.encode(v!, writer.uint32(170).fork()).join();
+    }
+    if (message.driver !== "") {
+      writer.uint32(402).string(message.driver);
     }
     return writer;
   },
@@ -1818,6 +1849,14 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
             message.endpoints.push(EndpointInfo.decode(reader, reader.uint32()));
             continue;
           }
+          case 50: {
+            if (tag !== 402) {
+              break;
+            }
+
+            message.driver = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1872,6 +1911,7 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
       endpoints: globalThis.Array.isArray(object?.endpoints)
         ? object.endpoints.map((e: any) => EndpointInfo.fromJSON(e))
         : [],
+      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
     };
   },
 
@@ -1916,6 +1956,9 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
     if (message.endpoints?.length) {
       obj.endpoints = message.endpoints.map((e) => EndpointInfo.toJSON(e));
     }
+    if (message.driver !== "") {
+      obj.driver = message.driver;
+    }
     return obj;
   },
 
@@ -1943,6 +1986,7 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
       {},
     );
     message.endpoints = object.endpoints?.map((e) => EndpointInfo.fromPartial(e)) || [];
+    message.driver = object.driver ?? "";
     return message;
   },
 };
