@@ -24,6 +24,13 @@ export {
 } from './api/routes.js';
 export { serveLabApi } from './api/server.js';
 export {
+  hostPaths,
+  MAX_LAB_HOSTS,
+  UNDERLAY_CIDR,
+  underlayAddress,
+  underlayNamespace,
+} from './cluster.js';
+export {
   CommandError,
   type CommandOptions,
   type CommandResult,

@@ -21,6 +21,8 @@ async function main(): Promise<void> {
       prefix: { type: 'string' },
       'host-relay': { type: 'string', default: 'native' },
       dns: { type: 'string', multiple: true },
+      // one host of a cluster (`lab up --hosts N`): overlay networks of the others show up here
+      cluster: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
   const backend = await openLabBackend(paths, logger.child({ component: 'backend' }), {
     hostRelay,
     dnsUpstreams: values.dns ?? [],
+    cluster: values.cluster === true,
   });
 
   let stopping = false;
