@@ -285,7 +285,7 @@ export class OvsNetworkBackend {
   ): Promise<AttachmentInfo> {
     return this.#exclusive(async () => {
       // An overlay network another host created: the central knows it, this state not yet.
-      if (!this.#p.state.findNetwork(networkRef)) {
+      if (this.#cluster && !this.#p.state.findNetwork(networkRef)) {
         await syncOverlayNetworks(this.#p.state, this.#p.helper).catch(() => undefined);
       }
       return this.#attachments.connect(
@@ -354,7 +354,7 @@ export class OvsNetworkBackend {
    */
   reconcile(): Promise<ReconcileReport> {
     return this.#exclusive(async () => {
-      await syncOverlayNetworks(this.#p.state, this.#p.helper);
+      if (this.#cluster) await syncOverlayNetworks(this.#p.state, this.#p.helper);
       const report = await reconcile(this.#p, this.#attachments);
       await this.#publisher.reconcile();
       return report;
