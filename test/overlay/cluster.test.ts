@@ -4,8 +4,18 @@
  * 192.0.2.0/24; host 1's helper is the central. Overlay networks span both
  * hosts over Geneve; bridge networks stay on their host (docs/cluster.md).
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dhcpLease } from '../../packages/lab/dist/index.js';
+import {
+  dhcpLease,
+  helperStartupScript,
+  hostPaths,
+  inNamespace,
+  LabPaths,
+  labHelperEnv,
+  runCommand,
+} from '../../packages/lab/dist/index.js';
 import { LabHarness, pingReplies } from '../e2e/harness.js';
 
 interface Container {
@@ -166,3 +176,45 @@ describe('addresses under concurrency', () => {
     for (const ip of ips) expect(ip).toMatch(/^10\.79\.0\.\d+$/);
   }, 300_000);
 });
+
+describe('a chassis that fails', () => {
+  it('takes no other host down, and its host serves again once its ovn-controller is back', async () => {
+    const paths = hostPaths(new LabPaths({ dir: lab.dir, prefix: lab.prefix }), 2);
+    const a3 = await run(1, 'ov', 'a3');
+    const pidfile = join(paths.helperRun, 'ovn-controller.pid');
+    const pid = Number((await readFile(pidfile, 'utf8')).trim());
+    process.kill(pid, 'SIGKILL');
+    await waitUntil(async () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    // Host 1 goes on: its containers talk to each other, and the central answers.
+    expect(await pings(1, 'a1', ipOn(a3, 'ov'))).toBeGreaterThan(0);
+    await lab.ok('network', 'create', '-d', 'overlay', '--subnet', '10.80.0.0/24', 'late');
+    // The chassis comes back (startup.sh restarts what is not running) and binds new ports.
+    await runCommand(inNamespace(paths.helperNamespace, [helperStartupScript, 'start']), {
+      env: await labHelperEnv(new LabPaths({ dir: lab.dir, prefix: lab.prefix }), 2),
+      timeoutMs: 120_000,
+    });
+    const b3 = await run(2, 'ov', 'b3');
+    expect(await pings(2, 'b3', 'a1')).toBeGreaterThan(0);
+    expect(await pings(1, 'a3', ipOn(b3, 'ov'))).toBeGreaterThan(0);
+    expect(await pings(1, 'a1', ipOn(b1, 'ov'))).toBeGreaterThan(0);
+    // The network created while it was down is there on host 2.
+    const b4 = await run(2, 'late', 'b4');
+    expect(ipOn(b4, 'late')).toMatch(/^10\.80\.0\.\d+$/);
+  }, 300_000);
+});
+
+/** Polls `check` every 100 ms for up to 30 s. */
+async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('condition not met within 30 s');
+}

@@ -53,6 +53,7 @@ export {
   type LabStatus,
   type LabUpOptions,
   labDown,
+  labHelperEnv,
   labStatus,
   labUp,
   readLabSettings,

@@ -83,6 +83,12 @@ function helperEnv(paths: LabPaths, host = 1, hosts = 1): NodeJS.ProcessEnv {
   };
 }
 
+/** startup.sh's environment of host `host` of the lab in `paths` (e.g. `startup.sh start` brings a dead daemon back). */
+export async function labHelperEnv(paths: LabPaths, host = 1): Promise<NodeJS.ProcessEnv> {
+  const hosts = (await readLabSettings(paths))?.hosts ?? 1;
+  return helperEnv(hostPaths(paths, host), host, hosts);
+}
+
 async function lastLogLine(file: string): Promise<string> {
   try {
     const lines = (await readFile(file, 'utf8')).trim().split('\n');
