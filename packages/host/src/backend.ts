@@ -284,10 +284,7 @@ export class OvsNetworkBackend {
     options: ConnectOptions = {},
   ): Promise<AttachmentInfo> {
     return this.#exclusive(async () => {
-      // An overlay network another host created: the central knows it, this state not yet.
-      if (this.#cluster && !this.#p.state.findNetwork(networkRef)) {
-        await syncOverlayNetworks(this.#p.state, this.#p.helper).catch(() => undefined);
-      }
+      if (!this.#p.state.findNetwork(networkRef)) await this.#pullOverlays();
       return this.#attachments.connect(
         this.#requireContainer(container),
         this.#requireNetwork(networkRef),
@@ -385,15 +382,14 @@ export class OvsNetworkBackend {
     return run;
   }
 
-  /** In a cluster, overlay networks into the state before a read (overlay.ts); errors ignored. */
+  /** In a cluster, the overlay networks other hosts made into the state (overlay.ts); errors ignored. */
+  async #pullOverlays(): Promise<void> {
+    if (this.#cluster) await syncOverlayNetworks(this.#p.state, this.#p.helper).catch(() => []);
+  }
+
   #syncOverlays(): Promise<void> {
-    if (!this.#cluster) return Promise.resolve(this.#requireOpen());
-    return this.#exclusive(() =>
-      syncOverlayNetworks(this.#p.state, this.#p.helper).then(
-        () => undefined,
-        () => undefined,
-      ),
-    );
+    this.#requireOpen();
+    return this.#cluster ? this.#exclusive(() => this.#pullOverlays()) : Promise.resolve();
   }
 
   /** Reads need the state store: after {@link close} they fail with CLOSED too. */
