@@ -146,12 +146,14 @@ const COMMANDS: Command[] = [
   },
   {
     name: 'lab demo',
-    usage: 'arca-net lab demo [--keep]',
+    usage: 'arca-net lab demo [--keep] [--hosts N]',
     summary:
-      'bring the lab up and tour it (two networks, three containers, DNS, isolation, counters)',
-    options: { keep: { type: 'boolean' } },
+      'bring the lab up and tour it (two networks, three containers, DNS, isolation, counters); ' +
+      '--hosts N: the cluster tour (an overlay network across N hosts)',
+    options: { keep: { type: 'boolean' }, hosts: { type: 'string' } },
     arity: [0, 0],
-    run: (c, v) => labDemoCommand(c, { keep: v.keep === true }),
+    run: (c, v) =>
+      labDemoCommand(c, { keep: v.keep === true, hosts: Number(str(v, 'hosts') ?? '1') }),
   },
   {
     name: 'network create',

@@ -95,3 +95,4 @@ export {
 export { helperStartupScript } from './programs.js';
 export { socketAccepts } from './sockets.js';
 export { runTour, type TourEvent, type TourOptions } from './tour.js';
+export { runClusterTour } from './tour-cluster.js';
