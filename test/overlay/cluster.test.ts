@@ -139,6 +139,22 @@ describe('an overlay network across two hosts', () => {
     expect(await pings(2, 'b1', 'a1')).toBeGreaterThan(0);
   });
 
+  it('reaches the outside world from host 2 through the gateway chassis (host 1)', async () => {
+    expect(await pings(2, 'b1', '198.51.100.1')).toBeGreaterThan(0);
+    const lookup = await lab.cli(
+      'lab',
+      'exec',
+      '--host',
+      '2',
+      'b1',
+      '--',
+      'getent',
+      'hosts',
+      'www.example.com',
+    );
+    expect(lookup.stdout).toMatch(/203\.0\.113\.80/);
+  });
+
   it('leases the same addresses by DHCP from OVN on both hosts', async () => {
     expect(await dhcpLease(a1.namespace, 'eth0')).toMatchObject({ ip: ipOn(a1, 'ov') });
     expect(await dhcpLease(b1.namespace, 'eth0')).toMatchObject({ ip: ipOn(b1, 'ov') });

@@ -504,7 +504,15 @@ export class Networks {
         ...(this.cluster ? { chassis: this.chassis } : {}),
       };
       const names = dnsNames(endpoint);
-      await ovn('adding the logical switch port', () => this.driver.addEndpoint(endpoint, names));
+      await ovn('adding the logical switch port', () =>
+        this.driver.addEndpoint(endpoint, names),
+      ).catch(async (err: unknown) => {
+        // An overlay port exists since its address was allocated (pickAddress): it goes too.
+        if (endpoint.chassis !== undefined) {
+          await this.driver.removeEndpoint(endpoint, []).catch(() => undefined);
+        }
+        throw err;
+      });
       let link: AttachmentLink;
       try {
         link = await this.openLink(endpoint);
