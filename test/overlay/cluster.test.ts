@@ -155,6 +155,18 @@ describe('an overlay network across two hosts', () => {
     expect(lookup.stdout).toMatch(/203\.0\.113\.80/);
   });
 
+  it('cannot be removed while another host has endpoints on it', async () => {
+    await lab.ok('network', 'create', '-d', 'overlay', '--subnet', '10.76.0.0/24', 'shared');
+    await run(2, 'shared', 'b0');
+    const rm = await lab.cli('network', 'rm', 'shared');
+    expect(rm.code).toBe(1);
+    expect(rm.stderr).toMatch(/network shared id [0-9a-f]{64} has active endpoints/);
+    await lab.ok('lab', 'rm', '--host', '2', 'b0');
+    await lab.ok('network', 'rm', 'shared');
+    const ls = await lab.ok('network', 'ls', '--host', '2', '--format', '{{.Name}}');
+    expect(ls.split('\n')).not.toContain('shared');
+  });
+
   it('leases the same addresses by DHCP from OVN on both hosts', async () => {
     expect(await dhcpLease(a1.namespace, 'eth0')).toMatchObject({ ip: ipOn(a1, 'ov') });
     expect(await dhcpLease(b1.namespace, 'eth0')).toMatchObject({ ip: ipOn(b1, 'ov') });

@@ -30,7 +30,7 @@ import {
 import { errors } from './errors.js';
 import { ForwarderPool } from './forwarders.js';
 import { HelperClient } from './helper-client.js';
-import { syncOverlayNetworks } from './overlay.js';
+import { deleteNetworkInHelper, syncOverlayNetworks } from './overlay.js';
 import { parsePortSpecs } from './port-spec.js';
 import { PortAllocator } from './ports.js';
 import { type PublishedPort, Publisher } from './publish.js';
@@ -162,7 +162,7 @@ export class OvsNetworkBackend {
       if (state.attachmentsOfNetwork(n.id).length > 0) {
         throw errors.networkHasEndpoints(n.name, n.id);
       }
-      await helper.deleteBridge(n.id, n.name);
+      await deleteNetworkInHelper(helper, n);
       state.deleteNetwork(n.id);
       log.info({ network: n.name, id: n.id }, 'network removed');
     });

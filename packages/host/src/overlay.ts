@@ -12,6 +12,8 @@
  * helper's answer gives the address.
  */
 import type { network } from '@arca-net/proto';
+import { ClientError, Status } from 'nice-grpc';
+import { errors } from './errors.js';
 import type { HelperClient } from './helper-client.js';
 import type { NetworkRecord, StateStore } from './state.js';
 
@@ -79,4 +81,22 @@ export async function syncOverlayNetworks(
     }
   }
   return bridges;
+}
+
+/**
+ * DeleteBridge of a network. An overlay network that another host still has
+ * endpoints on is refused by the helper (FAILED_PRECONDITION): Docker's "has
+ * active endpoints", as for this host's own.
+ */
+export async function deleteNetworkInHelper(helper: HelperClient, n: NetworkRecord): Promise<void> {
+  try {
+    await helper.deleteBridge(n.id, n.name);
+  } catch (err) {
+    const status = (err as { cause?: unknown }).cause;
+    const refused = status instanceof ClientError && status.code === Status.FAILED_PRECONDITION;
+    if (refused && n.driver === 'overlay') {
+      throw errors.networkHasEndpoints(n.name, n.id);
+    }
+    throw err;
+  }
 }
