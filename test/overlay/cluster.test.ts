@@ -175,6 +175,29 @@ describe('an overlay network across two hosts', () => {
   });
 });
 
+describe('names across hosts through 127.0.0.11', () => {
+  it('resolve on an internal overlay network too, where no query leaves the network', async () => {
+    await lab.ok(
+      'network',
+      'create',
+      '-d',
+      'overlay',
+      '--internal',
+      '--subnet',
+      '10.75.0.0/24',
+      'quiet',
+    );
+    const q1 = await run(1, 'quiet', 'q1');
+    const q2 = await run(2, 'quiet', 'q2');
+    // Each host reads the other's names from the central (within its poll interval).
+    await waitUntil(async () => (await pings(1, 'q1', 'q2', 1)) > 0, 60);
+    await waitUntil(async () => (await pings(2, 'q2', 'q1', 1)) > 0, 60);
+    const answer = await lab.cli('lab', 'exec', 'q1', '--', 'getent', 'hosts', 'q2');
+    expect(answer.stdout).toMatch(new RegExp(`^${ipOn(q2, 'quiet').replace(/\./g, '\\.')}\\s+q2`));
+    expect(ipOn(q1, 'quiet')).not.toBe(ipOn(q2, 'quiet'));
+  });
+});
+
 describe('what stays on one host', () => {
   it('keeps a bridge network of host 1 invisible on host 2', async () => {
     await lab.ok('network', 'create', 'local1');
@@ -240,11 +263,12 @@ describe('a chassis that fails', () => {
   }, 300_000);
 });
 
-/** Polls `check` every 100 ms for up to 30 s. */
-async function waitUntil(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 300; i++) {
+/** Polls `check` every 100 ms for up to `seconds` (default 30). */
+async function waitUntil(check: () => Promise<boolean>, seconds = 30): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
     if (await check()) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error('condition not met within 30 s');
+  throw new Error(`condition not met within ${seconds} s`);
 }

@@ -30,7 +30,7 @@ import {
 import { errors } from './errors.js';
 import { ForwarderPool } from './forwarders.js';
 import { HelperClient } from './helper-client.js';
-import { deleteNetworkInHelper, syncOverlayNetworks } from './overlay.js';
+import { ClusterSync, deleteNetworkInHelper, syncOverlayNetworks } from './overlay.js';
 import { parsePortSpecs } from './port-spec.js';
 import { PortAllocator } from './ports.js';
 import { type PublishedPort, Publisher } from './publish.js';
@@ -67,13 +67,12 @@ export class OvsNetworkBackend {
   readonly #attachments: Attachments;
   readonly #publisher: Publisher;
   #watch?: HelperWatch;
-  readonly #cluster: boolean;
+  readonly #cluster?: ClusterSync;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
 
   private constructor(options: OvsNetworkBackendOptions, state: StateStore, helper: HelperClient) {
     const log = (options.logger ?? silentLogger).child({ component: 'backend' });
-    this.#cluster = options.cluster ?? false;
     const forwarders = new ForwarderPool(options.client ?? {});
     for (const c of state.listContainers()) {
       if (c.endpoint) forwarders.setEndpoint(c.id, parseVmEndpoint(c.endpoint));
@@ -93,6 +92,7 @@ export class OvsNetworkBackend {
       dns: new DnsFanOut(state, forwarders, options.dnsUpstreams ?? [], log),
     };
     this.#attachments = new Attachments(this.#p);
+    if (options.cluster) this.#cluster = new ClusterSync(this.#p);
     this.#publisher = new Publisher(this.#p);
   }
 
@@ -115,6 +115,7 @@ export class OvsNetworkBackend {
     const watchMs = options.helperWatchMs ?? 2000;
     if (watchMs > 0) {
       backend.#watch = new HelperWatch(helper, watchMs, () => backend.reconcile(), backend.#p.log);
+      backend.#cluster?.start(() => backend.#exclusive(() => backend.#pullOverlays()));
     }
     return backend;
   }
@@ -351,7 +352,7 @@ export class OvsNetworkBackend {
    */
   reconcile(): Promise<ReconcileReport> {
     return this.#exclusive(async () => {
-      if (this.#cluster) await syncOverlayNetworks(this.#p.state, this.#p.helper);
+      await this.#cluster?.pull();
       const report = await reconcile(this.#p, this.#attachments);
       await this.#publisher.reconcile();
       return report;
@@ -363,6 +364,7 @@ export class OvsNetworkBackend {
     if (this.#closed) return;
     this.#closed = true;
     this.#watch?.stop();
+    this.#cluster?.stop();
     await this.#queue.catch(() => undefined);
     const { bridge, forwarders, helper, state } = this.#p;
     await this.#publisher.close();
@@ -384,7 +386,7 @@ export class OvsNetworkBackend {
 
   /** In a cluster, the overlay networks other hosts made into the state (overlay.ts); errors ignored. */
   async #pullOverlays(): Promise<void> {
-    if (this.#cluster) await syncOverlayNetworks(this.#p.state, this.#p.helper).catch(() => []);
+    await this.#cluster?.pull().catch(() => undefined);
   }
 
   #syncOverlays(): Promise<void> {

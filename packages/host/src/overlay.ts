@@ -11,7 +11,8 @@
  * at the same moment. The attachment row holds a placeholder until the
  * helper's answer gives the address.
  */
-import type { network } from '@arca-net/proto';
+import { isValidDnsName } from '@arca-net/dns';
+import type { network, tapforwarder } from '@arca-net/proto';
 import { ClientError, Status } from 'nice-grpc';
 import { errors } from './errors.js';
 import type { HelperClient } from './helper-client.js';
@@ -98,5 +99,101 @@ export async function deleteNetworkInHelper(helper: HelperClient, n: NetworkReco
       throw errors.networkHasEndpoints(n.name, n.id);
     }
     throw err;
+  }
+}
+
+/**
+ * The names of every host's endpoints on the overlay networks, as the helper
+ * reads them from the central NB (ListBridges' `dnsRecords`), grouped into one
+ * DNS snapshot entry per address (the first name that is not a 12-digit id
+ * prefix is its name, the others its aliases). The backend polls them in a
+ * cluster and pushes snapshots to its containers on a network whose names
+ * changed, so names of containers on other hosts resolve through 127.0.0.11
+ * (also on internal networks, where no query leaves the network).
+ */
+export class OverlayDns {
+  readonly #peers = new Map<string, tapforwarder.ContainerDNSInfo[]>();
+  readonly #keys = new Map<string, string>();
+
+  /** Takes the helper's bridges; returns the overlay networks whose records changed. */
+  update(bridges: readonly network.BridgeInfo[]): Set<string> {
+    const changed = new Set<string>();
+    const seen = new Set<string>();
+    for (const b of bridges) {
+      if (b.driver !== 'overlay') continue;
+      seen.add(b.networkId);
+      const records = Object.entries(b.dnsRecords).sort(([a], [c]) => a.localeCompare(c));
+      const key = JSON.stringify(records);
+      if (this.#keys.get(b.networkId) === key) continue;
+      this.#keys.set(b.networkId, key);
+      this.#peers.set(b.networkId, peersOf(records));
+      changed.add(b.networkId);
+    }
+    for (const id of [...this.#keys.keys()]) {
+      if (seen.has(id)) continue;
+      this.#keys.delete(id);
+      this.#peers.delete(id);
+      changed.add(id);
+    }
+    return changed;
+  }
+
+  /** The snapshot entries of a network's endpoints on every host. */
+  peers(networkId: string): tapforwarder.ContainerDNSInfo[] {
+    return this.#peers.get(networkId) ?? [];
+  }
+}
+
+function peersOf(records: ReadonlyArray<[string, string]>): tapforwarder.ContainerDNSInfo[] {
+  const byIp = new Map<string, string[]>();
+  for (const [name, ip] of records) {
+    if (!isValidDnsName(name) || !/^\d+\.\d+\.\d+\.\d+$/.test(ip)) continue;
+    byIp.set(ip, [...(byIp.get(ip) ?? []), name]);
+  }
+  return [...byIp].map(([ip, names]) => {
+    const name = names.find((n) => !/^[0-9a-f]{12}$/.test(n)) ?? names[0] ?? '';
+    return { name, id: '', ipAddress: ip, aliases: names.filter((n) => n !== name) };
+  });
+}
+
+/** How often a host of a cluster reads the overlay networks and their names from its helper. */
+export const CLUSTER_POLL_MS = 5000;
+
+/**
+ * A host's part of the cluster: pulls the overlay networks into the state
+ * and their names into the DNS snapshots ({@link OverlayDns}), now and every
+ * {@link CLUSTER_POLL_MS} (through `run`, the backend's one-at-a-time queue).
+ */
+export class ClusterSync {
+  readonly #dns = new OverlayDns();
+  #timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly parts: {
+      state: StateStore;
+      helper: HelperClient;
+      dns: { remotePeers: (id: string) => tapforwarder.ContainerDNSInfo[] } & {
+        pushToNetworks(ids: ReadonlySet<string>): Promise<void>;
+      };
+    },
+  ) {
+    parts.dns.remotePeers = (id) => this.#dns.peers(id);
+  }
+
+  /** Overlay networks into the state, names into the snapshots of the containers whose peers changed. */
+  async pull(): Promise<void> {
+    const bridges = await syncOverlayNetworks(this.parts.state, this.parts.helper);
+    const changed = this.#dns.update(bridges);
+    if (changed.size > 0) await this.parts.dns.pushToNetworks(changed);
+  }
+
+  /** Polls through `run` until {@link stop}. */
+  start(run: () => Promise<unknown>, intervalMs = CLUSTER_POLL_MS): void {
+    this.#timer = setInterval(() => void run().catch(() => undefined), intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
   }
 }

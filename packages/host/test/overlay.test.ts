@@ -5,6 +5,7 @@ import type { HelperClient } from '../src/helper-client.js';
 import {
   isPlaceholderIp,
   needsPlainFraming,
+  OverlayDns,
   overlayPlaceholderIp,
   syncOverlayNetworks,
 } from '../src/overlay.js';
@@ -82,5 +83,47 @@ describe('overlay networks in the host library', () => {
     expect(isPlaceholderIp('10.0.0.2')).toBe(false);
     expect(needsPlainFraming({ driver: 'overlay' })).toBe(true);
     expect(needsPlainFraming({})).toBe(false);
+  });
+});
+
+describe('OverlayDns', () => {
+  const withRecords = (records: Record<string, string>) => [
+    network.BridgeInfo.fromPartial({ ...overlayBridge('a'.repeat(64), 'ov'), dnsRecords: records }),
+  ];
+
+  it('groups every host’s names by address and says which networks changed', () => {
+    const dns = new OverlayDns();
+    const changed = dns.update(
+      withRecords({
+        b1: '10.77.0.3',
+        '0123456789ab': '10.77.0.3',
+        web: '10.77.0.3',
+        a1: '10.77.0.2',
+      }),
+    );
+    expect([...changed]).toEqual(['a'.repeat(64)]);
+    const byIp = dns.peers('a'.repeat(64)).sort((x, y) => x.ipAddress.localeCompare(y.ipAddress));
+    expect(byIp).toEqual([
+      { name: 'a1', id: '', ipAddress: '10.77.0.2', aliases: [] },
+      { name: 'b1', id: '', ipAddress: '10.77.0.3', aliases: ['0123456789ab', 'web'] },
+    ]);
+    expect(
+      dns.update(
+        withRecords({
+          a1: '10.77.0.2',
+          b1: '10.77.0.3',
+          '0123456789ab': '10.77.0.3',
+          web: '10.77.0.3',
+        }),
+      ).size,
+    ).toBe(0);
+    expect([...dns.update([])]).toEqual(['a'.repeat(64)]);
+    expect(dns.peers('a'.repeat(64))).toEqual([]);
+  });
+
+  it('leaves out what is not a DNS name or an IPv4 address', () => {
+    const dns = new OverlayDns();
+    dns.update(withRecords({ 'bad name': '10.77.0.4', ok: 'nonsense' }));
+    expect(dns.peers('a'.repeat(64))).toEqual([]);
   });
 });

@@ -56,6 +56,7 @@ function bridgeInfo(view: NetworkView): network.BridgeInfo {
     labels: r.labels,
     endpoints: endpoints.map(endpointInfo),
     driver: r.driver ?? 'bridge',
+    dnsRecords: r.driver === 'overlay' ? Object.fromEntries(view.dns) : {},
   };
 }
 

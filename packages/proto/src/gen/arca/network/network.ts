@@ -152,9 +152,19 @@ export interface BridgeInfo {
    * this helper's only), else "bridge".
    */
   driver: string;
+  /**
+   * Extension: an overlay network's DNS records on every host (name -> IPv4, from
+   * the central NB), so each host's containers resolve the others' names.
+   */
+  dnsRecords: { [key: string]: string };
 }
 
 export interface BridgeInfo_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface BridgeInfo_DnsRecordsEntry {
   key: string;
   value: string;
 }
@@ -1701,6 +1711,7 @@ function createBaseBridgeInfo(): BridgeInfo {
     labels: {},
     endpoints: [],
     driver: "",
+    dnsRecords: {},
   };
 }
 
@@ -1742,6 +1753,9 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
     if (message.driver !== "") {
       writer.uint32(402).string(message.driver);
     }
+    globalThis.Object.entries(message.dnsRecords).forEach(([key, value]: [string, string]) => {
+      BridgeInfo_DnsRecordsEntry.encode({ key: key as any, value }, writer.uint32(410).fork()).join();
+    });
     return writer;
   },
 
@@ -1857,6 +1871,17 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
             message.driver = reader.string();
             continue;
           }
+          case 51: {
+            if (tag !== 410) {
+              break;
+            }
+
+            const entry51 = BridgeInfo_DnsRecordsEntry.decode(reader, reader.uint32());
+            if (entry51.value !== undefined) {
+              message.dnsRecords[entry51.key] = entry51.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1912,6 +1937,33 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
         ? object.endpoints.map((e: any) => EndpointInfo.fromJSON(e))
         : [],
       driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
+      dnsRecords: isObject(object.dnsRecords)
+        ? (globalThis.Object.entries(object.dnsRecords) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.dns_records)
+        ? (globalThis.Object.entries(object.dns_records) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -1959,6 +2011,15 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
     if (message.driver !== "") {
       obj.driver = message.driver;
     }
+    if (message.dnsRecords) {
+      const entries = globalThis.Object.entries(message.dnsRecords) as [string, string][];
+      if (entries.length > 0) {
+        obj.dnsRecords = {};
+        entries.forEach(([k, v]) => {
+          obj.dnsRecords[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -1987,6 +2048,15 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
     );
     message.endpoints = object.endpoints?.map((e) => EndpointInfo.fromPartial(e)) || [];
     message.driver = object.driver ?? "";
+    message.dnsRecords = (globalThis.Object.entries(object.dnsRecords ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
     return message;
   },
 };
@@ -2070,6 +2140,91 @@ export const BridgeInfo_LabelsEntry: MessageFns<BridgeInfo_LabelsEntry> = {
   },
   fromPartial(object: DeepPartial<BridgeInfo_LabelsEntry>): BridgeInfo_LabelsEntry {
     const message = createBaseBridgeInfo_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseBridgeInfo_DnsRecordsEntry(): BridgeInfo_DnsRecordsEntry {
+  return { key: "", value: "" };
+}
+
+export const BridgeInfo_DnsRecordsEntry: MessageFns<BridgeInfo_DnsRecordsEntry> = {
+  encode(message: BridgeInfo_DnsRecordsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BridgeInfo_DnsRecordsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBridgeInfo_DnsRecordsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BridgeInfo_DnsRecordsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: BridgeInfo_DnsRecordsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BridgeInfo_DnsRecordsEntry>): BridgeInfo_DnsRecordsEntry {
+    return BridgeInfo_DnsRecordsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BridgeInfo_DnsRecordsEntry>): BridgeInfo_DnsRecordsEntry {
+    const message = createBaseBridgeInfo_DnsRecordsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;
