@@ -401,11 +401,9 @@ export class Networks {
           `network ${networkId} still has ${view.endpoints.size} endpoint(s): ${[...view.endpoints.keys()].join(', ')}`,
         );
       }
-      if (this.cluster && view.record.driver === 'overlay' && this.driver.overlayEndpointCount) {
-        const count = await ovn('counting the overlay endpoints', () =>
-          // biome-ignore lint/style/noNonNullAssertion: checked just above
-          this.driver.overlayEndpointCount!(networkId),
-        );
+      const countOverlay = this.driver.overlayEndpointCount?.bind(this.driver);
+      if (this.cluster && view.record.driver === 'overlay' && countOverlay) {
+        const count = await ovn('counting the overlay endpoints', () => countOverlay(networkId));
         if (count > 0) {
           throw busy(`overlay network ${networkId} still has ${count} endpoint(s) on other hosts`);
         }
