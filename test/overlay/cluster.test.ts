@@ -14,7 +14,10 @@ import {
   inNamespace,
   LabPaths,
   labHelperEnv,
+  readPidfile,
+  restartLabHost,
   runCommand,
+  stopProcess,
 } from '../../packages/lab/dist/index.js';
 import { LabHarness, pingReplies } from '../e2e/harness.js';
 
@@ -228,6 +231,22 @@ describe('addresses under concurrency', () => {
     expect(new Set(ips).size).toBe(20);
     for (const ip of ips) expect(ip).toMatch(/^10\.79\.0\.\d+$/);
   }, 300_000);
+});
+
+describe('a host that restarts', () => {
+  it('finds the overlay networks created while it was down, and its containers answer again', async () => {
+    const labPaths = new LabPaths({ dir: lab.dir, prefix: lab.prefix });
+    const pid = await readPidfile(hostPaths(labPaths, 2).hostPidfile);
+    expect(pid).toBeDefined();
+    await stopProcess(pid as number, 15_000);
+    await lab.ok('network', 'create', '-d', 'overlay', '--subnet', '10.81.0.0/24', 'meanwhile');
+    await restartLabHost(labPaths, 2);
+    const ls = await lab.ok('network', 'ls', '--host', '2', '--format', '{{.Name}} {{.Driver}}');
+    expect(ls.split('\n')).toContain('meanwhile overlay');
+    expect(await pings(2, 'b1', 'a1')).toBeGreaterThan(0);
+    const late = await run(2, 'meanwhile', 'b5');
+    expect(ipOn(late, 'meanwhile')).toMatch(/^10\.81\.0\.\d+$/);
+  }, 180_000);
 });
 
 describe('a chassis that fails', () => {

@@ -58,6 +58,7 @@ export {
   labUp,
   readLabSettings,
   requireRunningLab,
+  restartLabHost,
   silentProgress,
 } from './lab.js';
 export { listNamespaces, NetworkNamespace, uniqueSuffix } from './netns.js';

@@ -264,6 +264,23 @@ async function startHelper(
   }
 }
 
+/**
+ * Starts the lab host process of host `host` of the running lab in `paths`
+ * again (after it stopped or crashed; its containers and helper kept running):
+ * it reconciles, and in a cluster picks up what the other hosts did meanwhile.
+ */
+export async function restartLabHost(paths: LabPaths, host = 1): Promise<void> {
+  const settings = await readLabSettings(paths);
+  if (!settings) throw errors.labUnavailable(`no lab in ${paths.dir}`);
+  const hosts = settings.hosts ?? 1;
+  await startHost(hostPaths(paths, host), {
+    hostRelay: settings.hostRelay ?? 'native',
+    dnsUpstreams: settings.dnsUpstreams ?? [UPSTREAM_ADDRESS],
+    timeoutMs: labTimeoutMs(),
+    cluster: hosts > 1,
+  });
+}
+
 /** Starts the lab host process of `paths` and waits until it is healthy. */
 async function startHost(
   paths: LabPaths,
