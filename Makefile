@@ -80,8 +80,8 @@ FUZZ_SECONDS ?= 60
 fuzz: ## libFuzzer run of the vsock stream decoder (FUZZ_SECONDS, default 60); fails on any crash
 	$(MAKE) -C packages/vsock/fuzz fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
-demo: setup ## the lab tour: two networks, three containers, DNS, isolation, counters (KEEP=1 keeps the lab up)
-	@$(SUDO) node packages/cli/dist/main.js lab demo $(if $(filter 1,$(KEEP)),--keep)
+demo: setup ## the lab tour: two networks, three containers, DNS, isolation, counters (KEEP=1 keeps the lab up; HOSTS=2: the cluster tour)
+	@$(SUDO) node packages/cli/dist/main.js lab demo $(if $(filter 1,$(KEEP)),--keep) $(if $(HOSTS),--hosts $(HOSTS))
 
 .PHONY: conformance
 conformance: build ## Docker conformance alone: Docker's CLI against a private dockerd and a lab (also in make test; writes test/docker-api/results.md)

@@ -13,6 +13,7 @@ import type { Figure } from './figures.js';
 import { machineInfo } from './machine.js';
 import { updateReadme } from './readme.js';
 import { type BenchRun, buildRun, writeResults } from './report.js';
+import { runClusterSuite } from './suites/cluster.js';
 import { runControlPlaneSuite } from './suites/control-plane.js';
 import { runDnsSuite } from './suites/dns.js';
 import { runHopsSuite } from './suites/hops.js';
@@ -94,6 +95,7 @@ const suites: Suite[] = [
   },
   { name: 'ports', run: () => runPortsSuite(quick, log) },
   { name: 'control-plane', run: () => runControlPlaneSuite(quick, log) },
+  { name: 'cluster', run: () => runClusterSuite(quick, log) },
   { name: 'controller', run: () => runControllerSuite(quick) },
   { name: 'forwarder', run: () => runForwarderSuite(quick) },
   { name: 'helpervm-image', run: () => runHelperImageSuite(quick) },

@@ -30,6 +30,7 @@ import {
 import { errors } from './errors.js';
 import { ForwarderPool } from './forwarders.js';
 import { HelperClient } from './helper-client.js';
+import { ClusterSync, deleteNetworkInHelper, syncOverlayNetworks } from './overlay.js';
 import { parsePortSpecs } from './port-spec.js';
 import { PortAllocator } from './ports.js';
 import { type PublishedPort, Publisher } from './publish.js';
@@ -56,6 +57,8 @@ export interface OvsNetworkBackendOptions {
    * (default 2000).
    */
   helperWatchMs?: number;
+  /** This host is one of a cluster (docs/cluster.md): listings pick up overlay networks of the others. */
+  cluster?: boolean;
 }
 
 /** The embeddable network backend. Create with {@link OvsNetworkBackend.open}; always {@link close}. */
@@ -64,6 +67,7 @@ export class OvsNetworkBackend {
   readonly #attachments: Attachments;
   readonly #publisher: Publisher;
   #watch?: HelperWatch;
+  readonly #cluster?: ClusterSync;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
 
@@ -88,6 +92,7 @@ export class OvsNetworkBackend {
       dns: new DnsFanOut(state, forwarders, options.dnsUpstreams ?? [], log),
     };
     this.#attachments = new Attachments(this.#p);
+    if (options.cluster) this.#cluster = new ClusterSync(this.#p);
     this.#publisher = new Publisher(this.#p);
   }
 
@@ -110,6 +115,7 @@ export class OvsNetworkBackend {
     const watchMs = options.helperWatchMs ?? 2000;
     if (watchMs > 0) {
       backend.#watch = new HelperWatch(helper, watchMs, () => backend.reconcile(), backend.#p.log);
+      backend.#cluster?.start(() => backend.#exclusive(() => backend.#pullOverlays()));
     }
     return backend;
   }
@@ -125,6 +131,7 @@ export class OvsNetworkBackend {
     return this.#exclusive(async () => {
       const { state, helper, log } = this.#p;
       checkNetworkName(options.name);
+      if (options.driver === 'overlay') await syncOverlayNetworks(state, helper);
       if (state.findNetwork(options.name)?.name === options.name) {
         throw errors.networkNameExists(options.name);
       }
@@ -156,7 +163,7 @@ export class OvsNetworkBackend {
       if (state.attachmentsOfNetwork(n.id).length > 0) {
         throw errors.networkHasEndpoints(n.name, n.id);
       }
-      await helper.deleteBridge(n.id, n.name);
+      await deleteNetworkInHelper(helper, n);
       state.deleteNetwork(n.id);
       log.info({ network: n.name, id: n.id }, 'network removed');
     });
@@ -164,13 +171,13 @@ export class OvsNetworkBackend {
 
   /** Every network, as inspect shows it (`docker network ls`). */
   async listNetworks(): Promise<NetworkInspect[]> {
-    this.#requireOpen();
+    await this.#syncOverlays();
     return this.#p.state.listNetworks().map((n) => inspectNetwork(this.#p.state, n));
   }
 
   /** One network by id, name or unique id prefix (`docker network inspect`). */
   async inspectNetwork(idOrName: string): Promise<NetworkInspect> {
-    this.#requireOpen();
+    await this.#syncOverlays();
     return inspectNetwork(this.#p.state, this.#requireNetwork(idOrName));
   }
 
@@ -277,13 +284,14 @@ export class OvsNetworkBackend {
     networkRef: string,
     options: ConnectOptions = {},
   ): Promise<AttachmentInfo> {
-    return this.#exclusive(() =>
-      this.#attachments.connect(
+    return this.#exclusive(async () => {
+      if (!this.#p.state.findNetwork(networkRef)) await this.#pullOverlays();
+      return this.#attachments.connect(
         this.#requireContainer(container),
         this.#requireNetwork(networkRef),
         options,
-      ),
-    );
+      );
+    });
   }
 
   /**
@@ -344,6 +352,7 @@ export class OvsNetworkBackend {
    */
   reconcile(): Promise<ReconcileReport> {
     return this.#exclusive(async () => {
+      await this.#cluster?.pull();
       const report = await reconcile(this.#p, this.#attachments);
       await this.#publisher.reconcile();
       return report;
@@ -355,6 +364,7 @@ export class OvsNetworkBackend {
     if (this.#closed) return;
     this.#closed = true;
     this.#watch?.stop();
+    this.#cluster?.stop();
     await this.#queue.catch(() => undefined);
     const { bridge, forwarders, helper, state } = this.#p;
     await this.#publisher.close();
@@ -372,6 +382,16 @@ export class OvsNetworkBackend {
     const run = this.#queue.then(fn, fn);
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** In a cluster, the overlay networks other hosts made into the state (overlay.ts); errors ignored. */
+  async #pullOverlays(): Promise<void> {
+    await this.#cluster?.pull().catch(() => undefined);
+  }
+
+  #syncOverlays(): Promise<void> {
+    this.#requireOpen();
+    return this.#cluster ? this.#exclusive(() => this.#pullOverlays()) : Promise.resolve();
   }
 
   /** Reads need the state store: after {@link close} they fail with CLOSED too. */

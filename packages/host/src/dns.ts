@@ -19,6 +19,8 @@ export class DnsFanOut {
   readonly #forwarders: ForwarderPool;
   readonly #upstreams: string[];
   readonly #log: Logger;
+  /** In a cluster: the names other hosts' containers have on an overlay network (overlay.ts). */
+  remotePeers: (networkId: string) => tapforwarder.ContainerDNSInfo[] = () => [];
 
   /** `upstreams`: resolvers ("ip" or "ip:port") sent with every snapshot; empty = the VMs' own. */
   constructor(state: StateStore, forwarders: ForwarderPool, upstreams: string[], log: Logger) {
@@ -50,6 +52,8 @@ export class DnsFanOut {
         if (!pc) continue;
         containers.push({ name: pc.name, id: pc.id, ipAddress: peer.ip, aliases: peer.aliases });
       }
+      const local = new Set(containers.map((c) => c.ipAddress));
+      containers.push(...this.remotePeers(n.id).filter((c) => !local.has(c.ipAddress)));
       networks[n.name] = { containers };
       for (const u of optionUpstreams(n.options)) upstreams.add(u);
     }

@@ -47,6 +47,7 @@ export {
 } from './errors.js';
 export { defaultPools, planNetworkAddressing } from './ipam.js';
 export { normalizeMac, stableMac } from './mac.js';
+export { needsPlainFraming } from './overlay.js';
 export {
   formatBinding,
   type PortBinding,

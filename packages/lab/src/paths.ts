@@ -127,7 +127,10 @@ export class LabPaths {
       name === this.helperNamespace ||
       name === this.outsideNamespace ||
       name === this.upstreamNamespace ||
-      name.startsWith(`${this.config.prefix}-c-`)
+      name.startsWith(`${this.config.prefix}-c-`) ||
+      // a cluster (cluster.ts): the underlay and the namespaces of hosts 2… (`<prefix>-hK-…`)
+      name === `${this.config.prefix}-underlay` ||
+      new RegExp(`^${this.config.prefix.replace(/[^A-Za-z0-9]/g, '\\$&')}-h\\d+-`).test(name)
     );
   }
 }

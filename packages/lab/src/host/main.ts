@@ -23,6 +23,8 @@ async function main(): Promise<void> {
       prefix: { type: 'string' },
       'host-relay': { type: 'string', default: 'native' },
       dns: { type: 'string', multiple: true },
+      // one host of a cluster (`lab up --hosts N`): overlay networks of the others show up here
+      cluster: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
   const backend = await openLabBackend(paths, logger.child({ component: 'backend' }), {
     hostRelay,
     dnsUpstreams: values.dns ?? [],
+    cluster: values.cluster === true,
   });
 
   /** Docker's Engine API (docker-api/), served once the lab API is. */
