@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { DEFAULT_MAX_FRAME } from './codec.js';
+import { DEFAULT_MAX_FRAME, type Framing, OFFLOAD_MAX_FRAME, VNET_HDR } from './codec.js';
 import { invalid, toVsockError } from './errors.js';
 import {
   addon,
@@ -38,8 +38,16 @@ export interface RelayCloseInfo {
   message?: string;
 }
 export interface RelayOptions {
-  /** Largest frame accepted on a stream end (default 65536); 0 or more is a protocol error. */
+  /**
+   * Largest length accepted on a stream end (default 65536, or 65535 + 12 in offload framing);
+   * 0 or more is a protocol error.
+   */
   maxFrame?: number;
+  /**
+   * 'offload': every frame carries a 12-byte virtio-net header after its length (TAP ends must
+   * be opened with offload); stream sources are checked header by header. Default 'plain'.
+   */
+  framing?: Framing;
 }
 
 /** What every relay implementation (native, TS, polling) offers. */
@@ -53,11 +61,22 @@ export interface FrameRelay extends EventEmitter {
 }
 
 export function checkMaxFrame(options?: RelayOptions): number {
-  const maxFrame = options?.maxFrame ?? DEFAULT_MAX_FRAME;
-  if (!Number.isInteger(maxFrame) || maxFrame < 1 || maxFrame > 1 << 20) {
-    throw invalid(`bad maxFrame ${maxFrame}: expected an integer 1..1048576`);
+  const offload = checkFraming(options) === 'offload';
+  const maxFrame = options?.maxFrame ?? (offload ? OFFLOAD_MAX_FRAME : DEFAULT_MAX_FRAME);
+  const min = offload ? VNET_HDR + 1 : 1;
+  if (!Number.isInteger(maxFrame) || maxFrame < min || maxFrame > 1 << 20) {
+    throw invalid(`bad maxFrame ${maxFrame}: expected an integer ${min}..1048576`);
   }
   return maxFrame;
+}
+
+/** The framing asked for ('plain' by default). */
+export function checkFraming(options?: RelayOptions): Framing {
+  const framing = options?.framing ?? 'plain';
+  if (framing !== 'plain' && framing !== 'offload') {
+    throw invalid(`bad framing '${String(framing)}': expected 'plain' or 'offload'`);
+  }
+  return framing;
 }
 
 export function emptyStats(): RelayStats {
@@ -116,6 +135,7 @@ export class Relay extends EventEmitter implements FrameRelay {
 
   static open(a: RelayEnd, b: RelayEnd, options?: RelayOptions): Relay {
     const maxFrame = checkMaxFrame(options);
+    const offload = checkFraming(options) === 'offload';
     const kindA = kindCode(a, 'a');
     const kindB = kindCode(b, 'b');
     let relay: Relay | undefined;
@@ -125,7 +145,7 @@ export class Relay extends EventEmitter implements FrameRelay {
       else pending.push(event);
     });
     try {
-      const handle = addon.relayOpen(id, kindA, a.fd, kindB, b.fd, maxFrame);
+      const handle = addon.relayOpen(id, kindA, a.fd, kindB, b.fd, maxFrame, offload);
       relay = new Relay(handle);
     } catch (err) {
       unregisterEvents(id);

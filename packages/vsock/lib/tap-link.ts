@@ -36,6 +36,8 @@ export interface TapLinkStats {
 export interface LinkTap {
   readonly name: string;
   readonly mac: string;
+  /** Frames carry a virtio-net header (the TAP was opened in offload mode). */
+  readonly offload?: boolean;
   /** A dup of the TAP fd, owned by the caller; the device lives while any dup is open. */
   dupFd(): number;
   close(): void;
@@ -77,7 +79,12 @@ export const nativeTapLinkPrimitives: TapLinkPrimitives = {
   openRelay(tap, socket) {
     const tapFd = tap.dupFd();
     try {
-      const relay = Relay.open({ kind: 'tap', fd: tapFd }, { kind: 'stream', fd: socket.fd });
+      const framing = tap.offload === true ? 'offload' : 'plain';
+      const relay = Relay.open(
+        { kind: 'tap', fd: tapFd },
+        { kind: 'stream', fd: socket.fd },
+        { framing },
+      );
       socket.detachFd();
       return relay;
     } catch (err) {
@@ -104,6 +111,8 @@ export interface TapLinkOptions {
   /** MAC and MTU of the TAP (the kernel's defaults when absent); it is always brought up. */
   mac?: string;
   mtu?: number;
+  /** Offload mode: the TAP is opened with offloads and the stream carries virtio-net headers. */
+  offload?: boolean;
   /** Where the listener binds, and its port. */
   listen: ListenEndpoint;
   port: number;
@@ -150,6 +159,8 @@ export class TapLink extends EventEmitter<{ connection: [connections: number] }>
   readonly mac: string;
   /** The listener's port. */
   readonly port: number;
+  /** Whether the stream uses offload framing (virtio-net header after each length). */
+  readonly offload: boolean;
   readonly #tap: LinkTap;
   readonly #listener: LinkListener;
   readonly #primitives: TapLinkPrimitives;
@@ -173,6 +184,7 @@ export class TapLink extends EventEmitter<{ connection: [connections: number] }>
     this.name = tap.name;
     this.mac = tap.mac;
     this.port = options.port;
+    this.offload = tap.offload === true;
     this.#tap = tap;
     this.#listener = listener;
     this.#primitives = primitives;
@@ -189,7 +201,12 @@ export class TapLink extends EventEmitter<{ connection: [connections: number] }>
     const primitives = options.primitives ?? nativeTapLinkPrimitives;
     let tap: LinkTap;
     try {
-      tap = primitives.createTap(options.name, { mac: options.mac, mtu: options.mtu, up: true });
+      tap = primitives.createTap(options.name, {
+        mac: options.mac,
+        mtu: options.mtu,
+        up: true,
+        offload: options.offload ?? false,
+      });
     } catch (err) {
       throw new TapLinkError('create-tap', `cannot create TAP ${options.name}: ${text(err)}`, {
         cause: err,

@@ -256,13 +256,15 @@ Napi::Value ScanFramesJs(const Napi::CallbackInfo& info) {
   if (!info[0].IsTypedArray()) throw ArgError(env, "data must be a Uint8Array");
   auto data = info[0].As<Napi::Uint8Array>();
   uint32_t maxFrame = U32(info[1], "maxFrame");
-  ScanResult r = ScanFrames(data.Data(), data.ByteLength(), maxFrame);
+  Framing framing = info[2].ToBoolean() ? Framing::kOffload : Framing::kPlain;
+  ScanResult r = ScanFrames(data.Data(), data.ByteLength(), maxFrame, framing);
   Napi::Object o = Napi::Object::New(env);
   o.Set("complete", Napi::Number::New(env, static_cast<double>(r.complete)));
   o.Set("frames", Napi::Number::New(env, static_cast<double>(r.frames)));
   o.Set("payload", Napi::Number::New(env, static_cast<double>(r.payload)));
   o.Set("error", Napi::Boolean::New(env, r.error));
   o.Set("badLength", Napi::Number::New(env, r.badLength));
+  o.Set("badHeader", Napi::String::New(env, HeaderErrorText(r.badHeader)));
   return o;
 }
 
@@ -295,11 +297,18 @@ Napi::Value RelayOpen(const Napi::CallbackInfo& info) {
   }
   if (fa == fb) throw ArgError(env, "both relay ends are the same fd");
   CheckEnd(env, ka, fa, "a");
+  Framing framing = info[6].ToBoolean() ? Framing::kOffload : Framing::kPlain;
+  if (framing == Framing::kOffload && (ka == EndKind::kRaw || kb == EndKind::kRaw)) {
+    throw ArgError(env, "offload framing needs stream or tap ends");
+  }
+  if (framing == Framing::kOffload && maxFrame <= kVnetHdr) {
+    throw ArgError(env, "maxFrame must exceed the 12-byte virtio-net header in offload framing");
+  }
   CheckEnd(env, kb, fb, "b");
   LoopPool& pool = addon.Pool(env);
   // From here on the relay owns both fds.
   auto relay = std::make_shared<Relay>(static_cast<uint64_t>(id), UniqueFd(fa), ka, UniqueFd(fb),
-                                       kb, maxFrame, &addon);
+                                       kb, maxFrame, &addon, framing);
   Loop& loop = pool.Pick();
   loop.Post([relay, &loop] {
     loop.Adopt(relay);
@@ -490,12 +499,14 @@ Napi::Value TapCreate(const Napi::CallbackInfo& info) {
   }
   int mtu = static_cast<int>(U32(info[2], "mtu"));
   bool up = info[3].ToBoolean();
+  bool offload = info[4].ToBoolean();
   TapInfo tap;
-  SysResult r = CreateTap(name, mac, mtu, up, tap);
+  SysResult r = CreateTap(name, mac, mtu, up, tap, offload);
   if (!r.ok()) throw SysError(env, r, "TAP " + name);
   Napi::Object o = Napi::Object::New(env);
   o.Set("ifindex", Napi::Number::New(env, tap.ifindex));
   o.Set("mac", Napi::Buffer<uint8_t>::Copy(env, tap.mac, 6));
+  o.Set("offloads", Napi::Number::New(env, tap.offloads));
   o.Set("fd", Napi::Number::New(env, tap.fd.release()));
   return o;
 }

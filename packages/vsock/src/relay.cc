@@ -33,9 +33,10 @@ void Bump(std::atomic<T>& counter, T by) {
 }  // namespace
 
 Relay::Relay(uint64_t id, UniqueFd a, EndKind kindA, UniqueFd b, EndKind kindB,
-             uint32_t maxFrame, RelaySink* sink)
+             uint32_t maxFrame, RelaySink* sink, Framing framing)
     : id_(id),
       maxFrame_(maxFrame),
+      framing_(framing),
       capacity_(std::max(kDirectionBuffer, 2 * (size_t{maxFrame} + kFrameHeader + 1))),
       sink_(sink) {
   ends_[0].fd = std::move(a);
@@ -169,7 +170,7 @@ bool Relay::Fill(int d) {
       dir.ready = dir.tail;
       return true;
     }
-    ScanResult scan = ScanFrames(buf + dir.ready, dir.tail - dir.ready, maxFrame_);
+    ScanResult scan = ScanFrames(buf + dir.ready, dir.tail - dir.ready, maxFrame_, framing_);
     dir.ready += scan.complete;
     if (scan.error) {
       Bump(dir.stats.protocolErrors, uint64_t{1});
@@ -178,9 +179,15 @@ bool Relay::Fill(int d) {
       CloseInfo info;
       info.reason = "protocol";
       info.side = d;
-      info.message = std::string(d == 0 ? "a" : "b") + ": invalid frame length " +
-                     std::to_string(scan.badLength) + " (allowed 1.." + std::to_string(maxFrame_) +
-                     ")";
+      if (scan.badHeader != HeaderError::kNone) {
+        info.message = std::string(d == 0 ? "a" : "b") + ": invalid virtio-net header (" +
+                       HeaderErrorText(scan.badHeader) + ")";
+      } else {
+        uint32_t minFrame = framing_ == Framing::kOffload ? kVnetHdr + 1 : 1;
+        info.message = std::string(d == 0 ? "a" : "b") + ": invalid frame length " +
+                       std::to_string(scan.badLength) + " (allowed " + std::to_string(minFrame) +
+                       ".." + std::to_string(maxFrame_) + ")";
+      }
       Close(std::move(info));
       return false;
     }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "codec.h"
 #include "loop.h"
 #include "unique_fd.h"
 
@@ -46,8 +47,9 @@ constexpr size_t kDirectionBuffer = 256 * 1024;
 class Relay : public LoopClient {
  public:
   /** Takes both fds (already validated and non-blocking). */
+  /** `framing` kOffload: every frame carries a virtio-net header, validated on stream sources. */
   Relay(uint64_t id, UniqueFd a, EndKind kindA, UniqueFd b, EndKind kindB, uint32_t maxFrame,
-        RelaySink* sink);
+        RelaySink* sink, Framing framing = Framing::kPlain);
   ~Relay() override;
 
   /** Loop thread: registers both fds and starts moving data. */
@@ -94,6 +96,7 @@ class Relay : public LoopClient {
   End ends_[2];
   Direction dirs_[2];
   uint32_t maxFrame_;
+  Framing framing_;
   size_t capacity_;
   RelaySink* sink_;
   Loop* loop_ = nullptr;
