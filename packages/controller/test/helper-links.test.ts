@@ -149,7 +149,12 @@ describe('helper links driven by the domain (fake OVN driver and TAP-link primit
       `plug ${port} (c1 on net-a)`,
       `wait until ${port} is up`,
     ]);
-    expect(fake.taps.get(port)?.options).toEqual({ mac: undefined, mtu: 1500, up: true });
+    expect(fake.taps.get(port)?.options).toEqual({
+      mac: undefined,
+      mtu: 1500,
+      up: true,
+      offload: false,
+    });
   });
 
   it('a failed plug closes the TAP and the listener and removes the OVS port and the logical switch port', async () => {

@@ -26,6 +26,7 @@ const base: tapforwarder.AttachNetworkRequest = {
   macAddress: MAC,
   defaultRoute: true,
   mtu: 0,
+  offload: false,
 };
 
 describe('TAPForwarder service', () => {

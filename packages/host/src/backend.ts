@@ -30,6 +30,7 @@ import {
 import { errors } from './errors.js';
 import { ForwarderPool } from './forwarders.js';
 import { HelperClient } from './helper-client.js';
+import type { OffloadPreference } from './offload.js';
 import { parsePortSpecs } from './port-spec.js';
 import { PortAllocator } from './ports.js';
 import { type PublishedPort, Publisher } from './publish.js';
@@ -56,6 +57,11 @@ export interface OvsNetworkBackendOptions {
    * (default 2000).
    */
   helperWatchMs?: number;
+  /**
+   * Offload framing of a connect that names none (its `offload` option):
+   * 'auto' (default) negotiates per attachment, 'off' keeps every stream plain.
+   */
+  offload?: OffloadPreference;
 }
 
 /** The embeddable network backend. Create with {@link OvsNetworkBackend.open}; always {@link close}. */
@@ -86,6 +92,7 @@ export class OvsNetworkBackend {
         logger: options.bridge?.logger ?? options.logger ?? silentLogger,
       }),
       dns: new DnsFanOut(state, forwarders, options.dnsUpstreams ?? [], log),
+      offloadDefault: options.offload ?? 'auto',
     };
     this.#attachments = new Attachments(this.#p);
     this.#publisher = new Publisher(this.#p);

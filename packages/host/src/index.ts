@@ -48,6 +48,15 @@ export {
 export { defaultPools, planNetworkAddressing } from './ipam.js';
 export { normalizeMac, stableMac } from './mac.js';
 export {
+  chooseFraming,
+  type Framing,
+  networkOffloadVeto,
+  OFFLOAD_OPTION,
+  OFFLOAD_PREFERENCES,
+  type OffloadPreference,
+  parseOffloadPreference,
+} from './offload.js';
+export {
   formatBinding,
   type PortBinding,
   type PortProtocol,

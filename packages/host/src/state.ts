@@ -5,6 +5,7 @@
  * finish or roll back. Everything here is synchronous and transactional.
  */
 import Database from 'better-sqlite3';
+import type { Framing, OffloadPreference } from './offload.js';
 import {
   type AttachmentRow,
   type ContainerRow,
@@ -68,11 +69,18 @@ export interface AttachmentRecord {
   seq: number;
   /** `--gw-priority`: the highest non-internal one carries the default route (0 when absent). */
   gwPriority?: number;
+  /** The connect's offload preference ('' or absent: the backend's default). */
+  offload?: OffloadPreference | '';
+  /** The framing its data stream uses since its last bring-up (absent: plain). */
+  framing?: Framing;
 }
 
 /** Fields of an attachment that may change after insert. */
 export type AttachmentPatch = Partial<
-  Pick<AttachmentRecord, 'port' | 'ip' | 'prefixLength' | 'gateway' | 'mac' | 'status' | 'device'>
+  Pick<
+    AttachmentRecord,
+    'port' | 'ip' | 'prefixLength' | 'gateway' | 'mac' | 'status' | 'device' | 'framing'
+  >
 >;
 
 const patchColumns: Record<keyof AttachmentPatch, string> = {
@@ -83,6 +91,7 @@ const patchColumns: Record<keyof AttachmentPatch, string> = {
   mac: 'mac',
   status: 'status',
   device: 'device',
+  framing: 'framing',
 };
 
 /** The state database. One instance per daemon; close it on shutdown. */
@@ -104,6 +113,10 @@ export class StateStore {
     const columns = db.prepare('PRAGMA table_info(attachments)').all() as { name: string }[];
     if (!columns.some((c) => c.name === 'gw_priority')) {
       db.exec('ALTER TABLE attachments ADD COLUMN gw_priority INTEGER NOT NULL DEFAULT 0');
+    }
+    if (!columns.some((c) => c.name === 'offload')) {
+      db.exec("ALTER TABLE attachments ADD COLUMN offload TEXT NOT NULL DEFAULT ''");
+      db.exec("ALTER TABLE attachments ADD COLUMN framing TEXT NOT NULL DEFAULT 'plain'");
     }
     return new StateStore(db);
   }
@@ -231,13 +244,15 @@ export class StateStore {
     const record: AttachmentRecord = { ...attachment, seq: next };
     this.#db
       .prepare(
-        `INSERT INTO attachments (container_id, network_id, device, port, ip, prefix_length, gateway, mac, aliases, status, seq, gw_priority)
-         VALUES (@containerId, @networkId, @device, @port, @ip, @prefixLength, @gateway, @mac, @aliases, @status, @seq, @gwPriority)`,
+        `INSERT INTO attachments (container_id, network_id, device, port, ip, prefix_length, gateway, mac, aliases, status, seq, gw_priority, offload, framing)
+         VALUES (@containerId, @networkId, @device, @port, @ip, @prefixLength, @gateway, @mac, @aliases, @status, @seq, @gwPriority, @offload, @framing)`,
       )
       .run({
         ...record,
         aliases: JSON.stringify(record.aliases),
         gwPriority: record.gwPriority ?? 0,
+        offload: record.offload ?? '',
+        framing: record.framing ?? 'plain',
       });
     return record;
   }

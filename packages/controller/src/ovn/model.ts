@@ -49,6 +49,8 @@ export interface EndpointRecord {
   hostname: string;
   aliases: string[];
   vsockPort: number;
+  /** Offload framing on its data stream (TAP with TSO, virtio-net headers); absent: plain. */
+  offload?: boolean;
 }
 
 /** A port published through the network's router. */

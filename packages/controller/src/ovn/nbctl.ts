@@ -232,6 +232,7 @@ export function addEndpointCmds(
     [ExternalId.hostname, ep.hostname],
     [ExternalId.aliases, ep.aliases.join(',')],
     [ExternalId.vsockPort, String(ep.vsockPort)],
+    ...(ep.offload ? [[ExternalId.offload, 'true'] as [string, string]] : []),
   ];
   return [
     ['lsp-add', lsName(ep.networkId), lsp],

@@ -37,6 +37,7 @@ export class VsockDataPath implements DataPath {
       listen: this.options.listen,
       port,
       ...(mtu ? { mtu } : {}),
+      offload: ep.offload === true,
       primitives: this.options.primitives,
       logger: log,
     });
