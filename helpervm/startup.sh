@@ -26,6 +26,9 @@
 #   ARCA_CONTROLLER_CMD     controller command (gets --listen and the ARCA_* DB variables)
 #                           [node <repo>/packages/controller/dist/main.js, else arca-net-controller]
 #   OVS_SCHEMA, OVN_NB_SCHEMA, OVN_SB_SCHEMA  schema files [/usr/share/openvswitch, /usr/share/ovn]
+#   ARCA_OVS_USERSPACE_TSO  true: OVS runs with other_config:userspace-tso-enable (64 KiB
+#                           segments through the userspace datapath, what offload-mode
+#                           attachments need); false: off, and attachments stay plain [true]
 set -eu
 
 STATE=${ARCA_HELPER_STATE:-/var/lib/arca-net-helper}
@@ -166,6 +169,18 @@ setup_forward_port() {
   log "published-port forwarder address $addr/$bits on arca-fwd0"
 }
 
+# --- offload: userspace TSO --------------------------------------------------
+# ovs-vswitchd reads userspace-tso-enable only when it starts, so this runs
+# between `init` and the daemon's start. The controller reports the
+# "offload" capability only when it finds the key set (GetHealth).
+configure_userspace_tso() {
+  case "${ARCA_OVS_USERSPACE_TSO:-true}" in
+    true | 1 | yes) vsctl --no-wait set Open_vSwitch . other_config:userspace-tso-enable=true ;;
+    *) vsctl --no-wait remove Open_vSwitch . other_config userspace-tso-enable ;;
+  esac
+}
+# ------------------------------------------------------------------------------
+
 start_all() {
   check_uplink_env
   mkdir -p "$STATE" "$RUN" "$LOG"
@@ -182,6 +197,7 @@ start_all() {
 
   start_ovsdb ovsdb-server-ovs "$STATE/conf.db" "$OVS_SOCK"
   vsctl --no-wait init
+  configure_userspace_tso
 
   if ! pid_alive ovs-vswitchd; then
     ovs-vswitchd "unix:$OVS_SOCK" --pidfile="$RUN/ovs-vswitchd.pid" \

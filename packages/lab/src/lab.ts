@@ -8,7 +8,13 @@
  */
 import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkUpstreams, errors, NetworkBackendError, type RelayEngine } from '@arca-net/host';
+import {
+  checkUpstreams,
+  errors,
+  NetworkBackendError,
+  type OffloadPreference,
+  type RelayEngine,
+} from '@arca-net/host';
 import { LabClient } from './api/client.js';
 import type { ComponentHealth } from './api/routes.js';
 import { inNamespace, runCommand } from './command.js';
@@ -52,6 +58,8 @@ export interface LabSettings {
   hostRelay?: RelayEngine;
   /** Upstream resolvers of the lab's DNS (absent in labs from before the option). */
   dnsUpstreams?: string[];
+  /** Offload preference of connects that name none (absent: off; `lab up --offload`: auto). */
+  offload?: OffloadPreference;
 }
 
 /** The settings of the lab in `paths.dir`, or undefined when none was brought up there. */
@@ -64,10 +72,12 @@ export async function readLabSettings(paths: LabPaths): Promise<LabSettings | un
 }
 
 /** Environment of helpervm/startup.sh for this lab (with the uplink to the outside namespace). */
-function helperEnv(paths: LabPaths): NodeJS.ProcessEnv {
+function helperEnv(paths: LabPaths, offload: OffloadPreference = 'off'): NodeJS.ProcessEnv {
   return {
     ...process.env,
     ...uplinkEnv(),
+    // OVS with userspace TSO only in a lab that may open offload attachments.
+    ARCA_OVS_USERSPACE_TSO: offload === 'off' ? 'false' : 'true',
     ARCA_HELPER_STATE: paths.helperState,
     ARCA_HELPER_RUN: paths.helperRun,
     ARCA_HELPER_TIMEOUT: '30',
@@ -135,6 +145,11 @@ export interface LabUpOptions {
   progress?: LabProgress;
   /** Upstream resolvers ("ip" or "ip:port") of every DNS path; default: the lab's fake upstream. */
   dnsUpstreams?: string[];
+  /**
+   * Offload framing of attachments whose connect names none: 'off' (default: plain QEMU
+   * framing, OVS without userspace TSO), 'auto' (negotiated per attachment) or 'on'.
+   */
+  offload?: OffloadPreference;
 }
 
 /** `lab up`: brings the lab up, or fails with one line and leaves nothing behind. */
@@ -167,6 +182,7 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
       createdAt: new Date().toISOString(),
       hostRelay,
       dnsUpstreams,
+      offload: options.offload ?? 'off',
     };
     await writeFile(paths.settings, `${JSON.stringify(settings, null, 2)}\n`);
 
@@ -181,7 +197,7 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
           {
             logFile: paths.log('helper'),
             pidfile: paths.helperPidfile,
-            env: helperEnv(paths),
+            env: helperEnv(paths, options.offload),
           },
         );
         const started = Date.now();
@@ -223,6 +239,8 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
           paths.dir,
           '--host-relay',
           hostRelay,
+          '--offload',
+          options.offload ?? 'off',
           ...dnsUpstreams.flatMap((u) => ['--dns', u]),
         ];
         const pid = await spawnDetached(argv, {
@@ -398,7 +416,7 @@ export async function labStatus(paths: LabPaths): Promise<LabStatus> {
     rows.push({
       name: 'lab host',
       healthy: true,
-      detail: `pid ${hostPid}, ${paths.hostSocket}, ${settings.hostRelay ?? 'native'} relays`,
+      detail: `pid ${hostPid}, ${paths.hostSocket}, ${settings.hostRelay ?? 'native'} relays, offload ${settings.offload ?? 'off'}`,
     });
     rows.push(...health.components);
   } catch (error) {

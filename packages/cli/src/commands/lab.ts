@@ -2,7 +2,7 @@
  * `arca-net lab up|down|status|run|exec|rm|ps|stats`.
  */
 import { spawn } from 'node:child_process';
-import { errors, RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
+import { errors, type OffloadPreference, RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
 import {
   checkPrerequisites,
   inNamespace,
@@ -21,6 +21,7 @@ export async function labUpCommand(
   context: CommandContext,
   hostRelay?: string,
   dns?: string[],
+  offload = false,
 ): Promise<void> {
   if (hostRelay !== undefined && !(RELAY_ENGINES as readonly string[]).includes(hostRelay)) {
     throw new UsageError(
@@ -31,6 +32,7 @@ export async function labUpCommand(
     progress: labProgress(context),
     hostRelay: hostRelay as RelayEngine | undefined,
     ...(dns?.length ? { dnsUpstreams: dns } : {}),
+    offload: offload ? 'auto' : 'off',
   });
   if (!context.quiet) context.io.err(`lab is up in ${context.paths.dir}\n`);
 }
@@ -73,7 +75,13 @@ function addresses(container: LabContainer): string {
 export async function labRunCommand(
   context: CommandContext,
   name: string,
-  options: { network?: string; ip?: string; aliases?: string[]; publish?: string[] },
+  options: {
+    network?: string;
+    ip?: string;
+    aliases?: string[];
+    publish?: string[];
+    offload?: string;
+  },
 ): Promise<void> {
   await requireRunningLab(context.paths);
   const container = await Progress.run(
@@ -86,6 +94,7 @@ export async function labRunCommand(
         ip: options.ip,
         aliases: options.aliases,
         publish: options.publish,
+        ...(options.offload ? { offload: options.offload as OffloadPreference } : {}),
       }),
     context.quiet,
   );
@@ -139,6 +148,7 @@ export function formatStats(container: LabContainer): string {
       'DEVICE',
       'PORT',
       'CONNECTED',
+      'FRAMING',
       'FRAMES OUT',
       'BYTES OUT',
       'FRAMES IN',
@@ -154,6 +164,7 @@ export function formatStats(container: LabContainer): string {
         a.device,
         a.port === null ? '-' : String(a.port),
         a.relay?.connected ? 'yes' : 'no',
+        a.framing ?? 'plain',
         String(out?.frames ?? 0),
         String(out?.bytes ?? 0),
         String(into?.frames ?? 0),

@@ -6,6 +6,7 @@
 import {
   connectNetworkControl,
   dataPlaneFor,
+  type OffloadPreference,
   OvsNetworkBackend,
   type RelayEngine,
 } from '@arca-net/host';
@@ -25,7 +26,7 @@ export interface LabBackend {
 export async function openLabBackend(
   paths: LabPaths,
   logger: Logger,
-  options: { hostRelay: RelayEngine; dnsUpstreams?: string[] },
+  options: { hostRelay: RelayEngine; dnsUpstreams?: string[]; offload?: OffloadPreference },
 ): Promise<LabBackend> {
   const helper = { kind: 'unixdir', dir: paths.helperVmDir } as const;
   const network = await OvsNetworkBackend.open({
@@ -34,6 +35,7 @@ export async function openLabBackend(
     logger,
     bridge: { dataPlane: dataPlaneFor(options.hostRelay) },
     dnsUpstreams: options.dnsUpstreams ?? [],
+    offload: options.offload ?? 'off',
   });
   const probe = await connectNetworkControl(helper, { deadlineMs: 3000, retryUnavailableMs: 0 });
   try {

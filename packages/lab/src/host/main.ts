@@ -6,7 +6,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
+import { parseOffloadPreference, RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
 import { createLogger } from '@arca-net/log';
 import { serveLabApi } from '../api/server.js';
 import { LabContainers } from '../containers.js';
@@ -21,6 +21,7 @@ async function main(): Promise<void> {
       prefix: { type: 'string' },
       'host-relay': { type: 'string', default: 'native' },
       dns: { type: 'string', multiple: true },
+      offload: { type: 'string', default: 'off' },
     },
     strict: true,
   });
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   const backend = await openLabBackend(paths, logger.child({ component: 'backend' }), {
     hostRelay,
     dnsUpstreams: values.dns ?? [],
+    offload: parseOffloadPreference(values.offload, 'off'),
   });
 
   let stopping = false;
