@@ -67,12 +67,14 @@ export async function measurePath(
   await pingRtts(pair.a.ns, pair.b.ip, { count: 3, intervalSeconds: 0.05 });
   await pingRtts(pair.a.ns, pair.gateway, { count: 3, intervalSeconds: 0.05 });
 
-  for (const [metric, target] of [
-    ['ping container→gateway', pair.gateway],
-    ['ping container→container', pair.b.ip],
+  await pingRtts(pair.b.ns, pair.a.ip, { count: 3, intervalSeconds: 0.05 });
+  for (const [metric, from, target] of [
+    ['ping container→gateway', pair.a.ns, pair.gateway],
+    ['ping container→container', pair.a.ns, pair.b.ip],
+    ['ping container→container (reverse)', pair.b.ns, pair.a.ip],
   ] as const) {
     log(`${pair.config}: ${metric} (${budget.pings} pings)`);
-    const rtts = await pingRtts(pair.a.ns, target, ping);
+    const rtts = await pingRtts(from, target, ping);
     const summary = summarize(rtts);
     figures.push({
       ...base,
