@@ -52,6 +52,7 @@ export interface NativeAddon {
     fdB: number,
     maxFrame: number,
     offload?: boolean,
+    finishMac?: Uint8Array,
   ): RelayHandle;
   relayClose(handle: RelayHandle): void;
   /** [aToB.frames, bytes, drops, protocolErrors, bToA.frames, bytes, drops, protocolErrors] */

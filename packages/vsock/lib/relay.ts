@@ -48,6 +48,12 @@ export interface RelayOptions {
    * be opened with offload); stream sources are checked header by header. Default 'plain'.
    */
   framing?: Framing;
+  /**
+   * Offload framing, native relay: frames written to a TAP end for this MAC (the network's
+   * router) that carry offloaded checksums leave segmented and checksummed in software:
+   * OVS 3.1's userspace NAT corrupts offloaded checksums.
+   */
+  finishMac?: string;
 }
 
 /** What every relay implementation (native, TS, polling) offers. */
@@ -84,6 +90,11 @@ export function emptyStats(): RelayStats {
     aToB: { frames: 0, bytes: 0, drops: 0, protocolErrors: 0 },
     bToA: { frames: 0, bytes: 0, drops: 0, protocolErrors: 0 },
   };
+}
+
+function macBytes(mac: string): Uint8Array {
+  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) throw invalid(`bad finishMac '${mac}'`);
+  return Buffer.from(mac.split(':').map((h) => Number.parseInt(h, 16)));
 }
 
 function kindCode(end: RelayEnd, side: string): number {
@@ -145,7 +156,16 @@ export class Relay extends EventEmitter implements FrameRelay {
       else pending.push(event);
     });
     try {
-      const handle = addon.relayOpen(id, kindA, a.fd, kindB, b.fd, maxFrame, offload);
+      const handle = addon.relayOpen(
+        id,
+        kindA,
+        a.fd,
+        kindB,
+        b.fd,
+        maxFrame,
+        offload,
+        options?.finishMac === undefined ? undefined : macBytes(options.finishMac),
+      );
       relay = new Relay(handle);
     } catch (err) {
       unregisterEvents(id);

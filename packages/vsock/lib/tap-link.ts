@@ -69,21 +69,24 @@ export interface TapLinkPrimitives {
    * Relays frames between a dup of `tap`'s fd (end a) and `socket` (end b);
    * takes the socket's fd when it returns, leaves everything as it was when it throws.
    */
-  openRelay(tap: LinkTap, socket: LinkSocket): FrameRelay;
+  openRelay(tap: LinkTap, socket: LinkSocket, options?: { finishMac?: string }): FrameRelay;
 }
 
 /** TAP devices, stream listeners and native relays of this package. */
 export const nativeTapLinkPrimitives: TapLinkPrimitives = {
   createTap: (name, options) => TapDevice.create(name, options),
   listen: (where, port) => listenStream(where, port),
-  openRelay(tap, socket) {
+  openRelay(tap, socket, options) {
     const tapFd = tap.dupFd();
     try {
       const framing = tap.offload === true ? 'offload' : 'plain';
       const relay = Relay.open(
         { kind: 'tap', fd: tapFd },
         { kind: 'stream', fd: socket.fd },
-        { framing },
+        {
+          framing,
+          ...(framing === 'offload' && options?.finishMac ? { finishMac: options.finishMac } : {}),
+        },
       );
       socket.detachFd();
       return relay;
@@ -113,6 +116,8 @@ export interface TapLinkOptions {
   mtu?: number;
   /** Offload mode: the TAP is opened with offloads and the stream carries virtio-net headers. */
   offload?: boolean;
+  /** Offload mode: frames to this MAC (the router) reach the TAP segmented and checksummed. */
+  finishMac?: string;
   /** Where the listener binds, and its port. */
   listen: ListenEndpoint;
   port: number;
@@ -164,6 +169,7 @@ export class TapLink extends EventEmitter<{ connection: [connections: number] }>
   readonly #tap: LinkTap;
   readonly #listener: LinkListener;
   readonly #primitives: TapLinkPrimitives;
+  readonly #finishMac: string | undefined;
   readonly #log: Logger;
   /** The relay of the current host connection. */
   #relay: FrameRelay | undefined;
@@ -188,6 +194,7 @@ export class TapLink extends EventEmitter<{ connection: [connections: number] }>
     this.#tap = tap;
     this.#listener = listener;
     this.#primitives = primitives;
+    this.#finishMac = options.finishMac;
     this.#log = options.logger ?? silentLogger;
     listener.on('connection', (socket: LinkSocket) => this.#accept(socket));
     listener.on('error', (err: Error) => this.#log.error({ err }, 'data listener error'));
@@ -253,7 +260,11 @@ export class TapLink extends EventEmitter<{ connection: [connections: number] }>
     }
     let relay: FrameRelay;
     try {
-      relay = this.#primitives.openRelay(this.#tap, socket);
+      relay = this.#primitives.openRelay(
+        this.#tap,
+        socket,
+        this.#finishMac ? { finishMac: this.#finishMac } : undefined,
+      );
     } catch (err) {
       socket.close();
       this.#log.error({ err }, 'cannot start relay');

@@ -309,6 +309,10 @@ Napi::Value RelayOpen(const Napi::CallbackInfo& info) {
   // From here on the relay owns both fds.
   auto relay = std::make_shared<Relay>(static_cast<uint64_t>(id), UniqueFd(fa), ka, UniqueFd(fb),
                                        kb, maxFrame, &addon, framing);
+  if (framing == Framing::kOffload && info[7].IsTypedArray()) {
+    auto mac = info[7].As<Napi::Uint8Array>();
+    if (mac.ByteLength() == 6) relay->SetFinishMac(mac.Data());
+  }
   Loop& loop = pool.Pick();
   loop.Post([relay, &loop] {
     loop.Adopt(relay);

@@ -24,6 +24,8 @@ struct DirectionStats {
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint64_t> drops{0};
   std::atomic<uint64_t> protocolErrors{0};
+  /** Offload framing: segments made in software (frames to the router, see SetFinishMac). */
+  std::atomic<uint64_t> softwareSegments{0};
 };
 
 struct CloseInfo {
@@ -51,6 +53,13 @@ class Relay : public LoopClient {
   Relay(uint64_t id, UniqueFd a, EndKind kindA, UniqueFd b, EndKind kindB, uint32_t maxFrame,
         RelaySink* sink, Framing framing = Framing::kPlain);
   ~Relay() override;
+
+  /**
+   * Before Attach: frames written to a TAP end whose destination MAC is `mac` (the network's
+   * router) and that ask for checksum offload leave complete: checksummed, GSO ones segmented
+   * (see offload.h for why). Offload framing only.
+   */
+  void SetFinishMac(const uint8_t* mac);
 
   /** Loop thread: registers both fds and starts moving data. */
   void Attach(Loop& loop);
@@ -90,6 +99,8 @@ class Relay : public LoopClient {
   /** Writes to the destination of direction d; returns true on progress. */
   bool Flush(int d);
   void Account(Direction& dir, size_t written);
+  /** Writes one offload unit to TAP end `dst`, completing its offloads when it must; -1 + errno. */
+  ssize_t WriteTapUnit(End& dst, uint8_t* unit, uint32_t len, Direction& dir);
   void Fail(const char* reason, int side, const char* what, int err);
 
   uint64_t id_;
@@ -97,6 +108,9 @@ class Relay : public LoopClient {
   Direction dirs_[2];
   uint32_t maxFrame_;
   Framing framing_;
+  bool finish_ = false;
+  uint8_t finishMac_[6] = {0, 0, 0, 0, 0, 0};
+  std::unique_ptr<uint8_t[]> scratch_;  // one segment being built (offload completion)
   size_t capacity_;
   RelaySink* sink_;
   Loop* loop_ = nullptr;
