@@ -75,7 +75,8 @@ export function chooseFraming(
     ...(support.forwarder ? [] : ['the container VM']),
     ...(support.helper ? [] : ['the helper VM']),
   ];
-  const why = veto ?? (missing.length > 0 ? `${missing.join(' and ')} lack offload` : undefined);
+  const lack = missing.length > 1 ? 'lack' : 'lacks';
+  const why = veto ?? (missing.length > 0 ? `${missing.join(' and ')} ${lack} offload` : undefined);
   if (why === undefined) return 'offload';
   if (preference === 'on') {
     throw errors.invalidOption(`${OFFLOAD_OPTION}=on for ${label}: ${why}`);

@@ -44,6 +44,8 @@ export interface NativeAddon {
   loopThreads(): number;
   droppedEvents(): number;
   scanFrames(data: Uint8Array, maxFrame: number, offload?: boolean): NativeScanResult;
+  /** What the relay writes to the router for one offload unit (src/offload.cc; tests only). */
+  finishOffloads(unit: Uint8Array): Buffer[];
   relayOpen(
     id: number,
     kindA: number,

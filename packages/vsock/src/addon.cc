@@ -15,6 +15,7 @@
 
 #include "codec.h"
 #include "loop.h"
+#include "offload.h"
 #include "relay.h"
 #include "socket.h"
 #include "tap.h"
@@ -266,6 +267,34 @@ Napi::Value ScanFramesJs(const Napi::CallbackInfo& info) {
   o.Set("badLength", Napi::Number::New(env, r.badLength));
   o.Set("badHeader", Napi::String::New(env, HeaderErrorText(r.badHeader)));
   return o;
+}
+
+/** Test seam for offload.cc: the units a relay writes to the router for one offload unit. */
+Napi::Value FinishOffloadsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) throw ArgError(env, "unit must be a Uint8Array");
+  auto in = info[0].As<Napi::Uint8Array>();
+  std::vector<uint8_t> unit(in.Data(), in.Data() + in.ByteLength());
+  Napi::Array out = Napi::Array::New(env);
+  if (unit.size() >= kVnetHdr && (unit[1] & ~kVnetGsoEcn) != kVnetGsoNone) {
+    std::vector<uint8_t> scratch(unit.size());
+    struct Ctx {
+      Napi::Env env;
+      Napi::Array out;
+    } ctx{env, out};
+    SegmentTcp(
+        unit.data(), unit.size(), scratch.data(), scratch.size(),
+        [](void* c, const uint8_t* p, size_t n) {
+          auto* x = static_cast<Ctx*>(c);
+          x->out.Set(x->out.Length(), Napi::Buffer<uint8_t>::Copy(x->env, p, n));
+          return true;
+        },
+        &ctx);
+    return out;
+  }
+  FinishChecksum(unit.data(), unit.size());
+  out.Set(0u, Napi::Buffer<uint8_t>::Copy(env, unit.data(), unit.size()));
+  return out;
 }
 
 // --- relays -------------------------------------------------------------------------
@@ -561,6 +590,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("loopThreads", LoopThreads);
   fn("droppedEvents", DroppedEvents);
   fn("scanFrames", ScanFramesJs);
+  fn("finishOffloads", FinishOffloadsJs);
   fn("relayOpen", RelayOpen);
   fn("relayClose", RelayClose);
   fn("relayStats", RelayStats);
