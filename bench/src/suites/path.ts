@@ -51,6 +51,24 @@ export const QUICK_BUDGET: PathBudget = {
 };
 
 const IPERF_PORT = 5201;
+
+/**
+ * runIperfClient, again (bounded) while iperf3's server still says it is busy
+ * with the previous test: it goes back to listening a moment after a client
+ * ends, so back-to-back runs against one server can race it.
+ */
+async function iperfClient(
+  ...args: Parameters<typeof runIperfClient>
+): ReturnType<typeof runIperfClient> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runIperfClient(...args);
+    } catch (error) {
+      if (attempt >= 20 || !String(error).includes('server is busy')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
 const RR_PORT = 5299;
 
 /** Measures every figure of the path suite on one configuration. */
@@ -108,7 +126,7 @@ export async function measurePath(
     for (const streams of [1, 4]) {
       log(`${pair.config}: iperf3 TCP, ${streams} stream(s) (${budget.iperfSeconds} s)`);
       const before = pids ? cpuSnapshot(pids) : {};
-      const result = await runIperfClient(pair.a.ns, pair.b.ip, IPERF_PORT, {
+      const result = await iperfClient(pair.a.ns, pair.b.ip, IPERF_PORT, {
         seconds: budget.iperfSeconds,
         streams,
       });
@@ -134,7 +152,7 @@ export async function measurePath(
       }
     }
     log(`${pair.config}: iperf3 UDP 64-byte payloads (${budget.iperfSeconds} s)`);
-    const udp = await runIperfClient(pair.a.ns, pair.b.ip, IPERF_PORT, {
+    const udp = await iperfClient(pair.a.ns, pair.b.ip, IPERF_PORT, {
       seconds: budget.iperfSeconds,
       udpPayload: 64,
     });

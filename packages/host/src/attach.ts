@@ -284,7 +284,7 @@ export class Attachments {
       }
 
       const key = linkKey(c.id, n.id);
-      if (mode === 'new' || !bridge.has(key)) {
+      if (mode === 'new' || bridge.framingOf(key) !== framing) {
         await bridge.add({
           key,
           port,

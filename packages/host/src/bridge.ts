@@ -198,6 +198,12 @@ export class NetworkBridge {
     return this.#links.has(key);
   }
 
+  /** The framing a link relays with, or undefined when unknown. */
+  framingOf(key: string): Framing | undefined {
+    const state = this.#links.get(key);
+    return state ? (state.link.framing ?? 'plain') : undefined;
+  }
+
   /** Counters of one attachment, or undefined when unknown. */
   counters(key: string): LinkCounters | undefined {
     const state = this.#links.get(key);
