@@ -35,7 +35,9 @@ describe('the host chooses the framing of one attachment', () => {
       error = err;
     }
     expect(isBackendError(error, 'INVALID_OPTION')).toBe(true);
-    expect(String(error)).toMatch(/arca-net.offload=on for web on front: the container VM lacks offload/);
+    expect(String(error)).toMatch(
+      /arca-net.offload=on for web on front: the container VM lacks offload/,
+    );
   });
 
   it('a network with arca-net.offload=off vetoes offload', () => {
