@@ -132,6 +132,16 @@ describe('TAPForwarder service', () => {
     );
   });
 
+  it('says it supports offload, and opens the TAP in offload mode when asked', async () => {
+    expect((await client.getStatus({})).capabilities).toEqual(['offload']);
+    const reply = await client.attachNetwork({ ...base, offload: true });
+    expect(reply.offload).toBe(true);
+    expect(plane.taps.get('eth0')?.options.offload).toBe(true);
+    const plain = await client.attachNetwork({ ...base, device: 'eth1', vsockPort: 20002 });
+    expect(plain.offload).toBe(false);
+    expect(plane.taps.get('eth1')?.options.offload).toBe(false);
+  });
+
   it('picks a random locally administered unicast MAC when none is given', async () => {
     const reply = await client.attachNetwork({ ...base, macAddress: '' });
     const first = Number.parseInt(reply.macAddress.slice(0, 2), 16);
