@@ -36,6 +36,9 @@
 #   ARCA_HELPER_CENTRAL     chassis: the central's underlay address (OVSDB tcp 6641/6642)
 #   ARCA_HELPER_PEERS       optional "IP,MAC IP,MAC": other helpers' underlay addresses, seeded into
 #                           tnl/arp so the first tunnelled packet is not lost
+#   ARCA_OVS_USERSPACE_TSO  true: OVS runs with other_config:userspace-tso-enable (64 KiB
+#                           segments through the userspace datapath, what offload-mode
+#                           attachments need); false: off, and attachments stay plain [true]
 set -eu
 
 STATE=${ARCA_HELPER_STATE:-/var/lib/arca-net-helper}
@@ -280,6 +283,17 @@ cluster_wait_central() {
   wait_for "central SB $SB_REMOTE" ovn-sbctl --db="$SB_REMOTE" --timeout=2 --no-leader-only show
 }
 # --------------------------- end of cluster roles ---------------------------
+# --- offload: userspace TSO --------------------------------------------------
+# ovs-vswitchd reads userspace-tso-enable only when it starts, so this runs
+# between `init` and the daemon's start. The controller reports the
+# "offload" capability only when it finds the key set (GetHealth).
+configure_userspace_tso() {
+  case "${ARCA_OVS_USERSPACE_TSO:-true}" in
+    true | 1 | yes) vsctl --no-wait set Open_vSwitch . other_config:userspace-tso-enable=true ;;
+    *) vsctl --no-wait remove Open_vSwitch . other_config userspace-tso-enable ;;
+  esac
+}
+# ------------------------------------------------------------------------------
 
 start_all() {
   check_uplink_env
@@ -300,6 +314,7 @@ start_all() {
   start_ovsdb ovsdb-server-ovs "$STATE/conf.db" "$OVS_SOCK"
   vsctl --no-wait init
   cluster_chassis_config
+  configure_userspace_tso
 
   if ! pid_alive ovs-vswitchd; then
     ovs-vswitchd "unix:$OVS_SOCK" --pidfile="$RUN/ovs-vswitchd.pid" \

@@ -35,10 +35,18 @@ export interface Ratio {
   ratio: number;
 }
 
-/** Ratios of every config against each baseline present for the same suite+metric. */
-export function ratios(figures: readonly Figure[], baselines: readonly string[]): Ratio[] {
+/**
+ * Ratios of every config against each baseline present for the same suite+metric;
+ * with `only`, of that config alone.
+ */
+export function ratios(
+  figures: readonly Figure[],
+  baselines: readonly string[],
+  only?: string,
+): Ratio[] {
   const out: Ratio[] = [];
   for (const figure of figures) {
+    if (only !== undefined && figure.config !== only) continue;
     for (const baseline of baselines) {
       if (figure.config === baseline) continue;
       const base = figures.find(

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { RelayEngine } from '@arca-net/host';
 import { setupFloorBridge } from './configs/floor-bridge.js';
 import { type PathLab, setupFloorOvs, setupLabPair, upPathLab } from './configs/lab.js';
+import { setupPeerVde } from './configs/peer-vde.js';
 import type { Figure } from './figures.js';
 import { machineInfo } from './machine.js';
 import { updateReadme } from './readme.js';
@@ -61,6 +62,24 @@ function sharedNativeLab(): Promise<PathLab> {
   return nativeLab;
 }
 
+/** The offload lab (`lab up --offload`) that `floor-ovs-tso` and `arca-net-offload` share. */
+let offloadLab: Promise<PathLab> | undefined;
+function sharedOffloadLab(): Promise<PathLab> {
+  if (!offloadLab) {
+    log('bringing up the offload lab (floor-ovs-tso, arca-net-offload)');
+    offloadLab = upPathLab('native', true);
+  }
+  return offloadLab;
+}
+
+async function offloadPathSuite(
+  name: string,
+  setup: (lab: PathLab) => Promise<PathPair>,
+): Promise<Figure[]> {
+  const pathLab = await sharedOffloadLab();
+  return pathSuite(name, () => setup(pathLab));
+}
+
 /** The path suite on a lab with `hostRelay`: the shared native lab, or one of its own. */
 async function labPathSuite(
   name: string,
@@ -86,6 +105,9 @@ const suites: Suite[] = [
   { name: 'floor-bridge', run: () => pathSuite('floor-bridge', setupFloorBridge) },
   { name: 'floor-ovs', run: () => labPathSuite('floor-ovs', 'native', setupFloorOvs) },
   { name: 'arca-net', run: () => labPathSuite('arca-net', 'native', setupLabPair) },
+  { name: 'floor-ovs-tso', run: () => offloadPathSuite('floor-ovs-tso', setupFloorOvs) },
+  { name: 'arca-net-offload', run: () => offloadPathSuite('arca-net-offload', setupLabPair) },
+  { name: 'peer-vde', run: () => pathSuite('peer-vde', setupPeerVde) },
   { name: 'hops', run: async () => runHopsSuite(await sharedNativeLab(), quick, log) },
   { name: 'dns', run: async () => runDnsSuite(await sharedNativeLab(), quick, log) },
   { name: 'arca-net-ts', run: () => labPathSuite('arca-net-ts', 'ts', setupLabPair) },
@@ -100,6 +122,14 @@ const suites: Suite[] = [
   { name: 'forwarder', run: () => runForwarderSuite(quick) },
   { name: 'helpervm-image', run: () => runHelperImageSuite(quick) },
 ];
+
+/** Tears down the shared offload lab if a suite brought it up. */
+async function downOffloadLab(): Promise<void> {
+  if (!offloadLab) return;
+  const pathLab = await offloadLab.catch(() => undefined);
+  offloadLab = undefined;
+  await pathLab?.lab.down();
+}
 
 /** Tears down the shared native lab if a suite brought it up. */
 async function downSharedLab(): Promise<void> {
@@ -117,6 +147,7 @@ async function main(): Promise<void> {
   for (const suite of suites) {
     // The shared native lab is done once the suites that use it ran.
     if (suite.name === 'arca-net-ts') await downSharedLab().catch(() => undefined);
+    if (suite.name === 'peer-vde') await downOffloadLab().catch(() => undefined);
     if (only && !only.includes(suite.name)) continue;
     try {
       figures.push(...(await suite.run()));
@@ -127,6 +158,7 @@ async function main(): Promise<void> {
     }
   }
   await downSharedLab();
+  await downOffloadLab();
   const run = buildRun(figures, failures, machineInfo(), startedAt, quick);
   const files = await writeResults(run, resultsDir);
   log(`wrote ${files.join(', ')}`);

@@ -13,7 +13,16 @@ export const SECTION_START = '<!-- bench:performance:start -->';
 export const SECTION_END = '<!-- bench:performance:end -->';
 
 /** Path configurations in the order a reader compares them: floors, ours, the old design. */
-const PATH_CONFIGS = ['floor-bridge', 'floor-ovs', 'arca-net', 'arca-net-ts', 'arca-net-polling'];
+const PATH_CONFIGS = [
+  'floor-bridge',
+  'floor-ovs',
+  'arca-net',
+  'arca-net-ts',
+  'arca-net-polling',
+  'floor-ovs-tso',
+  'arca-net-offload',
+  'peer-vde',
+];
 const PATH_METRICS = [
   'ping container→gateway',
   'ping container→container',
@@ -57,7 +66,9 @@ export function renderPerformanceSection(run: BenchRun): string {
       '`floor-bridge`: two namespaces on a Linux bridge; `floor-ovs`: two namespaces on the ' +
       "helper's OVS by veth, no relays; `arca-net`: two lab containers, forwarder → host relay → " +
       'helper relay → OVS and back; `-ts` / `-polling`: the same with the TS reference relay or the ' +
-      "old design's 1 ms polling relay on the host. All figures: " +
+      "old design's 1 ms polling relay on the host; `floor-ovs-tso` / `arca-net-offload`: the same " +
+      'as `floor-ovs` / `arca-net` with userspace TSO in OVS and offload framing (64 KiB segments); ' +
+      '`peer-vde`: vde2 (`vde_switch` + `vde_plug2tap` per namespace). All figures: ' +
       '[bench/results/latest.md](bench/results/latest.md).',
     '',
   ];

@@ -20,6 +20,15 @@ export interface BenchRun {
 /** Baselines every figure is compared with when present. */
 export const BASELINES = ['floor-ovs', 'arca-net-polling', 'polling'] as const;
 
+/** Offload mode against its floor, plain arca-net and a peer (issue 14's "done when"). */
+export const OFFLOAD_CONFIG = 'arca-net-offload';
+export const OFFLOAD_BASELINES = ['floor-ovs-tso', 'arca-net', 'peer-vde'] as const;
+
+/** The baselines `config` is compared with. */
+function baselinesOf(config: string): readonly string[] {
+  return config === OFFLOAD_CONFIG ? [...BASELINES, ...OFFLOAD_BASELINES] : BASELINES;
+}
+
 export function buildRun(
   figures: Figure[],
   failures: BenchRun['failures'],
@@ -34,7 +43,7 @@ export function buildRun(
     durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
     machine,
     figures,
-    ratios: ratios(figures, BASELINES),
+    ratios: [...ratios(figures, BASELINES), ...ratios(figures, OFFLOAD_BASELINES, OFFLOAD_CONFIG)],
     failures,
   };
 }
@@ -48,6 +57,32 @@ function format(value: number): string {
   return value.toFixed(abs >= 1 ? 2 : 3);
 }
 
+/** The offload ratios of the throughput figures, first thing in latest.md. */
+function offloadHeadline(run: BenchRun): string[] {
+  const rows = run.ratios.filter(
+    (r) =>
+      r.suite === 'path' &&
+      r.config === OFFLOAD_CONFIG &&
+      (OFFLOAD_BASELINES as readonly string[]).includes(r.baseline) &&
+      (r.metric.startsWith('iperf3 TCP') || r.metric.startsWith('ping container→container')),
+  );
+  if (rows.length === 0) return [];
+  return [
+    '',
+    '## Offload mode at a glance',
+    '',
+    `| metric | ${OFFLOAD_BASELINES.map((b) => `${OFFLOAD_CONFIG} ÷ ${b}`).join(' | ')} |`,
+    `|---|${OFFLOAD_BASELINES.map(() => '---:').join('|')}|`,
+    ...[...new Set(rows.map((r) => r.metric))].map((metric) => {
+      const cells = OFFLOAD_BASELINES.map((b) => {
+        const r = rows.find((x) => x.metric === metric && x.baseline === b);
+        return r ? `${format(r.ratio)}×` : '–';
+      });
+      return `| ${metric} | ${cells.join(' | ')} |`;
+    }),
+  ];
+}
+
 /** A person-readable table per suite: one row per metric, one column per config, plus ratios. */
 export function renderMarkdown(run: BenchRun): string {
   const lines: string[] = [
@@ -59,17 +94,17 @@ export function renderMarkdown(run: BenchRun): string {
     '',
     'Latencies are p50 (p99 in parentheses). Ratios are value ÷ baseline for the same metric: ' +
       'below 1 is smaller (better for latency and CPU, worse for rates).',
+    ...offloadHeadline(run),
   ];
   const suites = [...new Set(run.figures.map((f) => f.suite))];
   for (const suite of suites) {
     const figures = run.figures.filter((f) => f.suite === suite);
     const configs = [...new Set(figures.map((f) => f.config))];
     const metrics = [...new Set(figures.map((f) => f.metric))];
-    const baselines = BASELINES.filter((b) => configs.includes(b));
+    const baselinesFor = (c: string) =>
+      baselinesOf(c).filter((b) => b !== c && configs.includes(b));
     lines.push('', `## ${suite}`, '');
-    const ratioHeads = configs.flatMap((c) =>
-      baselines.filter((b) => b !== c).map((b) => `${c} ÷ ${b}`),
-    );
+    const ratioHeads = configs.flatMap((c) => baselinesFor(c).map((b) => `${c} ÷ ${b}`));
     lines.push(`| metric | unit | ${[...configs, ...ratioHeads].join(' | ')} |`);
     lines.push(`|---|---|${[...configs, ...ratioHeads].map(() => '---:').join('|')}|`);
     for (const metric of metrics) {
@@ -79,15 +114,13 @@ export function renderMarkdown(run: BenchRun): string {
         return f.summary ? `${format(f.summary.p50)} (${format(f.summary.p99)})` : format(f.value);
       });
       const ratioCells = configs.flatMap((config) =>
-        baselines
-          .filter((b) => b !== config)
-          .map((b) => {
-            const r = run.ratios.find(
-              (x) =>
-                x.suite === suite && x.metric === metric && x.config === config && x.baseline === b,
-            );
-            return r ? `${format(r.ratio)}×` : '–';
-          }),
+        baselinesFor(config).map((b) => {
+          const r = run.ratios.find(
+            (x) =>
+              x.suite === suite && x.metric === metric && x.config === config && x.baseline === b,
+          );
+          return r ? `${format(r.ratio)}×` : '–';
+        }),
       );
       const unit = figures.find((x) => x.metric === metric)?.unit ?? '';
       lines.push(`| ${metric} | ${unit} | ${[...cells, ...ratioCells].join(' | ')} |`);

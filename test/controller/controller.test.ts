@@ -148,6 +148,8 @@ describe('networks', () => {
     expect(h.chassis).not.toBe('');
     expect(h.ovnStatus).toContain('active');
     expect(h.ovsStatus).toContain('br-int present');
+    // startup.sh runs OVS with userspace TSO by default: the helper can take offload attachments.
+    expect(h.capabilities).toEqual(['offload']);
   });
 
   it('serves reflection that lists and describes NetworkControl and grpc.health.v1.Health', async () => {

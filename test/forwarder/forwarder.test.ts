@@ -32,6 +32,7 @@ const eth0: tapforwarder.AttachNetworkRequest = {
   macAddress: '02:00:5e:10:00:01',
   defaultRoute: true,
   mtu: 0,
+  offload: false,
 };
 const eth1: tapforwarder.AttachNetworkRequest = {
   device: 'eth1',
@@ -42,6 +43,7 @@ const eth1: tapforwarder.AttachNetworkRequest = {
   macAddress: '02:00:5e:10:00:02',
   defaultRoute: false,
   mtu: 1400,
+  offload: false,
 };
 const PEER_MAC = '02:00:5e:99:00:01';
 

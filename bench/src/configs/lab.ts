@@ -9,7 +9,11 @@
  *   the old design's polling relay (`arca-net-ts`, `arca-net-polling`).
  * - `floor-ovs`: two namespaces attached to the same lab's `br-int` by veth as
  *   logical switch ports of the same network: OVS userspace switching with no
- *   relays, the floor for any OVS backend on this machine.
+ *   relays, transmit checksums computed by the senders (no TSO).
+ * - On a lab brought up with `--offload` (OVS with userspace TSO, attachments
+ *   in offload mode): `arca-net-offload` (the real path, 64 KiB segments end
+ *   to end) and `floor-ovs-tso` (the veth floor with checksum offload left on
+ *   and userspace TSO: the real floor of any OVS backend here).
  *
  * Addresses come from the RFC 2544 benchmarking range (198.18.0.0/24); all
  * traffic stays between namespaces the benchmark created.
@@ -29,19 +33,22 @@ export interface PathLab {
   lab: BenchLab;
   hostRelay: RelayEngine;
   networkId: string;
+  /** Brought up with `--offload`: OVS with userspace TSO, attachments in offload mode. */
+  offload: boolean;
 }
 
 /** Brings a lab up with `hostRelay` (cleaning whatever a previous run left) and creates `bench`. */
-export async function upPathLab(hostRelay: RelayEngine): Promise<PathLab> {
+export async function upPathLab(hostRelay: RelayEngine, offload = false): Promise<PathLab> {
+  const name = offload ? 'offload' : hostRelay;
   const lab = new BenchLab({
-    dir: `/run/arca-net/bench-lab-${hostRelay}`,
-    prefix: `anb${hostRelay.slice(0, 3)}`,
+    dir: `/run/arca-net/bench-lab-${name}`,
+    prefix: `anb${name.slice(0, 3)}`,
   });
   await lab.down().catch(() => undefined);
-  await lab.up(hostRelay);
+  await lab.up(hostRelay, offload);
   try {
     const network = await lab.createNetwork({ name: NETWORK, subnet: `${SUBNET}.0/24` });
-    return { lab, hostRelay, networkId: network.Id };
+    return { lab, hostRelay, networkId: network.Id, offload };
   } catch (error) {
     await lab.down();
     throw error;
@@ -49,11 +56,15 @@ export async function upPathLab(hostRelay: RelayEngine): Promise<PathLab> {
 }
 
 /** Two lab containers on `bench`: the real path, with the lab's host relay engine. */
-export async function setupLabPair({ lab, hostRelay }: PathLab): Promise<PathPair> {
+export async function setupLabPair({ lab, hostRelay, offload }: PathLab): Promise<PathPair> {
   const a = await lab.runContainer('bench-a', NETWORK, `${SUBNET}.10`);
   const b = await lab.runContainer('bench-b', NETWORK, `${SUBNET}.11`);
   return {
-    config: hostRelay === 'native' ? 'arca-net' : `arca-net-${hostRelay}`,
+    config: offload
+      ? 'arca-net-offload'
+      : hostRelay === 'native'
+        ? 'arca-net'
+        : `arca-net-${hostRelay}`,
     a: { ns: a.namespace, ip: `${SUBNET}.10`, containerId: a.id },
     b: { ns: b.namespace, ip: `${SUBNET}.11`, containerId: b.id },
     gateway: `${SUBNET}.1`,
@@ -70,7 +81,7 @@ export async function setupLabPair({ lab, hostRelay }: PathLab): Promise<PathPai
  * switch port of `bench` ("MAC IP" addresses and port security, as the
  * controller makes them): OVS and OVN without any relay.
  */
-export async function setupFloorOvs({ lab, networkId }: PathLab): Promise<PathPair> {
+export async function setupFloorOvs({ lab, networkId, offload }: PathLab): Promise<PathPair> {
   const nbctl = (...args: string[]) =>
     runCommand(['ovn-nbctl', `--db=unix:${path.join(lab.helperRun, 'ovnnb_db.sock')}`, ...args]);
   const vsctl = (...args: string[]) =>
@@ -104,9 +115,12 @@ export async function setupFloorOvs({ lab, networkId }: PathLab): Promise<PathPa
       await runCommand(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
       await runCommand(['ip', '-n', ns, 'route', 'add', 'default', 'via', `${SUBNET}.1`]);
       await runCommand(['ip', '-n', lab.helperNamespace, 'link', 'set', port, 'up']);
-      // OVS's userspace datapath reads veths through AF_PACKET, which does not
-      // complete checksums that the kernel left to the NIC: compute them in the sender.
-      await runCommand(['ip', 'netns', 'exec', ns, 'ethtool', '-K', 'eth0', 'tx', 'off']);
+      // Without userspace TSO, OVS's userspace datapath reads veths through AF_PACKET
+      // without the checksum metadata: compute checksums in the sender. With it
+      // (floor-ovs-tso), checksum offload and TSO stay on.
+      if (!offload) {
+        await runCommand(['ip', 'netns', 'exec', ns, 'ethtool', '-K', 'eth0', 'tx', 'off']);
+      }
       await nbctl(
         '--',
         'lsp-add',
@@ -140,7 +154,7 @@ export async function setupFloorOvs({ lab, networkId }: PathLab): Promise<PathPa
   }
   const ns = (side: 'a' | 'b') => `${lab.location.prefix}-fo-${side}`;
   return {
-    config: 'floor-ovs',
+    config: offload ? 'floor-ovs-tso' : 'floor-ovs',
     a: { ns: ns('a'), ip: `${SUBNET}.${hosts.a}` },
     b: { ns: ns('b'), ip: `${SUBNET}.${hosts.b}` },
     gateway: `${SUBNET}.1`,

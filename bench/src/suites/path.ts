@@ -51,6 +51,24 @@ export const QUICK_BUDGET: PathBudget = {
 };
 
 const IPERF_PORT = 5201;
+
+/**
+ * runIperfClient, again (bounded) while iperf3's server still says it is busy
+ * with the previous test: it goes back to listening a moment after a client
+ * ends, so back-to-back runs against one server can race it.
+ */
+async function iperfClient(
+  ...args: Parameters<typeof runIperfClient>
+): ReturnType<typeof runIperfClient> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runIperfClient(...args);
+    } catch (error) {
+      if (attempt >= 20 || !String(error).includes('server is busy')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
 const RR_PORT = 5299;
 
 /** Measures every figure of the path suite on one configuration. */
@@ -67,12 +85,14 @@ export async function measurePath(
   await pingRtts(pair.a.ns, pair.b.ip, { count: 3, intervalSeconds: 0.05 });
   await pingRtts(pair.a.ns, pair.gateway, { count: 3, intervalSeconds: 0.05 });
 
-  for (const [metric, target] of [
-    ['ping container→gateway', pair.gateway],
-    ['ping container→container', pair.b.ip],
+  await pingRtts(pair.b.ns, pair.a.ip, { count: 3, intervalSeconds: 0.05 });
+  for (const [metric, from, target] of [
+    ['ping container→gateway', pair.a.ns, pair.gateway],
+    ['ping container→container', pair.a.ns, pair.b.ip],
+    ['ping container→container (reverse)', pair.b.ns, pair.a.ip],
   ] as const) {
     log(`${pair.config}: ${metric} (${budget.pings} pings)`);
-    const rtts = await pingRtts(pair.a.ns, target, ping);
+    const rtts = await pingRtts(from, target, ping);
     const summary = summarize(rtts);
     figures.push({
       ...base,
@@ -106,7 +126,7 @@ export async function measurePath(
     for (const streams of [1, 4]) {
       log(`${pair.config}: iperf3 TCP, ${streams} stream(s) (${budget.iperfSeconds} s)`);
       const before = pids ? cpuSnapshot(pids) : {};
-      const result = await runIperfClient(pair.a.ns, pair.b.ip, IPERF_PORT, {
+      const result = await iperfClient(pair.a.ns, pair.b.ip, IPERF_PORT, {
         seconds: budget.iperfSeconds,
         streams,
       });
@@ -132,7 +152,7 @@ export async function measurePath(
       }
     }
     log(`${pair.config}: iperf3 UDP 64-byte payloads (${budget.iperfSeconds} s)`);
-    const udp = await runIperfClient(pair.a.ns, pair.b.ip, IPERF_PORT, {
+    const udp = await iperfClient(pair.a.ns, pair.b.ip, IPERF_PORT, {
       seconds: budget.iperfSeconds,
       udpPayload: 64,
     });

@@ -45,8 +45,8 @@ export class BenchLab {
   }
 
   /** `lab up` (which cleans up what a crashed lab in the same place left). */
-  async up(hostRelay: RelayEngine = 'native'): Promise<void> {
-    await labUp(this.paths, { hostRelay });
+  async up(hostRelay: RelayEngine = 'native', offload = false): Promise<void> {
+    await labUp(this.paths, { hostRelay, offload: offload ? 'auto' : 'off' });
   }
 
   /** `lab down`: removes every namespace, process and file of the lab; idempotent. */

@@ -46,20 +46,28 @@ const GLOBAL_OPTIONS: Options = {
 const COMMANDS: Command[] = [
   {
     name: 'lab up',
-    usage: 'arca-net lab up [--hosts N] [--host-relay native|ts|polling] [--dns IP[:PORT]]...',
+    usage:
+      'arca-net lab up [--hosts N] [--host-relay native|ts|polling] [--dns IP[:PORT]]... [--offload]',
     summary:
       'start the lab: helper namespace (OVS, OVN, controller) and the lab host process; ' +
       '--host-relay swaps the host relays for a reference engine (for comparisons); ' +
       "--dns sets the upstream resolvers (default: the lab's fake upstream 203.0.113.53); " +
-      '--hosts N simulates a cluster of N hosts on an underlay (docs/cluster.md)',
+      '--hosts N simulates a cluster of N hosts on an underlay (docs/cluster.md); ' +
+      '--offload negotiates offload framing (TSO, 64 KiB segments) per attachment',
     options: {
       'host-relay': { type: 'string' },
       dns: { type: 'string', multiple: true },
       hosts: { type: 'string' },
+      offload: { type: 'boolean' },
     },
     arity: [0, 0],
     run: (c, v) =>
-      labUpCommand(c, str(v, 'host-relay'), list(v, 'dns'), str(v, 'hosts')).then(() => undefined),
+      labUpCommand(c, {
+        hostRelay: str(v, 'host-relay'),
+        dns: list(v, 'dns'),
+        hosts: str(v, 'hosts'),
+        offload: v.offload === true,
+      }).then(() => undefined),
   },
   {
     name: 'lab down',
@@ -80,7 +88,7 @@ const COMMANDS: Command[] = [
   {
     name: 'lab run',
     usage:
-      'arca-net lab run [--network NET] [--ip IP] [--alias A]... [-p [IP:][HOSTPORT:]PORT[/PROTO]]... NAME',
+      'arca-net lab run [--network NET] [--ip IP] [--alias A]... [-p [IP:][HOSTPORT:]PORT[/PROTO]]... [--offload auto|on|off] NAME',
     summary:
       "start a container VM (namespace + forwarder) connected to NET (default: the lab's 'bridge' network)",
     options: {
@@ -88,6 +96,7 @@ const COMMANDS: Command[] = [
       ip: { type: 'string' },
       alias: { type: 'string', multiple: true },
       publish: { type: 'string', short: 'p', multiple: true },
+      offload: { type: 'string' },
     },
     arity: [1, 1],
     run: (c, v, p) =>
@@ -96,6 +105,7 @@ const COMMANDS: Command[] = [
         ip: str(v, 'ip'),
         aliases: list(v, 'alias'),
         publish: list(v, 'publish'),
+        offload: str(v, 'offload'),
       }).then(() => undefined),
   },
   {
@@ -225,13 +235,15 @@ const COMMANDS: Command[] = [
   },
   {
     name: 'network connect',
-    usage: 'arca-net network connect [--ip IP] [--alias A]... [--gw-priority N] NETWORK CONTAINER',
+    usage:
+      'arca-net network connect [--ip IP] [--alias A]... [--gw-priority N] [--driver-opt arca-net.offload=auto|on|off] NETWORK CONTAINER',
     summary:
       'connect a container to a network (the highest --gw-priority carries the default route)',
     options: {
       ip: { type: 'string' },
       alias: { type: 'string', multiple: true },
       'gw-priority': { type: 'string' },
+      'driver-opt': { type: 'string', multiple: true },
     },
     arity: [2, 2],
     run: (c, v, p) =>
@@ -239,6 +251,7 @@ const COMMANDS: Command[] = [
         ip: str(v, 'ip'),
         aliases: list(v, 'alias'),
         gwPriority: str(v, 'gw-priority'),
+        driverOpts: list(v, 'driver-opt'),
       }).then(() => undefined),
   },
   {

@@ -149,7 +149,23 @@ describe('helper links driven by the domain (fake OVN driver and TAP-link primit
       `plug ${port} (c1 on net-a)`,
       `wait until ${port} is up`,
     ]);
-    expect(fake.taps.get(port)?.options).toEqual({ mac: undefined, mtu: 1500, up: true });
+    expect(fake.taps.get(port)?.options).toEqual({
+      mac: undefined,
+      mtu: 1500,
+      up: true,
+      offload: false,
+    });
+  });
+
+  it('attach with offload opens the TAP in offload mode and says so; a replay without it reopens it plain', async () => {
+    const client = await start();
+    await client.createBridge({ networkId: 'net-a', subnet: '198.51.100.0/24', name: 'a' });
+    const reply = await client.attachContainer({ ...attachRequest, offload: true });
+    expect(reply.offload).toBe(true);
+    expect(fake.taps.get(port)?.options.offload).toBe(true);
+    const again = await client.attachContainer({ ...attachRequest, offload: false });
+    expect(again.offload).toBe(false);
+    expect(fake.taps.get(port)?.options.offload).toBe(false);
   });
 
   it('a failed plug closes the TAP and the listener and removes the OVS port and the logical switch port', async () => {

@@ -28,6 +28,8 @@ export interface AttachmentInfo {
   prefixLength: number;
   gateway: string;
   connected: boolean;
+  /** The data stream uses offload framing. */
+  offload: boolean;
   /** Host connections accepted so far. */
   connections: number;
   /** Summed over every relay of the attachment (reconnects keep totals). */
@@ -90,6 +92,7 @@ class Attachment {
       prefixLength: isStatic ? p.prefixLength : (this.lease?.prefixLength ?? 0),
       gateway: isStatic ? p.gateway : (this.lease?.router ?? p.gateway),
       connected: this.link.connected,
+      offload: this.link.offload,
       connections: this.link.connections,
       stats: this.link.stats(),
     };
@@ -111,6 +114,7 @@ function sameParams(existing: Attachment, wanted: AttachParams): boolean {
     have.prefixLength === wanted.prefixLength &&
     have.defaultRoute === wanted.defaultRoute &&
     have.mtu === wanted.mtu &&
+    have.offload === wanted.offload &&
     (wanted.mac === '' || wanted.mac === existing.link.mac)
   );
 }
@@ -163,6 +167,7 @@ export class AttachmentManager {
           name: params.device,
           mac,
           mtu: params.mtu,
+          offload: params.offload,
           listen: this.options.listen,
           port: params.vsockPort,
           logger: log,

@@ -5,7 +5,7 @@
  */
 
 import { buildDnsTable, type DnsServer, parseUpstream } from '@arca-net/dns';
-import type { tapforwarder } from '@arca-net/proto';
+import { CAPABILITY_OFFLOAD, type tapforwarder } from '@arca-net/proto';
 import { addTapLinkStats, emptyTapLinkStats, type TapLinkStats } from '@arca-net/vsock';
 import type { ServiceImplementation } from 'nice-grpc';
 import type { AttachmentInfo, AttachmentManager } from './attachments.js';
@@ -58,6 +58,7 @@ export function createTapForwarderService(
         macAddress: info.mac,
         ipAddress: info.ipAddress,
         prefixLength: info.prefixLength,
+        offload: info.offload,
       };
     },
 
@@ -81,6 +82,7 @@ export function createTapForwarderService(
         activeNetworks: list.length,
         uptimeSeconds: BigInt(Math.floor((Date.now() - startedAt) / 1000)),
         totalStats: packetStats(total),
+        capabilities: [CAPABILITY_OFFLOAD],
       };
     },
 

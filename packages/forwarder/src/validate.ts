@@ -16,6 +16,8 @@ export interface AttachParams {
   mac: string;
   defaultRoute: boolean;
   mtu: number;
+  /** Offload mode: the TAP with TSO/checksum offloads, virtio-net headers on the stream. */
+  offload: boolean;
 }
 
 /** Linux's rule for interface names (dev_valid_name): 1–15 bytes, not . or .., no '/', ':' or space. */
@@ -84,6 +86,7 @@ export function validateAttach(request: tapforwarder.AttachNetworkRequest): Atta
     mac: request.macAddress === '' ? '' : validateMac(request.macAddress),
     defaultRoute: request.defaultRoute,
     mtu,
+    offload: request.offload,
   };
 }
 

@@ -26,6 +26,7 @@ const base: tapforwarder.AttachNetworkRequest = {
   macAddress: MAC,
   defaultRoute: true,
   mtu: 0,
+  offload: false,
 };
 
 describe('TAPForwarder service', () => {
@@ -129,6 +130,16 @@ describe('TAPForwarder service', () => {
     expect(await statusOf(client.setDefaultRoute({ device: 'eth1', gateway: 'x' }))).toBe(
       'INVALID_ARGUMENT',
     );
+  });
+
+  it('says it supports offload, and opens the TAP in offload mode when asked', async () => {
+    expect((await client.getStatus({})).capabilities).toEqual(['offload']);
+    const reply = await client.attachNetwork({ ...base, offload: true });
+    expect(reply.offload).toBe(true);
+    expect(plane.taps.get('eth0')?.options.offload).toBe(true);
+    const plain = await client.attachNetwork({ ...base, device: 'eth1', vsockPort: 20002 });
+    expect(plain.offload).toBe(false);
+    expect(plane.taps.get('eth1')?.options.offload).toBe(false);
   });
 
   it('picks a random locally administered unicast MAC when none is given', async () => {

@@ -15,6 +15,12 @@ import type { ForwarderPool } from './forwarders.js';
 import type { HelperClient } from './helper-client.js';
 import { checkStaticIp, nextFreeIp, prefixLength } from './ipam.js';
 import { normalizeMac, stableMac } from './mac.js';
+import {
+  type Framing,
+  negotiateFraming,
+  type OffloadPreference,
+  parseOffloadPreference,
+} from './offload.js';
 import { isPlaceholderIp, overlayPlaceholderIp } from './overlay.js';
 import type { PortAllocator } from './ports.js';
 import type { PublishedPort } from './publish.js';
@@ -36,6 +42,10 @@ export interface AttachmentInfo {
   /** Extra DNS names of the container on this network (`--alias`). */
   aliases: string[];
   status: AttachmentRecord['status'];
+  /** The data stream's framing: 'offload' (virtio-net headers, TSO) or 'plain' (QEMU's). */
+  framing: Framing;
+  /** The connect's offload preference ('auto' when it named none). */
+  offload: OffloadPreference;
   /** Relay counters, when a relay exists. */
   relay?: LinkCounters;
   /** Ports published through this network (`docker run -p`), as `docker port` lists them. */
@@ -55,6 +65,8 @@ export interface AttachmentParts {
   forwarders: ForwarderPool;
   dns: DnsFanOut;
   log: Logger;
+  /** Offload preference of a connect that names none (default 'auto'). */
+  offloadDefault?: OffloadPreference;
 }
 
 /** Connect, disconnect, bring-up with rollback, restore and teardown of attachments. */
@@ -130,6 +142,8 @@ export class Attachments {
     const devices = new Set(state.attachmentsOfContainer(c.id).map((a) => a.device));
     let index = 0;
     while (devices.has(`eth${index}`)) index++;
+    const offload: OffloadPreference | '' =
+      options.offload === undefined ? '' : parseOffloadPreference(options.offload, 'auto');
     const base = {
       containerId: c.id,
       networkId: n.id,
@@ -140,6 +154,7 @@ export class Attachments {
       mac,
       aliases,
       gwPriority: options.gwPriority ?? 0,
+      offload,
     };
     if (!c.running) {
       return this.info(state.insertAttachment({ ...base, port: null, status: 'stopped' }));
@@ -213,6 +228,9 @@ export class Attachments {
     const undo: Array<() => Promise<unknown> | unknown> = [];
     try {
       const label = `${c.name} to ${n.name}`;
+      const preference = a.offload || this.#p.offloadDefault || 'auto';
+      const framing = await negotiateFraming(preference, this.#p, c, n);
+      const offload = framing === 'offload';
       undo.push(() => helper.detachContainer(c.id, n.id, c.name));
       const attached = await helper.attachContainer(
         {
@@ -223,9 +241,15 @@ export class Attachments {
           hostname: c.name,
           aliases: a.aliases,
           vsockPort: port,
+          offload,
         },
         label,
       );
+      if ((attached.offload ?? false) !== offload) {
+        throw errors.helperFailed(
+          `AttachContainer ${label}: helper did not open offload=${offload}`,
+        );
+      }
       if (attached.macAddress && attached.macAddress.toLowerCase() !== a.mac) {
         throw errors.helperFailed(
           `AttachContainer ${label}: helper set MAC ${attached.macAddress}, not ${a.mac}`,
@@ -247,7 +271,14 @@ export class Attachments {
         macAddress: record.mac,
         defaultRoute: defaultRouteAttachment(state, c.id)?.networkId === n.id,
         mtu: n.mtu,
+        offload,
       });
+      if ((set.offload ?? false) !== offload) {
+        throw errors.forwarderFailed(
+          c.name,
+          `AttachNetwork ${record.device}: forwarder did not open offload=${offload}`,
+        );
+      }
       if (set.macAddress && set.macAddress.toLowerCase() !== record.mac) {
         throw errors.forwarderFailed(
           c.name,
@@ -256,16 +287,17 @@ export class Attachments {
       }
 
       const key = linkKey(c.id, n.id);
-      if (mode === 'new' || !bridge.has(key)) {
+      if (mode === 'new' || bridge.framingOf(key) !== framing) {
         await bridge.add({
           key,
           port,
           container: forwarders.endpointOf(c),
           helper: helper.endpoint,
+          framing,
         });
         undo.push(() => bridge.remove(key));
       }
-      return state.updateAttachment(c.id, n.id, { status: 'ready' });
+      return state.updateAttachment(c.id, n.id, { status: 'ready', framing });
     } catch (err) {
       if (mode === 'replay') throw err;
       for (const step of undo.reverse()) {
@@ -339,6 +371,8 @@ export class Attachments {
       mac: a.mac,
       aliases: a.aliases,
       status: a.status,
+      framing: a.framing ?? 'plain',
+      offload: a.offload || this.#p.offloadDefault || 'auto',
       ports: [],
       ...(relay ? { relay } : {}),
     };

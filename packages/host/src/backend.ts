@@ -30,6 +30,7 @@ import {
 import { errors } from './errors.js';
 import { ForwarderPool } from './forwarders.js';
 import { HelperClient } from './helper-client.js';
+import type { OffloadPreference } from './offload.js';
 import { ClusterSync, deleteNetworkInHelper, syncOverlayNetworks } from './overlay.js';
 import { parsePortSpecs } from './port-spec.js';
 import { PortAllocator } from './ports.js';
@@ -59,6 +60,11 @@ export interface OvsNetworkBackendOptions {
   helperWatchMs?: number;
   /** This host is one of a cluster (docs/cluster.md): listings pick up overlay networks of the others. */
   cluster?: boolean;
+  /**
+   * Offload framing of a connect that names none (its `offload` option):
+   * 'auto' (default) negotiates per attachment, 'off' keeps every stream plain.
+   */
+  offload?: OffloadPreference;
 }
 
 /** The embeddable network backend. Create with {@link OvsNetworkBackend.open}; always {@link close}. */
@@ -90,6 +96,7 @@ export class OvsNetworkBackend {
         logger: options.bridge?.logger ?? options.logger ?? silentLogger,
       }),
       dns: new DnsFanOut(state, forwarders, options.dnsUpstreams ?? [], log),
+      offloadDefault: options.offload ?? 'auto',
     };
     this.#attachments = new Attachments(this.#p);
     if (options.cluster) this.#cluster = new ClusterSync(this.#p);

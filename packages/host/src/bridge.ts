@@ -11,6 +11,7 @@ import {
   type DirectionStats,
   dialStream,
   type FrameRelay,
+  type Framing,
   PollingRelay,
   Relay,
   type RelayCloseInfo,
@@ -36,14 +37,14 @@ export interface DataPlane {
     options: { timeoutMs: number; signal: AbortSignal },
   ): Promise<DialedStream>;
   /** Takes ownership of both stream fds when it returns; when it throws, the caller still owns them. */
-  relay(containerFd: number, helperFd: number): FrameRelay;
+  relay(containerFd: number, helperFd: number, options?: { framing?: Framing }): FrameRelay;
 }
 
 /** The native data plane: `dialStream` + `Relay` (stream↔stream) from `@arca-net/vsock`. */
 export const nativeDataPlane: DataPlane = {
   dial: (endpoint, port, options) => dialStream(endpoint, port, options),
-  relay: (containerFd, helperFd) =>
-    Relay.open({ kind: 'stream', fd: containerFd }, { kind: 'stream', fd: helperFd }),
+  relay: (containerFd, helperFd, options) =>
+    Relay.open({ kind: 'stream', fd: containerFd }, { kind: 'stream', fd: helperFd }, options),
 };
 
 /**
@@ -61,8 +62,8 @@ export function dataPlaneFor(engine: RelayEngine): DataPlane {
   const Engine = engine === 'ts' ? TsRelay : PollingRelay;
   return {
     dial: nativeDataPlane.dial,
-    relay: (containerFd, helperFd) =>
-      Engine.open({ kind: 'stream', fd: containerFd }, { kind: 'stream', fd: helperFd }),
+    relay: (containerFd, helperFd, options) =>
+      Engine.open({ kind: 'stream', fd: containerFd }, { kind: 'stream', fd: helperFd }, options),
   };
 }
 
@@ -74,6 +75,8 @@ export interface BridgeLink {
   port: number;
   container: VmEndpoint;
   helper: VmEndpoint;
+  /** Framing of both streams (default plain). */
+  framing?: Framing;
 }
 
 /** Counters of one attachment, summed over every relay it has had. */
@@ -195,6 +198,12 @@ export class NetworkBridge {
     return this.#links.has(key);
   }
 
+  /** The framing a link relays with, or undefined when unknown. */
+  framingOf(key: string): Framing | undefined {
+    const state = this.#links.get(key);
+    return state ? (state.link.framing ?? 'plain') : undefined;
+  }
+
   /** Counters of one attachment, or undefined when unknown. */
   counters(key: string): LinkCounters | undefined {
     const state = this.#links.get(key);
@@ -277,7 +286,9 @@ export class NetworkBridge {
     }
     let relay: FrameRelay;
     try {
-      relay = this.#dataPlane.relay(container.value.fd, helper.value.fd);
+      relay = this.#dataPlane.relay(container.value.fd, helper.value.fd, {
+        framing: link.framing ?? 'plain',
+      });
     } catch (err) {
       container.value.close();
       helper.value.close();

@@ -102,6 +102,8 @@ export interface ConnectOptions {
   mac?: string;
   /** `--gw-priority`: the highest among non-internal networks carries the default route (default 0). */
   gwPriority?: number;
+  /** Offload framing for this attachment (driver option `arca-net.offload`); default: the backend's. */
+  offload?: 'auto' | 'on' | 'off';
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;

@@ -28,7 +28,8 @@ export type ForwarderRpc =
   | 'AttachNetwork'
   | 'DetachNetwork'
   | 'UpdateDNSMappings'
-  | 'SetDefaultRoute';
+  | 'SetDefaultRoute'
+  | 'GetStatus';
 
 /**
  * (RPC, status) → host error code. No forwarder status means anything more
@@ -41,6 +42,7 @@ export const FORWARDER_STATUS_TABLE: StatusTable<ForwarderRpc, never> = {
   DetachNetwork: {},
   UpdateDNSMappings: {},
   SetDefaultRoute: {},
+  GetStatus: {},
 };
 
 function forwarderError(container: string, failure: RpcFailure<never>): NetworkBackendError {
@@ -100,6 +102,19 @@ export class ForwarderPool {
       () => client.attachNetwork(request),
       (failure) => forwarderError(c.name, failure),
     );
+  }
+
+  /** The forwarder's optional features (its GetStatus `capabilities`, e.g. "offload"). */
+  async capabilities(c: ContainerRecord): Promise<string[]> {
+    const client = await this.#client(c);
+    const status = await callRpc(
+      FORWARDER_STATUS_TABLE,
+      'GetStatus',
+      'GetStatus',
+      () => client.getStatus({}),
+      (failure) => forwarderError(c.name, failure),
+    );
+    return status.capabilities ?? [];
   }
 
   /** Removes a device from the container VM; false when it did not exist. */

@@ -180,6 +180,12 @@ export class HelperClient {
     return Number(health.uptimeSeconds);
   }
 
+  /** The helper's optional features (its GetHealth `capabilities`, e.g. "offload"). */
+  async capabilities(): Promise<string[]> {
+    const health = await this.#call('GetHealth', 'GetHealth', (client) => client.getHealth({}));
+    return health.capabilities ?? [];
+  }
+
   /** Closes the channel. Idempotent. */
   close(): Promise<void> {
     return this.#conn.close();

@@ -47,6 +47,15 @@ export {
 } from './errors.js';
 export { defaultPools, planNetworkAddressing } from './ipam.js';
 export { normalizeMac, stableMac } from './mac.js';
+export {
+  chooseFraming,
+  type Framing,
+  networkOffloadVeto,
+  OFFLOAD_OPTION,
+  OFFLOAD_PREFERENCES,
+  type OffloadPreference,
+  parseOffloadPreference,
+} from './offload.js';
 export { needsPlainFraming } from './overlay.js';
 export {
   formatBinding,

@@ -81,6 +81,8 @@ export interface AttachmentRow {
   status: AttachmentStatus;
   seq: number;
   gw_priority: number;
+  offload?: string;
+  framing?: string;
 }
 
 export const toNetwork = (r: NetworkRow): NetworkRecord => ({
@@ -115,4 +117,6 @@ export const toAttachment = (r: AttachmentRow): AttachmentRecord => ({
   status: r.status,
   seq: r.seq,
   gwPriority: r.gw_priority,
+  offload: (r.offload ?? '') as AttachmentRecord['offload'],
+  framing: r.framing === 'offload' ? 'offload' : 'plain',
 });

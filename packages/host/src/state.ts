@@ -5,6 +5,7 @@
  * finish or roll back. Everything here is synchronous and transactional.
  */
 import Database from 'better-sqlite3';
+import type { Framing, OffloadPreference } from './offload.js';
 import {
   type AttachmentRow,
   type ContainerRow,
@@ -70,11 +71,18 @@ export interface AttachmentRecord {
   seq: number;
   /** `--gw-priority`: the highest non-internal one carries the default route (0 when absent). */
   gwPriority?: number;
+  /** The connect's offload preference ('' or absent: the backend's default). */
+  offload?: OffloadPreference | '';
+  /** The framing its data stream uses since its last bring-up (absent: plain). */
+  framing?: Framing;
 }
 
 /** Fields of an attachment that may change after insert. */
 export type AttachmentPatch = Partial<
-  Pick<AttachmentRecord, 'port' | 'ip' | 'prefixLength' | 'gateway' | 'mac' | 'status' | 'device'>
+  Pick<
+    AttachmentRecord,
+    'port' | 'ip' | 'prefixLength' | 'gateway' | 'mac' | 'status' | 'device' | 'framing'
+  >
 >;
 
 const patchColumns: Record<keyof AttachmentPatch, string> = {
@@ -85,6 +93,7 @@ const patchColumns: Record<keyof AttachmentPatch, string> = {
   mac: 'mac',
   status: 'status',
   device: 'device',
+  framing: 'framing',
 };
 
 /** The state database. One instance per daemon; close it on shutdown. */
@@ -103,14 +112,11 @@ export class StateStore {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     db.exec(SCHEMA);
-    const columns = db.prepare('PRAGMA table_info(attachments)').all() as { name: string }[];
-    if (!columns.some((c) => c.name === 'gw_priority')) {
-      db.exec('ALTER TABLE attachments ADD COLUMN gw_priority INTEGER NOT NULL DEFAULT 0');
-    }
-    const networkColumns = db.prepare('PRAGMA table_info(networks)').all() as { name: string }[];
-    if (!networkColumns.some((c) => c.name === 'driver')) {
-      db.exec("ALTER TABLE networks ADD COLUMN driver TEXT NOT NULL DEFAULT 'bridge'");
-    }
+    // Columns added after a database was first made (a table's CREATE is not re-run).
+    addMissingColumn(db, 'attachments', 'gw_priority', 'INTEGER NOT NULL DEFAULT 0');
+    addMissingColumn(db, 'attachments', 'offload', "TEXT NOT NULL DEFAULT ''");
+    addMissingColumn(db, 'attachments', 'framing', "TEXT NOT NULL DEFAULT 'plain'");
+    addMissingColumn(db, 'networks', 'driver', "TEXT NOT NULL DEFAULT 'bridge'");
     return new StateStore(db);
   }
 
@@ -238,13 +244,15 @@ export class StateStore {
     const record: AttachmentRecord = { ...attachment, seq: next };
     this.#db
       .prepare(
-        `INSERT INTO attachments (container_id, network_id, device, port, ip, prefix_length, gateway, mac, aliases, status, seq, gw_priority)
-         VALUES (@containerId, @networkId, @device, @port, @ip, @prefixLength, @gateway, @mac, @aliases, @status, @seq, @gwPriority)`,
+        `INSERT INTO attachments (container_id, network_id, device, port, ip, prefix_length, gateway, mac, aliases, status, seq, gw_priority, offload, framing)
+         VALUES (@containerId, @networkId, @device, @port, @ip, @prefixLength, @gateway, @mac, @aliases, @status, @seq, @gwPriority, @offload, @framing)`,
       )
       .run({
         ...record,
         aliases: JSON.stringify(record.aliases),
         gwPriority: record.gwPriority ?? 0,
+        offload: record.offload ?? '',
+        framing: record.framing ?? 'plain',
       });
     return record;
   }
@@ -322,5 +330,18 @@ export class StateStore {
     return (
       this.#db.prepare('SELECT * FROM attachments ORDER BY seq').all() as AttachmentRow[]
     ).map(toAttachment);
+  }
+}
+
+/** `ALTER TABLE … ADD COLUMN` when `table` lacks `column` (a database from an earlier version). */
+function addMissingColumn(
+  db: Database.Database,
+  table: string,
+  column: string,
+  type: string,
+): void {
+  const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+  if (!columns.some((c) => c.name === column)) {
+    db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
   }
 }

@@ -57,6 +57,7 @@ export function helperCalls(helper: HelperCalls): Record<HelperRpc, () => Promis
           hostname: CONTAINER.name,
           aliases: [],
           vsockPort: 20000,
+          offload: false,
         },
         'one to front',
       ),
@@ -84,7 +85,10 @@ export function helperCalls(helper: HelperCalls): Record<HelperRpc, () => Promis
 
 /** Per TAPForwarder RPC, a call of it through `pool` (of src/ or of dist/) to {@link CONTAINER}. */
 export function forwarderCalls(
-  pool: Pick<ForwarderPool, 'attachNetwork' | 'detachNetwork' | 'updateDns' | 'setDefaultRoute'>,
+  pool: Pick<
+    ForwarderPool,
+    'attachNetwork' | 'detachNetwork' | 'updateDns' | 'setDefaultRoute' | 'capabilities'
+  >,
 ): Record<ForwarderRpc, () => Promise<unknown>> {
   return {
     AttachNetwork: () =>
@@ -97,9 +101,11 @@ export function forwarderCalls(
         macAddress: '02:42:0a:14:00:02',
         defaultRoute: true,
         mtu: 0,
+        offload: false,
       }),
     DetachNetwork: () => pool.detachNetwork(CONTAINER, 'eth0'),
     UpdateDNSMappings: () => pool.updateDns(CONTAINER, { networks: {}, upstreamServers: [] }),
     SetDefaultRoute: () => pool.setDefaultRoute(CONTAINER, 'eth0', '10.20.0.1'),
+    GetStatus: () => pool.capabilities(CONTAINER),
   };
 }

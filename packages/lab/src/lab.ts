@@ -8,7 +8,13 @@
  */
 import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkUpstreams, errors, NetworkBackendError, type RelayEngine } from '@arca-net/host';
+import {
+  checkUpstreams,
+  errors,
+  NetworkBackendError,
+  type OffloadPreference,
+  type RelayEngine,
+} from '@arca-net/host';
 import { LabClient } from './api/client.js';
 import type { ComponentHealth } from './api/routes.js';
 import { checkHostCount, clusterEnv, createUnderlay, hostPaths } from './cluster.js';
@@ -55,6 +61,8 @@ export interface LabSettings {
   dnsUpstreams?: string[];
   /** Hosts of the lab (`lab up --hosts N`; absent: 1). Hosts 2… have their own lab.json without it. */
   hosts?: number;
+  /** Offload preference of connects that name none (absent: off; `lab up --offload`: auto). */
+  offload?: OffloadPreference;
 }
 
 /** The settings of the lab in `paths.dir`, or undefined when none was brought up there. */
@@ -70,11 +78,20 @@ export async function readLabSettings(paths: LabPaths): Promise<LabSettings | un
  * Environment of helpervm/startup.sh for host `host` of `hosts` (cluster.ts);
  * host 1 has the uplink to the outside namespace.
  */
-function helperEnv(paths: LabPaths, host = 1, hosts = 1): NodeJS.ProcessEnv {
+function helperEnv(
+  paths: LabPaths,
+  {
+    host = 1,
+    hosts = 1,
+    offload = 'off',
+  }: { host?: number; hosts?: number; offload?: OffloadPreference },
+): NodeJS.ProcessEnv {
   return {
     ...process.env,
     ...(host === 1 ? uplinkEnv() : {}),
     ...clusterEnv(host, hosts),
+    // OVS with userspace TSO only in a lab that may open offload attachments.
+    ARCA_OVS_USERSPACE_TSO: offload === 'off' ? 'false' : 'true',
     ARCA_HELPER_STATE: paths.helperState,
     ARCA_HELPER_RUN: paths.helperRun,
     ARCA_HELPER_TIMEOUT: '30',
@@ -85,8 +102,12 @@ function helperEnv(paths: LabPaths, host = 1, hosts = 1): NodeJS.ProcessEnv {
 
 /** startup.sh's environment of host `host` of the lab in `paths` (e.g. `startup.sh start` brings a dead daemon back). */
 export async function labHelperEnv(paths: LabPaths, host = 1): Promise<NodeJS.ProcessEnv> {
-  const hosts = (await readLabSettings(paths))?.hosts ?? 1;
-  return helperEnv(hostPaths(paths, host), host, hosts);
+  const settings = await readLabSettings(paths);
+  return helperEnv(hostPaths(paths, host), {
+    host,
+    hosts: settings?.hosts ?? 1,
+    offload: settings?.offload ?? 'off',
+  });
 }
 
 async function lastLogLine(file: string): Promise<string> {
@@ -150,6 +171,11 @@ export interface LabUpOptions {
   dnsUpstreams?: string[];
   /** Simulated hosts (default 1): a cluster on an underlay, host 1 central (cluster.ts). */
   hosts?: number;
+  /**
+   * Offload framing of attachments whose connect names none: 'off' (default: plain QEMU
+   * framing, OVS without userspace TSO), 'auto' (negotiated per attachment) or 'on'.
+   */
+  offload?: OffloadPreference;
 }
 
 /** `lab up`: brings the lab up, or fails with one line and leaves nothing behind. */
@@ -180,6 +206,7 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
         createdAt: new Date().toISOString(),
         hostRelay,
         dnsUpstreams,
+        offload: options.offload ?? 'off',
         ...(k === 1 && hosts > 1 ? { hosts } : {}),
       };
       await writeFile(hp.settings, `${JSON.stringify(settings, null, 2)}\n`);
@@ -195,10 +222,14 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
         if (hosts > 1) await createUnderlay(paths, hosts);
         // The central (host 1) first: the chassis wait for its databases.
         for (let k = 1; k <= hosts; k++) {
-          await startHelper(hostPaths(paths, k), helperEnv(hostPaths(paths, k), k, hosts), {
-            timeoutMs,
-            update: (text) => update(hosts > 1 ? `host ${k}: ${text}` : text),
-          });
+          await startHelper(
+            hostPaths(paths, k),
+            helperEnv(hostPaths(paths, k), { host: k, hosts, offload: options.offload }),
+            {
+              timeoutMs,
+              update: (text) => update(hosts > 1 ? `host ${k}: ${text}` : text),
+            },
+          );
         }
       },
     );
@@ -212,6 +243,7 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
             dnsUpstreams,
             timeoutMs,
             cluster: hosts > 1,
+            offload: options.offload ?? 'off',
           }),
       );
     }
@@ -278,13 +310,20 @@ export async function restartLabHost(paths: LabPaths, host = 1): Promise<void> {
     dnsUpstreams: settings.dnsUpstreams ?? [UPSTREAM_ADDRESS],
     timeoutMs: labTimeoutMs(),
     cluster: hosts > 1,
+    offload: settings.offload ?? 'off',
   });
 }
 
 /** Starts the lab host process of `paths` and waits until it is healthy. */
 async function startHost(
   paths: LabPaths,
-  options: { hostRelay: RelayEngine; dnsUpstreams: string[]; timeoutMs: number; cluster: boolean },
+  options: {
+    hostRelay: RelayEngine;
+    dnsUpstreams: string[];
+    timeoutMs: number;
+    cluster: boolean;
+    offload: OffloadPreference;
+  },
 ): Promise<void> {
   const { hostRelay, dnsUpstreams, timeoutMs } = options;
   const argv = [
@@ -296,6 +335,8 @@ async function startHost(
     paths.config.prefix,
     '--host-relay',
     hostRelay,
+    '--offload',
+    options.offload,
     ...dnsUpstreams.flatMap((u) => ['--dns', u]),
     ...(options.cluster ? ['--cluster'] : []),
   ];
@@ -392,7 +433,7 @@ export async function labDown(
     const namespaces = (await listNamespaces()).filter((name) => owned.ownsNamespace(name));
     if (namespaces.includes(owned.helperNamespace)) {
       await runCommand(inNamespace(owned.helperNamespace, [helperStartupScript, 'stop']), {
-        env: helperEnv(paths),
+        env: helperEnv(paths, {}),
         timeoutMs: 60_000,
       }).catch(() => undefined);
     }
@@ -510,7 +551,7 @@ async function hostStatus(paths: LabPaths, role?: 'chassis'): Promise<LabStatus>
     rows.push({
       name: 'lab host',
       healthy: true,
-      detail: `pid ${hostPid}, ${paths.hostSocket}, ${settings.hostRelay ?? 'native'} relays`,
+      detail: `pid ${hostPid}, ${paths.hostSocket}, ${settings.hostRelay ?? 'native'} relays, offload ${settings.offload ?? 'off'}`,
     });
     rows.push(...health.components);
   } catch (error) {

@@ -30,3 +30,11 @@ export function helperDataPort(port: number): number {
 export function isDataPort(port: number): boolean {
   return Number.isInteger(port) && port >= DATA_PORT_MIN && port < DATA_PORT_LIMIT;
 }
+
+/**
+ * Capability of a forwarder (`GetStatusResponse.capabilities`) or a helper
+ * (`GetHealthResponse.capabilities`): it can open an attachment in offload
+ * mode (the `offload` fields of AttachNetwork / AttachContainer: a 12-byte
+ * virtio_net_hdr_v1 after each length, TAPs with TSO/checksum offloads).
+ */
+export const CAPABILITY_OFFLOAD = 'offload';

@@ -102,6 +102,7 @@ export class FakeTapLinkPrimitives implements TapLinkPrimitives {
     const tap: FakeTap = {
       name,
       mac: options.mac ?? '02:00:00:00:00:01',
+      offload: options.offload === true,
       options,
       get closed() {
         return closed;

@@ -3,13 +3,25 @@
  * relay (a Node-API addon), plus pure-TS reference relays for benchmarks and cross-checks.
  */
 export {
+  checkVnetHeader,
   DEFAULT_MAX_FRAME,
   encodeFrame,
+  encodeVnetHeader,
   FRAME_HEADER,
   FrameDecoder,
+  type Framing,
+  OFFLOAD_MAX_FRAME,
   type ScanResult,
   scanFrames,
   splitFrames,
+  VNET_F_DATA_VALID,
+  VNET_F_NEEDS_CSUM,
+  VNET_GSO_NONE,
+  VNET_GSO_TCPV4,
+  VNET_GSO_TCPV6,
+  VNET_GSO_UDP_L4,
+  VNET_HDR,
+  type VnetHeader,
 } from './codec.js';
 export {
   formatVmEndpoint,
@@ -44,7 +56,14 @@ export {
   StreamListener,
   StreamSocket,
 } from './socket.js';
-export { checkInterfaceName, formatMac, parseMac, TapDevice, type TapOptions } from './tap.js';
+export {
+  checkInterfaceName,
+  formatMac,
+  offloadNames,
+  parseMac,
+  TapDevice,
+  type TapOptions,
+} from './tap.js';
 export {
   addTapLinkStats,
   emptyTapLinkStats,

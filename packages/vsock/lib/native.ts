@@ -26,6 +26,8 @@ export interface NativeScanResult {
   payload: number;
   error: boolean;
   badLength: number;
+  /** Offload framing: why the virtio-net header was refused ('' when it was not). */
+  badHeader: string;
 }
 
 /** End kinds as the addon numbers them. */
@@ -41,7 +43,9 @@ export interface NativeAddon {
   setLoopThreads(threads: number): boolean;
   loopThreads(): number;
   droppedEvents(): number;
-  scanFrames(data: Uint8Array, maxFrame: number): NativeScanResult;
+  scanFrames(data: Uint8Array, maxFrame: number, offload?: boolean): NativeScanResult;
+  /** What the relay writes to the router for one offload unit (src/offload.cc; tests only). */
+  finishOffloads(unit: Uint8Array): Buffer[];
   relayOpen(
     id: number,
     kindA: number,
@@ -49,6 +53,8 @@ export interface NativeAddon {
     kindB: number,
     fdB: number,
     maxFrame: number,
+    offload?: boolean,
+    finishMac?: Uint8Array,
   ): RelayHandle;
   relayClose(handle: RelayHandle): void;
   /** [aToB.frames, bytes, drops, protocolErrors, bToA.frames, bytes, drops, protocolErrors] */
@@ -71,7 +77,8 @@ export interface NativeAddon {
     mac: Uint8Array | null,
     mtu: number,
     up: boolean,
-  ): { fd: number; ifindex: number; mac: Buffer };
+    offload?: boolean,
+  ): { fd: number; ifindex: number; mac: Buffer; offloads: number };
   tapSetMtu(name: string, mtu: number): void;
   socketPair(): [number, number];
   dupFd(fd: number): number;

@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { closeSync, fstatSync, readSync, writeSync } from 'node:fs';
-import { FRAME_HEADER, scanFrames } from './codec.js';
+import { FRAME_HEADER, type Framing, protocolErrorMessage, scanFrames } from './codec.js';
 import { toVsockError, VsockError } from './errors.js';
 import {
   CloseLatch,
+  checkFraming,
   checkMaxFrame,
   type DirectionStats,
   emptyStats,
@@ -42,12 +43,14 @@ export class PollingRelay extends EventEmitter implements FrameRelay {
   readonly #stats: RelayStats = emptyStats();
   readonly #latch = new CloseLatch(this);
   readonly #maxFrame: number;
+  readonly #framing: Framing;
   #closing = false;
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
 
-  private constructor(a: RelayEnd, b: RelayEnd, maxFrame: number) {
+  private constructor(a: RelayEnd, b: RelayEnd, maxFrame: number, framing: Framing) {
     super();
     this.#maxFrame = maxFrame;
+    this.#framing = framing;
     const cap = Math.max(256 * 1024, 2 * (maxFrame + FRAME_HEADER + 1));
     const dir = (src: RelayEnd, dst: RelayEnd, side: 'a' | 'b', stats: DirectionStats) => ({
       src,
@@ -66,6 +69,7 @@ export class PollingRelay extends EventEmitter implements FrameRelay {
   /** Takes ownership of both fds on success; on a throw the caller still owns them. */
   static open(a: RelayEnd, b: RelayEnd, options?: RelayOptions): PollingRelay {
     const maxFrame = checkMaxFrame(options);
+    const framing = checkFraming(options);
     [a, b].forEach((end, i) => {
       const side = i === 0 ? 'a' : 'b';
       if (end.kind === 'raw')
@@ -84,7 +88,7 @@ export class PollingRelay extends EventEmitter implements FrameRelay {
         );
       }
     });
-    return new PollingRelay(a, b, maxFrame);
+    return new PollingRelay(a, b, maxFrame, framing);
   }
 
   get closed(): boolean {
@@ -151,7 +155,7 @@ export class PollingRelay extends EventEmitter implements FrameRelay {
       return this.#write(dir) || true;
     }
     dir.inLen += n;
-    const scan = scanFrames(dir.inBuf.subarray(0, dir.inLen), this.#maxFrame);
+    const scan = scanFrames(dir.inBuf.subarray(0, dir.inLen), this.#maxFrame, this.#framing);
     if (scan.complete > 0) {
       dir.out = Buffer.from(dir.inBuf.subarray(0, scan.complete));
       dir.outPos = 0;
@@ -163,7 +167,7 @@ export class PollingRelay extends EventEmitter implements FrameRelay {
       this.#finish({
         reason: 'protocol',
         side: dir.side,
-        message: `${dir.side}: invalid frame length ${scan.badLength} (allowed 1..${this.#maxFrame})`,
+        message: protocolErrorMessage(dir.side, scan, this.#maxFrame, this.#framing),
       });
       return false;
     }

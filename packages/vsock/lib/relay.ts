@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { DEFAULT_MAX_FRAME } from './codec.js';
+import { DEFAULT_MAX_FRAME, type Framing, OFFLOAD_MAX_FRAME, VNET_HDR } from './codec.js';
 import { invalid, toVsockError } from './errors.js';
 import {
   addon,
@@ -38,8 +38,22 @@ export interface RelayCloseInfo {
   message?: string;
 }
 export interface RelayOptions {
-  /** Largest frame accepted on a stream end (default 65536); 0 or more is a protocol error. */
+  /**
+   * Largest length accepted on a stream end (default 65536, or 65535 + 12 in offload framing);
+   * 0 or more is a protocol error.
+   */
   maxFrame?: number;
+  /**
+   * 'offload': every frame carries a 12-byte virtio-net header after its length (TAP ends must
+   * be opened with offload); stream sources are checked header by header. Default 'plain'.
+   */
+  framing?: Framing;
+  /**
+   * Offload framing, native relay: frames written to a TAP end for this MAC (the network's
+   * router) that carry offloaded checksums leave segmented and checksummed in software:
+   * OVS 3.1's userspace NAT corrupts offloaded checksums.
+   */
+  finishMac?: string;
 }
 
 /** What every relay implementation (native, TS, polling) offers. */
@@ -53,11 +67,22 @@ export interface FrameRelay extends EventEmitter {
 }
 
 export function checkMaxFrame(options?: RelayOptions): number {
-  const maxFrame = options?.maxFrame ?? DEFAULT_MAX_FRAME;
-  if (!Number.isInteger(maxFrame) || maxFrame < 1 || maxFrame > 1 << 20) {
-    throw invalid(`bad maxFrame ${maxFrame}: expected an integer 1..1048576`);
+  const offload = checkFraming(options) === 'offload';
+  const maxFrame = options?.maxFrame ?? (offload ? OFFLOAD_MAX_FRAME : DEFAULT_MAX_FRAME);
+  const min = offload ? VNET_HDR + 1 : 1;
+  if (!Number.isInteger(maxFrame) || maxFrame < min || maxFrame > 1 << 20) {
+    throw invalid(`bad maxFrame ${maxFrame}: expected an integer ${min}..1048576`);
   }
   return maxFrame;
+}
+
+/** The framing asked for ('plain' by default). */
+export function checkFraming(options?: RelayOptions): Framing {
+  const framing = options?.framing ?? 'plain';
+  if (framing !== 'plain' && framing !== 'offload') {
+    throw invalid(`bad framing '${String(framing)}': expected 'plain' or 'offload'`);
+  }
+  return framing;
 }
 
 export function emptyStats(): RelayStats {
@@ -65,6 +90,11 @@ export function emptyStats(): RelayStats {
     aToB: { frames: 0, bytes: 0, drops: 0, protocolErrors: 0 },
     bToA: { frames: 0, bytes: 0, drops: 0, protocolErrors: 0 },
   };
+}
+
+function macBytes(mac: string): Uint8Array {
+  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) throw invalid(`bad finishMac '${mac}'`);
+  return Buffer.from(mac.split(':').map((h) => Number.parseInt(h, 16)));
 }
 
 function kindCode(end: RelayEnd, side: string): number {
@@ -116,6 +146,7 @@ export class Relay extends EventEmitter implements FrameRelay {
 
   static open(a: RelayEnd, b: RelayEnd, options?: RelayOptions): Relay {
     const maxFrame = checkMaxFrame(options);
+    const offload = checkFraming(options) === 'offload';
     const kindA = kindCode(a, 'a');
     const kindB = kindCode(b, 'b');
     let relay: Relay | undefined;
@@ -125,7 +156,16 @@ export class Relay extends EventEmitter implements FrameRelay {
       else pending.push(event);
     });
     try {
-      const handle = addon.relayOpen(id, kindA, a.fd, kindB, b.fd, maxFrame);
+      const handle = addon.relayOpen(
+        id,
+        kindA,
+        a.fd,
+        kindB,
+        b.fd,
+        maxFrame,
+        offload,
+        options?.finishMac === undefined ? undefined : macBytes(options.finishMac),
+      );
       relay = new Relay(handle);
     } catch (err) {
       unregisterEvents(id);

@@ -36,6 +36,8 @@ export interface TapLinkStats {
 export interface LinkTap {
   readonly name: string;
   readonly mac: string;
+  /** Frames carry a virtio-net header (the TAP was opened in offload mode). */
+  readonly offload?: boolean;
   /** A dup of the TAP fd, owned by the caller; the device lives while any dup is open. */
   dupFd(): number;
   close(): void;
@@ -67,17 +69,25 @@ export interface TapLinkPrimitives {
    * Relays frames between a dup of `tap`'s fd (end a) and `socket` (end b);
    * takes the socket's fd when it returns, leaves everything as it was when it throws.
    */
-  openRelay(tap: LinkTap, socket: LinkSocket): FrameRelay;
+  openRelay(tap: LinkTap, socket: LinkSocket, options?: { finishMac?: string }): FrameRelay;
 }
 
 /** TAP devices, stream listeners and native relays of this package. */
 export const nativeTapLinkPrimitives: TapLinkPrimitives = {
   createTap: (name, options) => TapDevice.create(name, options),
   listen: (where, port) => listenStream(where, port),
-  openRelay(tap, socket) {
+  openRelay(tap, socket, options) {
     const tapFd = tap.dupFd();
     try {
-      const relay = Relay.open({ kind: 'tap', fd: tapFd }, { kind: 'stream', fd: socket.fd });
+      const framing = tap.offload === true ? 'offload' : 'plain';
+      const relay = Relay.open(
+        { kind: 'tap', fd: tapFd },
+        { kind: 'stream', fd: socket.fd },
+        {
+          framing,
+          ...(framing === 'offload' && options?.finishMac ? { finishMac: options.finishMac } : {}),
+        },
+      );
       socket.detachFd();
       return relay;
     } catch (err) {
@@ -104,6 +114,10 @@ export interface TapLinkOptions {
   /** MAC and MTU of the TAP (the kernel's defaults when absent); it is always brought up. */
   mac?: string;
   mtu?: number;
+  /** Offload mode: the TAP is opened with offloads and the stream carries virtio-net headers. */
+  offload?: boolean;
+  /** Offload mode: frames to this MAC (the router) reach the TAP segmented and checksummed. */
+  finishMac?: string;
   /** Where the listener binds, and its port. */
   listen: ListenEndpoint;
   port: number;
@@ -150,9 +164,12 @@ export class TapLink extends EventEmitter<{ connection: [connections: number] }>
   readonly mac: string;
   /** The listener's port. */
   readonly port: number;
+  /** Whether the stream uses offload framing (virtio-net header after each length). */
+  readonly offload: boolean;
   readonly #tap: LinkTap;
   readonly #listener: LinkListener;
   readonly #primitives: TapLinkPrimitives;
+  readonly #finishMac: string | undefined;
   readonly #log: Logger;
   /** The relay of the current host connection. */
   #relay: FrameRelay | undefined;
@@ -173,9 +190,11 @@ export class TapLink extends EventEmitter<{ connection: [connections: number] }>
     this.name = tap.name;
     this.mac = tap.mac;
     this.port = options.port;
+    this.offload = tap.offload === true;
     this.#tap = tap;
     this.#listener = listener;
     this.#primitives = primitives;
+    this.#finishMac = options.finishMac;
     this.#log = options.logger ?? silentLogger;
     listener.on('connection', (socket: LinkSocket) => this.#accept(socket));
     listener.on('error', (err: Error) => this.#log.error({ err }, 'data listener error'));
@@ -189,7 +208,12 @@ export class TapLink extends EventEmitter<{ connection: [connections: number] }>
     const primitives = options.primitives ?? nativeTapLinkPrimitives;
     let tap: LinkTap;
     try {
-      tap = primitives.createTap(options.name, { mac: options.mac, mtu: options.mtu, up: true });
+      tap = primitives.createTap(options.name, {
+        mac: options.mac,
+        mtu: options.mtu,
+        up: true,
+        offload: options.offload ?? false,
+      });
     } catch (err) {
       throw new TapLinkError('create-tap', `cannot create TAP ${options.name}: ${text(err)}`, {
         cause: err,
@@ -236,7 +260,11 @@ export class TapLink extends EventEmitter<{ connection: [connections: number] }>
     }
     let relay: FrameRelay;
     try {
-      relay = this.#primitives.openRelay(this.#tap, socket);
+      relay = this.#primitives.openRelay(
+        this.#tap,
+        socket,
+        this.#finishMac ? { finishMac: this.#finishMac } : undefined,
+      );
     } catch (err) {
       socket.close();
       this.#log.error({ err }, 'cannot start relay');

@@ -9,6 +9,24 @@ export interface TapOptions {
   mtu?: number;
   /** Bring the link up (default true). */
   up?: boolean;
+  /**
+   * Offload mode: IFF_VNET_HDR with a 12-byte virtio-net header on every read and write, and
+   * checksum + TSO4/6 (+ USO4/6 where the kernel has it) offloads. Default false.
+   */
+  offload?: boolean;
+}
+
+/** TUNSETOFFLOAD bits as names (for logs and status). */
+export function offloadNames(bits: number): string[] {
+  const names: Array<[number, string]> = [
+    [0x01, 'csum'],
+    [0x02, 'tso4'],
+    [0x04, 'tso6'],
+    [0x08, 'tso-ecn'],
+    [0x20, 'uso4'],
+    [0x40, 'uso6'],
+  ];
+  return names.filter(([bit]) => (bits & bit) !== 0).map(([, name]) => name);
 }
 
 /** Checks a Linux interface name: 1–15 bytes, not '.'/'..', no '/', ':' or whitespace. */
@@ -52,13 +70,21 @@ export class TapDevice {
   readonly name: string;
   readonly mac: string;
   readonly ifindex: number;
+  /** Offloads in effect ([] without offload mode): 'csum', 'tso4', 'tso6', 'tso-ecn', 'uso4', 'uso6'. */
+  readonly offloads: string[];
   #fd: number;
 
-  private constructor(name: string, fd: number, mac: string, ifindex: number) {
+  private constructor(name: string, fd: number, mac: string, ifindex: number, offloads: number) {
     this.name = name;
     this.#fd = fd;
     this.mac = mac;
     this.ifindex = ifindex;
+    this.offloads = offloadNames(offloads);
+  }
+
+  /** Whether frames on this TAP carry a virtio-net header. */
+  get offload(): boolean {
+    return this.offloads.length > 0;
   }
 
   /**
@@ -70,8 +96,8 @@ export class TapDevice {
     const mac = options?.mac === undefined ? null : parseMac(options.mac);
     const mtu = options?.mtu === undefined ? 0 : checkMtu(options.mtu);
     try {
-      const tap = addon.tapCreate(name, mac, mtu, options?.up ?? true);
-      return new TapDevice(name, tap.fd, formatMac(tap.mac), tap.ifindex);
+      const tap = addon.tapCreate(name, mac, mtu, options?.up ?? true, options?.offload ?? false);
+      return new TapDevice(name, tap.fd, formatMac(tap.mac), tap.ifindex, tap.offloads);
     } catch (err) {
       throw toVsockError(err);
     }

@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { fstatSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { FrameDecoder } from './codec.js';
+import { FrameDecoder, type Framing, protocolErrorMessage } from './codec.js';
 import { toVsockError, VsockError } from './errors.js';
 import {
   CloseLatch,
+  checkFraming,
   checkMaxFrame,
   type DirectionStats,
   emptyStats,
@@ -46,20 +47,21 @@ export class TsRelay extends EventEmitter implements FrameRelay {
   readonly #latch = new CloseLatch(this);
   #closing = false;
 
-  private constructor(a: Socket, b: Socket, maxFrame: number) {
+  private constructor(a: Socket, b: Socket, maxFrame: number, framing: Framing) {
     super();
     this.#sockets = [a, b];
-    this.#wire(a, b, this.#stats.aToB, new FrameDecoder(maxFrame), 'a');
-    this.#wire(b, a, this.#stats.bToA, new FrameDecoder(maxFrame), 'b');
+    this.#wire(a, b, this.#stats.aToB, new FrameDecoder(maxFrame, framing), 'a');
+    this.#wire(b, a, this.#stats.bToA, new FrameDecoder(maxFrame, framing), 'b');
   }
 
   /** Takes ownership of both fds on success; on a throw the caller still owns them. */
   static open(a: RelayEnd, b: RelayEnd, options?: RelayOptions): TsRelay {
     const maxFrame = checkMaxFrame(options);
+    const framing = checkFraming(options);
     checkStreamEnds('TsRelay', [a, b]);
     const sa = new Socket({ fd: a.fd, readable: true, writable: true });
     const sb = new Socket({ fd: b.fd, readable: true, writable: true });
-    return new TsRelay(sa, sb, maxFrame);
+    return new TsRelay(sa, sb, maxFrame, framing);
   }
 
   get closed(): boolean {
@@ -101,7 +103,12 @@ export class TsRelay extends EventEmitter implements FrameRelay {
         this.#finish({
           reason: 'protocol',
           side,
-          message: `${side}: invalid frame length ${out.error} (allowed 1..${decoder.maxFrame})`,
+          message: protocolErrorMessage(
+            side,
+            { badLength: out.error, badHeader: out.badHeader ?? '' },
+            decoder.maxFrame,
+            decoder.framing,
+          ),
         });
       }
     });

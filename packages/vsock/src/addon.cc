@@ -15,6 +15,7 @@
 
 #include "codec.h"
 #include "loop.h"
+#include "offload.h"
 #include "relay.h"
 #include "socket.h"
 #include "tap.h"
@@ -256,14 +257,44 @@ Napi::Value ScanFramesJs(const Napi::CallbackInfo& info) {
   if (!info[0].IsTypedArray()) throw ArgError(env, "data must be a Uint8Array");
   auto data = info[0].As<Napi::Uint8Array>();
   uint32_t maxFrame = U32(info[1], "maxFrame");
-  ScanResult r = ScanFrames(data.Data(), data.ByteLength(), maxFrame);
+  Framing framing = info[2].ToBoolean() ? Framing::kOffload : Framing::kPlain;
+  ScanResult r = ScanFrames(data.Data(), data.ByteLength(), maxFrame, framing);
   Napi::Object o = Napi::Object::New(env);
   o.Set("complete", Napi::Number::New(env, static_cast<double>(r.complete)));
   o.Set("frames", Napi::Number::New(env, static_cast<double>(r.frames)));
   o.Set("payload", Napi::Number::New(env, static_cast<double>(r.payload)));
   o.Set("error", Napi::Boolean::New(env, r.error));
   o.Set("badLength", Napi::Number::New(env, r.badLength));
+  o.Set("badHeader", Napi::String::New(env, HeaderErrorText(r.badHeader)));
   return o;
+}
+
+/** Test seam for offload.cc: the units a relay writes to the router for one offload unit. */
+Napi::Value FinishOffloadsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) throw ArgError(env, "unit must be a Uint8Array");
+  auto in = info[0].As<Napi::Uint8Array>();
+  std::vector<uint8_t> unit(in.Data(), in.Data() + in.ByteLength());
+  Napi::Array out = Napi::Array::New(env);
+  if (unit.size() >= kVnetHdr && (unit[1] & ~kVnetGsoEcn) != kVnetGsoNone) {
+    std::vector<uint8_t> scratch(unit.size());
+    struct Ctx {
+      Napi::Env env;
+      Napi::Array out;
+    } ctx{env, out};
+    SegmentTcp(
+        unit.data(), unit.size(), scratch.data(), scratch.size(),
+        [](void* c, const uint8_t* p, size_t n) {
+          auto* x = static_cast<Ctx*>(c);
+          x->out.Set(x->out.Length(), Napi::Buffer<uint8_t>::Copy(x->env, p, n));
+          return true;
+        },
+        &ctx);
+    return out;
+  }
+  FinishChecksum(unit.data(), unit.size());
+  out.Set(0u, Napi::Buffer<uint8_t>::Copy(env, unit.data(), unit.size()));
+  return out;
 }
 
 // --- relays -------------------------------------------------------------------------
@@ -295,11 +326,22 @@ Napi::Value RelayOpen(const Napi::CallbackInfo& info) {
   }
   if (fa == fb) throw ArgError(env, "both relay ends are the same fd");
   CheckEnd(env, ka, fa, "a");
+  Framing framing = info[6].ToBoolean() ? Framing::kOffload : Framing::kPlain;
+  if (framing == Framing::kOffload && (ka == EndKind::kRaw || kb == EndKind::kRaw)) {
+    throw ArgError(env, "offload framing needs stream or tap ends");
+  }
+  if (framing == Framing::kOffload && maxFrame <= kVnetHdr) {
+    throw ArgError(env, "maxFrame must exceed the 12-byte virtio-net header in offload framing");
+  }
   CheckEnd(env, kb, fb, "b");
   LoopPool& pool = addon.Pool(env);
   // From here on the relay owns both fds.
   auto relay = std::make_shared<Relay>(static_cast<uint64_t>(id), UniqueFd(fa), ka, UniqueFd(fb),
-                                       kb, maxFrame, &addon);
+                                       kb, maxFrame, &addon, framing);
+  if (framing == Framing::kOffload && info[7].IsTypedArray()) {
+    auto mac = info[7].As<Napi::Uint8Array>();
+    if (mac.ByteLength() == 6) relay->SetFinishMac(mac.Data());
+  }
   Loop& loop = pool.Pick();
   loop.Post([relay, &loop] {
     loop.Adopt(relay);
@@ -490,12 +532,14 @@ Napi::Value TapCreate(const Napi::CallbackInfo& info) {
   }
   int mtu = static_cast<int>(U32(info[2], "mtu"));
   bool up = info[3].ToBoolean();
+  bool offload = info[4].ToBoolean();
   TapInfo tap;
-  SysResult r = CreateTap(name, mac, mtu, up, tap);
+  SysResult r = CreateTap(name, mac, mtu, up, tap, offload);
   if (!r.ok()) throw SysError(env, r, "TAP " + name);
   Napi::Object o = Napi::Object::New(env);
   o.Set("ifindex", Napi::Number::New(env, tap.ifindex));
   o.Set("mac", Napi::Buffer<uint8_t>::Copy(env, tap.mac, 6));
+  o.Set("offloads", Napi::Number::New(env, tap.offloads));
   o.Set("fd", Napi::Number::New(env, tap.fd.release()));
   return o;
 }
@@ -546,6 +590,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("loopThreads", LoopThreads);
   fn("droppedEvents", DroppedEvents);
   fn("scanFrames", ScanFramesJs);
+  fn("finishOffloads", FinishOffloadsJs);
   fn("relayOpen", RelayOpen);
   fn("relayClose", RelayClose);
   fn("relayStats", RelayStats);

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "codec.h"
+#include "offload.h"
 
 namespace arca {
 
@@ -33,9 +34,10 @@ void Bump(std::atomic<T>& counter, T by) {
 }  // namespace
 
 Relay::Relay(uint64_t id, UniqueFd a, EndKind kindA, UniqueFd b, EndKind kindB,
-             uint32_t maxFrame, RelaySink* sink)
+             uint32_t maxFrame, RelaySink* sink, Framing framing)
     : id_(id),
       maxFrame_(maxFrame),
+      framing_(framing),
       capacity_(std::max(kDirectionBuffer, 2 * (size_t{maxFrame} + kFrameHeader + 1))),
       sink_(sink) {
   ends_[0].fd = std::move(a);
@@ -46,6 +48,50 @@ Relay::Relay(uint64_t id, UniqueFd a, EndKind kindA, UniqueFd b, EndKind kindB,
 }
 
 Relay::~Relay() = default;
+
+void Relay::SetFinishMac(const uint8_t* mac) {
+  finish_ = true;
+  std::memcpy(finishMac_, mac, 6);
+}
+
+namespace {
+struct SegmentWrite {
+  int fd;
+  uint64_t segments = 0;
+  int err = 0;
+};
+bool WriteSegment(void* ctx, const uint8_t* unit, size_t len) {
+  auto* w = static_cast<SegmentWrite*>(ctx);
+  ssize_t n = RetryEintr([&] { return ::write(w->fd, unit, len); });
+  if (n < 0) {
+    w->err = errno;
+    return false;
+  }
+  w->segments++;
+  return true;
+}
+}  // namespace
+
+ssize_t Relay::WriteTapUnit(End& dst, uint8_t* unit, uint32_t len, Direction& dir) {
+  if (finish_ && len >= kVnetHdr + 14 && (unit[0] & kVnetFlagNeedsCsum) != 0 &&
+      std::memcmp(unit + kVnetHdr, finishMac_, 6) == 0) {
+    if ((unit[1] & ~kVnetGsoEcn) == kVnetGsoNone) {
+      FinishChecksum(unit, len);
+    } else {
+      if (!scratch_) scratch_.reset(new uint8_t[size_t{maxFrame_} + 1]);
+      SegmentWrite w{dst.fd.get()};
+      if (SegmentTcp(unit, len, scratch_.get(), size_t{maxFrame_} + 1, WriteSegment, &w) > 0) {
+        Bump(dir.stats.softwareSegments, w.segments);
+        if (w.err != 0) {
+          errno = w.err;
+          return -1;
+        }
+        return static_cast<ssize_t>(len);
+      }
+    }
+  }
+  return RetryEintr([&] { return ::write(dst.fd.get(), unit, len); });
+}
 
 void Relay::Attach(Loop& loop) {
   loop_ = &loop;
@@ -169,7 +215,7 @@ bool Relay::Fill(int d) {
       dir.ready = dir.tail;
       return true;
     }
-    ScanResult scan = ScanFrames(buf + dir.ready, dir.tail - dir.ready, maxFrame_);
+    ScanResult scan = ScanFrames(buf + dir.ready, dir.tail - dir.ready, maxFrame_, framing_);
     dir.ready += scan.complete;
     if (scan.error) {
       Bump(dir.stats.protocolErrors, uint64_t{1});
@@ -178,9 +224,15 @@ bool Relay::Fill(int d) {
       CloseInfo info;
       info.reason = "protocol";
       info.side = d;
-      info.message = std::string(d == 0 ? "a" : "b") + ": invalid frame length " +
-                     std::to_string(scan.badLength) + " (allowed 1.." + std::to_string(maxFrame_) +
-                     ")";
+      if (scan.badHeader != HeaderError::kNone) {
+        info.message = std::string(d == 0 ? "a" : "b") + ": invalid virtio-net header (" +
+                       HeaderErrorText(scan.badHeader) + ")";
+      } else {
+        uint32_t minFrame = framing_ == Framing::kOffload ? kVnetHdr + 1 : 1;
+        info.message = std::string(d == 0 ? "a" : "b") + ": invalid frame length " +
+                       std::to_string(scan.badLength) + " (allowed " + std::to_string(minFrame) +
+                       ".." + std::to_string(maxFrame_) + ")";
+      }
       Close(std::move(info));
       return false;
     }
@@ -232,7 +284,11 @@ bool Relay::Flush(int d) {
     if (dst.kind == EndKind::kTap) {
       for (int i = 0; i < kTapFramesPerFlush && dir.head < dir.ready; ++i) {
         uint32_t len = ReadBE32(buf + dir.head);
-        ssize_t n = RetryEintr([&] { return ::write(dst.fd.get(), buf + dir.head + kFrameHeader, len); });
+        ssize_t n = framing_ == Framing::kOffload
+                        ? WriteTapUnit(dst, buf + dir.head + kFrameHeader, len, dir)
+                        : RetryEintr([&] {
+                            return ::write(dst.fd.get(), buf + dir.head + kFrameHeader, len);
+                          });
         if (n >= 0) {
           Bump(dir.stats.frames, uint64_t{1});
           Bump(dir.stats.bytes, uint64_t{len});

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "codec.h"
 #include "loop.h"
 #include "unique_fd.h"
 
@@ -23,6 +24,8 @@ struct DirectionStats {
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint64_t> drops{0};
   std::atomic<uint64_t> protocolErrors{0};
+  /** Offload framing: segments made in software (frames to the router, see SetFinishMac). */
+  std::atomic<uint64_t> softwareSegments{0};
 };
 
 struct CloseInfo {
@@ -46,9 +49,17 @@ constexpr size_t kDirectionBuffer = 256 * 1024;
 class Relay : public LoopClient {
  public:
   /** Takes both fds (already validated and non-blocking). */
+  /** `framing` kOffload: every frame carries a virtio-net header, validated on stream sources. */
   Relay(uint64_t id, UniqueFd a, EndKind kindA, UniqueFd b, EndKind kindB, uint32_t maxFrame,
-        RelaySink* sink);
+        RelaySink* sink, Framing framing = Framing::kPlain);
   ~Relay() override;
+
+  /**
+   * Before Attach: frames written to a TAP end whose destination MAC is `mac` (the network's
+   * router) and that ask for checksum offload leave complete: checksummed, GSO ones segmented
+   * (see offload.h for why). Offload framing only.
+   */
+  void SetFinishMac(const uint8_t* mac);
 
   /** Loop thread: registers both fds and starts moving data. */
   void Attach(Loop& loop);
@@ -88,12 +99,18 @@ class Relay : public LoopClient {
   /** Writes to the destination of direction d; returns true on progress. */
   bool Flush(int d);
   void Account(Direction& dir, size_t written);
+  /** Writes one offload unit to TAP end `dst`, completing its offloads when it must; -1 + errno. */
+  ssize_t WriteTapUnit(End& dst, uint8_t* unit, uint32_t len, Direction& dir);
   void Fail(const char* reason, int side, const char* what, int err);
 
   uint64_t id_;
   End ends_[2];
   Direction dirs_[2];
   uint32_t maxFrame_;
+  Framing framing_;
+  bool finish_ = false;
+  uint8_t finishMac_[6] = {0, 0, 0, 0, 0, 0};
+  std::unique_ptr<uint8_t[]> scratch_;  // one segment being built (offload completion)
   size_t capacity_;
   RelaySink* sink_;
   Loop* loop_ = nullptr;

@@ -37,13 +37,32 @@ int IfIoctl(unsigned long request, ifreq& ifr) {
 
 }  // namespace
 
-SysResult CreateTap(const std::string& name, const uint8_t* mac, int mtu, bool up, TapInfo& out) {
+SysResult CreateTap(const std::string& name, const uint8_t* mac, int mtu, bool up, TapInfo& out,
+                    bool offload) {
   ifreq ifr;
   if (!FillName(name, ifr)) return Fail("TUNSETIFF", EINVAL);
   UniqueFd fd(RetryEintr([] { return ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC); }));
   if (!fd) return Fail("open /dev/net/tun");
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  ifr.ifr_flags = static_cast<short>(IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0));
   if (::ioctl(fd.get(), TUNSETIFF, &ifr) != 0) return Fail("TUNSETIFF");
+  unsigned offloads = 0;
+  if (offload) {
+    int hdrSize = 12;  // virtio_net_hdr_v1 (with num_buffers), the offload framing's header
+    if (::ioctl(fd.get(), TUNSETVNETHDRSZ, &hdrSize) != 0) return Fail("TUNSETVNETHDRSZ");
+    // Newest first: kernels before 6.2 refuse the USO bits with EINVAL; fall back without them.
+    const unsigned base = kTunOffCsum | kTunOffTso4 | kTunOffTso6 | kTunOffTsoEcn;
+    const unsigned wanted[] = {base | kTunOffUso4 | kTunOffUso6, base};
+    int err = 0;
+    for (unsigned bits : wanted) {
+      if (::ioctl(fd.get(), TUNSETOFFLOAD, static_cast<unsigned long>(bits)) == 0) {
+        offloads = bits;
+        err = 0;
+        break;
+      }
+      err = errno;
+    }
+    if (offloads == 0) return Fail("TUNSETOFFLOAD", err);
+  }
   // The kernel may have adjusted nothing here, but read back the name it used.
   std::string actual(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
 
@@ -79,6 +98,7 @@ SysResult CreateTap(const std::string& name, const uint8_t* mac, int mtu, bool u
     if (int err = IfIoctl(SIOCGIFHWADDR, req); err != 0) return Fail("SIOCGIFHWADDR", err);
     std::memcpy(out.mac, req.ifr_hwaddr.sa_data, 6);
   }
+  out.offloads = offloads;
   out.fd = std::move(fd);
   return {};
 }

@@ -1,22 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, FrameDecoder, scanFrames } from '../lib/index.js';
 import { addon } from '../lib/native.js';
-import { codecCases } from './codec-cases.js';
+import { codecCases, offloadCases } from './codec-cases.js';
 
-const implementations = [
-  { name: 'native', scan: (data: Uint8Array, max: number) => addon.scanFrames(data, max) },
-  { name: 'ts', scan: (data: Uint8Array, max: number) => scanFrames(data, max) },
+type Scan = (data: Uint8Array, max: number, framing: 'plain' | 'offload') => unknown;
+const implementations: Array<{ name: string; scan: Scan }> = [
+  {
+    name: 'native',
+    scan: (data, max, framing) => addon.scanFrames(data, max, framing === 'offload'),
+  },
+  { name: 'ts', scan: (data, max, framing) => scanFrames(data, max, framing) },
 ];
 
 describe.each(implementations)('$name frame codec', ({ scan }) => {
-  it.each(codecCases)('$name', (c) => {
-    const result = scan(Buffer.from(c.hex, 'hex'), c.maxFrame);
+  it.each([...codecCases, ...offloadCases])('$name', (c) => {
+    const result = scan(Buffer.from(c.hex, 'hex'), c.maxFrame, c.framing ?? 'plain');
     expect(result).toEqual({
       complete: c.complete,
       frames: c.frames,
       payload: c.payload,
       error: c.error,
       badLength: c.badLength,
+      badHeader: c.badHeader ?? '',
     });
   });
 });

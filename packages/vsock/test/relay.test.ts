@@ -2,7 +2,9 @@ import { closeSync, openSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   encodeFrame,
+  encodeVnetHeader,
   type FrameRelay,
+  OFFLOAD_MAX_FRAME,
   PollingRelay,
   Relay,
   type RelayCloseInfo,
@@ -24,7 +26,19 @@ import {
   writeAll,
 } from './helpers.js';
 
-type Opener = (a: RelayEnd, b: RelayEnd, options?: { maxFrame?: number }) => FrameRelay;
+type Opener = (
+  a: RelayEnd,
+  b: RelayEnd,
+  options?: { maxFrame?: number; framing?: 'plain' | 'offload' },
+) => FrameRelay;
+
+/** A virtio-net header + frame unit of offload framing (a TSO4 segment when `gso`). */
+function offloadUnit(len: number, fill: number, gso: boolean): Buffer {
+  const hdr = gso
+    ? { flags: 1, gsoType: 1, hdrLen: 54, gsoSize: 1448, csumStart: 34, csumOffset: 16 }
+    : { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
+  return Buffer.concat([encodeVnetHeader(hdr), Buffer.alloc(len, fill)]);
+}
 
 /** One contract suite, run against every relay implementation. */
 const implementations: Array<{ name: string; open: Opener; chainFrames: number }> = [
@@ -190,6 +204,49 @@ describe.each(implementations)('$name', ({ open, chainFrames }) => {
     expect(sink.bytes).toBe(104);
     expect(events).toHaveLength(1);
     expect(relay.stats().aToB.frames).toBe(1);
+  });
+
+  it('offload framing: carries header + 64 KiB segments as one unit through two relays', async () => {
+    const offload = { framing: 'offload' as const };
+    const c = track(chain(2, (a, b) => open(stream(a), stream(b), offload)));
+    const sink = new FrameSink(c.y);
+    const units = [
+      offloadUnit(65535, 1, true),
+      offloadUnit(60, 2, false),
+      offloadUnit(30000, 3, true),
+    ];
+    c.x.write(Buffer.concat(units.map((u) => encodeFrame(u))));
+    await sink.waitFrames(units.length);
+    expect(sink.frames).toEqual(units);
+    expect(units[0]!.length).toBe(OFFLOAD_MAX_FRAME);
+    await until(() => c.relays[1]!.stats().aToB.frames >= 3, 'the last relay counted them');
+    expect(c.relays[1]!.stats().aToB.protocolErrors).toBe(0);
+  });
+
+  it('offload framing: closes on an invalid virtio-net header with protocolErrors=1 and forwards no part of it', async () => {
+    const c = track(chain(1, (a, b) => open(stream(a), stream(b), { framing: 'offload' })));
+    const closed = c.relays[0]!.whenClosed();
+    const sink = new FrameSink(c.y);
+    const bad = offloadUnit(3000, 4, true);
+    bad.writeUInt16LE(0, 4); // gso_size 0 on a TSO frame
+    c.x.write(Buffer.concat([encodeFrame(offloadUnit(100, 1, false)), encodeFrame(bad)]));
+    const info = await closed;
+    expect(info.reason).toBe('protocol');
+    expect(info.side).toBe('a');
+    expect(info.message).toMatch(/virtio-net header \(gso_size 0/);
+    expect(c.relays[0]!.stats().aToB.protocolErrors).toBe(1);
+    await sink.until(() => sink.ended);
+    expect(sink.partialBytes).toBe(0);
+    expect(sink.frames.every((f) => f.equals(offloadUnit(100, 1, false)))).toBe(true);
+  });
+
+  it('offload framing: a length no longer than the header is a protocol error', async () => {
+    const c = track(chain(1, (a, b) => open(stream(a), stream(b), { framing: 'offload' })));
+    const closed = c.relays[0]!.whenClosed();
+    c.x.write(Buffer.concat([header(12), Buffer.alloc(12)]));
+    const info = await closed;
+    expect(info.reason).toBe('protocol');
+    expect(info.message).toMatch(/invalid frame length 12 \(allowed 13\.\.65547\)/);
   });
 
   it('close is idempotent and emits close once', async () => {

@@ -23,6 +23,7 @@ describe('TapLink (fake TAP, listener and relays)', () => {
       mac: '02:00:00:00:aa:01',
       mtu: 1400,
       up: true,
+      offload: false,
     });
     expect(fake.listeners.get(20001)?.where).toEqual(unixdir);
     expect(link).toMatchObject({ name: 'tap0', mac: '02:00:00:00:aa:01', port: 20001 });

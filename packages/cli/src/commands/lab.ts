@@ -2,7 +2,7 @@
  * `arca-net lab up|down|status|run|exec|rm|ps|stats`.
  */
 import { spawn } from 'node:child_process';
-import { errors, RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
+import { errors, type OffloadPreference, RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
 import {
   checkPrerequisites,
   hostPaths,
@@ -21,11 +21,17 @@ import { CROSS, formatJson, formatTable, Progress, TICK } from '../output.js';
 import { type CommandContext, labClient, labProgress } from './context.js';
 import { formatPortsColumn } from './ports.js';
 
+/** `lab up`'s flags as parsed (validated here). */
+export interface LabUpFlags {
+  hostRelay?: string;
+  dns?: string[];
+  hosts?: string;
+  offload?: boolean;
+}
+
 export async function labUpCommand(
   context: CommandContext,
-  hostRelay?: string,
-  dns?: string[],
-  hosts?: string,
+  { hostRelay, dns, hosts, offload = false }: LabUpFlags = {},
 ): Promise<void> {
   const count = Number(hosts ?? '1');
   if (!Number.isInteger(count) || count < 1 || count > MAX_LAB_HOSTS) {
@@ -41,6 +47,7 @@ export async function labUpCommand(
     hostRelay: hostRelay as RelayEngine | undefined,
     ...(dns?.length ? { dnsUpstreams: dns } : {}),
     hosts: count,
+    offload: offload ? 'auto' : 'off',
   });
   if (!context.quiet) context.io.err(`lab is up in ${context.paths.dir}\n`);
   if (!context.quiet) context.io.out(`export DOCKER_HOST=unix://${context.paths.dockerSocket}\n`);
@@ -84,7 +91,13 @@ function addresses(container: LabContainer): string {
 export async function labRunCommand(
   context: CommandContext,
   name: string,
-  options: { network?: string; ip?: string; aliases?: string[]; publish?: string[] },
+  options: {
+    network?: string;
+    ip?: string;
+    aliases?: string[];
+    publish?: string[];
+    offload?: string;
+  },
 ): Promise<void> {
   await requireRunningLab(context.paths);
   const container = await Progress.run(
@@ -97,6 +110,7 @@ export async function labRunCommand(
         ip: options.ip,
         aliases: options.aliases,
         publish: options.publish,
+        ...(options.offload ? { offload: options.offload as OffloadPreference } : {}),
       }),
     context.quiet,
   );
@@ -173,6 +187,7 @@ export function formatStats(container: LabContainer): string {
       'DEVICE',
       'PORT',
       'CONNECTED',
+      'FRAMING',
       'FRAMES OUT',
       'BYTES OUT',
       'FRAMES IN',
@@ -188,6 +203,7 @@ export function formatStats(container: LabContainer): string {
         a.device,
         a.port === null ? '-' : String(a.port),
         a.relay?.connected ? 'yes' : 'no',
+        a.framing ?? 'plain',
         String(out?.frames ?? 0),
         String(out?.bytes ?? 0),
         String(into?.frames ?? 0),

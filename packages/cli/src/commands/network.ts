@@ -4,7 +4,7 @@
  * `NetworkInspect`, printed as it is by `network inspect`.
  */
 import { createInterface } from 'node:readline/promises';
-import type { NetworkInspect } from '@arca-net/host';
+import { type NetworkInspect, OFFLOAD_OPTION, type OffloadPreference } from '@arca-net/host';
 import { describeError, ExitCode, UsageError } from '../errors.js';
 import { NETWORK_LS_FILTERS, networkMatches, parseFilters } from '../filter.js';
 import { formatJson, formatTable, Progress } from '../output.js';
@@ -176,8 +176,16 @@ export async function networkConnect(
   context: CommandContext,
   network: string,
   container: string,
-  options: { ip?: string; aliases?: string[]; gwPriority?: string },
+  options: { ip?: string; aliases?: string[]; gwPriority?: string; driverOpts?: string[] },
 ): Promise<void> {
+  let offload: OffloadPreference | undefined;
+  for (const opt of options.driverOpts ?? []) {
+    const [key, value] = [opt.slice(0, opt.indexOf('=')), opt.slice(opt.indexOf('=') + 1)];
+    if (key !== OFFLOAD_OPTION || !opt.includes('=')) {
+      throw new UsageError(`invalid --driver-opt "${opt}": only ${OFFLOAD_OPTION}=auto|on|off`);
+    }
+    offload = value as OffloadPreference;
+  }
   const gwPriority = options.gwPriority === undefined ? undefined : Number(options.gwPriority);
   if (gwPriority !== undefined && !Number.isSafeInteger(gwPriority)) {
     throw new UsageError(
@@ -193,6 +201,7 @@ export async function networkConnect(
         ip: options.ip,
         aliases: options.aliases,
         ...(gwPriority !== undefined ? { gwPriority } : {}),
+        ...(offload !== undefined ? { offload } : {}),
       }),
     context.quiet,
   );

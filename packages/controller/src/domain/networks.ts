@@ -471,6 +471,15 @@ export class Networks {
           throw taken(
             `container ${spec.containerId} is already attached to network ${spec.networkId} (ip ${existing.ip}, mac ${existing.mac}, port ${existing.vsockPort})`,
           );
+        if ((existing.offload ?? false) !== spec.offload) {
+          // The host chose the other framing (a forced option, or a side that changed): reopen.
+          const old = this.links.get(existing.portName);
+          this.links.delete(existing.portName);
+          if (old) await this.unplugLink(existing.portName, old);
+          // In memory only: after a restart the host's replay of this attach says it again.
+          if (spec.offload) existing.offload = true;
+          else delete existing.offload;
+        }
         if (!this.links.has(existing.portName))
           this.links.set(existing.portName, await this.openLink(existing));
         return { endpoint: existing, network: view };
@@ -500,6 +509,7 @@ export class Networks {
         aliases: spec.aliases,
         vsockPort: spec.vsockPort,
         ...(this.cluster ? { chassis: this.chassis } : {}),
+        ...(spec.offload ? { offload: true } : {}),
       };
       const names = dnsNames(endpoint);
       await ovn('adding the logical switch port', () =>

@@ -162,6 +162,8 @@ export interface AttachSpec {
   hostname: string;
   aliases: string[];
   vsockPort: number;
+  /** Offload framing on the data stream. */
+  offload: boolean;
 }
 
 export function validateAttach(req: network.AttachContainerRequest): AttachSpec {
@@ -180,7 +182,16 @@ export function validateAttach(req: network.AttachContainerRequest): AttachSpec 
   if (!isDataPort(req.vsockPort)) {
     throw invalid(`vsock_port ${req.vsockPort} is outside [${DATA_PORT_MIN}, ${DATA_PORT_LIMIT})`);
   }
-  return { containerId, networkId, requestedIp, mac, hostname, aliases, vsockPort: req.vsockPort };
+  return {
+    containerId,
+    networkId,
+    requestedIp,
+    mac,
+    hostname,
+    aliases,
+    vsockPort: req.vsockPort,
+    offload: req.offload ?? false,
+  };
 }
 
 /** The outside world behind the helper's uplink, after validation. */

@@ -51,6 +51,8 @@ export interface OvnHealth {
   ovnStatus: string;
   /** The chassis this helper registered, '' if none. */
   chassis: string;
+  /** OVS runs with other_config:userspace-tso-enable=true (offload attachments need it). */
+  userspaceTso?: boolean;
 }
 
 /** A TAP port of ours on br-int. */
@@ -253,6 +255,7 @@ export class CliOvnDriver implements OvnDriver {
         aliases: aliases ? aliases.split(',') : [],
         vsockPort: Number(x.get(ExternalId.vsockPort) ?? '0'),
         ...(x.get(ExternalId.chassis) ? { chassis: x.get(ExternalId.chassis) } : {}),
+        ...(x.get(ExternalId.offload) === 'true' ? { offload: true } : {}),
       });
     }
     for (const row of lbs) {
@@ -440,7 +443,14 @@ export class CliOvnDriver implements OvnDriver {
     const h: OvnHealth = { ovsOk: false, ovsStatus: '', ovnOk: false, ovnStatus: '', chassis: '' };
     let systemId = '';
     try {
-      const [ovs] = await this.vsctl.list('Open_vSwitch', ['ovs_version', 'external_ids']);
+      const [ovs] = await this.vsctl.list('Open_vSwitch', [
+        'ovs_version',
+        'external_ids',
+        'other_config',
+      ]);
+      h.userspaceTso = ovs
+        ? strMap(ovs, 'other_config').get('userspace-tso-enable') === 'true'
+        : false;
       const bridges = await this.vsctl.list('Bridge', ['name']);
       systemId = ovs ? (ids(ovs).get('system-id') ?? '') : '';
       const hasBrInt = bridges.some((b) => str(b, 'name') === INTEGRATION_BRIDGE);

@@ -30,6 +30,8 @@ export const ExternalId = {
   ip: 'arca-net:ip',
   mac: 'arca-net:mac',
   vsockPort: 'arca-net:vsock-port',
+  /** 'true' when the attachment's data stream uses offload framing (absent: plain). */
+  offload: 'arca-net:offload',
   /** Published port: protocol, host port, container port. */
   protocol: 'arca-net:protocol',
   hostPort: 'arca-net:host-port',

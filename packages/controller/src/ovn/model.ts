@@ -55,6 +55,8 @@ export interface EndpointRecord {
   vsockPort: number;
   /** Cluster: the chassis whose helper binds this port (absent: one host). */
   chassis?: string;
+  /** Offload framing on its data stream (TAP with TSO, virtio-net headers); absent: plain. */
+  offload?: boolean;
 }
 
 /** A port published through the network's router. */

@@ -235,6 +235,7 @@ export function addEndpointCmds(
     [ExternalId.aliases, ep.aliases.join(',')],
     [ExternalId.vsockPort, String(ep.vsockPort)],
     ...(ep.chassis ? ([[ExternalId.chassis, ep.chassis]] as [string, string][]) : []),
+    ...(ep.offload ? [[ExternalId.offload, 'true'] as [string, string]] : []),
   ];
   return [
     // An overlay port exists already: its address came from the central's IPAM (overlay.ts).

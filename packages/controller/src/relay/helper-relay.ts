@@ -11,6 +11,7 @@ import { silentLogger } from '@arca-net/log';
 import { helperDataPort } from '@arca-net/proto';
 import { type ListenEndpoint, TapLink, type TapLinkPrimitives } from '@arca-net/vsock';
 import type { EndpointRecord } from '../ovn/model.js';
+import { routerMac } from '../ovn/names.js';
 import type { DataPath } from './datapath.js';
 
 /** Options of {@link VsockDataPath}. */
@@ -37,6 +38,9 @@ export class VsockDataPath implements DataPath {
       listen: this.options.listen,
       port,
       ...(mtu ? { mtu } : {}),
+      offload: ep.offload === true,
+      // OVS 3.1's userspace NAT corrupts offloaded checksums: frames to the router leave complete.
+      ...(ep.offload ? { finishMac: routerMac(ep.networkId) } : {}),
       primitives: this.options.primitives,
       logger: log,
     });

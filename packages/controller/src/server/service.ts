@@ -10,7 +10,7 @@
  * `success`, so they keep working; every successful response has
  * `success = true` and an empty `error`.
  */
-import { network } from '@arca-net/proto';
+import { CAPABILITY_OFFLOAD, network } from '@arca-net/proto';
 import type { DirectionStats } from '@arca-net/vsock';
 import type { ServiceImplementation } from 'nice-grpc';
 import { invalid } from '../domain/errors.js';
@@ -151,6 +151,7 @@ export function createNetworkControlService(
         dnsServer: networks.dnsServerOf(view),
         macAddress: endpoint.mac,
         mtu: view.record.mtu,
+        offload: endpoint.offload === true,
       };
     },
 
@@ -183,6 +184,7 @@ export function createNetworkControlService(
         chassis: h.chassis,
         networks: h.networks,
         attachments: h.attachments,
+        capabilities: h.userspaceTso ? [CAPABILITY_OFFLOAD] : [],
       };
     },
 

@@ -41,6 +41,7 @@ import {
   isBackendError,
   NetworkBackendError,
   type NetworkInspect,
+  type OffloadPreference,
   type PublishedPort,
 } from '@arca-net/host';
 
@@ -105,6 +106,8 @@ export interface RunBody {
   aliases?: string[];
   /** `-p` values in Docker's syntax (`[hostIP:][hostPort:]containerPort[/proto]`). */
   publish?: string[];
+  /** Offload framing of the attachment: 'auto', 'on' or 'off' (default: the lab's). */
+  offload?: OffloadPreference;
 }
 
 /** Everything the lab host does, as the server serves it and the client calls it. */

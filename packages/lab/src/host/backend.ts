@@ -6,6 +6,7 @@
 import {
   connectNetworkControl,
   dataPlaneFor,
+  type OffloadPreference,
   OvsNetworkBackend,
   type RelayEngine,
 } from '@arca-net/host';
@@ -25,7 +26,12 @@ export interface LabBackend {
 export async function openLabBackend(
   paths: LabPaths,
   logger: Logger,
-  options: { hostRelay: RelayEngine; dnsUpstreams?: string[]; cluster?: boolean },
+  options: {
+    hostRelay: RelayEngine;
+    dnsUpstreams?: string[];
+    cluster?: boolean;
+    offload?: OffloadPreference;
+  },
 ): Promise<LabBackend> {
   const helper = { kind: 'unixdir', dir: paths.helperVmDir } as const;
   const network = await OvsNetworkBackend.open({
@@ -35,6 +41,7 @@ export async function openLabBackend(
     bridge: { dataPlane: dataPlaneFor(options.hostRelay) },
     dnsUpstreams: options.dnsUpstreams ?? [],
     cluster: options.cluster ?? false,
+    offload: options.offload ?? 'off',
   });
   const probe = await connectNetworkControl(helper, { deadlineMs: 3000, retryUnavailableMs: 0 });
   try {

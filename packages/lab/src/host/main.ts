@@ -7,7 +7,7 @@
 import { rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
-import { RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
+import { parseOffloadPreference, RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
 import { createLogger } from '@arca-net/log';
 import { serveLabApi } from '../api/server.js';
 import { LabContainers } from '../containers.js';
@@ -25,6 +25,7 @@ async function main(): Promise<void> {
       dns: { type: 'string', multiple: true },
       // one host of a cluster (`lab up --hosts N`): overlay networks of the others show up here
       cluster: { type: 'boolean', default: false },
+      offload: { type: 'string', default: 'off' },
     },
     strict: true,
   });
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
     hostRelay,
     dnsUpstreams: values.dns ?? [],
     cluster: values.cluster === true,
+    offload: parseOffloadPreference(values.offload, 'off'),
   });
 
   /** Docker's Engine API (docker-api/), served once the lab API is. */

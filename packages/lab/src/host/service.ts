@@ -10,8 +10,10 @@ import {
   type CreateNetworkOptions,
   errors,
   NetworkBackendError,
+  type OffloadPreference,
   type OvsNetworkBackend,
   type PublishedPort,
+  parseOffloadPreference,
   parsePortSpecs,
 } from '@arca-net/host';
 import type { Logger } from '@arca-net/log';
@@ -223,8 +225,9 @@ export class LabHostService implements LabApi {
     if (gwPriority !== undefined && typeof gwPriority !== 'number') {
       throw errors.invalidOption('gwPriority must be a number');
     }
+    const offload = offloadOption(body.offload);
     return this.locks.run(record.name, async () => {
-      await this.network.connect(record.id, network, { ip, aliases, mac, gwPriority });
+      await this.network.connect(record.id, network, { ip, aliases, mac, gwPriority, offload });
       return this.view(record);
     });
   }
@@ -252,6 +255,7 @@ export class LabHostService implements LabApi {
     const ip = optionalString(body.ip, 'ip');
     const aliases = stringList(body.aliases, 'aliases');
     const publish = stringList(body.publish, 'publish') ?? [];
+    const offload = offloadOption(body.offload);
     // Bad -p values fail before anything is made.
     parsePortSpecs(publish);
     const requested = optionalString(body.network, 'network');
@@ -270,7 +274,7 @@ export class LabHostService implements LabApi {
           endpoint: { kind: 'unixdir', dir: record.endpoint.slice('unixdir:'.length) },
           running: true,
         });
-        await this.network.connect(id, network, { ip, aliases });
+        await this.network.connect(id, network, { ip, aliases, offload });
         await this.network.publish(id, publish);
       } catch (error) {
         await this.network.unregisterContainer(id).catch(() => undefined);
@@ -375,4 +379,10 @@ export class LabHostService implements LabApi {
       created: record.created,
     };
   }
+}
+
+/** A request's offload preference (absent: the lab's default). Throws INVALID_OPTION. */
+function offloadOption(value: unknown): OffloadPreference | undefined {
+  const text = optionalString(value, 'offload');
+  return text === undefined ? undefined : parseOffloadPreference(text, 'auto');
 }

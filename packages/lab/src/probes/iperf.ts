@@ -77,6 +77,8 @@ export interface IperfClientOptions {
   streams?: number;
   /** UDP with this payload size (and no rate limit); TCP when absent. */
   udpPayload?: number;
+  /** The server sends, the client receives (`-R`). */
+  reverse?: boolean;
 }
 
 /** Runs an iperf3 client in `ns` against `server`; TCP unless `udpPayload` is given. */
@@ -89,6 +91,7 @@ export async function runIperfClient(
   const argv = ['iperf3', '-J', '-c', server, '-p', String(port), '-t', String(options.seconds)];
   argv.push('-P', String(options.streams ?? 1));
   if (options.udpPayload) argv.push('-u', '-b', '0', '-l', String(options.udpPayload));
+  if (options.reverse) argv.push('-R');
   // Not rejected on a non-zero exit: the JSON on stdout says why, in iperf3's words.
   const { stdout, stderr } = await tryCommand(inNamespace(ns, argv), {
     timeoutMs: (options.seconds + 30) * 1000,

@@ -98,6 +98,12 @@ export interface AttachContainerRequest {
   aliases: string[];
   /** Container-side data port P in [20000, 30000); the helper listens on P + 10000. */
   vsockPort: number;
+  /**
+   * Extension (offload mode): the helper's TAP is opened with IFF_VNET_HDR and TSO/checksum
+   * offloads, and every frame on the data stream carries a 12-byte virtio_net_hdr_v1 after its
+   * length. Only when GetHealthResponse.capabilities has "offload".
+   */
+  offload: boolean;
 }
 
 export interface AttachContainerResponse {
@@ -117,6 +123,8 @@ export interface AttachContainerResponse {
   macAddress: string;
   /** Extension: the network's MTU. */
   mtu: number;
+  /** Extension: the data stream uses offload framing (what the helper actually opened). */
+  offload: boolean;
 }
 
 export interface DetachContainerRequest {
@@ -300,6 +308,11 @@ export interface GetHealthResponse {
   /** Extension: number of networks and attachments the controller manages. */
   networks: number;
   attachments: number;
+  /**
+   * Extension: optional features this helper supports, e.g. "offload" (virtio-net header
+   * framing with TSO on its TAPs and userspace TSO in OVS).
+   */
+  capabilities: string[];
 }
 
 export interface ResolveDNSRequest {
@@ -1054,7 +1067,16 @@ export const DeleteBridgeResponse: MessageFns<DeleteBridgeResponse> = {
 };
 
 function createBaseAttachContainerRequest(): AttachContainerRequest {
-  return { containerId: "", networkId: "", ipAddress: "", macAddress: "", hostname: "", aliases: [], vsockPort: 0 };
+  return {
+    containerId: "",
+    networkId: "",
+    ipAddress: "",
+    macAddress: "",
+    hostname: "",
+    aliases: [],
+    vsockPort: 0,
+    offload: false,
+  };
 }
 
 export const AttachContainerRequest: MessageFns<AttachContainerRequest> = {
@@ -1079,6 +1101,9 @@ export const AttachContainerRequest: MessageFns<AttachContainerRequest> = {
     }
     if (message.vsockPort !== 0) {
       writer.uint32(56).uint32(message.vsockPort);
+    }
+    if (message.offload !== false) {
+      writer.uint32(320).bool(message.offload);
     }
     return writer;
   },
@@ -1152,6 +1177,14 @@ export const AttachContainerRequest: MessageFns<AttachContainerRequest> = {
             message.vsockPort = reader.uint32();
             continue;
           }
+          case 40: {
+            if (tag !== 320) {
+              break;
+            }
+
+            message.offload = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1195,6 +1228,7 @@ export const AttachContainerRequest: MessageFns<AttachContainerRequest> = {
         : isSet(object.vsock_port)
         ? globalThis.Number(object.vsock_port)
         : 0,
+      offload: isSet(object.offload) ? globalThis.Boolean(object.offload) : false,
     };
   },
 
@@ -1221,6 +1255,9 @@ export const AttachContainerRequest: MessageFns<AttachContainerRequest> = {
     if (message.vsockPort !== 0) {
       obj.vsockPort = Math.round(message.vsockPort);
     }
+    if (message.offload !== false) {
+      obj.offload = message.offload;
+    }
     return obj;
   },
 
@@ -1236,6 +1273,7 @@ export const AttachContainerRequest: MessageFns<AttachContainerRequest> = {
     message.hostname = object.hostname ?? "";
     message.aliases = object.aliases?.map((e) => e) || [];
     message.vsockPort = object.vsockPort ?? 0;
+    message.offload = object.offload ?? false;
     return message;
   },
 };
@@ -1251,6 +1289,7 @@ function createBaseAttachContainerResponse(): AttachContainerResponse {
     dnsServer: "",
     macAddress: "",
     mtu: 0,
+    offload: false,
   };
 }
 
@@ -1282,6 +1321,9 @@ export const AttachContainerResponse: MessageFns<AttachContainerResponse> = {
     }
     if (message.mtu !== 0) {
       writer.uint32(160).uint32(message.mtu);
+    }
+    if (message.offload !== false) {
+      writer.uint32(320).bool(message.offload);
     }
     return writer;
   },
@@ -1371,6 +1413,14 @@ export const AttachContainerResponse: MessageFns<AttachContainerResponse> = {
             message.mtu = reader.uint32();
             continue;
           }
+          case 40: {
+            if (tag !== 320) {
+              break;
+            }
+
+            message.offload = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1414,6 +1464,7 @@ export const AttachContainerResponse: MessageFns<AttachContainerResponse> = {
         ? globalThis.String(object.mac_address)
         : "",
       mtu: isSet(object.mtu) ? globalThis.Number(object.mtu) : 0,
+      offload: isSet(object.offload) ? globalThis.Boolean(object.offload) : false,
     };
   },
 
@@ -1446,6 +1497,9 @@ export const AttachContainerResponse: MessageFns<AttachContainerResponse> = {
     if (message.mtu !== 0) {
       obj.mtu = Math.round(message.mtu);
     }
+    if (message.offload !== false) {
+      obj.offload = message.offload;
+    }
     return obj;
   },
 
@@ -1463,6 +1517,7 @@ export const AttachContainerResponse: MessageFns<AttachContainerResponse> = {
     message.dnsServer = object.dnsServer ?? "";
     message.macAddress = object.macAddress ?? "";
     message.mtu = object.mtu ?? 0;
+    message.offload = object.offload ?? false;
     return message;
   },
 };
@@ -2901,7 +2956,16 @@ export const GetHealthRequest: MessageFns<GetHealthRequest> = {
 };
 
 function createBaseGetHealthResponse(): GetHealthResponse {
-  return { healthy: false, ovsStatus: "", ovnStatus: "", uptimeSeconds: 0n, chassis: "", networks: 0, attachments: 0 };
+  return {
+    healthy: false,
+    ovsStatus: "",
+    ovnStatus: "",
+    uptimeSeconds: 0n,
+    chassis: "",
+    networks: 0,
+    attachments: 0,
+    capabilities: [],
+  };
 }
 
 export const GetHealthResponse: MessageFns<GetHealthResponse> = {
@@ -2929,6 +2993,9 @@ export const GetHealthResponse: MessageFns<GetHealthResponse> = {
     }
     if (message.attachments !== 0) {
       writer.uint32(144).uint32(message.attachments);
+    }
+    for (const v of message.capabilities) {
+      writer.uint32(322).string(v!);
     }
     return writer;
   },
@@ -3002,6 +3069,14 @@ export const GetHealthResponse: MessageFns<GetHealthResponse> = {
             message.attachments = reader.uint32();
             continue;
           }
+          case 40: {
+            if (tag !== 322) {
+              break;
+            }
+
+            message.capabilities.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3035,6 +3110,9 @@ export const GetHealthResponse: MessageFns<GetHealthResponse> = {
       chassis: isSet(object.chassis) ? globalThis.String(object.chassis) : "",
       networks: isSet(object.networks) ? globalThis.Number(object.networks) : 0,
       attachments: isSet(object.attachments) ? globalThis.Number(object.attachments) : 0,
+      capabilities: globalThis.Array.isArray(object?.capabilities)
+        ? object.capabilities.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -3061,6 +3139,9 @@ export const GetHealthResponse: MessageFns<GetHealthResponse> = {
     if (message.attachments !== 0) {
       obj.attachments = Math.round(message.attachments);
     }
+    if (message.capabilities?.length) {
+      obj.capabilities = message.capabilities;
+    }
     return obj;
   },
 
@@ -3078,6 +3159,7 @@ export const GetHealthResponse: MessageFns<GetHealthResponse> = {
     message.chassis = object.chassis ?? "";
     message.networks = object.networks ?? 0;
     message.attachments = object.attachments ?? 0;
+    message.capabilities = object.capabilities?.map((e) => e) || [];
     return message;
   },
 };

@@ -37,6 +37,12 @@ export interface AttachNetworkRequest {
   defaultRoute: boolean;
   /** Extension: MTU of the TAP; 0 = 1500. */
   mtu: number;
+  /**
+   * Extension (offload mode): the TAP is opened with IFF_VNET_HDR and TSO/checksum offloads,
+   * and every frame on the data stream carries a 12-byte virtio_net_hdr_v1 after its length.
+   * Only when GetStatusResponse.capabilities has "offload".
+   */
+  offload: boolean;
 }
 
 export interface AttachNetworkResponse {
@@ -48,6 +54,8 @@ export interface AttachNetworkResponse {
   ipAddress: string;
   /** Extension: prefix length in use. */
   prefixLength: number;
+  /** Extension: the data stream uses offload framing (what the forwarder actually opened). */
+  offload: boolean;
 }
 
 export interface DetachNetworkRequest {
@@ -101,7 +109,14 @@ export interface GetStatusResponse {
   version: string;
   activeNetworks: number;
   uptimeSeconds: bigint;
-  totalStats: PacketStats | undefined;
+  totalStats:
+    | PacketStats
+    | undefined;
+  /**
+   * Extension: optional features this forwarder supports, e.g. "offload" (virtio-net header
+   * framing with TSO on its TAPs).
+   */
+  capabilities: string[];
 }
 
 export interface ContainerDNSInfo {
@@ -162,6 +177,7 @@ function createBaseAttachNetworkRequest(): AttachNetworkRequest {
     macAddress: "",
     defaultRoute: false,
     mtu: 0,
+    offload: false,
   };
 }
 
@@ -190,6 +206,9 @@ export const AttachNetworkRequest: MessageFns<AttachNetworkRequest> = {
     }
     if (message.mtu !== 0) {
       writer.uint32(136).uint32(message.mtu);
+    }
+    if (message.offload !== false) {
+      writer.uint32(320).bool(message.offload);
     }
     return writer;
   },
@@ -271,6 +290,14 @@ export const AttachNetworkRequest: MessageFns<AttachNetworkRequest> = {
             message.mtu = reader.uint32();
             continue;
           }
+          case 40: {
+            if (tag !== 320) {
+              break;
+            }
+
+            message.offload = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -309,6 +336,7 @@ export const AttachNetworkRequest: MessageFns<AttachNetworkRequest> = {
         ? globalThis.Boolean(object.default_route)
         : false,
       mtu: isSet(object.mtu) ? globalThis.Number(object.mtu) : 0,
+      offload: isSet(object.offload) ? globalThis.Boolean(object.offload) : false,
     };
   },
 
@@ -338,6 +366,9 @@ export const AttachNetworkRequest: MessageFns<AttachNetworkRequest> = {
     if (message.mtu !== 0) {
       obj.mtu = Math.round(message.mtu);
     }
+    if (message.offload !== false) {
+      obj.offload = message.offload;
+    }
     return obj;
   },
 
@@ -354,12 +385,13 @@ export const AttachNetworkRequest: MessageFns<AttachNetworkRequest> = {
     message.macAddress = object.macAddress ?? "";
     message.defaultRoute = object.defaultRoute ?? false;
     message.mtu = object.mtu ?? 0;
+    message.offload = object.offload ?? false;
     return message;
   },
 };
 
 function createBaseAttachNetworkResponse(): AttachNetworkResponse {
-  return { success: false, error: "", macAddress: "", ipAddress: "", prefixLength: 0 };
+  return { success: false, error: "", macAddress: "", ipAddress: "", prefixLength: 0, offload: false };
 }
 
 export const AttachNetworkResponse: MessageFns<AttachNetworkResponse> = {
@@ -378,6 +410,9 @@ export const AttachNetworkResponse: MessageFns<AttachNetworkResponse> = {
     }
     if (message.prefixLength !== 0) {
       writer.uint32(136).uint32(message.prefixLength);
+    }
+    if (message.offload !== false) {
+      writer.uint32(320).bool(message.offload);
     }
     return writer;
   },
@@ -435,6 +470,14 @@ export const AttachNetworkResponse: MessageFns<AttachNetworkResponse> = {
             message.prefixLength = reader.uint32();
             continue;
           }
+          case 40: {
+            if (tag !== 320) {
+              break;
+            }
+
+            message.offload = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -466,6 +509,7 @@ export const AttachNetworkResponse: MessageFns<AttachNetworkResponse> = {
         : isSet(object.prefix_length)
         ? globalThis.Number(object.prefix_length)
         : 0,
+      offload: isSet(object.offload) ? globalThis.Boolean(object.offload) : false,
     };
   },
 
@@ -486,6 +530,9 @@ export const AttachNetworkResponse: MessageFns<AttachNetworkResponse> = {
     if (message.prefixLength !== 0) {
       obj.prefixLength = Math.round(message.prefixLength);
     }
+    if (message.offload !== false) {
+      obj.offload = message.offload;
+    }
     return obj;
   },
 
@@ -499,6 +546,7 @@ export const AttachNetworkResponse: MessageFns<AttachNetworkResponse> = {
     message.macAddress = object.macAddress ?? "";
     message.ipAddress = object.ipAddress ?? "";
     message.prefixLength = object.prefixLength ?? 0;
+    message.offload = object.offload ?? false;
     return message;
   },
 };
@@ -1240,7 +1288,7 @@ export const GetStatusRequest: MessageFns<GetStatusRequest> = {
 };
 
 function createBaseGetStatusResponse(): GetStatusResponse {
-  return { version: "", activeNetworks: 0, uptimeSeconds: 0n, totalStats: undefined };
+  return { version: "", activeNetworks: 0, uptimeSeconds: 0n, totalStats: undefined, capabilities: [] };
 }
 
 export const GetStatusResponse: MessageFns<GetStatusResponse> = {
@@ -1259,6 +1307,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     }
     if (message.totalStats !== undefined) {
       PacketStats.encode(message.totalStats, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.capabilities) {
+      writer.uint32(322).string(v!);
     }
     return writer;
   },
@@ -1308,6 +1359,14 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
             message.totalStats = PacketStats.decode(reader, reader.uint32());
             continue;
           }
+          case 40: {
+            if (tag !== 322) {
+              break;
+            }
+
+            message.capabilities.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1338,6 +1397,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
         : isSet(object.total_stats)
         ? PacketStats.fromJSON(object.total_stats)
         : undefined,
+      capabilities: globalThis.Array.isArray(object?.capabilities)
+        ? object.capabilities.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1355,6 +1417,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     if (message.totalStats !== undefined) {
       obj.totalStats = PacketStats.toJSON(message.totalStats);
     }
+    if (message.capabilities?.length) {
+      obj.capabilities = message.capabilities;
+    }
     return obj;
   },
 
@@ -1371,6 +1436,7 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     message.totalStats = (object.totalStats !== undefined && object.totalStats !== null)
       ? PacketStats.fromPartial(object.totalStats)
       : undefined;
+    message.capabilities = object.capabilities?.map((e) => e) || [];
     return message;
   },
 };
