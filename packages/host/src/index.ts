@@ -56,7 +56,6 @@ export {
   type OffloadPreference,
   parseOffloadPreference,
 } from './offload.js';
-export { needsPlainFraming } from './overlay.js';
 export {
   formatBinding,
   type PortBinding,

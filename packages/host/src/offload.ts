@@ -42,14 +42,17 @@ export function parseOffloadPreference(
 }
 
 /**
- * Why a network's attachments must stay plain, or undefined. The network
- * option `arca-net.offload=off` says so; an overlay network (the overlay
- * work) adds its reason here: OVS 3.1's userspace datapath drops offloaded
- * packets at a Geneve encapsulation ("Tunneling packets with HW offload
- * flags is not supported: packet dropped").
+ * Why a network's attachments must stay plain, or undefined: the network
+ * option `arca-net.offload=off` says so, and an overlay network always does:
+ * OVS 3.1's userspace datapath drops offloaded packets at a Geneve
+ * encapsulation ("Tunneling packets with HW offload flags is not supported:
+ * packet dropped").
  */
 export function networkOffloadVeto(n: NetworkRecord): string | undefined {
   if (n.options[OFFLOAD_OPTION] === 'off') return `network ${n.name} has ${OFFLOAD_OPTION}=off`;
+  if (n.driver === 'overlay') {
+    return `network ${n.name} is an overlay network (OVS drops offloaded packets entering a Geneve tunnel)`;
+  }
   return undefined;
 }
 

@@ -18,16 +18,6 @@ import { errors } from './errors.js';
 import type { HelperClient } from './helper-client.js';
 import type { NetworkRecord, StateStore } from './state.js';
 
-/**
- * Frame format of an attachment: overlay networks need plain framing (no
- * virtio-net header, no TSO), because OVS 3.1 drops offloaded packets where
- * they enter a Geneve tunnel. Wherever the host picks an attachment's framing
- * (offload mode), it must ask this first.
- */
-export function needsPlainFraming(n: Pick<NetworkRecord, 'driver'>): boolean {
-  return n.driver === 'overlay';
-}
-
 /** The IP column of an overlay attachment whose address the central has not given yet. */
 export function overlayPlaceholderIp(containerId: string): string {
   return `pending-${containerId.slice(0, 12)}`;

@@ -40,9 +40,10 @@ describe('the host chooses the framing of one attachment', () => {
     );
   });
 
-  it('a network with arca-net.offload=off vetoes offload', () => {
+  it('a network with arca-net.offload=off, and an overlay network, veto offload', () => {
     expect(networkOffloadVeto(net())).toBeUndefined();
     expect(networkOffloadVeto(net({ 'arca-net.offload': 'off' }))).toMatch(/front/);
+    expect(networkOffloadVeto({ ...net(), driver: 'overlay' })).toMatch(/overlay network/);
   });
 
   it('parses preferences, with a fallback for none, and refuses others', () => {

@@ -4,7 +4,6 @@ import { newNetworkRecord, OVERLAY_DEFAULT_MTU, renderNetworkInspect } from '../
 import type { HelperClient } from '../src/helper-client.js';
 import {
   isPlaceholderIp,
-  needsPlainFraming,
   OverlayDns,
   overlayPlaceholderIp,
   syncOverlayNetworks,
@@ -77,12 +76,10 @@ describe('overlay networks in the host library', () => {
     state.close();
   });
 
-  it('holds a placeholder address until the central gives one, and asks for plain framing', () => {
+  it('holds a placeholder address until the central gives one', () => {
     const ip = overlayPlaceholderIp('f'.repeat(64));
     expect(isPlaceholderIp(ip)).toBe(true);
     expect(isPlaceholderIp('10.0.0.2')).toBe(false);
-    expect(needsPlainFraming({ driver: 'overlay' })).toBe(true);
-    expect(needsPlainFraming({})).toBe(false);
   });
 });
 
