@@ -28,6 +28,7 @@ import {
   newNetworkRecord,
 } from './docker.js';
 import { errors } from './errors.js';
+import * as fwatch from './forwarder-watch.js';
 import { ForwarderPool } from './forwarders.js';
 import { HelperClient } from './helper-client.js';
 import { parsePortSpecs } from './port-spec.js';
@@ -56,6 +57,8 @@ export interface OvsNetworkBackendOptions {
    * (default 2000).
    */
   helperWatchMs?: number;
+  /** Forwarder watch interval, ms (forwarder-watch.ts; 0 disables it; default 2000). */
+  forwarderWatchMs?: number;
 }
 
 /** The embeddable network backend. Create with {@link OvsNetworkBackend.open}; always {@link close}. */
@@ -64,6 +67,7 @@ export class OvsNetworkBackend {
   readonly #attachments: Attachments;
   readonly #publisher: Publisher;
   #watch?: HelperWatch;
+  #forwarderWatch?: fwatch.ForwarderWatch;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
 
@@ -110,6 +114,12 @@ export class OvsNetworkBackend {
     const watchMs = options.helperWatchMs ?? 2000;
     if (watchMs > 0) {
       backend.#watch = new HelperWatch(helper, watchMs, () => backend.reconcile(), backend.#p.log);
+    }
+    const forwarderMs = options.forwarderWatchMs ?? 2000;
+    if (forwarderMs > 0) {
+      backend.#forwarderWatch = fwatch.watchForwarders(backend.#p, forwarderMs, (id) =>
+        backend.#exclusive(() => fwatch.reapplyContainer(backend.#p, backend.#attachments, id)),
+      );
     }
     return backend;
   }
@@ -350,11 +360,23 @@ export class OvsNetworkBackend {
     });
   }
 
+  /** The container's forwarder restarted (its launcher says so): re-applies its attachments now. */
+  forwarderRestarted(idOrName: string): Promise<void> {
+    const id = this.#requireContainer(idOrName).id;
+    return this.#exclusive(() => fwatch.reapplyContainer(this.#p, this.#attachments, id));
+  }
+
+  /** What the forwarder watch last observed of each running container's forwarder. */
+  forwarderHealth(): fwatch.ForwarderObservation[] {
+    return this.#forwarderWatch?.observations() ?? [];
+  }
+
   /** Stops the health watch, closes every relay and client and the state store. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#watch?.stop();
+    this.#forwarderWatch?.stop();
     await this.#queue.catch(() => undefined);
     const { bridge, forwarders, helper, state } = this.#p;
     await this.#publisher.close();

@@ -28,7 +28,8 @@ export type ForwarderRpc =
   | 'AttachNetwork'
   | 'DetachNetwork'
   | 'UpdateDNSMappings'
-  | 'SetDefaultRoute';
+  | 'SetDefaultRoute'
+  | 'GetStatus';
 
 /**
  * (RPC, status) → host error code. No forwarder status means anything more
@@ -41,6 +42,7 @@ export const FORWARDER_STATUS_TABLE: StatusTable<ForwarderRpc, never> = {
   DetachNetwork: {},
   UpdateDNSMappings: {},
   SetDefaultRoute: {},
+  GetStatus: {},
 };
 
 function forwarderError(container: string, failure: RpcFailure<never>): NetworkBackendError {
@@ -138,6 +140,21 @@ export class ForwarderPool {
       'SetDefaultRoute',
       `SetDefaultRoute ${device || 'none'}`,
       () => client.setDefaultRoute({ device, gateway }),
+      (failure) => forwarderError(c.name, failure),
+    );
+  }
+
+  /** The forwarder's status (uptime, devices it holds); `signal` bounds the call. */
+  async getStatus(
+    c: ContainerRecord,
+    signal?: AbortSignal,
+  ): Promise<tapforwarder.GetStatusResponse> {
+    const client = await this.#client(c);
+    return callRpc(
+      FORWARDER_STATUS_TABLE,
+      'GetStatus',
+      'GetStatus',
+      () => client.getStatus({}, signal ? { signal } : {}),
       (failure) => forwarderError(c.name, failure),
     );
   }

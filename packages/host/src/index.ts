@@ -45,6 +45,7 @@ export {
   isBackendError,
   NetworkBackendError,
 } from './errors.js';
+export type { ForwarderObservation } from './forwarder-watch.js';
 export { defaultPools, planNetworkAddressing } from './ipam.js';
 export { normalizeMac, stableMac } from './mac.js';
 export {

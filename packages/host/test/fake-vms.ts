@@ -334,12 +334,15 @@ export class FakeForwarder {
         return { success: true, error: '' };
       },
       listNetworks: async () => ({ networks: [] }),
-      getStatus: async () => ({
-        version: 'fake',
-        activeNetworks: this.devices.size,
-        uptimeSeconds: 0n,
-        totalStats: undefined,
-      }),
+      getStatus: async () => {
+        maybeFail(this.failures, 'GetStatus');
+        return {
+          version: 'fake',
+          activeNetworks: this.devices.size,
+          uptimeSeconds: 0n,
+          totalStats: undefined,
+        };
+      },
       updateDNSMappings: async (req) => {
         this.calls.push(`${this.name}.UpdateDNSMappings`);
         maybeFail(this.failures, 'UpdateDNSMappings');

@@ -84,7 +84,10 @@ export function helperCalls(helper: HelperCalls): Record<HelperRpc, () => Promis
 
 /** Per TAPForwarder RPC, a call of it through `pool` (of src/ or of dist/) to {@link CONTAINER}. */
 export function forwarderCalls(
-  pool: Pick<ForwarderPool, 'attachNetwork' | 'detachNetwork' | 'updateDns' | 'setDefaultRoute'>,
+  pool: Pick<
+    ForwarderPool,
+    'attachNetwork' | 'detachNetwork' | 'updateDns' | 'setDefaultRoute' | 'getStatus'
+  >,
 ): Record<ForwarderRpc, () => Promise<unknown>> {
   return {
     AttachNetwork: () =>
@@ -101,5 +104,6 @@ export function forwarderCalls(
     DetachNetwork: () => pool.detachNetwork(CONTAINER, 'eth0'),
     UpdateDNSMappings: () => pool.updateDns(CONTAINER, { networks: {}, upstreamServers: [] }),
     SetDefaultRoute: () => pool.setDefaultRoute(CONTAINER, 'eth0', '10.20.0.1'),
+    GetStatus: () => pool.getStatus(CONTAINER),
   };
 }

@@ -12,6 +12,7 @@ import { serveLabApi } from '../api/server.js';
 import { LabContainers } from '../containers.js';
 import { LabPaths, labConfigFromEnv } from '../paths.js';
 import { openLabBackend } from './backend.js';
+import { ForwarderSupervisor } from './forwarder-supervisor.js';
 import { LabHostService } from './service.js';
 
 async function main(): Promise<void> {
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ reason }, 'lab host stopping');
+    supervisor.stop();
     server.close();
     server.closeAllConnections();
     void backend
@@ -60,6 +62,13 @@ async function main(): Promise<void> {
     helperHealth: () => backend.helperHealth(),
     logger: logger.child({ component: 'service' }),
     onShutdown: () => stop('shutdown request'),
+    forwarderHealth: () => backend.network.forwarderHealth(),
+    forwarderRestarted: (id) => backend.network.forwarderRestarted(id),
+  });
+  const supervisor = new ForwarderSupervisor({
+    containers,
+    revive: (name) => service.reviveForwarder(name),
+    logger: logger.child({ component: 'forwarder-supervisor' }),
   });
   const server = await serveLabApi(service, paths.hostSocket, {
     logger: logger.child({ component: 'api' }),

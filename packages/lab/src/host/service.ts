@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import {
   type CreateNetworkOptions,
   errors,
+  type ForwarderObservation,
   NetworkBackendError,
   type OvsNetworkBackend,
   type PublishedPort,
@@ -27,6 +28,7 @@ import type {
   RunBody,
 } from '../api/routes.js';
 import { CONTAINER_NAME, type LabContainerRecord, type LabContainers } from '../containers.js';
+import { forwarderRows } from './forwarder-supervisor.js';
 
 /** What the lab host uses of `OvsNetworkBackend` (tests hand in fakes that throw its errors). */
 export type LabNetworkBackend = Pick<
@@ -110,6 +112,10 @@ export interface LabHostServiceOptions {
   logger: Logger;
   /** Called once `shutdown` has been answered. */
   onShutdown: () => void;
+  /** The host library's view of each running container's forwarder (its forwarder watch). */
+  forwarderHealth?: () => ForwarderObservation[];
+  /** Tells the host library that a container's forwarder was restarted (re-applies it). */
+  forwarderRestarted?: (containerId: string) => Promise<void>;
 }
 
 /** {@link LabApi} over lab containers and a network backend. */
@@ -140,6 +146,7 @@ export class LabHostService implements LabApi {
       healthy: running === wanted,
       detail: `${running} of ${wanted} forwarders running (${list.length - wanted} stopped)`,
     });
+    components.push(...forwarderRows(this.options.forwarderHealth?.() ?? []));
     return { healthy: components.every((c) => c.healthy), components };
   }
 
@@ -337,6 +344,22 @@ export class LabHostService implements LabApi {
     const started = await this.containers.restart(record);
     await this.network.containerStarted(record.id);
     return this.view(started);
+  }
+
+  /**
+   * The supervisor's restart of a forwarder that died: under the container's
+   * lock, and only when it should run and does not; then the host library
+   * re-applies its attachments. False when there was nothing to do.
+   */
+  async reviveForwarder(name: string): Promise<boolean> {
+    return this.locks.run(name, async () => {
+      const record = this.containers.find(name);
+      if (!record || record.name !== name || record.stopped) return false;
+      if ((await this.containers.pid(record)) > 0) return false;
+      await this.containers.respawn(record);
+      await this.options.forwarderRestarted?.(record.id);
+      return true;
+    });
   }
 
   async containerPorts(ref: string): Promise<PublishedPort[]> {
