@@ -32,6 +32,7 @@ import {
   waitFor,
 } from './processes.js';
 import { helperStartupScript, hostMain } from './programs.js';
+import { resumableLab, resumeLab } from './resume.js';
 import { socketAccepts } from './sockets.js';
 import { createUpstream, UPSTREAM_ADDRESS } from './upstream/resolver.js';
 
@@ -64,7 +65,7 @@ export async function readLabSettings(paths: LabPaths): Promise<LabSettings | un
 }
 
 /** Environment of helpervm/startup.sh for this lab (with the uplink to the outside namespace). */
-function helperEnv(paths: LabPaths): NodeJS.ProcessEnv {
+export function helperEnv(paths: LabPaths): NodeJS.ProcessEnv {
   return {
     ...process.env,
     ...uplinkEnv(),
@@ -146,6 +147,8 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
   );
   await checkPrerequisites();
   if (await hostRunning(paths)) throw errors.labRunning(paths.dir);
+  const resumable = await resumableLab(paths);
+  if (resumable) return resumeLab(paths, resumable, { timeoutMs, progress });
   const stale = await leftovers(paths);
   if (stale.length > 0) {
     await progress.step('cleaning up what a previous lab left behind', () => labDown(paths));
@@ -176,97 +179,115 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
         await createNamespace(paths.helperNamespace);
         await createOutside(paths);
         await createUpstream(paths, timeoutMs);
-        const pid = await spawnDetached(
-          inNamespace(paths.helperNamespace, [helperStartupScript, 'run']),
-          {
-            logFile: paths.log('helper'),
-            pidfile: paths.helperPidfile,
-            env: helperEnv(paths),
-          },
-        );
-        const started = Date.now();
-        let died = false;
-        const ready = await waitFor(
-          async () => {
-            if (!(await processAlive(pid))) {
-              died = true;
-              return true;
-            }
-            return socketAccepts(paths.controllerSocket);
-          },
-          {
-            timeoutMs,
-            intervalMs: 200,
-            onTry: () =>
-              update(
-                `helper namespace ${paths.helperNamespace}: starting OVS, OVN and the controller (${Math.round((Date.now() - started) / 1000)} s)`,
-              ),
-          },
-        );
-        if (died || !ready) {
-          const why = died ? 'exited' : `not ready after ${Math.round(timeoutMs / 1000)} s`;
-          throw new NetworkBackendError(
-            'HELPER_UNAVAILABLE',
-            `helper ${why}: ${await lastLogLine(paths.log('helper'))} (log: ${paths.log('helper')})`,
-          );
-        }
+        await startHelperProcess(paths, timeoutMs, update);
       },
     );
 
     await progress.step(
       hostRelay === 'native' ? 'lab host process' : `lab host process (${hostRelay} relays)`,
-      async () => {
-        const argv = [
-          process.execPath,
-          hostMain,
-          '--lab-dir',
-          paths.dir,
-          '--host-relay',
-          hostRelay,
-          ...dnsUpstreams.flatMap((u) => ['--dns', u]),
-        ];
-        const pid = await spawnDetached(argv, {
-          logFile: paths.log('host'),
-          pidfile: paths.hostPidfile,
-          env: {
-            ...process.env,
-            ARCA_NET_LOG_FORMAT: 'json',
-            ARCA_NET_LAB_PREFIX: paths.config.prefix,
-          },
-        });
-        const client = new LabClient(paths.hostSocket, { timeoutMs: 5000 });
-        let failure = 'no answer';
-        const ready = await waitFor(
-          async () => {
-            if (!(await processAlive(pid))) {
-              failure = `exited: ${await lastLogLine(paths.log('host'))}`;
-              return true;
-            }
-            try {
-              const health = await client.health();
-              if (health.healthy) return true;
-              failure = health.components
-                .filter((c) => !c.healthy)
-                .map((c) => `${c.name}: ${c.detail}`)
-                .join('; ');
-              return false;
-            } catch (error) {
-              failure = error instanceof Error ? error.message : String(error);
-              return false;
-            }
-          },
-          { timeoutMs, intervalMs: 200 },
-        );
-        if (!ready || !(await processAlive(pid))) {
-          throw errors.labUnavailable(
-            `lab host not healthy: ${failure} (log: ${paths.log('host')})`,
-          );
-        }
-      },
+      () => startHostProcess(paths, hostRelay, dnsUpstreams, timeoutMs),
     );
   } catch (error) {
     await labDown(paths).catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * Runs helpervm/startup.sh (OVS, OVN, the controller and its supervisor) in
+ * the helper namespace; resolves once the controller accepts (HELPER_UNAVAILABLE otherwise).
+ */
+export async function startHelperProcess(
+  paths: LabPaths,
+  timeoutMs: number,
+  update: (text: string) => void,
+): Promise<void> {
+  const pid = await spawnDetached(
+    inNamespace(paths.helperNamespace, [helperStartupScript, 'run']),
+    {
+      logFile: paths.log('helper'),
+      pidfile: paths.helperPidfile,
+      env: helperEnv(paths),
+    },
+  );
+  const started = Date.now();
+  let died = false;
+  const ready = await waitFor(
+    async () => {
+      if (!(await processAlive(pid))) {
+        died = true;
+        return true;
+      }
+      return socketAccepts(paths.controllerSocket);
+    },
+    {
+      timeoutMs,
+      intervalMs: 200,
+      onTry: () =>
+        update(
+          `helper namespace ${paths.helperNamespace}: starting OVS, OVN and the controller (${Math.round((Date.now() - started) / 1000)} s)`,
+        ),
+    },
+  );
+  if (died || !ready) {
+    const why = died ? 'exited' : `not ready after ${Math.round(timeoutMs / 1000)} s`;
+    throw new NetworkBackendError(
+      'HELPER_UNAVAILABLE',
+      `helper ${why}: ${await lastLogLine(paths.log('helper'))} (log: ${paths.log('helper')})`,
+    );
+  }
+}
+
+/** Starts the lab host process on the lab's state; resolves once it reports healthy (LAB_UNAVAILABLE otherwise). */
+export async function startHostProcess(
+  paths: LabPaths,
+  hostRelay: RelayEngine,
+  dnsUpstreams: string[],
+  timeoutMs: number,
+): Promise<void> {
+  const argv = [
+    process.execPath,
+    hostMain,
+    '--lab-dir',
+    paths.dir,
+    '--host-relay',
+    hostRelay,
+    ...dnsUpstreams.flatMap((u) => ['--dns', u]),
+  ];
+  const pid = await spawnDetached(argv, {
+    logFile: paths.log('host'),
+    pidfile: paths.hostPidfile,
+    env: {
+      ...process.env,
+      ARCA_NET_LOG_FORMAT: 'json',
+      ARCA_NET_LAB_PREFIX: paths.config.prefix,
+    },
+  });
+  const client = new LabClient(paths.hostSocket, { timeoutMs: 5000 });
+  let failure = 'no answer';
+  const ready = await waitFor(
+    async () => {
+      if (!(await processAlive(pid))) {
+        failure = `exited: ${await lastLogLine(paths.log('host'))}`;
+        return true;
+      }
+      try {
+        const health = await client.health();
+        if (health.healthy) return true;
+        failure = health.components
+          .filter((c) => !c.healthy)
+          .map((c) => `${c.name}: ${c.detail}`)
+          .join('; ');
+        return false;
+      } catch (error) {
+        failure = error instanceof Error ? error.message : String(error);
+        return false;
+      }
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
+  if (!ready || !(await processAlive(pid))) {
+    throw errors.labUnavailable(`lab host not healthy: ${failure} (log: ${paths.log('host')})`);
   }
 }
 
