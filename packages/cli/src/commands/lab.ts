@@ -144,6 +144,8 @@ export function formatStats(container: LabContainer): string {
       'FRAMES IN',
       'BYTES IN',
       'DROPS',
+      'PROTO ERRS',
+      'QUARANTINED',
     ],
     container.attachments.map((a) => {
       // OUT: from the container towards the switch; IN: towards the container.
@@ -159,6 +161,10 @@ export function formatStats(container: LabContainer): string {
         String(into?.frames ?? 0),
         String(into?.bytes ?? 0),
         String((out?.drops ?? 0) + (into?.drops ?? 0)),
+        String(a.relay?.protocolCloses ?? 0),
+        a.relay?.quarantinedUntil
+          ? `until ${a.relay.quarantinedUntil.slice(11, 19)} (${a.relay.quarantines}x)`
+          : String(a.relay?.quarantines ?? 0),
       ];
     }),
   );

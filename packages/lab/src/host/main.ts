@@ -5,6 +5,7 @@
  * lab containers, and serves the lab API on `<lab>/host.sock`.
  */
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
 import { createLogger } from '@arca-net/log';
@@ -13,6 +14,7 @@ import { LabContainers } from '../containers.js';
 import { LabPaths, labConfigFromEnv } from '../paths.js';
 import { openLabBackend } from './backend.js';
 import { ForwarderSupervisor } from './forwarder-supervisor.js';
+import { labLogMaxBytes, watchLogSizes } from './log-cap.js';
 import { LabHostService } from './service.js';
 
 async function main(): Promise<void> {
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ reason }, 'lab host stopping');
     supervisor.stop();
+    stopLogCap();
     server.close();
     server.closeAllConnections();
     void backend
@@ -65,6 +68,11 @@ async function main(): Promise<void> {
     forwarderHealth: () => backend.network.forwarderHealth(),
     forwarderRestarted: (id) => backend.network.forwarderRestarted(id),
   });
+  const stopLogCap = watchLogSizes(
+    [paths.logsDir, join(paths.helperRun, 'log')],
+    labLogMaxBytes(),
+    logger.child({ component: 'logs' }),
+  );
   const supervisor = new ForwarderSupervisor({
     containers,
     revive: (name) => service.reviveForwarder(name),
