@@ -31,6 +31,7 @@ import { errors } from './errors.js';
 import * as fwatch from './forwarder-watch.js';
 import { ForwarderPool } from './forwarders.js';
 import { HelperClient } from './helper-client.js';
+import { checkCreateNetworkBounds, checkRef } from './limits.js';
 import { parsePortSpecs } from './port-spec.js';
 import { PortAllocator } from './ports.js';
 import { type PublishedPort, Publisher } from './publish.js';
@@ -134,6 +135,7 @@ export class OvsNetworkBackend {
   createNetwork(options: CreateNetworkOptions): Promise<NetworkInspect> {
     return this.#exclusive(async () => {
       const { state, helper, log } = this.#p;
+      checkCreateNetworkBounds(options);
       checkNetworkName(options.name);
       if (state.findNetwork(options.name)?.name === options.name) {
         throw errors.networkNameExists(options.name);
@@ -402,12 +404,14 @@ export class OvsNetworkBackend {
   }
 
   #requireNetwork(idOrName: string): NetworkRecord {
+    checkRef('network', idOrName);
     const n = this.#p.state.findNetwork(idOrName);
     if (!n) throw errors.networkNotFound(idOrName);
     return n;
   }
 
   #requireContainer(idOrName: string): ContainerRecord {
+    checkRef('container', idOrName);
     const c = this.#p.state.findContainer(idOrName);
     if (!c) throw errors.containerNotFound(idOrName);
     return c;

@@ -47,6 +47,7 @@ export {
 } from './errors.js';
 export type { ForwarderObservation } from './forwarder-watch.js';
 export { defaultPools, planNetworkAddressing } from './ipam.js';
+export { checkCount, checkLength, LIMITS, quote } from './limits.js';
 export { normalizeMac, stableMac } from './mac.js';
 export {
   formatBinding,

@@ -42,6 +42,7 @@ import {
   NetworkBackendError,
   type NetworkInspect,
   type PublishedPort,
+  quote,
 } from '@arca-net/host';
 
 /** A lab container ("container VM" = a namespace running the forwarder). */
@@ -180,6 +181,15 @@ export function requestOf(
   return { path: `/${path}`, body: route.body ? args[next] : undefined };
 }
 
+/** A path segment's text; a malformed `%` escape is the caller's error (400), not ours. */
+function decodePathSegment(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw errors.invalidOption(`malformed escape in the path segment ${quote(value)}`);
+  }
+}
+
 /** The call's arguments when `path` is a path of `route`, else undefined. */
 export function argumentsOf(route: LabRoute, path: string, body: unknown): unknown[] | undefined {
   const pattern = segments(route.path);
@@ -188,7 +198,7 @@ export function argumentsOf(route: LabRoute, path: string, body: unknown): unkno
   const args: unknown[] = [];
   for (const [index, segment] of pattern.entries()) {
     const value = actual[index] ?? '';
-    if (segment.startsWith(':')) args.push(decodeURIComponent(value));
+    if (segment.startsWith(':')) args.push(decodePathSegment(value));
     else if (segment !== value) return undefined;
   }
   if (route.body) args.push(body);

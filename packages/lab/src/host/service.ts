@@ -8,12 +8,15 @@
 import { randomBytes } from 'node:crypto';
 import {
   type CreateNetworkOptions,
+  checkLength,
   errors,
   type ForwarderObservation,
+  LIMITS,
   NetworkBackendError,
   type OvsNetworkBackend,
   type PublishedPort,
   parsePortSpecs,
+  quote,
 } from '@arca-net/host';
 import type { Logger } from '@arca-net/log';
 import type {
@@ -176,6 +179,11 @@ export class LabHostService implements LabApi {
       if (typeof body.mtu !== 'number') throw errors.invalidOption('mtu must be a number');
       request.mtu = body.mtu;
     }
+    if (body.internal !== undefined && typeof body.internal !== 'boolean') {
+      throw errors.invalidOption(
+        `internal must be true or false, not ${quote(String(body.internal))}`,
+      );
+    }
     if (labels) request.labels = labels;
     if (options) request.options = options;
     // The predefined bridge exists first, so its subnet is never taken by another network.
@@ -250,6 +258,7 @@ export class LabHostService implements LabApi {
 
   async runContainer(body: RunBody): Promise<LabContainer> {
     const name = requiredString(body.name, 'name');
+    checkLength('container name', name, LIMITS.ref);
     if (!CONTAINER_NAME.test(name)) {
       throw new NetworkBackendError(
         'INVALID_NAME',
