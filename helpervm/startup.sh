@@ -29,6 +29,8 @@
 #                           [node <repo>/packages/controller/dist/main.js, else arca-net-controller]
 #   OVS_SCHEMA, OVN_NB_SCHEMA, OVN_SB_SCHEMA  schema files [/usr/share/openvswitch, /usr/share/ovn]
 set -eu
+# Databases, logs, pidfiles and sockets are root's only (files 0600, directories 0700).
+umask 077
 
 STATE=${ARCA_HELPER_STATE:-/var/lib/arca-net-helper}
 RUN=${ARCA_HELPER_RUN:-/run/arca-net-helper}

@@ -8,7 +8,7 @@
  * stay bounded and the link is quarantined.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,6 +163,23 @@ describe('every crash repairs itself, mid-traffic, addresses kept', () => {
     const detail = (name: string) => status.components.find((c) => c.name === name)?.detail ?? '';
     expect(detail('controller')).toContain('restarted 1 time');
     expect(detail('ovn-northd')).toContain('restarted 1 time');
+  });
+});
+
+describe('files', () => {
+  it("the lab's state, databases and logs are root's only", async () => {
+    expect((await stat(lab.dir)).mode & 0o777).toBe(0o700);
+    for (const file of [
+      'host.db',
+      'lab.json',
+      'logs/host.log',
+      'logs/helper.log',
+      'helper/state/conf.db',
+      'helper/state/ovnnb_db.db',
+      'helper/run/log/ovs-vswitchd.log',
+    ]) {
+      expect((await stat(join(lab.dir, file))).mode & 0o077, file).toBe(0);
+    }
   });
 });
 

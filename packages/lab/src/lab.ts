@@ -6,7 +6,7 @@
  * namespaces running the forwarder (started by the lab host). Failures are
  * the host's errors: LAB_UNAVAILABLE, LAB_RUNNING, HELPER_UNAVAILABLE.
  */
-import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkUpstreams, errors, NetworkBackendError, type RelayEngine } from '@arca-net/host';
 import { LabClient } from './api/client.js';
@@ -154,7 +154,9 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
     await progress.step('cleaning up what a previous lab left behind', () => labDown(paths));
   }
   try {
-    await mkdir(paths.dir, { recursive: true, mode: 0o755 });
+    // Root's only: state, databases, logs and sockets of the lab live below.
+    await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+    await chmod(paths.dir, 0o700);
     for (const dir of [
       paths.helperState,
       paths.helperRun,
@@ -171,7 +173,7 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
       hostRelay,
       dnsUpstreams,
     };
-    await writeFile(paths.settings, `${JSON.stringify(settings, null, 2)}\n`);
+    await writeFile(paths.settings, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
 
     await progress.step(
       `helper namespace ${paths.helperNamespace}: Open vSwitch, OVN and the controller; outside world ${paths.outsideNamespace} (${OUTSIDE_CIDR})`,

@@ -18,6 +18,8 @@ import { labLogMaxBytes, watchLogSizes } from './log-cap.js';
 import { LabHostService } from './service.js';
 
 async function main(): Promise<void> {
+  // Files this process makes (state database, container records, logs) are root's only.
+  process.umask(0o077);
   const { values } = parseArgs({
     options: {
       'lab-dir': { type: 'string' },
