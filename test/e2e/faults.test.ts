@@ -12,8 +12,8 @@ import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readPidfile, waitFor } from '../../packages/lab/dist/index.js';
-import { LabHarness } from './harness.js';
+import { readPidfile, tryCommand, waitFor } from '../../packages/lab/dist/index.js';
+import { CLI, LabHarness } from './harness.js';
 
 const lab = new LabHarness('faults');
 
@@ -163,6 +163,30 @@ describe('every crash repairs itself, mid-traffic, addresses kept', () => {
     const detail = (name: string) => status.components.find((c) => c.name === name)?.detail ?? '';
     expect(detail('controller')).toContain('restarted 1 time');
     expect(detail('ovn-northd')).toContain('restarted 1 time');
+  });
+});
+
+describe('the command line when its reader or its caller goes away', () => {
+  it('lab ps --json into a reader that is gone: no EPIPE stack trace, exit 0', async () => {
+    // `true` exits before the CLI writes: its write meets EPIPE.
+    const result = await tryCommand(
+      ['bash', '-c', `set -o pipefail; '${process.execPath}' '${CLI}' lab ps --json | true`],
+      { env: lab.env },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+
+  it('SIGTERM to lab exec stops its command too', async () => {
+    const marker = `${Date.now() % 100000}`;
+    const exec = spawn(process.execPath, [CLI, 'lab', 'exec', 'a', '--', 'sleep', `42${marker}`], {
+      env: lab.env,
+      stdio: 'ignore',
+    });
+    const running = async () => (await tryCommand(['pgrep', '-f', `sleep 42${marker}`])).code === 0;
+    expect(await waitFor(running, { timeoutMs: 20_000 })).toBe(true);
+    exec.kill('SIGTERM');
+    expect(await waitFor(async () => !(await running()), { timeoutMs: 10_000 })).toBe(true);
   });
 });
 
