@@ -147,6 +147,39 @@ describe('every crash repairs itself, mid-traffic, addresses kept', () => {
     expect(status.components.find((c) => c.name === 'forwarders (observed)')?.healthy).toBe(true);
   });
 
+  it('kill -9 of a forwarder during a connect: the connect succeeds or leaves nothing, and a retry works', async () => {
+    await lab.ok('network', 'create', 'second', '--subnet', '10.78.0.0/24');
+    const connect = lab.cli('network', 'connect', 'second', 'b');
+    await kill9(join(lab.dir, 'pids', 'c-b.pid'));
+    const result = await connect;
+    const onSecond = async () =>
+      (
+        (await lab.json<Container[]>('lab', 'ps')).find((c) => c.name === 'b')?.attachments ?? []
+      ).filter((a) => a.networkName === 'second').length;
+    if (result.code === 0) {
+      expect(await onSecond()).toBe(1);
+    } else {
+      expect(await onSecond()).toBe(0);
+      // Once the forwarder is back (and repaired), the connect works.
+      const healthy = async () =>
+        (
+          await lab.json<{ components: Array<{ name: string; healthy: boolean }> }>('lab', 'status')
+        ).components.find((c) => c.name === 'forwarders (observed)')?.healthy === true;
+      expect(await waitFor(healthy, { timeoutMs: 30_000, intervalMs: 250 })).toBe(true);
+      await lab.ok('network', 'connect', 'second', 'b');
+    }
+    process.stdout.write(
+      `forwarder killed during a connect: the connect ${result.code === 0 ? 'succeeded' : `failed (${result.stderr.trim()})`}\n`,
+    );
+    const at = Date.now() / 1000;
+    expect(await waitFor(async () => pinger.after(at) >= 10, { timeoutMs: 30_000 })).toBe(true);
+    await lab.ok('lab', 'run', 'c', '--network', 'second');
+    const b = (await lab.json<Container[]>('lab', 'ps')).find((c) => c.name === 'b') as Container;
+    const bSecond = b.attachments.find((a) => a.networkName === 'second')?.ip ?? '';
+    const ping = await lab.exec('c', 'ping', '-c', '1', '-W', '5', bSecond);
+    expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+  });
+
   it('kill -9 of the lab host: lab up resumes it on its state', async () => {
     await survive('lab host (until lab up resumed it)', async () => {
       await kill9(join(lab.dir, 'host.pid'));
