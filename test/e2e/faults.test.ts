@@ -31,6 +31,7 @@ interface Container {
 }
 
 const recoveries: Array<{ name: string; recovered: boolean; recoverySeconds: number }> = [];
+const hostile: Array<{ name: string; contained: boolean; detail: string }> = [];
 
 /** `name → [ip, mac]` of every container: what no fault may change. */
 async function addressing(): Promise<Record<string, string[]>> {
@@ -120,6 +121,12 @@ beforeAll(async () => {
 afterAll(async () => {
   pinger?.stop();
   process.stdout.write(`fault recoveries: ${JSON.stringify(recoveries)}\n`);
+  // `make soak` collects the report (test/reliability/report.mjs).
+  const out = process.env.ARCA_NET_RELIABILITY_OUT;
+  if (out) {
+    const report = JSON.parse(await readFile(out, 'utf8').catch(() => '{}')) as object;
+    await writeFile(out, JSON.stringify({ ...report, faults: recoveries, hostile }, null, 2));
+  }
   await lab.down();
 });
 
@@ -284,6 +291,11 @@ describe('a hostile guest that answers every data connection with a bad frame le
     process.stdout.write(
       `hostile guest: ${accepted} connections until quarantined (${relay.protocolCloses} protocol errors)\n`,
     );
+    hostile.push({
+      name: 'guest data port that answers with a bad frame length',
+      contained: quarantined && accepted < 20,
+      detail: `${accepted} connections until quarantined (${relay.protocolCloses} protocol errors); re-dialling paused 60 s`,
+    });
     const stdout = (await lab.cli('lab', 'stats', 'h')).stdout;
     expect(stdout).toContain('QUARANTINED');
   });
