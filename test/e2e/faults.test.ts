@@ -100,6 +100,15 @@ async function survive(name: string, fault: () => Promise<void>): Promise<number
   return recoverySeconds;
 }
 
+/** `lab status`'s observed forwarders row is healthy (it exits 3 while anything is not: read its JSON either way). */
+async function forwardersHealthy(): Promise<boolean> {
+  const status = await lab.cli('lab', 'status', '--json');
+  const parsed = JSON.parse(status.stdout || '{}') as {
+    components?: Array<{ name: string; healthy: boolean }>;
+  };
+  return parsed.components?.find((c) => c.name === 'forwarders (observed)')?.healthy === true;
+}
+
 async function kill9(pidfile: string): Promise<void> {
   const pid = await readPidfile(pidfile);
   expect(pid, pidfile).toBeGreaterThan(0);
@@ -147,11 +156,7 @@ describe('every crash repairs itself, mid-traffic, addresses kept', () => {
 
   it("kill -9 of a container's forwarder: the lab restarts it and the host re-applies its attachments", async () => {
     await survive('forwarder', () => kill9(join(lab.dir, 'pids', 'c-b.pid')));
-    const status = await lab.json<{ components: Array<{ name: string; healthy: boolean }> }>(
-      'lab',
-      'status',
-    );
-    expect(status.components.find((c) => c.name === 'forwarders (observed)')?.healthy).toBe(true);
+    expect(await waitFor(forwardersHealthy, { timeoutMs: 30_000, intervalMs: 250 })).toBe(true);
   });
 
   it('kill -9 of a forwarder during a connect: the connect succeeds or leaves nothing, and a retry works', async () => {
@@ -168,11 +173,7 @@ describe('every crash repairs itself, mid-traffic, addresses kept', () => {
     } else {
       expect(await onSecond()).toBe(0);
       // Once the forwarder is back (and repaired), the connect works.
-      const healthy = async () =>
-        (
-          await lab.json<{ components: Array<{ name: string; healthy: boolean }> }>('lab', 'status')
-        ).components.find((c) => c.name === 'forwarders (observed)')?.healthy === true;
-      expect(await waitFor(healthy, { timeoutMs: 30_000, intervalMs: 250 })).toBe(true);
+      expect(await waitFor(forwardersHealthy, { timeoutMs: 30_000, intervalMs: 250 })).toBe(true);
       await lab.ok('network', 'connect', 'second', 'b');
     }
     process.stdout.write(
