@@ -13,7 +13,7 @@ import { type CallContext, ServerError, type ServerMiddlewareCall, Status } from
 export interface RequestBounds {
   /** Characters of one string field (and of one map key). */
   maxString: number;
-  /** Entries of one repeated field or map (policy rules, labels, aliases, DNS records). */
+  /** Entries of one repeated field or map (labels, aliases, DNS records; policy rules have their own, lower bound). */
   maxItems: number;
   maxDepth: number;
 }
@@ -24,7 +24,8 @@ export interface RequestBounds {
  */
 export const DEFAULT_REQUEST_BOUNDS: RequestBounds = {
   maxString: 4096,
-  maxItems: 1024,
+  // A network's DNS snapshot lists every container on it: up to the 10,000 data ports.
+  maxItems: 10_000,
   maxDepth: 16,
 };
 
