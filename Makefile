@@ -89,7 +89,7 @@ bench: setup ## run every benchmark; writes bench/results/latest.{json,md,png} (
 soak: setup ## the reliability report (about 10 minutes): faults, a hostile guest, frame integrity with 16 pairs; writes bench/results/reliability.{json,md}
 	rm -f bench/results/reliability.json
 	ARCA_NET_RELIABILITY_OUT=$(CURDIR)/bench/results/reliability.json \
-	ARCA_NET_FRAME_PAIRS=$${SOAK_PAIRS:-16} ARCA_NET_FRAME_COUNT=$${SOAK_FRAMES:-200000} \
+	ARCA_NET_FRAME_PAIRS=$${SOAK_PAIRS:-16} ARCA_NET_FRAME_COUNT=$${SOAK_FRAMES:-50000} \
 		pnpm exec vitest run test/e2e/faults.test.ts test/reliability/frames.test.ts
 	node test/reliability/report.mjs bench/results/reliability.json
 
