@@ -4,16 +4,17 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PNPM_VERSION := 10.34.8
-# Debian packages the lab, the integration tests and the benchmarks use.
+# Debian packages the lab, the integration tests and the benchmarks use
+# (debootstrap and skopeo: the helper-VM test image and its OCI export).
 APT_PACKAGES := openvswitch-switch ovn-central ovn-host iproute2 busybox-static iperf3 \
 	tcpdump bind9-dnsutils clang libclang-rt-14-dev qemu-system-x86 python3 make g++ fonts-dejavu-core iputils-ping ethtool \
-	openvswitch-common uuid-runtime docker.io
+	openvswitch-common uuid-runtime docker.io debootstrap skopeo
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # node-gyp builds against the headers of the running Node (no header download).
 export npm_config_nodedir ?= $(abspath $(dir $(shell command -v node))..)
 BUF := packages/proto/node_modules/.bin/buf
 
-.PHONY: help setup apt-packages pnpm deps build proto proto-check lint test clean demo bench vminit helpervm pack soak
+.PHONY: help setup apt-packages pnpm deps build proto proto-check lint test clean demo bench vminit helpervm pack helpervm-test-image soak
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -79,8 +80,12 @@ FUZZ_SECONDS ?= 60
 fuzz: ## libFuzzer run of the vsock stream decoder (FUZZ_SECONDS, default 60); fails on any crash
 	$(MAKE) -C packages/vsock/fuzz fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
-demo: setup ## the lab tour: two networks, three containers, DNS, isolation, counters (KEEP=1 keeps the lab up)
-	@$(SUDO) node packages/cli/dist/main.js lab demo $(if $(filter 1,$(KEEP)),--keep)
+demo: setup ## the lab tour: two networks, three containers, DNS, isolation, counters (KEEP=1 keeps the lab up; HOSTS=2: the cluster tour)
+	@$(SUDO) node packages/cli/dist/main.js lab demo $(if $(filter 1,$(KEEP)),--keep) $(if $(HOSTS),--hosts $(HOSTS))
+
+.PHONY: conformance
+conformance: build ## Docker conformance alone: Docker's CLI against a private dockerd and a lab (also in make test; writes test/docker-api/results.md)
+	pnpm exec vitest run test/docker-api
 
 bench: setup ## run every benchmark; writes bench/results/latest.{json,md,png} (QUICK=1: about two minutes, most of it bringing labs up and down)
 	node vminit/build.mjs
@@ -101,13 +106,17 @@ vminit: build ## bundle the forwarder (vminit/dist); with Docker and VMINIT_BASE
 	  echo "make vminit: bundle ready in vminit/dist; set VMINIT_BASE_IMAGE=<base vminit image with node >= 20, ip, busybox> to build the image"; \
 	else docker build --build-arg BASE_IMAGE=$(VMINIT_BASE_IMAGE) -t $(or $(VMINIT_IMAGE),arca-net/vminit) vminit; fi
 
-helpervm: build ## bundle the controller (helpervm/dist); with Docker and HELPERVM_BASE_IMAGE=<image> also the image arca-net/helpervm
+helpervm: build ## bundle the controller (helpervm/dist); with Docker also the image arca-net/helpervm (Alpine) and its OCI layout in helpervm/dist/oci
 	node helpervm/build.mjs
 	@if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then \
-	  echo "make helpervm: bundle ready in helpervm/dist; no Docker engine here, so no image (needs: docker, HELPERVM_BASE_IMAGE=<image with node >= 20, Open vSwitch, OVN>)"; \
-	elif [ -z "$(HELPERVM_BASE_IMAGE)" ]; then \
-	  echo "make helpervm: bundle ready in helpervm/dist; set HELPERVM_BASE_IMAGE=<image with node >= 20, Open vSwitch, OVN> to build the image"; \
-	else docker build --build-arg BASE_IMAGE=$(HELPERVM_BASE_IMAGE) -t $(or $(HELPERVM_IMAGE),arca-net/helpervm) helpervm; fi
+	  echo "make helpervm: bundle ready in helpervm/dist; no Docker engine here, so no image (needs: a Docker engine, Alpine's package repositories reachable or HELPERVM_BASE_IMAGE=<image with node >= 20, Open vSwitch, OVN>, and Docker >= 25 or skopeo for the OCI layout)"; \
+	else helpervm/image.sh production; fi
+
+helpervm-test-image: build ## the helper image on a debootstrap Debian 12 base (cached root fs), arca-net/helpervm:test; needs root and a Docker engine
+	node helpervm/build.mjs
+	@if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then \
+	  echo "make helpervm-test-image: needs a Docker engine (DOCKER_HOST); test/image/ starts its own"; exit 1; \
+	else helpervm/image.sh test; fi
 
 clean: ## remove build outputs
 	rm -rf packages/*/dist packages/*/build packages/*/*.tsbuildinfo vminit/dist helpervm/dist dist/pack packages/vsock/prebuilds

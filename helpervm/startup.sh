@@ -28,6 +28,14 @@
 #   ARCA_CONTROLLER_CMD     controller command (gets --listen and the ARCA_* DB variables)
 #                           [node <repo>/packages/controller/dist/main.js, else arca-net-controller]
 #   OVS_SCHEMA, OVN_NB_SCHEMA, OVN_SB_SCHEMA  schema files [/usr/share/openvswitch, /usr/share/ovn]
+#   Cluster of hosts (docs/cluster.md; unset = one host, central and chassis in this helper, no underlay):
+#   ARCA_HELPER_ROLE        central (NB/SB/northd, also listening on the underlay address) or chassis
+#                           (no databases here: joins the central at ARCA_HELPER_CENTRAL)
+#   ARCA_HELPER_UNDERLAY    the underlay NIC; it becomes a port of the netdev bridge br-phy
+#   ARCA_HELPER_UNDERLAY_IP its address with prefix, e.g. 192.0.2.1/24 (moved onto br-phy; Geneve encap IP)
+#   ARCA_HELPER_CENTRAL     chassis: the central's underlay address (OVSDB tcp 6641/6642)
+#   ARCA_HELPER_PEERS       optional "IP,MAC IP,MAC": other helpers' underlay addresses, seeded into
+#                           tnl/arp so the first tunnelled packet is not lost
 set -eu
 # Databases, logs, pidfiles and sockets are root's only (files 0600, directories 0700).
 umask 077
@@ -56,6 +64,11 @@ export ARCA_OVS_RUNDIR=$RUN
 
 # Daemons in start order; `stop` walks it backwards.
 DAEMONS="ovsdb-server-ovs ovs-vswitchd ovsdb-server-nb ovsdb-server-sb ovn-northd ovn-controller"
+# Where ovn-controller, the CLIs and the controller find the OVN databases, and the
+# Geneve encap address: this helper's own for one host (cluster_init changes them).
+NB_REMOTE=unix:$NB_SOCK
+SB_REMOTE=unix:$SB_SOCK
+ENCAP_IP=127.0.0.1
 
 log() { printf '%s startup.sh: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -93,10 +106,10 @@ ensure_db() {
   fi
 }
 
-# start_ovsdb NAME DBFILE SOCKET
+# start_ovsdb NAME DBFILE SOCKET [EXTRA-REMOTE]
 start_ovsdb() {
   pid_alive "$1" && { log "$1 already running"; return 0; }
-  ovsdb-server "$2" --remote="punix:$3" --pidfile="$RUN/$1.pid" --unixctl="$RUN/$1.ctl" \
+  ovsdb-server "$2" --remote="punix:$3" ${4:+--remote="$4"} --pidfile="$RUN/$1.pid" --unixctl="$RUN/$1.ctl" \
     --log-file="$LOG/$1.log" --detach --no-chdir
   wait_for "$1" ovsdb-client --timeout=2 list-dbs "unix:$3"
 }
@@ -170,9 +183,111 @@ setup_forward_port() {
   log "published-port forwarder address $addr/$bits on arca-fwd0"
 }
 
+# --- image: a restarted container (docker restart, restart policy `always`) keeps
+# $RUN from its earlier boot, but as the container's init (pid 1) nothing from
+# that boot can still run: its pidfiles would only name unrelated new processes.
+# Once per boot: a later start_all (restarting one daemon) keeps the new pidfiles.
+forget_earlier_boot() {
+  [ "$$" = 1 ] && [ -z "${earlier_boot_forgotten:-}" ] || return 0
+  earlier_boot_forgotten=1
+  for pidfile in "$RUN"/*.pid; do
+    [ -e "$pidfile" ] || continue
+    rm -f "$pidfile"
+    log "removed $pidfile of an earlier boot"
+  done
+}
+# --- end image
+
+# ---------------------------------------------------------------------------
+# Cluster roles (ARCA_HELPER_ROLE): helpers of several hosts are chassis of one
+# OVN deployment, joined by an underlay carrying Geneve (UDP 6081) and OVSDB
+# (TCP 6641/6642 to the central). Userspace tunnelling needs the underlay
+# address on an OVS bridge: the NIC becomes a port of the netdev bridge br-phy
+# (br-phy keeps the NIC's MAC, pinned), the address moves onto br-phy, and the
+# NIC stops answering ARP itself (else the kernel answers with the NIC's MAC and
+# OVSDB traffic bypasses br-phy). ovs-vswitchd takes the route to each peer from
+# this namespace's kernel. Without a role nothing here runs.
+# ---------------------------------------------------------------------------
+ROLE=${ARCA_HELPER_ROLE:-}
+UNDERLAY=${ARCA_HELPER_UNDERLAY:-}
+UNDERLAY_IP=${ARCA_HELPER_UNDERLAY_IP:-}
+CENTRAL=${ARCA_HELPER_CENTRAL:-}
+# A chassis runs no databases and no northd: the central does.
+[ "$ROLE" != chassis ] || DAEMONS="ovsdb-server-ovs ovs-vswitchd ovn-controller"
+
+# Checks the role's variables and points the remotes at the central.
+cluster_init() {
+  [ -n "$ROLE" ] || return 0
+  case $ROLE in central | chassis) ;; *) die "ARCA_HELPER_ROLE=$ROLE: expected central or chassis" ;; esac
+  [ -n "$UNDERLAY" ] && [ -n "$UNDERLAY_IP" ] ||
+    die "ARCA_HELPER_ROLE=$ROLE needs ARCA_HELPER_UNDERLAY and ARCA_HELPER_UNDERLAY_IP (address/prefix)"
+  [ -e "/sys/class/net/$UNDERLAY" ] || die "underlay interface $UNDERLAY does not exist"
+  ENCAP_IP=${UNDERLAY_IP%/*}
+  if [ "$ROLE" = chassis ]; then
+    [ -n "$CENTRAL" ] || die "ARCA_HELPER_ROLE=chassis needs ARCA_HELPER_CENTRAL (the central's underlay address)"
+    NB_REMOTE=tcp:$CENTRAL:6641
+    SB_REMOTE=tcp:$CENTRAL:6642
+  else
+    CENTRAL=$ENCAP_IP
+  fi
+  export ARCA_OVN_NB_DB=$NB_REMOTE ARCA_OVN_SB_DB=$SB_REMOTE
+}
+
+# Before ovs-vswitchd starts: the chassis' identity and encapsulation.
+cluster_chassis_config() {
+  [ -n "$ROLE" ] || return 0
+  vsctl --no-wait set Open_vSwitch . \
+    external_ids:system-id="$system_id" \
+    external_ids:ovn-remote="$SB_REMOTE" \
+    external_ids:ovn-encap-type=geneve \
+    external_ids:ovn-encap-ip="$ENCAP_IP" \
+    external_ids:ovn-bridge-datapath-type=netdev
+}
+
+# After ovs-vswitchd: br-phy with the NIC, the address on br-phy, ARP seeds.
+cluster_underlay() {
+  [ -n "$ROLE" ] || return 0
+  mac=$(cat "/sys/class/net/$UNDERLAY/address")
+  if [ -w "/proc/sys/net/ipv6/conf/$UNDERLAY/disable_ipv6" ]; then
+    echo 1 >"/proc/sys/net/ipv6/conf/$UNDERLAY/disable_ipv6"
+  fi
+  ip addr flush dev "$UNDERLAY"
+  ip link set "$UNDERLAY" arp off up
+  ethtool -K "$UNDERLAY" tx off >/dev/null 2>&1 || true
+  vsctl --may-exist add-br br-phy \
+    -- set Bridge br-phy datapath_type=netdev other_config:hwaddr="\"$mac\"" \
+    other_config:disable-in-band=true \
+    -- --may-exist add-port br-phy "$UNDERLAY"
+  wait_for "br-phy" test -e /sys/class/net/br-phy
+  if [ -w /proc/sys/net/ipv6/conf/br-phy/disable_ipv6 ]; then
+    echo 1 >/proc/sys/net/ipv6/conf/br-phy/disable_ipv6
+  fi
+  ethtool -K br-phy tx off >/dev/null 2>&1 || true
+  ip addr replace "$UNDERLAY_IP" dev br-phy
+  ip link set br-phy up
+  for peer in ${ARCA_HELPER_PEERS:-}; do
+    ovs-appctl -t "$RUN/ovs-vswitchd.ctl" tnl/arp/set br-phy "${peer%,*}" "${peer#*,}" >/dev/null
+  done
+  log "underlay $UNDERLAY on br-phy ($UNDERLAY_IP, $mac); role $ROLE, central $CENTRAL"
+}
+
+# The central's databases also listen on the underlay address (br-phy has it by now).
+cluster_db_remote() {
+  [ "$ROLE" = central ] && echo "ptcp:$1:$ENCAP_IP" || true
+}
+
+# A chassis waits for the central's databases instead of starting its own.
+cluster_wait_central() {
+  wait_for "central NB $NB_REMOTE" ovn-nbctl --db="$NB_REMOTE" --timeout=2 --no-leader-only show
+  wait_for "central SB $SB_REMOTE" ovn-sbctl --db="$SB_REMOTE" --timeout=2 --no-leader-only show
+}
+# --------------------------- end of cluster roles ---------------------------
+
 start_all() {
   check_uplink_env
+  cluster_init
   mkdir -p "$STATE" "$RUN" "$LOG"
+  forget_earlier_boot
   if [ -n "${ARCA_HELPER_SYSTEM_ID:-}" ]; then
     system_id=$ARCA_HELPER_SYSTEM_ID
   else
@@ -186,15 +301,20 @@ start_all() {
 
   start_ovsdb ovsdb-server-ovs "$STATE/conf.db" "$OVS_SOCK"
   vsctl --no-wait init
+  cluster_chassis_config
 
   if ! pid_alive ovs-vswitchd; then
     ovs-vswitchd "unix:$OVS_SOCK" --pidfile="$RUN/ovs-vswitchd.pid" \
       --unixctl="$RUN/ovs-vswitchd.ctl" --log-file="$LOG/ovs-vswitchd.log" --detach --no-chdir
   fi
   wait_for ovs-vswitchd ovs-appctl -t "$RUN/ovs-vswitchd.ctl" version
+  cluster_underlay
 
-  start_ovsdb ovsdb-server-nb "$STATE/ovnnb_db.db" "$NB_SOCK"
-  start_ovsdb ovsdb-server-sb "$STATE/ovnsb_db.db" "$SB_SOCK"
+  if [ "$ROLE" = chassis ]; then
+    cluster_wait_central
+  else
+  start_ovsdb ovsdb-server-nb "$STATE/ovnnb_db.db" "$NB_SOCK" "$(cluster_db_remote 6641)"
+  start_ovsdb ovsdb-server-sb "$STATE/ovnsb_db.db" "$SB_SOCK" "$(cluster_db_remote 6642)"
   ovn-nbctl --db="unix:$NB_SOCK" --timeout="$TIMEOUT" --no-leader-only init
   ovn-sbctl --db="unix:$SB_SOCK" --timeout="$TIMEOUT" --no-leader-only init
 
@@ -204,6 +324,7 @@ start_all() {
       --log-file="$LOG/ovn-northd.log" --detach --no-chdir
   fi
   wait_for ovn-northd sh -c "ovs-appctl -t '$RUN/ovn-northd.ctl' status | grep -q active"
+  fi
 
   # The chassis: br-int in userspace, geneve on loopback, SB over its Unix socket.
   # Without --no-wait, ovs-vsctl returns once ovs-vswitchd has applied the change.
@@ -211,8 +332,8 @@ start_all() {
     external_ids:system-id="$system_id" \
     external_ids:hostname="$system_id" \
     external_ids:ovn-encap-type=geneve \
-    external_ids:ovn-encap-ip=127.0.0.1 \
-    external_ids:ovn-remote="unix:$SB_SOCK" \
+    external_ids:ovn-encap-ip="$ENCAP_IP" \
+    external_ids:ovn-remote="$SB_REMOTE" \
     external_ids:ovn-bridge=br-int \
     external_ids:ovn-bridge-datapath-type=netdev \
     -- --may-exist add-br br-int \
@@ -226,9 +347,9 @@ start_all() {
       --log-file="$LOG/ovn-controller.log" --detach --no-chdir
   fi
   wait_for "ovn-controller chassis $system_id" \
-    ovn-sbctl --db="unix:$SB_SOCK" --timeout=2 --bare --columns=name find Chassis name="$system_id"
+    ovn-sbctl --db="$SB_REMOTE" --timeout=2 --bare --columns=name find Chassis name="$system_id"
   # northd and ovn-controller have both caught up with the NB database.
-  wait_for "OVN pipeline" ovn-nbctl --db="unix:$NB_SOCK" --timeout=5 --wait=hv sync
+  wait_for "OVN pipeline" ovn-nbctl --db="$NB_REMOTE" --timeout=5 --wait=hv sync
 }
 
 stop_one() {

@@ -13,13 +13,14 @@ import type { Figure } from './figures.js';
 import { machineInfo } from './machine.js';
 import { updateReadme } from './readme.js';
 import { type BenchRun, buildRun, writeResults } from './report.js';
+import { runClusterSuite } from './suites/cluster.js';
 import { runControlPlaneSuite } from './suites/control-plane.js';
 import { runDnsSuite } from './suites/dns.js';
 import { runHopsSuite } from './suites/hops.js';
 import { FULL_BUDGET, measurePath, type PathPair, QUICK_BUDGET } from './suites/path.js';
 import { runPortsSuite } from './suites/ports.js';
 import { runRelaySuite } from './suites/relay.js';
-import { runControllerSuite, runForwarderSuite } from './suites/scripts.js';
+import { runControllerSuite, runForwarderSuite, runHelperImageSuite } from './suites/scripts.js';
 
 const quick = process.env.QUICK === '1';
 const resultsDir =
@@ -94,8 +95,10 @@ const suites: Suite[] = [
   },
   { name: 'ports', run: () => runPortsSuite(quick, log) },
   { name: 'control-plane', run: () => runControlPlaneSuite(quick, log) },
+  { name: 'cluster', run: () => runClusterSuite(quick, log) },
   { name: 'controller', run: () => runControllerSuite(quick) },
   { name: 'forwarder', run: () => runForwarderSuite(quick) },
+  { name: 'helpervm-image', run: () => runHelperImageSuite(quick) },
 ];
 
 /** Tears down the shared native lab if a suite brought it up. */

@@ -77,7 +77,7 @@ describe('helper VM bundle', () => {
   it('startup.sh runs the bundled controller through its launcher, which reports healthy OVS and OVN', async () => {
     const health = await client.getHealth({});
     expect(health).toMatchObject({ healthy: true });
-    expect(stderr).toContain(`exec ${join(install, 'arca-net-controller')} --listen`);
+    expect(stderr).toContain(`starting ${join(install, 'arca-net-controller')} --listen`);
   });
 
   it('serves reflection v1alpha from the descriptor set beside it', async () => {

@@ -28,6 +28,13 @@ import {
 
 export const BUSYBOX_IMAGE = 'arca-net-ovs-docker-busybox:test';
 
+export interface PrivateDockerdOptions {
+  /** `vfs` (works on any file system, the default) or, where the data root allows it, `overlay2` (fast). */
+  readonly storageDriver?: string;
+  /** dockerd's network flags; default `--bridge=none` (test/docker-api gives it a bridge of its own). */
+  readonly networkArgs?: readonly string[];
+}
+
 export class PrivateDockerd {
   private child: ChildProcess | undefined;
 
@@ -36,6 +43,7 @@ export class PrivateDockerd {
     /** Network namespace (a name under /var/run/netns) dockerd runs in. */
     readonly namespace: string,
     readonly tag: string,
+    readonly options: PrivateDockerdOptions = {},
   ) {
     mkdirSync(dir, { recursive: true });
   }
@@ -59,10 +67,10 @@ export class PrivateDockerd {
         `--exec-root=${join(this.dir, 'exec')}`,
         `--pidfile=${join(this.dir, 'docker.pid')}`,
         `--host=${this.host}`,
-        '--bridge=none',
+        ...(this.options.networkArgs ?? ['--bridge=none']),
         '--iptables=false',
         '--ip6tables=false',
-        '--storage-driver=vfs',
+        `--storage-driver=${this.options.storageDriver ?? 'vfs'}`,
         `--containerd-namespace=${this.tag}`,
         `--containerd-plugins-namespace=${this.tag}p`,
       ],

@@ -85,3 +85,41 @@ export async function runForwarderSuite(quick: boolean): Promise<Figure[]> {
     latency('DNS unknown name (forwarded)', 'µs', r.dnsUnknownForwardedUs),
   ];
 }
+
+interface HelperImageResult {
+  imageMB: number;
+  startToServingMs: Summary;
+  rssIdleMiB: number;
+  rssAttachedMiB: number;
+  attachments: number;
+}
+
+/** The helper-VM test image: size, `docker run` to SERVING, controller RSS idle and with attachments. */
+export async function runHelperImageSuite(quick: boolean): Promise<Figure[]> {
+  const runs = quick ? 1 : 5;
+  const result = (await runScript(
+    'helpervm-image/run.mjs',
+    ['--runs', String(runs), '--attachments', '100'],
+    900_000,
+  )) as HelperImageResult;
+  const one = (metric: string, unit: string, value: number, params = {}): Figure => ({
+    suite: 'helpervm-image',
+    metric,
+    config: 'arca-net',
+    unit,
+    better: 'lower',
+    value,
+    params,
+  });
+  return [
+    one('image size (Debian 12 test image)', 'MB', result.imageMB),
+    {
+      ...one('docker run → controller SERVING', 'ms', result.startToServingMs.p50, { runs }),
+      summary: result.startToServingMs,
+    },
+    one('controller RSS idle', 'MiB', result.rssIdleMiB),
+    one(`controller RSS with ${result.attachments} attachments`, 'MiB', result.rssAttachedMiB, {
+      attachments: result.attachments,
+    }),
+  ];
+}

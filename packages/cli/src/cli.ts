@@ -5,7 +5,7 @@
  * (errors.ts).
  */
 import { parseArgs } from 'node:util';
-import { LabPaths, labConfigFromEnv } from '@arca-net/lab';
+import { hostPaths, LabPaths, labConfigFromEnv } from '@arca-net/lab';
 import { at, type Command, globalsFirst, list, type Options, str, type Values } from './command.js';
 import type { CommandContext } from './commands/context.js';
 import { labDemoCommand } from './commands/demo.js';
@@ -37,6 +37,7 @@ import { type Io, processIo } from './output.js';
 const GLOBAL_OPTIONS: Options = {
   'lab-dir': { type: 'string' },
   prefix: { type: 'string' },
+  host: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -45,14 +46,20 @@ const GLOBAL_OPTIONS: Options = {
 const COMMANDS: Command[] = [
   {
     name: 'lab up',
-    usage: 'arca-net lab up [--host-relay native|ts|polling] [--dns IP[:PORT]]...',
+    usage: 'arca-net lab up [--hosts N] [--host-relay native|ts|polling] [--dns IP[:PORT]]...',
     summary:
       'start the lab: helper namespace (OVS, OVN, controller) and the lab host process; ' +
       '--host-relay swaps the host relays for a reference engine (for comparisons); ' +
-      "--dns sets the upstream resolvers (default: the lab's fake upstream 203.0.113.53)",
-    options: { 'host-relay': { type: 'string' }, dns: { type: 'string', multiple: true } },
+      "--dns sets the upstream resolvers (default: the lab's fake upstream 203.0.113.53); " +
+      '--hosts N simulates a cluster of N hosts on an underlay (docs/cluster.md)',
+    options: {
+      'host-relay': { type: 'string' },
+      dns: { type: 'string', multiple: true },
+      hosts: { type: 'string' },
+    },
     arity: [0, 0],
-    run: (c, v) => labUpCommand(c, str(v, 'host-relay'), list(v, 'dns')).then(() => undefined),
+    run: (c, v) =>
+      labUpCommand(c, str(v, 'host-relay'), list(v, 'dns'), str(v, 'hosts')).then(() => undefined),
   },
   {
     name: 'lab down',
@@ -139,12 +146,14 @@ const COMMANDS: Command[] = [
   },
   {
     name: 'lab demo',
-    usage: 'arca-net lab demo [--keep]',
+    usage: 'arca-net lab demo [--keep] [--hosts N]',
     summary:
-      'bring the lab up and tour it (two networks, three containers, DNS, isolation, counters)',
-    options: { keep: { type: 'boolean' } },
+      'bring the lab up and tour it (two networks, three containers, DNS, isolation, counters); ' +
+      '--hosts N: the cluster tour (an overlay network across N hosts)',
+    options: { keep: { type: 'boolean' }, hosts: { type: 'string' } },
     arity: [0, 0],
-    run: (c, v) => labDemoCommand(c, { keep: v.keep === true }),
+    run: (c, v) =>
+      labDemoCommand(c, { keep: v.keep === true, hosts: Number(str(v, 'hosts') ?? '1') }),
   },
   {
     name: 'network create',
@@ -266,6 +275,7 @@ export function helpText(): string {
     'Options of every command:',
     '  --lab-dir DIR   lab state directory (env ARCA_NET_LAB_DIR, default /run/arca-net/lab)',
     '  --prefix P      namespace name prefix for lab up (env ARCA_NET_LAB_PREFIX, default arcalab)',
+    '  --host K        host K of a lab up with --hosts N (default 1): its containers and networks',
     '  --json          machine-readable output',
     '  -q, --quiet     only the essential output',
     '  -h, --help      help for the command',
@@ -345,12 +355,17 @@ export async function runCli(
       );
     }
     const config = labConfigFromEnv(env);
+    const host = Number(str(values, 'host') ?? '1');
+    if (!Number.isInteger(host) || host < 1) {
+      throw new UsageError(`--host must be a host number from 1 (got '${str(values, 'host')}')`);
+    }
+    const labPaths = new LabPaths({
+      dir: str(values, 'lab-dir') ?? config.dir,
+      prefix: str(values, 'prefix') ?? config.prefix,
+    });
     const context: CommandContext = {
       io,
-      paths: new LabPaths({
-        dir: str(values, 'lab-dir') ?? config.dir,
-        prefix: str(values, 'prefix') ?? config.prefix,
-      }),
+      paths: hostPaths(labPaths, host),
       json: values.json === true,
       quiet: values.quiet === true,
     };

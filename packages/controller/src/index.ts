@@ -6,6 +6,7 @@
 export { type ControllerClient, connectController } from './client.js';
 export { ControllerError, ERROR_CODES, type ErrorCode } from './domain/errors.js';
 export { dnsNames, Networks, type NetworkView, type PolicyRule } from './domain/networks.js';
+export { checkControllerHealth } from './health-check.js';
 export { CliOvnDriver, type OvnDriver, type OvnHealth } from './ovn/driver.js';
 export { OvnError, type OvnFailureKind } from './ovn/errors.js';
 export { createToolRunner, type Tool, ToolError, type ToolRunner } from './ovn/exec.js';

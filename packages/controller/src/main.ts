@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
  * The controller process: `node dist/main.js --listen unixdir:/dir|vsock[:9999]`.
+ * With `--health-check`: asks that controller's grpc.health.v1 instead (exit 0: SERVING).
  * OVS/OVN locations come from the environment that helpervm/startup.sh exports:
  * ARCA_OVN_NB_DB, ARCA_OVN_SB_DB, ARCA_OVS_DB (`unix:/path`), ARCA_OVS_RUNDIR.
  * The uplink, when the helper has one: `--external-cidr` / `--external-gateway`,
@@ -8,6 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createLogger } from '@arca-net/log';
+import { checkControllerHealth } from './health-check.js';
 import { startController } from './server/server.js';
 
 function socketPath(envName: string, fallback: string): string {
@@ -21,8 +23,15 @@ async function main(): Promise<void> {
       listen: { type: 'string', default: process.env.ARCA_CONTROLLER_LISTEN ?? 'vsock:9999' },
       'external-cidr': { type: 'string', default: process.env.ARCA_EXTERNAL_CIDR ?? '' },
       'external-gateway': { type: 'string', default: process.env.ARCA_EXTERNAL_GATEWAY ?? '' },
+      'health-check': { type: 'boolean', default: false },
     },
   });
+  if (values['health-check']) {
+    // The image's HEALTHCHECK: exit 0 when the controller on --listen says SERVING.
+    const status = await checkControllerHealth(values.listen ?? 'vsock:9999');
+    process.stdout.write(`controller ${status}\n`);
+    process.exit(status === 'SERVING' ? 0 : 1);
+  }
   const cidr = values['external-cidr'] ?? '';
   const gateway = values['external-gateway'] ?? '';
   if ((cidr === '') !== (gateway === '')) {

@@ -96,6 +96,8 @@ export function decideQuery(
   query: DecodedPacket,
   table: DnsTable,
   hasUpstreams: boolean,
+  /** Sets AA on answers from the table; Docker's embedded server leaves it clear (nslookup: "Non-authoritative answer"). */
+  authoritative = false,
 ): QueryDecision {
   if (query.type === 'response') return { kind: 'drop' };
   const opcode = ((query.flags ?? 0) >> 11) & 0xf;
@@ -116,7 +118,7 @@ export function decideQuery(
             data,
           }))
         : [];
-      return { kind: 'reply', packet: buildReply(query, RCODE.NOERROR, answers, true) };
+      return { kind: 'reply', packet: buildReply(query, RCODE.NOERROR, answers, authoritative) };
     }
   }
   const addresses = table.lookup(question.name);
@@ -126,7 +128,7 @@ export function decideQuery(
       : { kind: 'reply', packet: buildReply(query, RCODE.REFUSED, [], false, false) };
   }
   if (question.type !== 'A' || !inClass) {
-    return { kind: 'reply', packet: buildReply(query, RCODE.NOERROR, [], true) };
+    return { kind: 'reply', packet: buildReply(query, RCODE.NOERROR, [], authoritative) };
   }
   const answers: Answer[] = addresses.map((ip) => ({
     type: 'A',
@@ -135,12 +137,12 @@ export function decideQuery(
     ttl: ANSWER_TTL_SECONDS,
     data: ip,
   }));
-  return { kind: 'reply', packet: buildReply(query, RCODE.NOERROR, answers, true) };
+  return { kind: 'reply', packet: buildReply(query, RCODE.NOERROR, answers, authoritative) };
 }
 
 /** {@link decideQuery} of an authoritative server: an unknown name is NXDOMAIN (AA), never forwarded. */
 export function decideAuthoritative(query: DecodedPacket, table: DnsTable): QueryDecision {
-  const decision = decideQuery(query, table, true);
+  const decision = decideQuery(query, table, true, true);
   if (decision.kind !== 'forward') return decision;
   return { kind: 'reply', packet: buildReply(query, RCODE.NXDOMAIN, [], true, false) };
 }

@@ -71,6 +71,30 @@ function usable(reply: Buffer): boolean {
   return rcode === 0 || rcode === 3;
 }
 
+/**
+ * The one outcome of a query: the first reply or error wins, the socket is
+ * released and the abort listener removed; later outcomes are ignored.
+ */
+function settleOnce(
+  signal: AbortSignal,
+  release: () => void,
+  resolve: (reply: Buffer) => void,
+  reject: (error: Error) => void,
+): (error: Error | undefined, reply?: Buffer) => void {
+  let finished = false;
+  const done = (error: Error | undefined, reply?: Buffer) => {
+    if (finished) return;
+    finished = true;
+    signal.removeEventListener('abort', onAbort);
+    release();
+    if (reply) resolve(reply);
+    else reject(error ?? new Error('no reply'));
+  };
+  const onAbort = () => done(new Error('aborted'));
+  signal.addEventListener('abort', onAbort, { once: true });
+  return done;
+}
+
 function queryUdp(
   upstream: Upstream,
   query: Buffer,
@@ -80,17 +104,7 @@ function queryUdp(
   return new Promise((resolve, reject) => {
     const socket = createSocket(isIP(upstream.host) === 6 ? 'udp6' : 'udp4');
     const id = query.readUInt16BE(0);
-    let finished = false;
-    const done = (error: Error | undefined, reply?: Buffer) => {
-      if (finished) return;
-      finished = true;
-      signal.removeEventListener('abort', onAbort);
-      socket.close();
-      if (reply) resolve(reply);
-      else reject(error);
-    };
-    const onAbort = () => done(new Error('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
+    const done = settleOnce(signal, () => socket.close(), resolve, reject);
     socket.on('error', (error) => done(error));
     socket.on('message', (reply) => {
       if (!matches(reply, id)) return;
@@ -125,17 +139,7 @@ function queryTcp(
     const socket = new Socket();
     const id = query.readUInt16BE(0);
     let buffered = Buffer.alloc(0);
-    let finished = false;
-    const done = (error: Error | undefined, reply?: Buffer) => {
-      if (finished) return;
-      finished = true;
-      signal.removeEventListener('abort', onAbort);
-      socket.destroy();
-      if (reply) resolve(reply);
-      else reject(error);
-    };
-    const onAbort = () => done(new Error('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
+    const done = settleOnce(signal, () => socket.destroy(), resolve, reject);
     socket.on('error', (error) => done(error));
     socket.on('close', () => done(new Error('upstream closed the connection')));
     socket.on('data', (chunk) => {

@@ -16,6 +16,7 @@ import type { HelperClient } from './helper-client.js';
 import { checkStaticIp, nextFreeIp, prefixLength } from './ipam.js';
 import { checkConnectBounds } from './limits.js';
 import { normalizeMac, stableMac } from './mac.js';
+import { isPlaceholderIp, overlayPlaceholderIp } from './overlay.js';
 import type { PortAllocator } from './ports.js';
 import type { PublishedPort } from './publish.js';
 import type { AttachmentRecord, ContainerRecord, NetworkRecord, StateStore } from './state.js';
@@ -125,7 +126,9 @@ export class Attachments {
     const ip =
       options.ip !== undefined && options.ip !== ''
         ? checkStaticIp(options.ip, n, taken)
-        : nextFreeIp(n, taken, n.name);
+        : n.driver === 'overlay'
+          ? overlayPlaceholderIp(c.id)
+          : nextFreeIp(n, taken, n.name);
     const devices = new Set(state.attachmentsOfContainer(c.id).map((a) => a.device));
     let index = 0;
     while (devices.has(`eth${index}`)) index++;
@@ -217,7 +220,7 @@ export class Attachments {
         {
           containerId: c.id,
           networkId: n.id,
-          ipAddress: a.ip,
+          ipAddress: isPlaceholderIp(a.ip) ? '' : a.ip,
           macAddress: a.mac,
           hostname: c.name,
           aliases: a.aliases,

@@ -32,6 +32,7 @@ import * as fwatch from './forwarder-watch.js';
 import { ForwarderPool } from './forwarders.js';
 import { HelperClient } from './helper-client.js';
 import { checkCreateNetworkBounds, checkRef } from './limits.js';
+import { ClusterSync, deleteNetworkInHelper, syncOverlayNetworks } from './overlay.js';
 import { parsePortSpecs } from './port-spec.js';
 import { PortAllocator } from './ports.js';
 import { type PublishedPort, Publisher } from './publish.js';
@@ -60,6 +61,8 @@ export interface OvsNetworkBackendOptions {
   helperWatchMs?: number;
   /** Forwarder watch interval, ms (forwarder-watch.ts; 0 disables it; default 2000). */
   forwarderWatchMs?: number;
+  /** This host is one of a cluster (docs/cluster.md): listings pick up overlay networks of the others. */
+  cluster?: boolean;
 }
 
 /** The embeddable network backend. Create with {@link OvsNetworkBackend.open}; always {@link close}. */
@@ -69,6 +72,7 @@ export class OvsNetworkBackend {
   readonly #publisher: Publisher;
   #watch?: HelperWatch;
   #forwarderWatch?: fwatch.ForwarderWatch;
+  readonly #cluster?: ClusterSync;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
 
@@ -93,6 +97,7 @@ export class OvsNetworkBackend {
       dns: new DnsFanOut(state, forwarders, options.dnsUpstreams ?? [], log),
     };
     this.#attachments = new Attachments(this.#p);
+    if (options.cluster) this.#cluster = new ClusterSync(this.#p);
     this.#publisher = new Publisher(this.#p);
   }
 
@@ -115,6 +120,7 @@ export class OvsNetworkBackend {
     const watchMs = options.helperWatchMs ?? 2000;
     if (watchMs > 0) {
       backend.#watch = new HelperWatch(helper, watchMs, () => backend.reconcile(), backend.#p.log);
+      backend.#cluster?.start(() => backend.#exclusive(() => backend.#pullOverlays()));
     }
     const forwarderMs = options.forwarderWatchMs ?? 2000;
     if (forwarderMs > 0) {
@@ -137,6 +143,7 @@ export class OvsNetworkBackend {
       const { state, helper, log } = this.#p;
       checkCreateNetworkBounds(options);
       checkNetworkName(options.name);
+      if (options.driver === 'overlay') await syncOverlayNetworks(state, helper);
       if (state.findNetwork(options.name)?.name === options.name) {
         throw errors.networkNameExists(options.name);
       }
@@ -168,7 +175,7 @@ export class OvsNetworkBackend {
       if (state.attachmentsOfNetwork(n.id).length > 0) {
         throw errors.networkHasEndpoints(n.name, n.id);
       }
-      await helper.deleteBridge(n.id, n.name);
+      await deleteNetworkInHelper(helper, n);
       state.deleteNetwork(n.id);
       log.info({ network: n.name, id: n.id }, 'network removed');
     });
@@ -176,13 +183,13 @@ export class OvsNetworkBackend {
 
   /** Every network, as inspect shows it (`docker network ls`). */
   async listNetworks(): Promise<NetworkInspect[]> {
-    this.#requireOpen();
+    await this.#syncOverlays();
     return this.#p.state.listNetworks().map((n) => inspectNetwork(this.#p.state, n));
   }
 
   /** One network by id, name or unique id prefix (`docker network inspect`). */
   async inspectNetwork(idOrName: string): Promise<NetworkInspect> {
-    this.#requireOpen();
+    await this.#syncOverlays();
     return inspectNetwork(this.#p.state, this.#requireNetwork(idOrName));
   }
 
@@ -289,13 +296,14 @@ export class OvsNetworkBackend {
     networkRef: string,
     options: ConnectOptions = {},
   ): Promise<AttachmentInfo> {
-    return this.#exclusive(() =>
-      this.#attachments.connect(
+    return this.#exclusive(async () => {
+      if (!this.#p.state.findNetwork(networkRef)) await this.#pullOverlays();
+      return this.#attachments.connect(
         this.#requireContainer(container),
         this.#requireNetwork(networkRef),
         options,
-      ),
-    );
+      );
+    });
   }
 
   /**
@@ -356,6 +364,7 @@ export class OvsNetworkBackend {
    */
   reconcile(): Promise<ReconcileReport> {
     return this.#exclusive(async () => {
+      await this.#cluster?.pull();
       const report = await reconcile(this.#p, this.#attachments);
       await this.#publisher.reconcile();
       return report;
@@ -379,6 +388,7 @@ export class OvsNetworkBackend {
     this.#closed = true;
     this.#watch?.stop();
     this.#forwarderWatch?.stop();
+    this.#cluster?.stop();
     await this.#queue.catch(() => undefined);
     const { bridge, forwarders, helper, state } = this.#p;
     await this.#publisher.close();
@@ -396,6 +406,16 @@ export class OvsNetworkBackend {
     const run = this.#queue.then(fn, fn);
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** In a cluster, the overlay networks other hosts made into the state (overlay.ts); errors ignored. */
+  async #pullOverlays(): Promise<void> {
+    await this.#cluster?.pull().catch(() => undefined);
+  }
+
+  #syncOverlays(): Promise<void> {
+    this.#requireOpen();
+    return this.#cluster ? this.#exclusive(() => this.#pullOverlays()) : Promise.resolve();
   }
 
   /** Reads need the state store: after {@link close} they fail with CLOSED too. */

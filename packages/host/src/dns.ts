@@ -10,12 +10,17 @@ import { networkUpstreams, optionUpstreams } from './dns-upstreams.js';
 import type { ForwarderPool } from './forwarders.js';
 import type { ContainerRecord, NetworkRecord, StateStore } from './state.js';
 
+/** The name of Docker's default network, which has no embedded DNS names in Docker. */
+export const DEFAULT_BRIDGE = 'bridge';
+
 /** Builds containers' DNS snapshots from the state and pushes them through the forwarder pool. */
 export class DnsFanOut {
   readonly #state: StateStore;
   readonly #forwarders: ForwarderPool;
   readonly #upstreams: string[];
   readonly #log: Logger;
+  /** In a cluster: the names other hosts' containers have on an overlay network (overlay.ts). */
+  remotePeers: (networkId: string) => tapforwarder.ContainerDNSInfo[] = () => [];
 
   /** `upstreams`: resolvers ("ip" or "ip:port") sent with every snapshot; empty = the VMs' own. */
   constructor(state: StateStore, forwarders: ForwarderPool, upstreams: string[], log: Logger) {
@@ -38,6 +43,8 @@ export class DnsFanOut {
       if (mine.status !== 'ready') continue;
       const n = this.#state.getNetwork(mine.networkId);
       if (!n) continue;
+      // Docker's default bridge gives its containers no names (only user networks do).
+      if (n.name === DEFAULT_BRIDGE) continue;
       const containers: tapforwarder.ContainerDNSInfo[] = [];
       for (const peer of this.#state.attachmentsOfNetwork(n.id)) {
         if (peer.status !== 'ready') continue;
@@ -45,6 +52,8 @@ export class DnsFanOut {
         if (!pc) continue;
         containers.push({ name: pc.name, id: pc.id, ipAddress: peer.ip, aliases: peer.aliases });
       }
+      const local = new Set(containers.map((c) => c.ipAddress));
+      containers.push(...this.remotePeers(n.id).filter((c) => !local.has(c.ipAddress)));
       networks[n.name] = { containers };
       for (const u of optionUpstreams(n.options)) upstreams.add(u);
     }

@@ -27,7 +27,10 @@ export interface CreateNetworkOptions {
   labels?: Record<string, string>;
   /** Driver options, stored for inspect. */
   options?: Record<string, string>;
-  /** `--driver`: only `bridge` (the default) exists; another is Docker's `plugin "X" not found`. */
+  /**
+   * `--driver`: `bridge` (the default, this host's) or `overlay` (the whole cluster's, in the
+   * central NB: docs/cluster.md; MTU 1400 unless set); another is Docker's `plugin "X" not found`.
+   */
   driver?: string;
   /** Every `--subnet` given: more than one is refused as Docker's bridge driver does. */
   subnets?: string[];
@@ -55,8 +58,9 @@ export interface NetworkInspect {
   Id: string;
   /** ISO 8601. */
   Created: string;
-  Scope: 'local';
-  Driver: 'bridge';
+  /** 'swarm' and 'overlay' for a network of the whole cluster (docs/cluster.md). */
+  Scope: 'local' | 'swarm';
+  Driver: 'bridge' | 'overlay';
   EnableIPv6: false;
   IPAM: {
     Driver: 'default';
@@ -65,7 +69,8 @@ export interface NetworkInspect {
     Config: Array<{ Subnet: string; Gateway: string; IPRange?: string }>;
   };
   Internal: boolean;
-  Attachable: false;
+  /** True for overlay networks (standalone containers may connect, as `--attachable`). */
+  Attachable: boolean;
   Ingress: false;
   ConfigFrom: { Network: '' };
   ConfigOnly: false;
@@ -103,6 +108,8 @@ export interface ConnectOptions {
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const CONTAINER_ID_RE = /^[0-9a-f]{64}$/;
 const ALIAS_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}$/;
+/** MTU of an overlay network unless set: room for Geneve's 58 bytes on a 1500-byte underlay. */
+export const OVERLAY_DEFAULT_MTU = 1400;
 /** The driver option that carries a network's MTU in Docker. */
 export const MTU_OPTION = 'com.docker.network.driver.mtu';
 
@@ -122,7 +129,13 @@ export function newNetworkRecord(
   options: CreateNetworkOptions,
   takenSubnets: readonly string[],
 ): NetworkRecord {
-  if (options.driver !== undefined && options.driver !== '' && options.driver !== 'bridge') {
+  const overlay = options.driver === 'overlay';
+  if (
+    options.driver !== undefined &&
+    options.driver !== '' &&
+    options.driver !== 'bridge' &&
+    !overlay
+  ) {
     throw errors.pluginNotFound(options.driver);
   }
   const subnets = options.subnets ?? [];
@@ -133,7 +146,9 @@ export function newNetworkRecord(
     takenSubnets,
   );
   const mtuText = options.options?.[MTU_OPTION];
-  const mtu = options.mtu ?? (mtuText === undefined ? 0 : Number(mtuText));
+  const given = options.mtu ?? (mtuText === undefined ? 0 : Number(mtuText));
+  // Geneve costs 58 bytes of the underlay's 1500 (docs/cluster.md).
+  const mtu = overlay && given === 0 ? OVERLAY_DEFAULT_MTU : given;
   if (!Number.isInteger(mtu) || (mtu !== 0 && (mtu < 68 || mtu > 65535))) {
     throw errors.invalidOption(`invalid MTU ${mtuText ?? options.mtu}: must be 68..65535`);
   }
@@ -147,6 +162,7 @@ export function newNetworkRecord(
     labels: { ...options.labels },
     options: { ...options.options },
     created: new Date().toISOString(),
+    ...(overlay ? { driver: 'overlay' as const } : {}),
   };
 }
 
@@ -196,8 +212,8 @@ export function renderNetworkInspect(
     Name: n.name,
     Id: n.id,
     Created: n.created,
-    Scope: 'local',
-    Driver: 'bridge',
+    Scope: n.driver === 'overlay' ? 'swarm' : 'local',
+    Driver: n.driver ?? 'bridge',
     EnableIPv6: false,
     IPAM: {
       Driver: 'default',
@@ -207,7 +223,7 @@ export function renderNetworkInspect(
       ],
     },
     Internal: n.internal,
-    Attachable: false,
+    Attachable: n.driver === 'overlay',
     Ingress: false,
     ConfigFrom: { Network: '' },
     ConfigOnly: false,

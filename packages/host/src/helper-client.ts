@@ -119,6 +119,7 @@ export class HelperClient {
         mtu: n.mtu,
         labels: n.labels,
         dnsUpstreams,
+        driver: n.driver ?? '',
       }),
     );
   }

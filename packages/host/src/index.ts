@@ -49,6 +49,7 @@ export type { ForwarderObservation } from './forwarder-watch.js';
 export { defaultPools, planNetworkAddressing } from './ipam.js';
 export { checkCount, checkLength, LIMITS, quote } from './limits.js';
 export { normalizeMac, stableMac } from './mac.js';
+export { needsPlainFraming } from './overlay.js';
 export {
   formatBinding,
   type PortBinding,

@@ -59,6 +59,8 @@ export interface NetworkRow {
   labels: string;
   options: string;
   created: string;
+  /** 'bridge' or 'overlay' (a column added after the first release: ALTER in state.ts). */
+  driver?: string;
 }
 export interface ContainerRow {
   id: string;
@@ -92,6 +94,7 @@ export const toNetwork = (r: NetworkRow): NetworkRecord => ({
   labels: JSON.parse(r.labels) as Record<string, string>,
   options: JSON.parse(r.options) as Record<string, string>,
   created: r.created,
+  ...(r.driver === 'overlay' ? { driver: 'overlay' as const } : {}),
 });
 export const toContainer = (r: ContainerRow): ContainerRecord => ({
   id: r.id,

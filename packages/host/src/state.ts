@@ -30,6 +30,8 @@ export interface NetworkRecord {
   options: Record<string, string>;
   /** ISO 8601 creation time. */
   created: string;
+  /** 'overlay': a network of the whole cluster (docs/cluster.md); absent: this host's bridge network. */
+  driver?: 'overlay';
 }
 
 /** A container the runtime registered. */
@@ -105,6 +107,10 @@ export class StateStore {
     if (!columns.some((c) => c.name === 'gw_priority')) {
       db.exec('ALTER TABLE attachments ADD COLUMN gw_priority INTEGER NOT NULL DEFAULT 0');
     }
+    const networkColumns = db.prepare('PRAGMA table_info(networks)').all() as { name: string }[];
+    if (!networkColumns.some((c) => c.name === 'driver')) {
+      db.exec("ALTER TABLE networks ADD COLUMN driver TEXT NOT NULL DEFAULT 'bridge'");
+    }
     return new StateStore(db);
   }
 
@@ -122,11 +128,12 @@ export class StateStore {
   insertNetwork(network: NetworkRecord): void {
     this.#db
       .prepare(
-        `INSERT INTO networks (id, name, subnet, gateway, ip_range, internal, mtu, labels, options, created)
-         VALUES (@id, @name, @subnet, @gateway, @ipRange, @internal, @mtu, @labels, @options, @created)`,
+        `INSERT INTO networks (id, name, subnet, gateway, ip_range, internal, mtu, labels, options, created, driver)
+         VALUES (@id, @name, @subnet, @gateway, @ipRange, @internal, @mtu, @labels, @options, @created, @driver)`,
       )
       .run({
         ...network,
+        driver: network.driver ?? 'bridge',
         internal: network.internal ? 1 : 0,
         labels: JSON.stringify(network.labels),
         options: JSON.stringify(network.options),

@@ -573,6 +573,7 @@ describe('lifecycle and restarts', () => {
         dnsUpstreams: [],
         mtu: 0,
         labels: {},
+        driver: '',
       },
       endpoints: new Map(),
     });

@@ -24,6 +24,13 @@ export {
 } from './api/routes.js';
 export { serveLabApi } from './api/server.js';
 export {
+  hostPaths,
+  MAX_LAB_HOSTS,
+  UNDERLAY_CIDR,
+  underlayAddress,
+  underlayNamespace,
+} from './cluster.js';
+export {
   CommandError,
   type CommandOptions,
   type CommandResult,
@@ -46,10 +53,12 @@ export {
   type LabStatus,
   type LabUpOptions,
   labDown,
+  labHelperEnv,
   labStatus,
   labUp,
   readLabSettings,
   requireRunningLab,
+  restartLabHost,
   silentProgress,
 } from './lab.js';
 export { listNamespaces, NetworkNamespace, uniqueSuffix } from './netns.js';
@@ -87,3 +96,4 @@ export {
 export { helperStartupScript } from './programs.js';
 export { socketAccepts } from './sockets.js';
 export { runTour, type TourEvent, type TourOptions } from './tour.js';
+export { runClusterTour } from './tour-cluster.js';

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { checkUpstreams, errors, NetworkBackendError, type RelayEngine } from '@arca-net/host';
 import { LabClient } from './api/client.js';
 import type { ComponentHealth } from './api/routes.js';
+import { checkHostCount, clusterEnv, createUnderlay, hostPaths } from './cluster.js';
 import { inNamespace, runCommand } from './command.js';
 import {
   createNamespace,
@@ -53,6 +54,8 @@ export interface LabSettings {
   hostRelay?: RelayEngine;
   /** Upstream resolvers of the lab's DNS (absent in labs from before the option). */
   dnsUpstreams?: string[];
+  /** Hosts of the lab (`lab up --hosts N`; absent: 1). Hosts 2… have their own lab.json without it. */
+  hosts?: number;
 }
 
 /** The settings of the lab in `paths.dir`, or undefined when none was brought up there. */
@@ -64,17 +67,27 @@ export async function readLabSettings(paths: LabPaths): Promise<LabSettings | un
   }
 }
 
-/** Environment of helpervm/startup.sh for this lab (with the uplink to the outside namespace). */
-export function helperEnv(paths: LabPaths): NodeJS.ProcessEnv {
+/**
+ * Environment of helpervm/startup.sh for host `host` of `hosts` (cluster.ts);
+ * host 1 has the uplink to the outside namespace.
+ */
+function helperEnv(paths: LabPaths, host = 1, hosts = 1): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    ...uplinkEnv(),
+    ...(host === 1 ? uplinkEnv() : {}),
+    ...clusterEnv(host, hosts),
     ARCA_HELPER_STATE: paths.helperState,
     ARCA_HELPER_RUN: paths.helperRun,
     ARCA_HELPER_TIMEOUT: '30',
     ARCA_CONTROLLER_LISTEN: `unixdir:${paths.helperVmDir}`,
     ARCA_NET_LOG_FORMAT: 'json',
   };
+}
+
+/** startup.sh's environment of host `host` of the lab in `paths` (e.g. `startup.sh start` brings a dead daemon back). */
+export async function labHelperEnv(paths: LabPaths, host = 1): Promise<NodeJS.ProcessEnv> {
+  const hosts = (await readLabSettings(paths))?.hosts ?? 1;
+  return helperEnv(hostPaths(paths, host), host, hosts);
 }
 
 async function lastLogLine(file: string): Promise<string> {
@@ -136,6 +149,8 @@ export interface LabUpOptions {
   progress?: LabProgress;
   /** Upstream resolvers ("ip" or "ip:port") of every DNS path; default: the lab's fake upstream. */
   dnsUpstreams?: string[];
+  /** Simulated hosts (default 1): a cluster on an underlay, host 1 central (cluster.ts). */
+  hosts?: number;
 }
 
 /** `lab up`: brings the lab up, or fails with one line and leaves nothing behind. */
@@ -145,6 +160,8 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
   const dnsUpstreams = checkUpstreams(
     options.dnsUpstreams?.length ? options.dnsUpstreams : [UPSTREAM_ADDRESS],
   );
+  const hosts = options.hosts ?? 1;
+  checkHostCount(hosts);
   await checkPrerequisites();
   if (await hostRunning(paths)) throw errors.labRunning(paths.dir);
   const resumable = await resumableLab(paths);
@@ -154,26 +171,24 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
     await progress.step('cleaning up what a previous lab left behind', () => labDown(paths));
   }
   try {
-    // Root's only: state, databases, logs and sockets of the lab live below.
-    await mkdir(paths.dir, { recursive: true, mode: 0o700 });
-    await chmod(paths.dir, 0o700);
-    for (const dir of [
-      paths.helperState,
-      paths.helperRun,
-      paths.helperVmDir,
-      paths.pidsDir,
-      paths.logsDir,
-    ]) {
-      await mkdir(dir, { recursive: true });
-    }
     const hostRelay = options.hostRelay ?? 'native';
-    const settings: LabSettings = {
-      prefix: paths.config.prefix,
-      createdAt: new Date().toISOString(),
-      hostRelay,
-      dnsUpstreams,
-    };
-    await writeFile(paths.settings, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+    for (let k = 1; k <= hosts; k++) {
+      const hp = hostPaths(paths, k);
+      // Root's only: state, databases, logs and sockets of the lab live below.
+      await mkdir(hp.dir, { recursive: true, mode: 0o700 });
+      await chmod(hp.dir, 0o700);
+      for (const dir of [hp.helperState, hp.helperRun, hp.helperVmDir, hp.pidsDir, hp.logsDir]) {
+        await mkdir(dir, { recursive: true });
+      }
+      const settings: LabSettings = {
+        prefix: hp.config.prefix,
+        createdAt: new Date().toISOString(),
+        hostRelay,
+        dnsUpstreams,
+        ...(k === 1 && hosts > 1 ? { hosts } : {}),
+      };
+      await writeFile(hp.settings, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+    }
 
     await progress.step(
       `helper namespace ${paths.helperNamespace}: Open vSwitch, OVN and the controller; outside world ${paths.outsideNamespace} (${OUTSIDE_CIDR})`,
@@ -181,35 +196,49 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
         await createNamespace(paths.helperNamespace);
         await createOutside(paths);
         await createUpstream(paths, timeoutMs);
-        await startHelperProcess(paths, timeoutMs, update);
+        for (let k = 2; k <= hosts; k++) await createNamespace(hostPaths(paths, k).helperNamespace);
+        if (hosts > 1) await createUnderlay(paths, hosts);
+        // The central (host 1) first: the chassis wait for its databases.
+        for (let k = 1; k <= hosts; k++) {
+          await startHelper(hostPaths(paths, k), helperEnv(hostPaths(paths, k), k, hosts), {
+            timeoutMs,
+            update: (text) => update(hosts > 1 ? `host ${k}: ${text}` : text),
+          });
+        }
       },
     );
 
-    await progress.step(
-      hostRelay === 'native' ? 'lab host process' : `lab host process (${hostRelay} relays)`,
-      () => startHostProcess(paths, hostRelay, dnsUpstreams, timeoutMs),
-    );
+    for (let k = 1; k <= hosts; k++) {
+      await progress.step(
+        `${hosts > 1 ? `host ${k}: ` : ''}${hostRelay === 'native' ? 'lab host process' : `lab host process (${hostRelay} relays)`}`,
+        () =>
+          startHost(hostPaths(paths, k), {
+            hostRelay,
+            dnsUpstreams,
+            timeoutMs,
+            cluster: hosts > 1,
+          }),
+      );
+    }
   } catch (error) {
     await labDown(paths).catch(() => undefined);
     throw error;
   }
 }
 
-/**
- * Runs helpervm/startup.sh (OVS, OVN, the controller and its supervisor) in
- * the helper namespace; resolves once the controller accepts (HELPER_UNAVAILABLE otherwise).
- */
-export async function startHelperProcess(
+/** Starts `startup.sh run` in the helper namespace of `paths` and waits for its controller. */
+export async function startHelper(
   paths: LabPaths,
-  timeoutMs: number,
-  update: (text: string) => void,
+  env: NodeJS.ProcessEnv,
+  options: { timeoutMs: number; update: (text: string) => void },
 ): Promise<void> {
+  const { timeoutMs, update } = options;
   const pid = await spawnDetached(
     inNamespace(paths.helperNamespace, [helperStartupScript, 'run']),
     {
       logFile: paths.log('helper'),
       pidfile: paths.helperPidfile,
-      env: helperEnv(paths),
+      env,
     },
   );
   const started = Date.now();
@@ -240,21 +269,40 @@ export async function startHelperProcess(
   }
 }
 
-/** Starts the lab host process on the lab's state; resolves once it reports healthy (LAB_UNAVAILABLE otherwise). */
-export async function startHostProcess(
+/**
+ * Starts the lab host process of host `host` of the running lab in `paths`
+ * again (after it stopped or crashed; its containers and helper kept running):
+ * it reconciles, and in a cluster picks up what the other hosts did meanwhile.
+ */
+export async function restartLabHost(paths: LabPaths, host = 1): Promise<void> {
+  const settings = await readLabSettings(paths);
+  if (!settings) throw errors.labUnavailable(`no lab in ${paths.dir}`);
+  const hosts = settings.hosts ?? 1;
+  await startHost(hostPaths(paths, host), {
+    hostRelay: settings.hostRelay ?? 'native',
+    dnsUpstreams: settings.dnsUpstreams ?? [UPSTREAM_ADDRESS],
+    timeoutMs: labTimeoutMs(),
+    cluster: hosts > 1,
+  });
+}
+
+/** Starts the lab host process of `paths` and waits until it is healthy. */
+async function startHost(
   paths: LabPaths,
-  hostRelay: RelayEngine,
-  dnsUpstreams: string[],
-  timeoutMs: number,
+  options: { hostRelay: RelayEngine; dnsUpstreams: string[]; timeoutMs: number; cluster: boolean },
 ): Promise<void> {
+  const { hostRelay, dnsUpstreams, timeoutMs } = options;
   const argv = [
     process.execPath,
     hostMain,
     '--lab-dir',
     paths.dir,
+    '--prefix',
+    paths.config.prefix,
     '--host-relay',
     hostRelay,
     ...dnsUpstreams.flatMap((u) => ['--dns', u]),
+    ...(options.cluster ? ['--cluster'] : []),
   ];
   const pid = await spawnDetached(argv, {
     logFile: paths.log('host'),
@@ -329,6 +377,12 @@ export async function labDown(
   const owned = settings ? paths.withPrefix(settings.prefix) : paths;
   const result: LabDownResult = { namespaces: [], processes: 0 };
   const work = async (): Promise<void> => {
+    // 0. Hosts 2… of a cluster (cluster.ts), each a lab of its own in <lab>/hosts/K.
+    for (let k = settings?.hosts ?? 1; k >= 2; k--) {
+      const sub = await labDown(hostPaths(owned, k)).catch(() => undefined);
+      result.namespaces.push(...(sub?.namespaces ?? []));
+      result.processes += sub?.processes ?? 0;
+    }
     // 1. The lab host: closes its relays and clients.
     // It may be gone, or go before answering: the pidfile below finishes the job.
     await new LabClient(paths.hostSocket, { timeoutMs: 5000 }).shutdown().catch(() => undefined);
@@ -392,8 +446,20 @@ async function helperRestarts(paths: LabPaths, name: string): Promise<string> {
   }
 }
 
-/** `lab status`: every component and whether it is healthy. */
+/** `lab status`: every component and whether it is healthy; in a cluster, every host's (cluster.ts). */
 export async function labStatus(paths: LabPaths): Promise<LabStatus> {
+  const status = await hostStatus(paths);
+  const hosts = (await readLabSettings(paths))?.hosts ?? 1;
+  if (hosts <= 1) return status;
+  const rows = status.components.map((c) => ({ ...c, name: `host 1: ${c.name}` }));
+  for (let k = 2; k <= hosts; k++) {
+    const sub = await hostStatus(hostPaths(paths, k), 'chassis');
+    rows.push(...sub.components.map((c) => ({ ...c, name: `host ${k}: ${c.name}` })));
+  }
+  return { running: rows.every((row) => row.healthy), components: rows };
+}
+
+async function hostStatus(paths: LabPaths, role?: 'chassis'): Promise<LabStatus> {
   const rows: ComponentHealth[] = [];
   const settings = await readLabSettings(paths);
   if (!settings) {
@@ -409,12 +475,16 @@ export async function labStatus(paths: LabPaths): Promise<LabStatus> {
     healthy: namespaces.includes(owned.helperNamespace),
     detail: owned.helperNamespace,
   });
-  rows.push({
-    name: 'outside namespace',
-    healthy: namespaces.includes(owned.outsideNamespace),
-    detail: `${owned.outsideNamespace} (${OUTSIDE_CIDR}, the helper's uplink)`,
-  });
-  for (const daemon of HELPER_DAEMONS) {
+  if (role !== 'chassis') {
+    rows.push({
+      name: 'outside namespace',
+      healthy: namespaces.includes(owned.outsideNamespace),
+      detail: `${owned.outsideNamespace} (${OUTSIDE_CIDR}, the helper's uplink)`,
+    });
+  }
+  // A chassis runs no databases and no northd: the central (host 1) does.
+  const central = ['ovsdb-server-nb', 'ovsdb-server-sb', 'ovn-northd'];
+  for (const daemon of HELPER_DAEMONS.filter((d) => role !== 'chassis' || !central.includes(d))) {
     const pid = await readPidfile(join(paths.helperRun, `${daemon}.pid`));
     const alive = pid !== undefined && (await processAlive(pid));
     const restarts = await helperRestarts(paths, daemon);

@@ -5,6 +5,7 @@
  * ```
  * <lab>/lab.json             settings of the running lab (prefix, created)
  * <lab>/host.sock            the lab host's API (node:http on a Unix socket, api/routes.ts)
+ * <lab>/docker.sock          Docker's Engine API for networks (docker-api/; DOCKER_HOST=unix://…)
  * <lab>/host.pid, host.db    the lab host process and its SQLite state
  * <lab>/helper/{state,run}   helpervm/startup.sh's ARCA_HELPER_STATE and ARCA_HELPER_RUN
  * <lab>/vms/helper/          the helper "VM"'s vsock ports (9999.sock, 3xxxx.sock)
@@ -52,6 +53,10 @@ export class LabPaths {
   }
   get hostSocket(): string {
     return join(this.dir, 'host.sock');
+  }
+  /** Docker's Engine API for networks and lab containers (docker-api/). */
+  get dockerSocket(): string {
+    return join(this.dir, 'docker.sock');
   }
   get hostPidfile(): string {
     return join(this.dir, 'host.pid');
@@ -122,7 +127,10 @@ export class LabPaths {
       name === this.helperNamespace ||
       name === this.outsideNamespace ||
       name === this.upstreamNamespace ||
-      name.startsWith(`${this.config.prefix}-c-`)
+      name.startsWith(`${this.config.prefix}-c-`) ||
+      // a cluster (cluster.ts): the underlay and the namespaces of hosts 2… (`<prefix>-hK-…`)
+      name === `${this.config.prefix}-underlay` ||
+      new RegExp(`^${this.config.prefix.replace(/[^A-Za-z0-9]/g, '\\$&')}-h\\d+-`).test(name)
     );
   }
 }

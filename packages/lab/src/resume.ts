@@ -2,19 +2,19 @@
  * `lab up` on a lab whose host process died (crash, kill -9, reboot of the
  * process only): the lab is resumed, not rebuilt. Its namespaces, databases,
  * containers and state stay; what is not running is started again on them
- * (the helper's supervisor when it is gone too, then the lab host, which
- * reconciles: every attachment comes back with its IP and MAC). Only
- * `lab down` deletes a lab.
+ * (a host's helper supervisor when it is gone too, then its lab host, which
+ * reconciles: every attachment comes back with its IP and MAC), on every
+ * host of a cluster. Only `lab down` deletes a lab.
  */
+import { hostPaths } from './cluster.js';
 import type { LabProgress, LabSettings } from './lab.js';
-import { readLabSettings, startHelperProcess, startHostProcess } from './lab.js';
+import { hostRunning, labHelperEnv, readLabSettings, restartLabHost, startHelper } from './lab.js';
 import { listNamespaces } from './netns.js';
 import type { LabPaths } from './paths.js';
 import { processAlive, readPidfile } from './processes.js';
 import { socketAccepts } from './sockets.js';
-import { UPSTREAM_ADDRESS } from './upstream/resolver.js';
 
-/** The settings of the lab in `paths` when it can be resumed: set up, with its helper namespace there. */
+/** The settings of the lab in `paths` when it can be resumed: set up, with its helper and outside namespaces there. */
 export async function resumableLab(paths: LabPaths): Promise<LabSettings | undefined> {
   const settings = await readLabSettings(paths);
   if (!settings || settings.prefix !== paths.config.prefix) return undefined;
@@ -26,23 +26,28 @@ export async function resumableLab(paths: LabPaths): Promise<LabSettings | undef
   return settings;
 }
 
-/** Starts what of the lab is not running (helper supervisor, lab host), with the lab's own settings. */
+/** Starts, on every host, what of the lab is not running (helper supervisor, lab host), with the lab's own settings. */
 export async function resumeLab(
   paths: LabPaths,
   settings: LabSettings,
   options: { timeoutMs: number; progress: LabProgress },
 ): Promise<void> {
-  const supervisor = await readPidfile(paths.helperPidfile);
-  const helperUp = supervisor !== undefined && (await processAlive(supervisor));
-  if (!helperUp || !(await socketAccepts(paths.controllerSocket))) {
-    await options.progress.step(
-      `resuming the helper in ${paths.helperNamespace} on its databases`,
-      (update) => startHelperProcess(paths, options.timeoutMs, update),
+  const hosts = settings.hosts ?? 1;
+  for (let k = 1; k <= hosts; k++) {
+    const hp = hostPaths(paths, k);
+    const label = hosts > 1 ? `host ${k}: ` : '';
+    if (await hostRunning(hp)) continue;
+    const supervisor = await readPidfile(hp.helperPidfile);
+    const helperUp = supervisor !== undefined && (await processAlive(supervisor));
+    if (!helperUp || !(await socketAccepts(hp.controllerSocket))) {
+      const env = await labHelperEnv(paths, k);
+      await options.progress.step(
+        `${label}resuming the helper in ${hp.helperNamespace} on its databases`,
+        (update) => startHelper(hp, env, { timeoutMs: options.timeoutMs, update }),
+      );
+    }
+    await options.progress.step(`${label}resuming the lab host process on its state`, () =>
+      restartLabHost(paths, k),
     );
   }
-  const hostRelay = settings.hostRelay ?? 'native';
-  const dnsUpstreams = settings.dnsUpstreams?.length ? settings.dnsUpstreams : [UPSTREAM_ADDRESS];
-  await options.progress.step('resuming the lab host process on its state', () =>
-    startHostProcess(paths, hostRelay, dnsUpstreams, options.timeoutMs),
-  );
 }

@@ -36,7 +36,7 @@ export interface TourOptions {
   report: (event: TourEvent) => void;
 }
 
-class Steps {
+export class Steps {
   failures = 0;
   constructor(private readonly report: (event: TourEvent) => void) {}
 

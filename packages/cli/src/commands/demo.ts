@@ -3,7 +3,7 @@
  * (`runTour`), one ✔ or ✘ per step, with the address table and the relay
  * counters. Exit code 1 when a step fails.
  */
-import { DEFAULT_LAB_DIR, runTour, type TourEvent } from '@arca-net/lab';
+import { DEFAULT_LAB_DIR, runClusterTour, runTour, type TourEvent } from '@arca-net/lab';
 import { describeError } from '../errors.js';
 import { CROSS, formatDuration, formatTable, TICK } from '../output.js';
 import type { CommandContext } from './context.js';
@@ -49,22 +49,31 @@ export function renderTourEvent(event: TourEvent): string {
 
 export async function labDemoCommand(
   context: CommandContext,
-  options: { keep: boolean },
+  options: { keep: boolean; hosts?: number },
 ): Promise<number> {
   const { io, paths } = context;
   io.out(`arca-net lab tour (lab directory ${paths.dir})\n`);
-  const failures = await runTour(paths, {
+  const tourOptions = {
     keep: options.keep,
-    report: (event) => io.out(renderTourEvent(event)),
-  });
+    report: (event: TourEvent) => io.out(renderTourEvent(event)),
+  };
+  // --hosts N: the cluster tour (docs/cluster.md).
+  const hosts = options.hosts ?? 1;
+  const failures =
+    hosts > 1 ? await runClusterTour(paths, hosts, tourOptions) : await runTour(paths, tourOptions);
   if (options.keep) {
     const cli = `node ${process.argv[1] ?? 'packages/cli/dist/main.js'}`;
     const lab = paths.dir === DEFAULT_LAB_DIR ? '' : ` --lab-dir ${paths.dir}`;
     io.out('\nThe lab stays up (KEEP=1). Try:\n');
-    for (const command of ['lab ps', 'lab exec web -- ping -c 3 api', 'network ls', 'lab down']) {
+    const tries =
+      hosts > 1
+        ? ['lab ps', `lab exec --host ${hosts} beta -- ping -c 3 alpha`, 'network ls', 'lab down']
+        : ['lab ps', 'lab exec web -- ping -c 3 api', 'network ls', 'lab down'];
+    for (const command of tries) {
       const [group, sub, ...rest] = command.split(' ');
       io.out(`    ${[cli, group, sub + lab, ...rest].join(' ')}\n`);
     }
+    io.out(`    docker -H unix://${paths.dockerSocket} network ls    (Docker's own CLI)\n`);
   }
   io.out(
     failures === 0

@@ -5,11 +5,15 @@ import { spawn } from 'node:child_process';
 import { errors, RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
 import {
   checkPrerequisites,
+  hostPaths,
   inNamespace,
+  LabClient,
   type LabContainer,
   labDown,
   labStatus,
   labUp,
+  MAX_LAB_HOSTS,
+  readLabSettings,
   requireRunningLab,
 } from '@arca-net/lab';
 import { UsageError } from '../errors.js';
@@ -21,7 +25,12 @@ export async function labUpCommand(
   context: CommandContext,
   hostRelay?: string,
   dns?: string[],
+  hosts?: string,
 ): Promise<void> {
+  const count = Number(hosts ?? '1');
+  if (!Number.isInteger(count) || count < 1 || count > MAX_LAB_HOSTS) {
+    throw new UsageError(`lab up: --hosts must be 1..${MAX_LAB_HOSTS} (got '${hosts}')`);
+  }
   if (hostRelay !== undefined && !(RELAY_ENGINES as readonly string[]).includes(hostRelay)) {
     throw new UsageError(
       `lab up: --host-relay must be one of ${RELAY_ENGINES.join(', ')} (got '${hostRelay}')`,
@@ -31,8 +40,10 @@ export async function labUpCommand(
     progress: labProgress(context),
     hostRelay: hostRelay as RelayEngine | undefined,
     ...(dns?.length ? { dnsUpstreams: dns } : {}),
+    hosts: count,
   });
   if (!context.quiet) context.io.err(`lab is up in ${context.paths.dir}\n`);
+  if (!context.quiet) context.io.out(`export DOCKER_HOST=unix://${context.paths.dockerSocket}\n`);
 }
 
 export async function labDownCommand(context: CommandContext): Promise<void> {
@@ -111,23 +122,46 @@ export async function labRmCommand(context: CommandContext, names: string[]): Pr
 
 export async function labPsCommand(context: CommandContext): Promise<void> {
   await requireRunningLab(context.paths);
+  // A cluster (`lab up --hosts N`): every host's containers, with a HOST column.
+  const hosts = (await readLabSettings(context.paths))?.hosts ?? 1;
+  if (hosts > 1) {
+    const rows: Array<LabContainer & { host: number }> = [];
+    for (let k = 1; k <= hosts; k++) {
+      const client = new LabClient(hostPaths(context.paths, k).hostSocket);
+      for (const c of await client.listContainers()) rows.push({ ...c, host: k });
+    }
+    if (context.json) context.io.out(formatJson(rows));
+    else context.io.out(psTable(rows, true));
+    return;
+  }
   const containers = await labClient(context).listContainers();
   if (context.json) {
     context.io.out(formatJson(containers));
     return;
   }
-  context.io.out(
-    formatTable(
-      ['CONTAINER ID', 'NAME', 'STATUS', 'NAMESPACE', 'NETWORKS', 'PORTS'],
-      containers.map((c) => [
-        c.id.slice(0, 12),
-        c.name,
-        c.state === 'running' ? `running (pid ${c.pid})` : 'exited',
-        c.namespace,
-        c.attachments.map((a) => `${a.networkName} ${a.device} ${a.ip}`).join(', '),
-        formatPortsColumn(c.ports ?? []),
-      ]),
-    ),
+  context.io.out(psTable(containers, false));
+}
+
+function psTable(containers: Array<LabContainer & { host?: number }>, withHost: boolean): string {
+  return formatTable(
+    [
+      ...(withHost ? ['HOST'] : []),
+      'CONTAINER ID',
+      'NAME',
+      'STATUS',
+      'NAMESPACE',
+      'NETWORKS',
+      'PORTS',
+    ],
+    containers.map((c) => [
+      ...(withHost ? [String(c.host)] : []),
+      c.id.slice(0, 12),
+      c.name,
+      c.state === 'running' ? `running (pid ${c.pid})` : 'exited',
+      c.namespace,
+      c.attachments.map((a) => `${a.networkName} ${a.device} ${a.ip}`).join(', '),
+      formatPortsColumn(c.ports ?? []),
+    ]),
   );
 }
 

@@ -24,11 +24,14 @@ import type {
   AclRecord,
   EndpointRecord,
   NetworkRecord,
+  OvnState,
   PublishedPortRecord,
   UplinkRecord,
 } from '../ovn/model.js';
 import { lspName, routerMac } from '../ovn/names.js';
+import { OverlayAddressTaken } from '../ovn/overlay.js';
 import type { AttachmentLink, DataPath } from '../relay/datapath.js';
+import { scopeState } from './cluster.js';
 import {
   busy,
   ControllerError,
@@ -129,6 +132,11 @@ export interface NetworksOptions {
   logger?: Logger;
   /** The per-network resolvers (the DHCP lease's DNS server); none in unit tests. */
   resolvers?: NetworkResolverHooks;
+  /**
+   * This helper is one chassis of a cluster sharing the central NB (cluster.ts):
+   * its view is scoped to what it owns, overlay networks are shared.
+   */
+  cluster?: boolean;
 }
 
 /** The domain service behind NetworkControl. */
@@ -143,8 +151,12 @@ export class Networks {
   private uplink: UplinkRecord | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly resolvers: NetworkResolverHooks | undefined;
+  /** In a cluster: this helper's chassis name (set by {@link restore}). */
+  readonly cluster: boolean;
+  private chassis = '';
 
   constructor(options: NetworksOptions) {
+    this.cluster = options.cluster ?? false;
     this.resolvers = options.resolvers;
     this.driver = options.driver;
     this.dataPath = options.dataPath;
@@ -165,7 +177,7 @@ export class Networks {
    */
   restore(): Promise<void> {
     return this.exclusive(async () => {
-      const state = await ovn('reading the NB database', () => this.driver.readState());
+      const state = await this.readScopedState();
       if (state.orphans.length > 0) {
         await ovn('removing half-created rows', () => this.driver.removeOrphans(state.orphans));
       }
@@ -218,7 +230,9 @@ export class Networks {
           );
         }
       }
-      for (const view of this.nets.values()) await this.resolvers?.ensure(view);
+      for (const view of this.nets.values()) {
+        if (this.runsResolver(view)) await this.resolvers?.ensure(view);
+      }
       this.log.info(
         { networks: this.nets.size, attachments: state.endpoints.length },
         'state restored from NB',
@@ -300,6 +314,10 @@ export class Networks {
       const subnet = formatCidr(spec.subnet);
       const gateway = formatIpv4(spec.gateway);
       const ipRange = spec.ipRange ? formatCidr(spec.ipRange) : '';
+      // Another host may have created this overlay network in the central NB.
+      if (this.cluster && spec.driver === 'overlay' && !this.nets.has(spec.networkId)) {
+        await this.adoptOverlays();
+      }
       const existing = this.nets.get(spec.networkId);
       if (existing) {
         const r = existing.record;
@@ -315,7 +333,7 @@ export class Networks {
             `network ${spec.networkId} already exists with subnet ${r.subnet}, gateway ${r.gateway}`,
           );
         }
-        await this.resolvers?.ensure(existing, spec.dnsUpstreams);
+        if (this.runsResolver(existing)) await this.resolvers?.ensure(existing, spec.dnsUpstreams);
         return existing;
       }
       for (const other of this.nets.values()) {
@@ -348,7 +366,14 @@ export class Networks {
         labels: spec.labels,
         routerMac: routerMac(spec.networkId),
         ...(externalIp ? { externalIp } : {}),
+        ...(spec.driver ? { driver: spec.driver } : {}),
+        ...(this.cluster ? { chassis: this.chassis } : {}),
       };
+      // OVN's IPAM hands out overlay addresses: it must skip the resolver's too.
+      const resolver = resolverAddress(spec.subnet, spec.gateway);
+      if (spec.driver === 'overlay' && resolver !== undefined) {
+        record.excludeIps += ` ${formatIpv4(resolver)}`;
+      }
       await ovn('creating the network', () => this.driver.createNetwork(record, this.uplink));
       const view: NetworkView = {
         record,
@@ -360,7 +385,7 @@ export class Networks {
         published: new Map(),
       };
       this.nets.set(spec.networkId, view);
-      await this.resolvers?.ensure(view, spec.dnsUpstreams);
+      if (this.runsResolver(view)) await this.resolvers?.ensure(view, spec.dnsUpstreams);
       this.log.info({ networkId: spec.networkId, subnet, gateway, externalIp }, 'network created');
       return view;
     });
@@ -375,6 +400,13 @@ export class Networks {
         throw busy(
           `network ${networkId} still has ${view.endpoints.size} endpoint(s): ${[...view.endpoints.keys()].join(', ')}`,
         );
+      }
+      const countOverlay = this.driver.overlayEndpointCount?.bind(this.driver);
+      if (this.cluster && view.record.driver === 'overlay' && countOverlay) {
+        const count = await ovn('counting the overlay endpoints', () => countOverlay(networkId));
+        if (count > 0) {
+          throw busy(`overlay network ${networkId} still has ${count} endpoint(s) on other hosts`);
+        }
       }
       await ovn('deleting the network', () => this.driver.deleteNetwork(networkId));
       this.nets.delete(networkId);
@@ -457,7 +489,7 @@ export class Networks {
             );
         }
       }
-      const ip = this.pickIp(view, spec.requestedIp);
+      const ip = await this.pickAddress(view, spec);
       const endpoint: EndpointRecord = {
         networkId: spec.networkId,
         containerId: spec.containerId,
@@ -467,9 +499,18 @@ export class Networks {
         hostname: spec.hostname,
         aliases: spec.aliases,
         vsockPort: spec.vsockPort,
+        ...(this.cluster ? { chassis: this.chassis } : {}),
       };
       const names = dnsNames(endpoint);
-      await ovn('adding the logical switch port', () => this.driver.addEndpoint(endpoint, names));
+      await ovn('adding the logical switch port', () =>
+        this.driver.addEndpoint(endpoint, names),
+      ).catch(async (err: unknown) => {
+        // An overlay port exists since its address was allocated (pickAddress): it goes too.
+        if (endpoint.chassis !== undefined) {
+          await this.driver.removeEndpoint(endpoint, []).catch(() => undefined);
+        }
+        throw err;
+      });
       let link: AttachmentLink;
       try {
         link = await this.openLink(endpoint);
@@ -650,6 +691,94 @@ export class Networks {
       );
       view.published.delete(`${protocol}/${hostPort}`);
     });
+  }
+
+  // --- cluster (cluster.ts, ../ovn/overlay.ts) -----------------------------------
+
+  /** The NB state; in a cluster only what this helper owns (and its chassis name is learnt). */
+  private async readScopedState(): Promise<OvnState> {
+    const state = await ovn('reading the NB database', () => this.driver.readState());
+    if (!this.cluster) return state;
+    this.chassis = await ovn('reading the chassis name', () => this.driver.localChassis());
+    return scopeState(state, this.chassis);
+  }
+
+  /** Only the helper that created an overlay network runs its resolver (one address, one port). */
+  private runsResolver(view: NetworkView): boolean {
+    return (
+      !this.cluster || view.record.driver !== 'overlay' || view.record.chassis === this.chassis
+    );
+  }
+
+  /** An attachment's address: an overlay network's from the central NB's IPAM, else this helper's pick. */
+  private async pickAddress(view: NetworkView, spec: AttachSpec): Promise<number> {
+    const allocate = this.driver.allocateOverlayAddress?.bind(this.driver);
+    if (!this.cluster || view.record.driver !== 'overlay' || !allocate) {
+      return this.pickIp(view, spec.requestedIp);
+    }
+    if (spec.requestedIp !== undefined) this.pickIp(view, spec.requestedIp);
+    const port = {
+      networkId: spec.networkId,
+      containerId: spec.containerId,
+      portName: lspName(spec.containerId, spec.networkId),
+      mac: spec.mac,
+      chassis: this.chassis,
+    };
+    const requested = spec.requestedIp === undefined ? undefined : formatIpv4(spec.requestedIp);
+    try {
+      const ip = parseIpv4(await allocate(port, requested));
+      if (ip === undefined) throw new Error('OVN gave a malformed address');
+      return ip;
+    } catch (err) {
+      if (err instanceof OverlayAddressTaken) throw taken(err.message);
+      throw new ControllerError(
+        'OVN_UNAVAILABLE',
+        `allocating the address of ${port.portName}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+
+  /** Adds overlay networks other helpers created, drops gone ones, and takes their DNS names. */
+  private async adoptOverlays(): Promise<void> {
+    const state = await this.readScopedState();
+    const present = new Set<string>();
+    for (const rec of state.networks) {
+      if (rec.driver !== 'overlay') continue;
+      present.add(rec.networkId);
+      const dns = state.dns.get(rec.networkId) ?? new Map<string, string>();
+      const view = this.nets.get(rec.networkId);
+      if (view) {
+        view.dns = dns;
+        this.resolvers?.refresh(view);
+        continue;
+      }
+      const subnet = parseCidr(rec.subnet);
+      const gateway = parseIpv4(rec.gateway);
+      if ('error' in subnet || gateway === undefined) continue;
+      const range = rec.ipRange ? parseCidr(rec.ipRange) : undefined;
+      this.nets.set(rec.networkId, {
+        record: rec,
+        subnet: subnet.cidr,
+        gateway,
+        pool: poolOf(subnet.cidr, range && 'cidr' in range ? range.cidr : undefined),
+        endpoints: new Map(),
+        dns,
+        published: new Map(),
+      });
+      this.log.info({ networkId: rec.networkId, name: rec.name }, 'overlay network adopted');
+    }
+    for (const [id, view] of this.nets) {
+      if (view.record.driver === 'overlay' && !present.has(id) && view.endpoints.size === 0) {
+        this.nets.delete(id);
+      }
+    }
+  }
+
+  /** In a cluster: brings the overlay networks up to date with the central NB (before a listing). */
+  refreshOverlays(): Promise<void> {
+    if (!this.cluster) return Promise.resolve();
+    return this.exclusive(() => this.adoptOverlays());
   }
 
   /** Every network. */

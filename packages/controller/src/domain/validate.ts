@@ -82,7 +82,12 @@ export interface NetworkSpec {
   labels: Record<string, string>;
   /** Upstreams of the network's resolver ("ip" or "ip:port"). */
   dnsUpstreams?: string[];
+  /** 'overlay': a network of the whole cluster (central NB); absent: this host's. */
+  driver?: 'overlay';
 }
+
+/** Default MTU of overlay networks: Geneve costs 58 bytes of a 1500-byte underlay (docs/cluster.md). */
+export const OVERLAY_DEFAULT_MTU = 1400;
 
 export function validateCreateBridge(req: network.CreateBridgeRequest): NetworkSpec {
   const networkId = checkId('network_id', req.networkId);
@@ -112,7 +117,11 @@ export function validateCreateBridge(req: network.CreateBridgeRequest): NetworkS
       throw invalid(`ip_range ${req.ipRange} is not inside subnet ${formatCidr(subnet)}`);
     ipRange = r.cidr;
   }
-  const mtu = req.mtu === 0 ? 1500 : req.mtu;
+  if (req.driver !== '' && req.driver !== 'bridge' && req.driver !== 'overlay') {
+    throw invalid(`driver ${JSON.stringify(req.driver)}: expected "bridge" or "overlay"`);
+  }
+  const overlay = req.driver === 'overlay';
+  const mtu = req.mtu === 0 ? (overlay ? OVERLAY_DEFAULT_MTU : 1500) : req.mtu;
   if (mtu < 68 || mtu > 65535) throw invalid(`mtu ${req.mtu} is outside [68, 65535]`);
   const labels: Record<string, string> = {};
   for (const [key, value] of Object.entries(req.labels)) {
@@ -131,6 +140,7 @@ export function validateCreateBridge(req: network.CreateBridgeRequest): NetworkS
     }
   });
   return {
+    ...(overlay ? { driver: 'overlay' as const } : {}),
     networkId,
     name,
     subnet,

@@ -32,6 +32,7 @@ import {
   setAclsCmds,
   unpublishPortCmds,
 } from './nbctl.js';
+import { allocateOverlayAddress, type OverlayPort, overlayEndpointCount } from './overlay.js';
 import { type Cmd, kv } from './ovsdb.js';
 import { Sbctl } from './sbctl.js';
 import {
@@ -91,6 +92,10 @@ export interface OvnDriver {
   waitPortUp(portName: string, timeoutMs: number): Promise<boolean>;
   removeOrphans(orphans: OrphanRow[]): Promise<void>;
   health(): Promise<OvnHealth>;
+  /** Cluster: an overlay port's address from OVN's IPAM in the central NB (overlay.ts). */
+  allocateOverlayAddress?(port: OverlayPort, requested?: string): Promise<string>;
+  /** Cluster: endpoints of a network on every chassis. */
+  overlayEndpointCount?(networkId: string): Promise<number>;
 }
 
 /** Where the CLI driver finds the databases. */
@@ -100,6 +105,8 @@ export interface CliDriverOptions {
   ovsDb: string;
   /** Directory of the daemons' pidfiles and control sockets (health checks); optional. */
   runDir?: string;
+  /** False on a cluster chassis: northd runs on the central, not here (default true). */
+  checkNorthd?: boolean;
   timeoutMs?: number;
   logger?: Logger;
 }
@@ -186,6 +193,8 @@ export class CliOvnDriver implements OvnDriver {
         labels,
         routerMac: x.get(ExternalId.routerMac) ?? '',
         ...(x.get(ExternalId.externalIp) ? { externalIp: x.get(ExternalId.externalIp) } : {}),
+        ...(x.get(ExternalId.driver) === 'overlay' ? { driver: 'overlay' as const } : {}),
+        ...(x.get(ExternalId.chassis) ? { chassis: x.get(ExternalId.chassis) } : {}),
       });
     }
     const dhcpByNet = new Map<string, string>();
@@ -243,6 +252,7 @@ export class CliOvnDriver implements OvnDriver {
         hostname: x.get(ExternalId.hostname) ?? '',
         aliases: aliases ? aliases.split(',') : [],
         vsockPort: Number(x.get(ExternalId.vsockPort) ?? '0'),
+        ...(x.get(ExternalId.chassis) ? { chassis: x.get(ExternalId.chassis) } : {}),
       });
     }
     for (const row of lbs) {
@@ -282,6 +292,14 @@ export class CliOvnDriver implements OvnDriver {
       }
     }
     return state;
+  }
+
+  allocateOverlayAddress(port: OverlayPort, requested?: string): Promise<string> {
+    return allocateOverlayAddress(this.nbctl, port, requested);
+  }
+
+  overlayEndpointCount(networkId: string): Promise<number> {
+    return overlayEndpointCount(this.nbctl, networkId);
   }
 
   private async rows(networkId: string): Promise<{ dhcp: string; dns: string }> {
@@ -433,7 +451,7 @@ export class CliOvnDriver implements OvnDriver {
     }
     const parts: string[] = [];
     let northdOk = true;
-    if (this.options.runDir) {
+    if (this.options.runDir && this.options.checkNorthd !== false) {
       try {
         const stdout = await this.appctl.call(`${this.options.runDir}/ovn-northd.ctl`, 'status');
         northdOk = stdout.includes('active');

@@ -34,6 +34,10 @@ export const ExternalId = {
   protocol: 'arca-net:protocol',
   hostPort: 'arca-net:host-port',
   containerPort: 'arca-net:container-port',
+  /** Cluster: 'overlay' on a network of the whole cluster (absent: one host's). */
+  driver: 'arca-net:driver',
+  /** Cluster: the chassis (system-id) whose helper owns a host-local network or an endpoint. */
+  chassis: 'arca-net:chassis',
 } as const;
 
 /** ovs-docker's interface ids, kept for tools that know them. */

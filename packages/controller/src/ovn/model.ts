@@ -26,6 +26,10 @@ export interface NetworkRecord {
    * address of its published ports); absent without an uplink and on internal networks.
    */
   externalIp?: string;
+  /** Cluster: 'overlay' for a network of the whole cluster. */
+  driver?: 'overlay';
+  /** Cluster: the chassis whose helper owns this host-local network (absent: every helper's, one host). */
+  chassis?: string;
 }
 
 /** The outside world as the helper's uplink reaches it. */
@@ -49,6 +53,8 @@ export interface EndpointRecord {
   hostname: string;
   aliases: string[];
   vsockPort: number;
+  /** Cluster: the chassis whose helper binds this port (absent: one host). */
+  chassis?: string;
 }
 
 /** A port published through the network's router. */

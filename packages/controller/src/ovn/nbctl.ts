@@ -55,6 +55,8 @@ export function createNetworkCmds(net: NetworkRecord): Cmd[] {
     [ExternalId.internal, String(net.internal)],
     [ExternalId.labels, JSON.stringify(net.labels)],
     [ExternalId.routerMac, net.routerMac],
+    ...(net.driver ? ([[ExternalId.driver, net.driver]] as [string, string][]) : []),
+    ...(net.chassis ? ([[ExternalId.chassis, net.chassis]] as [string, string][]) : []),
   ];
   const dhcpOptions: [string, string][] = [
     ['server_id', net.gateway],
@@ -232,9 +234,11 @@ export function addEndpointCmds(
     [ExternalId.hostname, ep.hostname],
     [ExternalId.aliases, ep.aliases.join(',')],
     [ExternalId.vsockPort, String(ep.vsockPort)],
+    ...(ep.chassis ? ([[ExternalId.chassis, ep.chassis]] as [string, string][]) : []),
   ];
   return [
-    ['lsp-add', lsName(ep.networkId), lsp],
+    // An overlay port exists already: its address came from the central's IPAM (overlay.ts).
+    [...(ep.chassis ? ['--may-exist'] : []), 'lsp-add', lsName(ep.networkId), lsp],
     ['lsp-set-addresses', lsp, address],
     ['lsp-set-port-security', lsp, address],
     ['lsp-set-dhcpv4-options', lsp, dhcpUuid],

@@ -93,8 +93,10 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const driver =
     options.driver ??
     new CliOvnDriver(runner, {
-      nbDb: `unix:${options.ovn.nbSock}`,
-      sbDb: `unix:${options.ovn.sbSock}`,
+      nbDb: ovsdbRemote(options.ovn.nbSock),
+      sbDb: ovsdbRemote(options.ovn.sbSock),
+      // A cluster chassis (startup.sh's ARCA_HELPER_ROLE) reaches the central's databases over TCP.
+      checkNorthd: process.env.ARCA_HELPER_ROLE !== 'chassis',
       ovsDb: `unix:${options.ovn.ovsSock}`,
       runDir: options.ovn.runDir,
       timeoutMs,
@@ -117,6 +119,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     logger,
     ...(uplink ? { uplink } : {}),
     ...(resolvers ? { resolvers } : {}),
+    cluster: (process.env.ARCA_HELPER_ROLE ?? '') !== '',
   });
   await networks.restore();
 
@@ -161,4 +164,9 @@ export async function startController(options: ControllerOptions): Promise<Contr
       return closing;
     },
   };
+}
+
+/** A socket path as an OVSDB remote; `tcp:`/`ssl:` remotes (a cluster's central) stay as they are. */
+function ovsdbRemote(path: string): string {
+  return /^(tcp|ssl):/.test(path) ? path : `unix:${path}`;
 }

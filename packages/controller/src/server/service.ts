@@ -59,6 +59,8 @@ function bridgeInfo(view: NetworkView): network.BridgeInfo {
     mtu: r.mtu,
     labels: r.labels,
     endpoints: endpoints.map(endpointInfo),
+    driver: r.driver ?? 'bridge',
+    dnsRecords: r.driver === 'overlay' ? Object.fromEntries(view.dns) : {},
   };
 }
 
@@ -165,6 +167,7 @@ export function createNetworkControlService(
     },
 
     async listBridges() {
+      await networks.refreshOverlays();
       return { bridges: networks.list().map(bridgeInfo), success: true, error: '' };
     },
 

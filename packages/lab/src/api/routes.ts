@@ -60,6 +60,8 @@ export interface LabContainer {
   attachments: AttachmentInfo[];
   /** Its published ports (those of every attachment), as `docker ps` shows them. */
   ports: PublishedPort[];
+  /** When `lab run` made it (ISO 8601). */
+  created?: string;
 }
 
 /** One component of the lab and its state. */

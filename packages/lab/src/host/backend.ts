@@ -25,7 +25,7 @@ export interface LabBackend {
 export async function openLabBackend(
   paths: LabPaths,
   logger: Logger,
-  options: { hostRelay: RelayEngine; dnsUpstreams?: string[] },
+  options: { hostRelay: RelayEngine; dnsUpstreams?: string[]; cluster?: boolean },
 ): Promise<LabBackend> {
   const helper = { kind: 'unixdir', dir: paths.helperVmDir } as const;
   const network = await OvsNetworkBackend.open({
@@ -34,6 +34,7 @@ export async function openLabBackend(
     logger,
     bridge: { dataPlane: dataPlaneFor(options.hostRelay) },
     dnsUpstreams: options.dnsUpstreams ?? [],
+    cluster: options.cluster ?? false,
   });
   const probe = await connectNetworkControl(helper, { deadlineMs: 3000, retryUnavailableMs: 0 });
   try {

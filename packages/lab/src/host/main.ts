@@ -5,12 +5,14 @@
  * lab containers, and serves the lab API on `<lab>/host.sock`.
  */
 import { rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
 import { createLogger } from '@arca-net/log';
 import { serveLabApi } from '../api/server.js';
 import { LabContainers } from '../containers.js';
+import { serveDockerApi } from '../docker-api/index.js';
 import { LabPaths, labConfigFromEnv } from '../paths.js';
 import { openLabBackend } from './backend.js';
 import { ForwarderSupervisor } from './forwarder-supervisor.js';
@@ -26,6 +28,8 @@ async function main(): Promise<void> {
       prefix: { type: 'string' },
       'host-relay': { type: 'string', default: 'native' },
       dns: { type: 'string', multiple: true },
+      // one host of a cluster (`lab up --hosts N`): overlay networks of the others show up here
+      cluster: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -44,8 +48,11 @@ async function main(): Promise<void> {
   const backend = await openLabBackend(paths, logger.child({ component: 'backend' }), {
     hostRelay,
     dnsUpstreams: values.dns ?? [],
+    cluster: values.cluster === true,
   });
 
+  /** Docker's Engine API (docker-api/), served once the lab API is. */
+  let docker: Server | undefined;
   let stopping = false;
   const stop = (reason: string): void => {
     if (stopping) return;
@@ -55,10 +62,13 @@ async function main(): Promise<void> {
     stopLogCap();
     server.close();
     server.closeAllConnections();
+    docker?.close();
+    docker?.closeAllConnections();
     void backend
       .close()
       .catch((error: unknown) => logger.error({ err: error }, 'backend close failed'))
       .then(() => rm(paths.hostSocket, { force: true }))
+      .then(() => rm(paths.dockerSocket, { force: true }))
       .finally(() => process.exit(0));
   };
   const service = new LabHostService({
@@ -82,6 +92,10 @@ async function main(): Promise<void> {
   });
   const server = await serveLabApi(service, paths.hostSocket, {
     logger: logger.child({ component: 'api' }),
+  });
+  docker = await serveDockerApi(service, paths.dockerSocket, {
+    logger: logger.child({ component: 'docker-api' }),
+    labDir: paths.dir,
   });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

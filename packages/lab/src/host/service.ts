@@ -297,6 +297,11 @@ export class LabHostService implements LabApi {
     });
   }
 
+  /** The predefined `bridge` network, made on first use (Docker's API lists it always). */
+  ensureDefaultNetwork(): Promise<string> {
+    return this.defaultNetwork();
+  }
+
   private async defaultNetwork(): Promise<string> {
     return this.locks.run('network', async () => {
       const networks = await this.network.listNetworks();
@@ -399,6 +404,7 @@ export class LabHostService implements LabApi {
       endpoint: record.endpoint,
       attachments,
       ports: attachments.flatMap((a) => a.ports ?? []),
+      created: record.created,
     };
   }
 }

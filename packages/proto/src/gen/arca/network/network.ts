@@ -49,6 +49,11 @@ export interface CreateBridgeRequest {
    * names then answer REFUSED at once.
    */
   dnsUpstreams: string[];
+  /**
+   * Extension: "overlay" = a network of the whole cluster (in the central NB,
+   * visible from every helper, addresses allocated there); "" or "bridge" = this host's.
+   */
+  driver: string;
 }
 
 export interface CreateBridgeRequest_LabelsEntry {
@@ -142,9 +147,24 @@ export interface BridgeInfo {
   labels: { [key: string]: string };
   /** Extension: one entry per attached container. */
   endpoints: EndpointInfo[];
+  /**
+   * Extension: "overlay" for a network of the whole cluster (its endpoints here are
+   * this helper's only), else "bridge".
+   */
+  driver: string;
+  /**
+   * Extension: an overlay network's DNS records on every host (name -> IPv4, from
+   * the central NB), so each host's containers resolve the others' names.
+   */
+  dnsRecords: { [key: string]: string };
 }
 
 export interface BridgeInfo_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface BridgeInfo_DnsRecordsEntry {
   key: string;
   value: string;
 }
@@ -378,6 +398,7 @@ function createBaseCreateBridgeRequest(): CreateBridgeRequest {
     mtu: 0,
     labels: {},
     dnsUpstreams: [],
+    driver: "",
   };
 }
 
@@ -409,6 +430,9 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
     });
     for (const v of message.dnsUpstreams) {
       writer.uint32(322).string(v!);
+    }
+    if (message.driver !== "") {
+      writer.uint32(402).string(message.driver);
     }
     return writer;
   },
@@ -501,6 +525,14 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
             message.dnsUpstreams.push(reader.string());
             continue;
           }
+          case 50: {
+            if (tag !== 402) {
+              break;
+            }
+
+            message.driver = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -549,6 +581,7 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
         : globalThis.Array.isArray(object?.dns_upstreams)
         ? object.dns_upstreams.map((e: any) => globalThis.String(e))
         : [],
+      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
     };
   },
 
@@ -587,6 +620,9 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
     if (message.dnsUpstreams?.length) {
       obj.dnsUpstreams = message.dnsUpstreams;
     }
+    if (message.driver !== "") {
+      obj.driver = message.driver;
+    }
     return obj;
   },
 
@@ -612,6 +648,7 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
       {},
     );
     message.dnsUpstreams = object.dnsUpstreams?.map((e) => e) || [];
+    message.driver = object.driver ?? "";
     return message;
   },
 };
@@ -1673,6 +1710,8 @@ function createBaseBridgeInfo(): BridgeInfo {
     mtu: 0,
     labels: {},
     endpoints: [],
+    driver: "",
+    dnsRecords: {},
   };
 }
 
@@ -1711,6 +1750,12 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
     for (const v of message.endpoints) {
       EndpointInfo.encode(v!, writer.uint32(170).fork()).join();
     }
+    if (message.driver !== "") {
+      writer.uint32(402).string(message.driver);
+    }
+    globalThis.Object.entries(message.dnsRecords).forEach(([key, value]: [string, string]) => {
+      BridgeInfo_DnsRecordsEntry.encode({ key: key as any, value }, writer.uint32(410).fork()).join();
+    });
     return writer;
   },
 
@@ -1818,6 +1863,25 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
             message.endpoints.push(EndpointInfo.decode(reader, reader.uint32()));
             continue;
           }
+          case 50: {
+            if (tag !== 402) {
+              break;
+            }
+
+            message.driver = reader.string();
+            continue;
+          }
+          case 51: {
+            if (tag !== 410) {
+              break;
+            }
+
+            const entry51 = BridgeInfo_DnsRecordsEntry.decode(reader, reader.uint32());
+            if (entry51.value !== undefined) {
+              message.dnsRecords[entry51.key] = entry51.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1872,6 +1936,34 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
       endpoints: globalThis.Array.isArray(object?.endpoints)
         ? object.endpoints.map((e: any) => EndpointInfo.fromJSON(e))
         : [],
+      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
+      dnsRecords: isObject(object.dnsRecords)
+        ? (globalThis.Object.entries(object.dnsRecords) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.dns_records)
+        ? (globalThis.Object.entries(object.dns_records) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -1916,6 +2008,18 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
     if (message.endpoints?.length) {
       obj.endpoints = message.endpoints.map((e) => EndpointInfo.toJSON(e));
     }
+    if (message.driver !== "") {
+      obj.driver = message.driver;
+    }
+    if (message.dnsRecords) {
+      const entries = globalThis.Object.entries(message.dnsRecords) as [string, string][];
+      if (entries.length > 0) {
+        obj.dnsRecords = {};
+        entries.forEach(([k, v]) => {
+          obj.dnsRecords[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -1943,6 +2047,16 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
       {},
     );
     message.endpoints = object.endpoints?.map((e) => EndpointInfo.fromPartial(e)) || [];
+    message.driver = object.driver ?? "";
+    message.dnsRecords = (globalThis.Object.entries(object.dnsRecords ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
     return message;
   },
 };
@@ -2026,6 +2140,91 @@ export const BridgeInfo_LabelsEntry: MessageFns<BridgeInfo_LabelsEntry> = {
   },
   fromPartial(object: DeepPartial<BridgeInfo_LabelsEntry>): BridgeInfo_LabelsEntry {
     const message = createBaseBridgeInfo_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseBridgeInfo_DnsRecordsEntry(): BridgeInfo_DnsRecordsEntry {
+  return { key: "", value: "" };
+}
+
+export const BridgeInfo_DnsRecordsEntry: MessageFns<BridgeInfo_DnsRecordsEntry> = {
+  encode(message: BridgeInfo_DnsRecordsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BridgeInfo_DnsRecordsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBridgeInfo_DnsRecordsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BridgeInfo_DnsRecordsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: BridgeInfo_DnsRecordsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BridgeInfo_DnsRecordsEntry>): BridgeInfo_DnsRecordsEntry {
+    return BridgeInfo_DnsRecordsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BridgeInfo_DnsRecordsEntry>): BridgeInfo_DnsRecordsEntry {
+    const message = createBaseBridgeInfo_DnsRecordsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;

@@ -1,0 +1,293 @@
+/**
+ * Two simulated hosts (`lab up --hosts 2`): each its own lab host process,
+ * helper namespace (an OVN chassis) and containers, joined by the underlay
+ * 192.0.2.0/24; host 1's helper is the central. Overlay networks span both
+ * hosts over Geneve; bridge networks stay on their host (docs/cluster.md).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  dhcpLease,
+  helperStartupScript,
+  hostPaths,
+  inNamespace,
+  LabPaths,
+  labHelperEnv,
+  readPidfile,
+  restartLabHost,
+  runCommand,
+  stopProcess,
+} from '../../packages/lab/dist/index.js';
+import { LabHarness, pingReplies } from '../e2e/harness.js';
+
+interface Container {
+  name: string;
+  namespace: string;
+  attachments: Array<{ networkName: string; ip: string; device: string }>;
+}
+
+interface Inspect {
+  Name: string;
+  Id: string;
+  Driver: string;
+  Scope: string;
+  Attachable: boolean;
+  Options: Record<string, string>;
+}
+
+const lab = new LabHarness('overlay');
+
+/** `lab run [--host K] --network NET NAME`, returning the container. */
+async function run(host: number, network: string, name: string): Promise<Container> {
+  return lab.json<Container>('lab', 'run', '--host', String(host), '--network', network, name);
+}
+
+function ipOn(c: Container, network: string): string {
+  const a = c.attachments.find((x) => x.networkName === network);
+  if (!a) throw new Error(`${c.name} is not on ${network}`);
+  return a.ip;
+}
+
+/** Pings from a container on host `host`; replies received (bounded retries for the first ARP/tunnel). */
+async function pings(host: number, from: string, target: string, count = 3): Promise<number> {
+  const result = await lab.cli(
+    'lab',
+    'exec',
+    '--host',
+    String(host),
+    from,
+    '--',
+    'ping',
+    '-c',
+    String(count),
+    '-i',
+    '0.2',
+    '-W',
+    '2',
+    target,
+  );
+  return pingReplies(result.stdout);
+}
+
+let a1: Container;
+let b1: Container;
+
+beforeAll(async () => {
+  await lab.ok('lab', 'up', '--hosts', '2', '--quiet');
+  await lab.ok('network', 'create', '--driver', 'overlay', '--subnet', '10.77.0.0/24', 'ov');
+  a1 = await run(1, 'ov', 'a1');
+  b1 = await run(2, 'ov', 'b1');
+}, 240_000);
+
+afterAll(async () => {
+  await lab.down();
+}, 180_000);
+
+describe('lab up --hosts 2', () => {
+  it('shows both hosts in lab status and lab ps', async () => {
+    const status = await lab.json<{ running: boolean; components: Array<{ name: string }> }>(
+      'lab',
+      'status',
+    );
+    expect(status.running).toBe(true);
+    const names = status.components.map((c) => c.name);
+    expect(names).toContain('host 1: ovn-northd');
+    expect(names).toContain('host 2: ovn-controller');
+    expect(names).not.toContain('host 2: ovn-northd');
+    const ps = await lab.json<Array<{ name: string; host: number }>>('lab', 'ps');
+    expect(ps.map((c) => [c.name, c.host]).sort()).toEqual([
+      ['a1', 1],
+      ['b1', 2],
+    ]);
+  });
+});
+
+describe('an overlay network across two hosts', () => {
+  it('is one network on both hosts: same id, driver overlay, scope swarm, MTU 1400', async () => {
+    const [one] = await lab.json<Inspect[]>('network', 'inspect', 'ov');
+    const [two] = await lab.json<Inspect[]>('network', 'inspect', '--host', '2', 'ov');
+    expect(two?.Id).toBe(one?.Id);
+    expect(one).toMatchObject({ Driver: 'overlay', Scope: 'swarm', Attachable: true });
+    expect(two).toMatchObject({ Driver: 'overlay', Scope: 'swarm' });
+    expect(one?.Options['com.docker.network.driver.mtu']).toBe('1400');
+    const link = await lab.cli(
+      'lab',
+      'exec',
+      '--host',
+      '2',
+      'b1',
+      '--',
+      'ip',
+      'link',
+      'show',
+      'eth0',
+    );
+    expect(link.stdout).toMatch(/mtu 1400/);
+  });
+
+  it('gives the containers on both hosts distinct addresses of the subnet', () => {
+    expect(ipOn(a1, 'ov')).toMatch(/^10\.77\.0\.\d+$/);
+    expect(ipOn(b1, 'ov')).toMatch(/^10\.77\.0\.\d+$/);
+    expect(ipOn(a1, 'ov')).not.toBe(ipOn(b1, 'ov'));
+  });
+
+  it('carries pings across hosts by address, both ways', async () => {
+    expect(await pings(1, 'a1', ipOn(b1, 'ov'))).toBeGreaterThan(0);
+    expect(await pings(2, 'b1', ipOn(a1, 'ov'))).toBeGreaterThan(0);
+  });
+
+  it('resolves names across hosts', async () => {
+    expect(await pings(1, 'a1', 'b1')).toBeGreaterThan(0);
+    expect(await pings(2, 'b1', 'a1')).toBeGreaterThan(0);
+  });
+
+  it('reaches the outside world from host 2 through the gateway chassis (host 1)', async () => {
+    // The network's router is distributed: host 2's chassis answers for the gateway itself.
+    expect(await pings(2, 'b1', '10.77.0.1')).toBeGreaterThan(0);
+    expect(await pings(2, 'b1', '198.51.100.1')).toBeGreaterThan(0);
+    const lookup = await lab.cli(
+      'lab',
+      'exec',
+      '--host',
+      '2',
+      'b1',
+      '--',
+      'getent',
+      'hosts',
+      'www.example.com',
+    );
+    expect(lookup.stdout).toMatch(/203\.0\.113\.80/);
+  });
+
+  it('cannot be removed while another host has endpoints on it', async () => {
+    await lab.ok('network', 'create', '-d', 'overlay', '--subnet', '10.76.0.0/24', 'shared');
+    await run(2, 'shared', 'b0');
+    const rm = await lab.cli('network', 'rm', 'shared');
+    expect(rm.code).toBe(1);
+    expect(rm.stderr).toMatch(/network shared id [0-9a-f]{64} has active endpoints/);
+    await lab.ok('lab', 'rm', '--host', '2', 'b0');
+    await lab.ok('network', 'rm', 'shared');
+    const ls = await lab.ok('network', 'ls', '--host', '2', '--format', '{{.Name}}');
+    expect(ls.split('\n')).not.toContain('shared');
+  });
+
+  it('leases the same addresses by DHCP from OVN on both hosts', async () => {
+    expect(await dhcpLease(a1.namespace, 'eth0')).toMatchObject({ ip: ipOn(a1, 'ov') });
+    expect(await dhcpLease(b1.namespace, 'eth0')).toMatchObject({ ip: ipOn(b1, 'ov') });
+  });
+});
+
+describe('names across hosts through 127.0.0.11', () => {
+  it('resolve on an internal overlay network too, where no query leaves the network', async () => {
+    await lab.ok(
+      'network',
+      'create',
+      '-d',
+      'overlay',
+      '--internal',
+      '--subnet',
+      '10.75.0.0/24',
+      'quiet',
+    );
+    const q1 = await run(1, 'quiet', 'q1');
+    const q2 = await run(2, 'quiet', 'q2');
+    // Each host reads the other's names from the central (within its poll interval).
+    await waitUntil(async () => (await pings(1, 'q1', 'q2', 1)) > 0, 60);
+    await waitUntil(async () => (await pings(2, 'q2', 'q1', 1)) > 0, 60);
+    const answer = await lab.cli('lab', 'exec', 'q1', '--', 'getent', 'hosts', 'q2');
+    expect(answer.stdout).toMatch(new RegExp(`^${ipOn(q2, 'quiet').replace(/\./g, '\\.')}\\s+q2`));
+    expect(ipOn(q1, 'quiet')).not.toBe(ipOn(q2, 'quiet'));
+  });
+});
+
+describe('what stays on one host', () => {
+  it('keeps a bridge network of host 1 invisible on host 2', async () => {
+    await lab.ok('network', 'create', 'local1');
+    const ls = await lab.ok('network', 'ls', '--host', '2', '--format', '{{.Name}}');
+    expect(ls.split('\n')).not.toContain('local1');
+    const inspect = await lab.cli('network', 'inspect', '--host', '2', 'local1');
+    expect(inspect.code).not.toBe(0);
+    expect(inspect.stderr).toMatch(/network local1 not found/);
+  });
+
+  it('isolates two overlay networks from each other', async () => {
+    await lab.ok('network', 'create', '-d', 'overlay', '--subnet', '10.78.0.0/24', 'ov2');
+    const a2 = await run(1, 'ov2', 'a2');
+    expect(await pings(2, 'b1', ipOn(a2, 'ov2'), 2)).toBe(0);
+    await run(2, 'ov2', 'b2');
+    expect(await pings(2, 'b2', ipOn(a2, 'ov2'))).toBeGreaterThan(0);
+    expect(await pings(2, 'b2', ipOn(a1, 'ov'), 2)).toBe(0);
+  });
+});
+
+describe('addresses under concurrency', () => {
+  it('gives 20 containers connecting at once on both hosts 20 distinct addresses', async () => {
+    await lab.ok('network', 'create', '-d', 'overlay', '--subnet', '10.79.0.0/24', 'busy');
+    const started = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => run((i % 2) + 1, 'busy', `n${i}`)),
+    );
+    const ips = started.map((c) => ipOn(c, 'busy'));
+    expect(new Set(ips).size).toBe(20);
+    for (const ip of ips) expect(ip).toMatch(/^10\.79\.0\.\d+$/);
+  }, 300_000);
+});
+
+describe('a host that restarts', () => {
+  it('finds the overlay networks created while it was down, and its containers answer again', async () => {
+    const labPaths = new LabPaths({ dir: lab.dir, prefix: lab.prefix });
+    const pid = await readPidfile(hostPaths(labPaths, 2).hostPidfile);
+    expect(pid).toBeDefined();
+    await stopProcess(pid as number, 15_000);
+    await lab.ok('network', 'create', '-d', 'overlay', '--subnet', '10.81.0.0/24', 'meanwhile');
+    await restartLabHost(labPaths, 2);
+    const ls = await lab.ok('network', 'ls', '--host', '2', '--format', '{{.Name}} {{.Driver}}');
+    expect(ls.split('\n')).toContain('meanwhile overlay');
+    expect(await pings(2, 'b1', 'a1')).toBeGreaterThan(0);
+    const late = await run(2, 'meanwhile', 'b5');
+    expect(ipOn(late, 'meanwhile')).toMatch(/^10\.81\.0\.\d+$/);
+  }, 180_000);
+});
+
+describe('a chassis that fails', () => {
+  it('takes no other host down, and its host serves again once its ovn-controller is back', async () => {
+    const paths = hostPaths(new LabPaths({ dir: lab.dir, prefix: lab.prefix }), 2);
+    const a3 = await run(1, 'ov', 'a3');
+    const pidfile = join(paths.helperRun, 'ovn-controller.pid');
+    const pid = Number((await readFile(pidfile, 'utf8')).trim());
+    process.kill(pid, 'SIGKILL');
+    await waitUntil(async () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    // Host 1 goes on: its containers talk to each other, and the central answers.
+    expect(await pings(1, 'a1', ipOn(a3, 'ov'))).toBeGreaterThan(0);
+    await lab.ok('network', 'create', '-d', 'overlay', '--subnet', '10.80.0.0/24', 'late');
+    // The chassis comes back (startup.sh restarts what is not running) and binds new ports.
+    await runCommand(inNamespace(paths.helperNamespace, [helperStartupScript, 'start']), {
+      env: await labHelperEnv(new LabPaths({ dir: lab.dir, prefix: lab.prefix }), 2),
+      timeoutMs: 120_000,
+    });
+    const b3 = await run(2, 'ov', 'b3');
+    expect(await pings(2, 'b3', 'a1')).toBeGreaterThan(0);
+    expect(await pings(1, 'a3', ipOn(b3, 'ov'))).toBeGreaterThan(0);
+    expect(await pings(1, 'a1', ipOn(b1, 'ov'))).toBeGreaterThan(0);
+    // The network created while it was down is there on host 2.
+    const b4 = await run(2, 'late', 'b4');
+    expect(ipOn(b4, 'late')).toMatch(/^10\.80\.0\.\d+$/);
+  }, 300_000);
+});
+
+/** Polls `check` every 100 ms for up to `seconds` (default 30). */
+async function waitUntil(check: () => Promise<boolean>, seconds = 30): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`condition not met within ${seconds} s`);
+}
