@@ -127,7 +127,11 @@ export const errors = {
       cause,
     ),
   invalidName: (name: string, why: string) =>
-    make('INVALID_NAME', `invalid network name ${JSON.stringify(name)}: ${why}`),
+    make(
+      'INVALID_NAME',
+      // At most 32 characters of a long name (the rule that follows says what is wrong).
+      `invalid network name ${JSON.stringify(name.length > 32 ? `${name.slice(0, 32)}…` : name)}: ${why}`,
+    ),
   invalidCidr: (text: string) => make('INVALID_SUBNET', `invalid CIDR address: ${text}`),
   subnetHostBits: (subnet: string, masked: string) =>
     make('INVALID_SUBNET', `invalid subnet ${subnet}: it should be ${masked}`),

@@ -68,7 +68,7 @@ function checkMap(
 
 /** Every string and list of a network creation, bounded. */
 export function checkCreateNetworkBounds(o: CreateNetworkOptions): void {
-  checkLength('network name', o.name, LIMITS.ref);
+  // The name is checked by its own rule (1-63 characters, INVALID_NAME, a short quote).
   checkLength('driver', o.driver, LIMITS.short);
   checkLength('subnet', o.subnet, LIMITS.short);
   checkCount('subnets', o.subnets, LIMITS.subnets);

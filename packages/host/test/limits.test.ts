@@ -22,7 +22,6 @@ describe('input bounds', () => {
       },
     ],
     [{ name: 'n', options: { o: 'v'.repeat(1025) } }],
-    [{ name: 'n'.repeat(257) }],
     [{ name: 'n', subnet: '1'.repeat(129) }],
   ])('refuses an oversized network field', (options) => {
     expect(() => checkCreateNetworkBounds(options)).toThrow(
@@ -44,5 +43,19 @@ describe('input bounds', () => {
     const long = 'x'.repeat(100_000);
     expect(errors.networkNotFound(long).message.length).toBeLessThan(340);
     expect(errors.helperFailed(long).message.length).toBeGreaterThan(100_000);
+  });
+});
+
+describe('a long network name', () => {
+  it('is INVALID_NAME with its rule, quoting 32 characters', () => {
+    const name = 'n'.repeat(300_000);
+    const error = errors.invalidName(
+      name,
+      'use 1-63 characters of [A-Za-z0-9_.-], starting alphanumeric',
+    );
+    expect(error.code).toBe('INVALID_NAME');
+    expect(error.message).toBe(
+      `invalid network name "${'n'.repeat(32)}…": use 1-63 characters of [A-Za-z0-9_.-], starting alphanumeric`,
+    );
   });
 });
