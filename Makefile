@@ -14,7 +14,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 export npm_config_nodedir ?= $(abspath $(dir $(shell command -v node))..)
 BUF := packages/proto/node_modules/.bin/buf
 
-.PHONY: help setup apt-packages pnpm deps build proto proto-check lint test clean demo bench vminit helpervm pack helpervm-test-image
+.PHONY: help setup apt-packages pnpm deps build proto proto-check lint test clean demo bench vminit helpervm pack helpervm-test-image soak
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -90,6 +90,13 @@ conformance: build ## Docker conformance alone: Docker's CLI against a private d
 bench: setup ## run every benchmark; writes bench/results/latest.{json,md,png} (QUICK=1: about two minutes, most of it bringing labs up and down)
 	node vminit/build.mjs
 	node bench/dist/main.js
+
+soak: setup ## the reliability report (about 10 minutes): faults, a hostile guest, frame integrity with 16 pairs; writes bench/results/reliability.{json,md}
+	rm -f bench/results/reliability.json
+	ARCA_NET_RELIABILITY_OUT=$(CURDIR)/bench/results/reliability.json \
+	ARCA_NET_FRAME_PAIRS=$${SOAK_PAIRS:-16} ARCA_NET_FRAME_COUNT=$${SOAK_FRAMES:-50000} \
+		pnpm exec vitest run test/e2e/faults.test.ts test/reliability/frames.test.ts
+	node test/reliability/report.mjs bench/results/reliability.json
 
 vminit: build ## bundle the forwarder (vminit/dist); with Docker and VMINIT_BASE_IMAGE=<image> also the image arca-net/vminit
 	node vminit/build.mjs

@@ -40,6 +40,8 @@
 #                           segments through the userspace datapath, what offload-mode
 #                           attachments need); false: off, and attachments stay plain [true]
 set -eu
+# Databases, logs, pidfiles and sockets are root's only (files 0600, directories 0700).
+umask 077
 
 STATE=${ARCA_HELPER_STATE:-/var/lib/arca-net-helper}
 RUN=${ARCA_HELPER_RUN:-/run/arca-net-helper}
@@ -430,7 +432,11 @@ controller_cmd() {
 #   ARCA_HELPER_SUPERVISE_MS  check interval [200]
 #   ARCA_HELPER_BACKOFF_MAX   restart delay cap, seconds [30]
 #   ARCA_HELPER_STABLE        seconds up that reset the backoff [30]
+#   ARCA_HELPER_LOG_MAX_KB    cap of each log in $ARCA_HELPER_LOG: every ~10 s a
+#                             bigger one keeps its last half in <log>.1 and is
+#                             truncated in place (the daemons append) [16384]
 SV_TICK_MS=${ARCA_HELPER_SUPERVISE_MS:-200}
+SV_LOG_MAX=$(( ${ARCA_HELPER_LOG_MAX_KB:-16384} * 1024 ))
 SV_BACKOFF_MAX_MS=$(( ${ARCA_HELPER_BACKOFF_MAX:-30} * 1000 ))
 SV_STABLE_MS=$(( ${ARCA_HELPER_STABLE:-30} * 1000 ))
 
@@ -462,6 +468,19 @@ sv_sleep_ms() { sleep "$(( $1 / 1000 )).$(printf %03d $(( $1 % 1000 )))"; }
 # (KEY is an index; no fork).
 sv_get() { eval "SV_VAL=\${sv_$1_$2:-0}"; }
 sv_set() { eval "sv_$1_$2=\$3"; }
+
+# sv_cap_logs: the size cap of every log file in $LOG (see ARCA_HELPER_LOG_MAX_KB).
+sv_cap_logs() {
+  for f in "$LOG"/*.log; do
+    [ -f "$f" ] || continue
+    size=$(wc -c <"$f" 2>/dev/null) || continue
+    if [ "$size" -gt "$SV_LOG_MAX" ]; then
+      (umask 077 && tail -c $((SV_LOG_MAX / 2)) "$f" >"$f.1") 2>/dev/null || true
+      : >"$f"
+      log "supervisor: $f was over $SV_LOG_MAX bytes: its last half is in $f.1"
+    fi
+  done
+}
 
 sv_start_controller() {
   cmd=$(controller_cmd)
@@ -578,6 +597,11 @@ supervise() {
       if [ "$SV_VAL" -ne 0 ] || ! sv_alive "$d"; then sv_restart "$i" "$d"; fi
       i=$((i + 1))
     done
+    sv_ticks=$(( ${sv_ticks:-0} + 1 ))
+    if [ $(( sv_ticks * SV_TICK_MS )) -ge 10000 ]; then
+      sv_ticks=0
+      sv_cap_logs
+    fi
     sv_sleep_ms "$SV_TICK_MS"
   done
 }

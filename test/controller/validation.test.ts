@@ -73,6 +73,20 @@ const rule = (over: Partial<network.NetworkPolicyRule>) =>
 type Case = [string, number, () => Promise<unknown>];
 const cases: Case[] = [
   [
+    'CreateBridge: a 300 KB label key (bounded before any work)',
+    Status.INVALID_ARGUMENT,
+    () => ctl.client.createBridge(bridge({ labels: { ['k'.repeat(300_000)]: 'v' } })),
+  ],
+  [
+    'SetNetworkPolicy: 1025 rules',
+    Status.INVALID_ARGUMENT,
+    () =>
+      ctl.client.setNetworkPolicy({
+        networkId: 'net-v',
+        rules: Array.from({ length: 1025 }, (_, i) => rule({ port: 1000 + i })),
+      }),
+  ],
+  [
     'CreateBridge: not a CIDR',
     Status.INVALID_ARGUMENT,
     () => ctl.client.createBridge(bridge({ subnet: 'banana' })),

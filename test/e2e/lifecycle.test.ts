@@ -94,25 +94,30 @@ describe('lab commands without a running lab', () => {
 });
 
 describe('a crashed lab host', () => {
-  it('is cleaned up by the next lab up, which then works', async () => {
+  it('is resumed by the next lab up (only lab down deletes): containers keep their IP and MAC, and the lab works', async () => {
     expect((await lab.cli('lab', 'up')).code).toBe(0);
     await lab.ok('lab', 'run', 'first');
+    type Ps = Array<{ name: string; attachments: Array<{ ip: string; mac: string }> }>;
+    const before = await lab.json<Ps>('lab', 'ps');
     const pid = Number((await readFile(`${lab.dir}/host.pid`, 'utf8')).trim());
     process.kill(pid, 'SIGKILL');
     const status = await lab.cli('lab', 'status');
     expect(status.code).toBe(3);
 
     const up = await lab.cli('lab', 'up');
-    expect(up.code).toBe(0);
-    expect(up.stderr).toContain('cleaning up what a previous lab left behind');
-    expect((await lab.namespaces()).sort()).toEqual([
-      `${lab.prefix}-helper`,
-      `${lab.prefix}-outside`,
-      `${lab.prefix}-upstream`,
-    ]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stderr).toContain('resuming the lab host process on its state');
+    expect(up.stderr).not.toContain('cleaning up');
+    const after = await lab.json<Ps>('lab', 'ps');
+    expect(after.map((c) => [c.name, c.attachments.map((a) => [a.ip, a.mac])])).toEqual(
+      before.map((c) => [c.name, c.attachments.map((a) => [a.ip, a.mac])]),
+    );
     await lab.ok('lab', 'run', 'second');
-    const ps = await lab.json<Array<{ name: string }>>('lab', 'ps');
-    expect(ps.map((c) => c.name)).toEqual(['second']);
+    const ps = await lab.json<Ps>('lab', 'ps');
+    expect(ps.map((c) => c.name)).toEqual(['first', 'second']);
+    const firstIp = ps[0]?.attachments[0]?.ip ?? '';
+    const ping = await lab.exec('second', 'ping', '-c', '1', '-W', '5', firstIp);
+    expect(ping.code, ping.stdout + ping.stderr).toBe(0);
     expect((await lab.cli('lab', 'down')).code).toBe(0);
     expect(await lab.namespaces()).toEqual([]);
     expect(await lab.processes()).toEqual([]);

@@ -380,6 +380,10 @@ const producers: Record<string, [string, () => Promise<unknown>]> = {
     "lab: remove the lab's predefined bridge network",
     () => new LabClient(paths.hostSocket).removeNetwork('bridge'),
   ],
+  INPUT_TOO_LARGE: [
+    'backend: create a network with a 300 KB label key',
+    () => backend.createNetwork({ name: 'huge', labels: { ['k'.repeat(300_000)]: 'v' } }),
+  ],
   INVALID_FILTER: [
     'CLI: network ls --filter with an unknown key',
     () =>

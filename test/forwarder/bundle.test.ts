@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectForwarder } from '../../packages/forwarder/dist/client.js';
@@ -75,6 +76,53 @@ describe('vminit bundle', () => {
       await peer.waitFor((f) => isArpReply(f, '02:00:5e:99:00:01', '198.51.100.5'));
     } finally {
       peer.close();
+    }
+  });
+
+  it('the launcher restarts a forwarder killed with SIGKILL, and SIGTERM stops both', async () => {
+    const launched = mkdtempSync(`/tmp/${tag}-supervised-`);
+    const proc = spawn(
+      'ip',
+      ['netns', 'exec', ns.name, join(repoRoot, 'vminit/arca-net-forwarder'), '--dns', 'off'],
+      {
+        env: {
+          ...process.env,
+          NODE: process.execPath,
+          ARCA_NET_FORWARDER_DIR: install,
+          ARCA_NET_FORWARDER_LISTEN: `unixdir:${launched}`,
+        },
+        stdio: ['ignore', 'ignore', 'ignore'],
+      },
+    );
+    const childOf = async (): Promise<number> => {
+      const text = await readFile(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').catch(
+        () => '',
+      );
+      return Number(text.trim().split(/\s+/)[0] ?? 0);
+    };
+    const servingUnder = async (old: number): Promise<number> => {
+      for (const until = Date.now() + 20_000; Date.now() < until; ) {
+        const pid = await childOf();
+        const connection = connectForwarder(join(launched, '5555.sock'));
+        const serving = await connection.isServing().catch(() => false);
+        connection.close();
+        if (serving && pid > 0 && pid !== old) return pid;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return 0;
+    };
+    try {
+      const first = await servingUnder(0);
+      expect(first).toBeGreaterThan(0);
+      process.kill(first, 'SIGKILL');
+      const second = await servingUnder(first);
+      expect(second).toBeGreaterThan(0);
+      proc.kill('SIGTERM');
+      await new Promise((resolve) => proc.once('exit', resolve));
+      expect(() => process.kill(second, 0)).toThrow();
+    } finally {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+      rmSync(launched, { recursive: true, force: true });
     }
   });
 

@@ -14,6 +14,7 @@ import { errors } from './errors.js';
 import type { ForwarderPool } from './forwarders.js';
 import type { HelperClient } from './helper-client.js';
 import { checkStaticIp, nextFreeIp, prefixLength } from './ipam.js';
+import { checkConnectBounds } from './limits.js';
 import { normalizeMac, stableMac } from './mac.js';
 import {
   type Framing,
@@ -122,6 +123,7 @@ export class Attachments {
     options: ConnectOptions,
   ): Promise<AttachmentInfo> {
     const { state, ports, dns, log } = this.#p;
+    checkConnectBounds(options);
     if (state.getAttachment(c.id, n.id)) throw errors.endpointExists(c.name, n.name);
     const aliases = checkAliases(options.aliases ?? []);
     if (options.gwPriority !== undefined && !Number.isSafeInteger(options.gwPriority)) {

@@ -28,8 +28,10 @@ import {
   newNetworkRecord,
 } from './docker.js';
 import { errors } from './errors.js';
+import * as fwatch from './forwarder-watch.js';
 import { ForwarderPool } from './forwarders.js';
 import { HelperClient } from './helper-client.js';
+import { checkCreateNetworkBounds, checkRef } from './limits.js';
 import type { OffloadPreference } from './offload.js';
 import { ClusterSync, deleteNetworkInHelper, syncOverlayNetworks } from './overlay.js';
 import { parsePortSpecs } from './port-spec.js';
@@ -58,6 +60,8 @@ export interface OvsNetworkBackendOptions {
    * (default 2000).
    */
   helperWatchMs?: number;
+  /** Forwarder watch interval, ms (forwarder-watch.ts; 0 disables it; default 2000). */
+  forwarderWatchMs?: number;
   /** This host is one of a cluster (docs/cluster.md): listings pick up overlay networks of the others. */
   cluster?: boolean;
   /**
@@ -73,6 +77,7 @@ export class OvsNetworkBackend {
   readonly #attachments: Attachments;
   readonly #publisher: Publisher;
   #watch?: HelperWatch;
+  #forwarderWatch?: fwatch.ForwarderWatch;
   readonly #cluster?: ClusterSync;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -124,6 +129,12 @@ export class OvsNetworkBackend {
       backend.#watch = new HelperWatch(helper, watchMs, () => backend.reconcile(), backend.#p.log);
       backend.#cluster?.start(() => backend.#exclusive(() => backend.#pullOverlays()));
     }
+    const forwarderMs = options.forwarderWatchMs ?? 2000;
+    if (forwarderMs > 0) {
+      backend.#forwarderWatch = fwatch.watchForwarders(backend.#p, forwarderMs, (id) =>
+        backend.#exclusive(() => fwatch.reapplyContainer(backend.#p, backend.#attachments, id)),
+      );
+    }
     return backend;
   }
 
@@ -137,6 +148,7 @@ export class OvsNetworkBackend {
   createNetwork(options: CreateNetworkOptions): Promise<NetworkInspect> {
     return this.#exclusive(async () => {
       const { state, helper, log } = this.#p;
+      checkCreateNetworkBounds(options);
       checkNetworkName(options.name);
       if (options.driver === 'overlay') await syncOverlayNetworks(state, helper);
       if (state.findNetwork(options.name)?.name === options.name) {
@@ -366,11 +378,23 @@ export class OvsNetworkBackend {
     });
   }
 
+  /** The container's forwarder restarted (its launcher says so): re-applies its attachments now. */
+  forwarderRestarted(idOrName: string): Promise<void> {
+    const id = this.#requireContainer(idOrName).id;
+    return this.#exclusive(() => fwatch.reapplyContainer(this.#p, this.#attachments, id));
+  }
+
+  /** What the forwarder watch last observed of each running container's forwarder. */
+  forwarderHealth(): fwatch.ForwarderObservation[] {
+    return this.#forwarderWatch?.observations() ?? [];
+  }
+
   /** Stops the health watch, closes every relay and client and the state store. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#watch?.stop();
+    this.#forwarderWatch?.stop();
     this.#cluster?.stop();
     await this.#queue.catch(() => undefined);
     const { bridge, forwarders, helper, state } = this.#p;
@@ -407,12 +431,14 @@ export class OvsNetworkBackend {
   }
 
   #requireNetwork(idOrName: string): NetworkRecord {
+    checkRef('network', idOrName);
     const n = this.#p.state.findNetwork(idOrName);
     if (!n) throw errors.networkNotFound(idOrName);
     return n;
   }
 
   #requireContainer(idOrName: string): ContainerRecord {
+    checkRef('container', idOrName);
     const c = this.#p.state.findContainer(idOrName);
     if (!c) throw errors.containerNotFound(idOrName);
     return c;

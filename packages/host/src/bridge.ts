@@ -2,7 +2,13 @@
  * NetworkBridge: the host's data path. Per attachment it dials the container
  * VM's data port P and the helper VM's port P + 10000 and hands both fds to
  * one native stream↔stream relay. A relay that breaks (VM restart, peer
- * close) is re-dialled with backoff for as long as the attachment exists.
+ * close) is re-dialled with backoff for as long as the attachment exists:
+ * the first re-dial after a relay that carried traffic for a while is
+ * immediate, each further close of a short-lived relay doubles the wait
+ * (with jitter, up to {@link BridgeReconnect.maxDelayMs}), and a link whose
+ * relays keep closing for protocol errors is quarantined (one log line, a
+ * counter, re-dialling paused), so a hostile guest cannot make the host
+ * redial without limit.
  */
 import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
@@ -91,6 +97,26 @@ export interface LinkCounters {
   /** Frames from the helper towards the container. */
   toContainer: DirectionStats;
   lastClose?: RelayCloseInfo;
+  /** Relays closed for a protocol error (bad frame length) so far. */
+  protocolCloses: number;
+  /** Times the link was quarantined for repeated protocol errors. */
+  quarantines: number;
+  /** Re-dialling is paused (quarantine) until this time (ISO), when it is. */
+  quarantinedUntil?: string;
+}
+
+/** Re-dial policy after a relay closed. */
+export interface BridgeReconnect {
+  /** A relay that lived this long and carried frames resets the backoff, ms (default 10 000). */
+  healthyMs: number;
+  /** Wait before the second re-dial in a row, ms (default 100); doubles per close. */
+  initialDelayMs: number;
+  /** Largest wait between re-dials after closes, ms (default 30 000). */
+  maxDelayMs: number;
+  /** Consecutive protocol-error closes that quarantine the link (default 5). */
+  quarantineAfter: number;
+  /** How long a quarantined link waits before it dials again, ms (default 60 000). */
+  quarantineMs: number;
 }
 
 /** Retry policy of dialing. */
@@ -113,6 +139,7 @@ export interface NetworkBridgeOptions {
   /** Timeout of one dial, ms (default 2000). */
   dialTimeoutMs?: number;
   retry?: Partial<BridgeRetry>;
+  reconnect?: Partial<BridgeReconnect>;
 }
 
 interface LinkState {
@@ -122,6 +149,15 @@ interface LinkState {
   connects: number;
   past: { toHelper: DirectionStats; toContainer: DirectionStats };
   lastClose?: RelayCloseInfo;
+  /** When the current relay opened, ms. */
+  openedAt: number;
+  /** Closes of short-lived relays in a row (the re-dial backoff). */
+  closeStreak: number;
+  /** Protocol-error closes in a row. */
+  protocolStreak: number;
+  protocolCloses: number;
+  quarantines: number;
+  quarantinedUntil?: number;
 }
 
 const zero = (): DirectionStats => ({ frames: 0, bytes: 0, drops: 0, protocolErrors: 0 });
@@ -151,6 +187,7 @@ export class NetworkBridge {
   readonly #log: Logger;
   readonly #dialTimeoutMs: number;
   readonly #retry: BridgeRetry;
+  readonly #reconnect: BridgeReconnect;
   #closed = false;
 
   constructor(options: NetworkBridgeOptions = {}) {
@@ -158,6 +195,14 @@ export class NetworkBridge {
     this.#log = (options.logger ?? silentLogger).child({ component: 'bridge' });
     this.#dialTimeoutMs = options.dialTimeoutMs ?? 2000;
     this.#retry = { attempts: 20, initialDelayMs: 25, maxDelayMs: 250, ...options.retry };
+    this.#reconnect = {
+      healthyMs: 10_000,
+      initialDelayMs: 100,
+      maxDelayMs: 30_000,
+      quarantineAfter: 5,
+      quarantineMs: 60_000,
+      ...options.reconnect,
+    };
   }
 
   /**
@@ -173,6 +218,11 @@ export class NetworkBridge {
       abort: new AbortController(),
       connects: 0,
       past: { toHelper: zero(), toContainer: zero() },
+      openedAt: 0,
+      closeStreak: 0,
+      protocolStreak: 0,
+      protocolCloses: 0,
+      quarantines: 0,
     };
     this.#links.set(link.key, state);
     try {
@@ -223,6 +273,11 @@ export class NetworkBridge {
       toHelper,
       toContainer,
       ...(state.lastClose ? { lastClose: state.lastClose } : {}),
+      protocolCloses: state.protocolCloses,
+      quarantines: state.quarantines,
+      ...(state.quarantinedUntil && state.quarantinedUntil > Date.now()
+        ? { quarantinedUntil: new Date(state.quarantinedUntil).toISOString() }
+        : {}),
     };
   }
 
@@ -253,6 +308,7 @@ export class NetworkBridge {
         }
         state.relay = relay;
         state.connects += 1;
+        state.openedAt = Date.now();
         relay.once('close', (info: RelayCloseInfo) => this.#onClose(state, relay, info));
         log.debug({ attempt, connects: state.connects }, 'relay open');
         return;
@@ -308,14 +364,62 @@ export class NetworkBridge {
     state.lastClose = info;
     if (state.relay === relay) state.relay = undefined;
     if (this.#links.get(state.link.key) !== state || state.abort.signal.aborted) return;
+    const delay = this.#closeDelay(state, info, stats.aToB.frames + stats.bToA.frames > 0);
     this.#log.info(
-      { key: state.link.key, port: state.link.port, reason: info.reason, side: info.side },
+      {
+        key: state.link.key,
+        port: state.link.port,
+        reason: info.reason,
+        side: info.side,
+        delayMs: delay,
+      },
       'relay closed, re-dialling',
     );
-    this.#connect(state, 0).catch((err: unknown) => {
-      if (!state.abort.signal.aborted) {
-        this.#log.error({ key: state.link.key, err }, 're-dial stopped');
-      }
-    });
+    sleep(delay, state.abort.signal)
+      .then(() => this.#connect(state, 0))
+      .catch((err: unknown) => {
+        if (!state.abort.signal.aborted) {
+          this.#log.error({ key: state.link.key, err }, 're-dial stopped');
+        }
+      });
+  }
+
+  /**
+   * How long to wait before re-dialling a link whose relay just closed:
+   * nothing after a relay that carried frames for `healthyMs`, else a
+   * doubling delay with jitter; a quarantine after `quarantineAfter`
+   * protocol-error closes in a row.
+   */
+  #closeDelay(state: LinkState, info: RelayCloseInfo, carried: boolean): number {
+    const policy = this.#reconnect;
+    if (carried && Date.now() - state.openedAt >= policy.healthyMs) {
+      state.closeStreak = 0;
+      state.protocolStreak = 0;
+    }
+    if (info.reason === 'protocol') {
+      state.protocolCloses++;
+      state.protocolStreak++;
+    } else {
+      state.protocolStreak = 0;
+    }
+    if (state.protocolStreak >= policy.quarantineAfter) {
+      state.quarantines++;
+      state.quarantinedUntil = Date.now() + policy.quarantineMs;
+      this.#log.error(
+        {
+          key: state.link.key,
+          port: state.link.port,
+          protocolErrors: state.protocolStreak,
+          pauseMs: policy.quarantineMs,
+          quarantines: state.quarantines,
+        },
+        'relay quarantined: its peer keeps sending malformed frames; re-dialling paused',
+      );
+      return policy.quarantineMs;
+    }
+    const streak = state.closeStreak++;
+    if (streak === 0) return 0;
+    const ceiling = Math.min(policy.initialDelayMs * 2 ** (streak - 1), policy.maxDelayMs);
+    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
   }
 }

@@ -107,6 +107,10 @@ const channelOptions = {
   'grpc.min_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 1000,
   'grpc.enable_retries': 0,
+  // Deliberate sizes: requests are small (limits.ts; the VMs refuse more than 1 MiB),
+  // a ListBridges of a big helper may be large.
+  'grpc.max_send_message_length': 1024 * 1024,
+  'grpc.max_receive_message_length': 16 * 1024 * 1024,
 };
 
 async function openChannel(

@@ -8,6 +8,7 @@ import type { VmEndpoint } from '@arca-net/vsock';
 import { optionUpstreams } from './dns-upstreams.js';
 import { errors } from './errors.js';
 import { planNetworkAddressing } from './ipam.js';
+import { checkContainerBounds } from './limits.js';
 import type { AttachmentRecord, ContainerRecord, NetworkRecord, StateStore } from './state.js';
 
 /** What `createNetwork` accepts (`docker network create`). */
@@ -169,6 +170,7 @@ export function newNetworkRecord(
 
 /** Throws Docker's error unless the container's id and name are valid. */
 export function checkContainerSpec(spec: ContainerSpec): void {
+  checkContainerBounds(spec);
   if (!CONTAINER_ID_RE.test(spec.id)) {
     throw errors.invalidOption(
       `invalid container id ${JSON.stringify(spec.id)}: expected 64 hex digits`,

@@ -58,6 +58,7 @@ export const errorTable = {
   PORT_BIND_FAILED: 'internal',
   PORTS_ON_INTERNAL_NETWORK: 'forbidden',
   NO_PUBLIC_PORT: 'not-found',
+  INPUT_TOO_LARGE: 'invalid',
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorCode = keyof typeof errorTable;
@@ -80,8 +81,19 @@ export function isBackendError(err: unknown, code?: ErrorCode): err is NetworkBa
   return err instanceof NetworkBackendError && (code === undefined || err.code === code);
 }
 
+/** Longest message of an error about the request (it may quote what the caller sent). */
+const REQUEST_MESSAGE_MAX = 300;
+
 const make = (code: ErrorCode, message: string, cause?: unknown): NetworkBackendError =>
-  new NetworkBackendError(code, message, cause === undefined ? undefined : { cause });
+  new NetworkBackendError(
+    code,
+    errorTable[code] !== 'internal' &&
+      errorTable[code] !== 'unavailable' &&
+      message.length > REQUEST_MESSAGE_MAX
+      ? `${message.slice(0, REQUEST_MESSAGE_MAX)}… (${message.length} characters)`
+      : message,
+    cause === undefined ? undefined : { cause },
+  );
 
 /** Docker's sentence, then what the VM said in parentheses (Docker's wording stays a prefix). */
 const withDetail = (wording: string, detail?: string): string =>
@@ -115,10 +127,20 @@ export const errors = {
       cause,
     ),
   invalidName: (name: string, why: string) =>
-    make('INVALID_NAME', `invalid network name ${JSON.stringify(name)}: ${why}`),
+    make(
+      'INVALID_NAME',
+      // At most 32 characters of a long name (the rule that follows says what is wrong).
+      `invalid network name ${JSON.stringify(name.length > 32 ? `${name.slice(0, 32)}…` : name)}: ${why}`,
+    ),
   invalidCidr: (text: string) => make('INVALID_SUBNET', `invalid CIDR address: ${text}`),
   subnetHostBits: (subnet: string, masked: string) =>
     make('INVALID_SUBNET', `invalid subnet ${subnet}: it should be ${masked}`),
+  /** A subnet in a range with another meaning (loopback, multicast, link-local, 0/8, broadcast). */
+  reservedSubnet: (subnet: string, range: string) =>
+    make(
+      'INVALID_SUBNET',
+      `invalid subnet ${subnet}: it overlaps ${range}, which no network can use`,
+    ),
   invalidGateway: (gateway: string, why: string) =>
     make('INVALID_GATEWAY', `invalid gateway ${gateway}: ${why}`),
   invalidIpRange: (range: string, why: string) =>
@@ -218,6 +240,8 @@ export const errors = {
       'PORTS_ON_INTERNAL_NETWORK',
       `network ${network} is internal: ports cannot be published on an internal network`,
     ),
+  /** A string or list over its bound (limits.ts); `what` quotes at most a prefix of it. */
+  inputTooLarge: (what: string) => make('INPUT_TOO_LARGE', what),
   noPublicPort: (port: string, container: string) =>
     make('NO_PUBLIC_PORT', `No public port '${port}' published for ${container}`),
 };

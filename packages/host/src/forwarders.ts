@@ -106,15 +106,7 @@ export class ForwarderPool {
 
   /** The forwarder's optional features (its GetStatus `capabilities`, e.g. "offload"). */
   async capabilities(c: ContainerRecord): Promise<string[]> {
-    const client = await this.#client(c);
-    const status = await callRpc(
-      FORWARDER_STATUS_TABLE,
-      'GetStatus',
-      'GetStatus',
-      () => client.getStatus({}),
-      (failure) => forwarderError(c.name, failure),
-    );
-    return status.capabilities ?? [];
+    return (await this.getStatus(c)).capabilities ?? [];
   }
 
   /** Removes a device from the container VM; false when it did not exist. */
@@ -153,6 +145,21 @@ export class ForwarderPool {
       'SetDefaultRoute',
       `SetDefaultRoute ${device || 'none'}`,
       () => client.setDefaultRoute({ device, gateway }),
+      (failure) => forwarderError(c.name, failure),
+    );
+  }
+
+  /** The forwarder's status (uptime, devices it holds); `signal` bounds the call. */
+  async getStatus(
+    c: ContainerRecord,
+    signal?: AbortSignal,
+  ): Promise<tapforwarder.GetStatusResponse> {
+    const client = await this.#client(c);
+    return callRpc(
+      FORWARDER_STATUS_TABLE,
+      'GetStatus',
+      'GetStatus',
+      () => client.getStatus({}, signal ? { signal } : {}),
       (failure) => forwarderError(c.name, failure),
     );
   }

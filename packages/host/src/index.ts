@@ -45,7 +45,9 @@ export {
   isBackendError,
   NetworkBackendError,
 } from './errors.js';
+export type { ForwarderObservation } from './forwarder-watch.js';
 export { defaultPools, planNetworkAddressing } from './ipam.js';
+export { checkCount, checkLength, LIMITS, quote } from './limits.js';
 export { normalizeMac, stableMac } from './mac.js';
 export {
   chooseFraming,

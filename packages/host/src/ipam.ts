@@ -81,6 +81,8 @@ export function planNetworkAddressing(
         `invalid subnet ${request.subnet}: a /${subnet.prefix} has no room for hosts`,
       );
     }
+    const reserved = RESERVED_RANGES.find(([range]) => cidrsOverlap(range, subnet));
+    if (reserved) throw errors.reservedSubnet(request.subnet, reserved[1]);
     if (subnetsInUse.map(parseCidr).some((u) => cidrsOverlap(u, subnet)))
       throw errors.poolOverlap();
   } else {
@@ -131,8 +133,28 @@ export function planNetworkAddressing(
   } else {
     gateway = hostRange(subnet).first;
   }
-  return { subnet: subnetText, gateway: formatIpv4(gateway), ipRange };
+  const addressing = { subnet: subnetText, gateway: formatIpv4(gateway), ipRange };
+  if (ipRange && request.ipRange) {
+    try {
+      nextFreeIp(addressing, new Set(), '');
+    } catch {
+      throw errors.invalidIpRange(
+        request.ipRange,
+        'it leaves no address for containers besides the gateway (and the resolver)',
+      );
+    }
+  }
+  return addressing;
 }
+
+/** Ranges no network may overlap (they mean something else to every IP stack). */
+const RESERVED_RANGES: ReadonlyArray<readonly [Cidr, string]> = [
+  [{ base: 0, prefix: 8 }, '0.0.0.0/8 ("this network")'],
+  [{ base: (127 << 24) >>> 0, prefix: 8 }, 'the loopback range 127.0.0.0/8'],
+  [{ base: ((169 << 24) | (254 << 16)) >>> 0, prefix: 16 }, 'the link-local range 169.254.0.0/16'],
+  [{ base: (224 << 24) >>> 0, prefix: 4 }, 'the multicast range 224.0.0.0/4'],
+  [{ base: 0xffffffff, prefix: 32 }, 'the broadcast address 255.255.255.255'],
+];
 
 /** The addressing of one network as IPAM sees it when allocating. */
 export interface AllocationScope {

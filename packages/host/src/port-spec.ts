@@ -6,6 +6,7 @@
  * single container port is the range to pick that free port from.
  */
 import { errors } from './errors.js';
+import { checkCount, checkLength, LIMITS } from './limits.js';
 
 /** Transport of a published port. */
 export type PortProtocol = 'tcp' | 'udp';
@@ -99,6 +100,8 @@ export function parsePortSpec(spec: string): PortRequest[] {
 
 /** Parses every `-p` value of a command line, in order. */
 export function parsePortSpecs(specs: readonly string[]): PortRequest[] {
+  checkCount('published ports', specs, LIMITS.publish);
+  for (const s of specs) checkLength('port spec', s, LIMITS.short);
   return specs.flatMap((s) => parsePortSpec(s));
 }
 
@@ -107,6 +110,7 @@ export function parsePortSpecs(specs: readonly string[]): PortRequest[] {
  * (tcp by default), with Docker's wording for a bad one.
  */
 export function parsePortFilter(text: string): { containerPort: number; protocol: PortProtocol } {
+  checkLength('port filter', text, LIMITS.short);
   const [port = '', proto = 'tcp'] = text.split('/');
   const range = parseRange(port);
   if (!range || range[0] !== range[1] || range[0] === 0) {

@@ -171,3 +171,33 @@ describe('static and dynamic addresses', () => {
     }
   });
 });
+
+describe('planNetworkAddressing refuses ranges no network can use', () => {
+  it.each([
+    ['127.0.0.0/8', 'loopback'],
+    ['127.1.2.0/24', 'loopback'],
+    ['239.1.0.0/16', 'multicast'],
+    ['224.0.0.0/24', 'multicast'],
+    ['169.254.0.0/16', 'link-local'],
+    ['0.0.0.0/8', '"this network"'],
+    ['255.255.255.252/30', 'broadcast'],
+  ])('%s (%s) with INVALID_SUBNET', (subnet, what) => {
+    expect(() => planNetworkAddressing({ subnet }, [])).toThrow(
+      expect.objectContaining({ code: 'INVALID_SUBNET', message: expect.stringContaining(what) }),
+    );
+  });
+
+  it('an ip-range holding only the gateway is refused; one with a free address is not', () => {
+    expect(() =>
+      planNetworkAddressing({ subnet: '10.40.0.0/24', ipRange: '10.40.0.0/31' }, []),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_IP_RANGE',
+        message: expect.stringContaining('leaves no address for containers'),
+      }),
+    );
+    expect(
+      planNetworkAddressing({ subnet: '10.40.0.0/24', ipRange: '10.40.0.0/30' }, []).ipRange,
+    ).toBe('10.40.0.0/30');
+  });
+});

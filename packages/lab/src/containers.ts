@@ -148,39 +148,7 @@ export class LabContainers {
       await createNamespace(namespace);
       await setNamespaceResolver(namespace, EMBEDDED_DNS);
       await mkdir(vmDir, { recursive: true });
-      const pid = await spawnDetached(
-        inNamespace(namespace, [
-          process.execPath,
-          forwarderMain,
-          '--listen',
-          record.endpoint,
-          '--dns',
-          `${EMBEDDED_DNS}:53`,
-        ]),
-        {
-          logFile: this.paths.log(`c-${name}`),
-          pidfile: this.paths.containerPidfile(name),
-          env: { ...process.env, ARCA_NET_LOG_FORMAT: 'json' },
-        },
-      );
-      const socket = join(vmDir, `${FORWARDER_CONTROL_PORT}.sock`);
-      let died = false;
-      const ready = await waitFor(
-        async () => {
-          if (!(await processAlive(pid))) {
-            died = true;
-            return true;
-          }
-          return socketAccepts(socket);
-        },
-        { timeoutMs: this.readyTimeoutMs, intervalMs: 50 },
-      );
-      if (died || !ready) {
-        throw new NetworkBackendError(
-          'FORWARDER_UNAVAILABLE',
-          `forwarder of ${name} ${died ? 'exited' : 'did not listen in time'} (log: ${this.paths.log(`c-${name}`)})`,
-        );
-      }
+      const pid = await this.spawnForwarder(record);
       this.records.set(name, record);
       await this.save();
       log.info({ pid }, 'container started');
@@ -191,6 +159,55 @@ export class LabContainers {
       );
       throw error;
     }
+  }
+
+  /**
+   * A forwarder that died (its namespace still there) runs again; resolves
+   * with its pid once its control socket accepts. The host library's
+   * forwarder watch then re-applies the container's attachments.
+   */
+  async respawn(record: LabContainerRecord): Promise<number> {
+    return this.spawnForwarder(record);
+  }
+
+  /** Starts the forwarder in the record's namespace and waits until it listens. */
+  private async spawnForwarder(record: LabContainerRecord): Promise<number> {
+    const { name, namespace } = record;
+    const vmDir = this.paths.containerVmDir(name);
+    const pid = await spawnDetached(
+      inNamespace(namespace, [
+        process.execPath,
+        forwarderMain,
+        '--listen',
+        record.endpoint,
+        '--dns',
+        `${EMBEDDED_DNS}:53`,
+      ]),
+      {
+        logFile: this.paths.log(`c-${name}`),
+        pidfile: this.paths.containerPidfile(name),
+        env: { ...process.env, ARCA_NET_LOG_FORMAT: 'json' },
+      },
+    );
+    const socket = join(vmDir, `${FORWARDER_CONTROL_PORT}.sock`);
+    let died = false;
+    const ready = await waitFor(
+      async () => {
+        if (!(await processAlive(pid))) {
+          died = true;
+          return true;
+        }
+        return socketAccepts(socket);
+      },
+      { timeoutMs: this.readyTimeoutMs, intervalMs: 50 },
+    );
+    if (died || !ready) {
+      throw new NetworkBackendError(
+        'FORWARDER_UNAVAILABLE',
+        `forwarder of ${name} ${died ? 'exited' : 'did not listen in time'} (log: ${this.paths.log(`c-${name}`)})`,
+      );
+    }
+    return pid;
   }
 
   /** Stops the forwarder, deletes the namespace (and its TAPs) and forgets the container. */

@@ -6,7 +6,7 @@
  * namespaces running the forwarder (started by the lab host). Failures are
  * the host's errors: LAB_UNAVAILABLE, LAB_RUNNING, HELPER_UNAVAILABLE.
  */
-import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   checkUpstreams,
@@ -39,6 +39,7 @@ import {
   waitFor,
 } from './processes.js';
 import { helperStartupScript, hostMain } from './programs.js';
+import { resumableLab, resumeLab } from './resume.js';
 import { socketAccepts } from './sockets.js';
 import { createUpstream, UPSTREAM_ADDRESS } from './upstream/resolver.js';
 
@@ -189,6 +190,8 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
   checkHostCount(hosts);
   await checkPrerequisites();
   if (await hostRunning(paths)) throw errors.labRunning(paths.dir);
+  const resumable = await resumableLab(paths);
+  if (resumable) return resumeLab(paths, resumable, { timeoutMs, progress });
   const stale = await leftovers(paths);
   if (stale.length > 0) {
     await progress.step('cleaning up what a previous lab left behind', () => labDown(paths));
@@ -197,7 +200,9 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
     const hostRelay = options.hostRelay ?? 'native';
     for (let k = 1; k <= hosts; k++) {
       const hp = hostPaths(paths, k);
-      await mkdir(hp.dir, { recursive: true, mode: 0o755 });
+      // Root's only: state, databases, logs and sockets of the lab live below.
+      await mkdir(hp.dir, { recursive: true, mode: 0o700 });
+      await chmod(hp.dir, 0o700);
       for (const dir of [hp.helperState, hp.helperRun, hp.helperVmDir, hp.pidsDir, hp.logsDir]) {
         await mkdir(dir, { recursive: true });
       }
@@ -209,7 +214,7 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
         offload: options.offload ?? 'off',
         ...(k === 1 && hosts > 1 ? { hosts } : {}),
       };
-      await writeFile(hp.settings, `${JSON.stringify(settings, null, 2)}\n`);
+      await writeFile(hp.settings, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
     }
 
     await progress.step(
@@ -254,7 +259,7 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
 }
 
 /** Starts `startup.sh run` in the helper namespace of `paths` and waits for its controller. */
-async function startHelper(
+export async function startHelper(
   paths: LabPaths,
   env: NodeJS.ProcessEnv,
   options: { timeoutMs: number; update: (text: string) => void },

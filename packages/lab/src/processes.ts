@@ -25,7 +25,7 @@ export async function spawnDetached(
   const [file, ...args] = argv;
   if (file === undefined) throw new Error('spawnDetached: empty argv');
   await mkdir(dirname(options.logFile), { recursive: true });
-  const log = openSync(options.logFile, 'a');
+  const log = openSync(options.logFile, 'a', 0o600);
   try {
     const child = spawn(file, args, {
       detached: true,

@@ -20,6 +20,9 @@
  * - the listen address (`vsock`, `vsock:PORT`, `unixdir:/DIR`): grpc-js listens
  *   on a Unix socket (`DIR/PORT.sock`, or a private one proxied from the vsock
  *   port through `@arca-net/vsock`);
+ * - bounded input: every string, list and map of a request checked against
+ *   {@link DEFAULT_REQUEST_BOUNDS} before the handler runs (INVALID_ARGUMENT),
+ *   requests over {@link MAX_REQUEST_BYTES} refused by grpc-js;
  * - middleware: each call logged with `{method, reqId}`; every failure mapped
  *   to a status by the caller's classification, anything else INTERNAL (never
  *   nice-grpc's UNKNOWN);
@@ -30,10 +33,18 @@
  * - one `close()`.
  */
 
+export {
+  boundsMiddleware,
+  checkBounds,
+  DEFAULT_REQUEST_BOUNDS,
+  MAX_REQUEST_BYTES,
+  type RequestBounds,
+} from './bounds.js';
 export type { HealthStatuses } from './health.js';
 export { type ListenAddress, ListenAddressError, parseListenAddress } from './listen.js';
 export type { ErrorStatus } from './middleware.js';
 export {
+  MAX_RESPONSE_BYTES,
   type RpcServer,
   type RpcServerOptions,
   type RpcService,

@@ -15,11 +15,18 @@ import {
   type ServiceImplementation,
   type TsProtoServiceDefinition,
 } from 'nice-grpc';
+import { boundsMiddleware, MAX_REQUEST_BYTES } from './bounds.js';
 import { routeGrpcJsLogging } from './grpc-js-log.js';
 import { HealthStatuses, healthService } from './health.js';
 import type { ListenAddress } from './listen.js';
 import { type ErrorStatus, errorMappingMiddleware, loggingMiddleware } from './middleware.js';
 import { addReflection } from './reflection.js';
+
+/**
+ * Largest response a VM service sends, bytes: ListBridges of a helper with
+ * thousands of attachments fits; the host's clients accept as much.
+ */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 /** One service to serve; build it with {@link rpcService}. */
 export interface RpcService {
@@ -76,9 +83,13 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   routeGrpcJsLogging(options.logger);
   const names = options.services.map((service) => service.fullName);
   const statuses = new HealthStatuses(names);
-  const server = createServer()
+  const server = createServer({
+    'grpc.max_receive_message_length': MAX_REQUEST_BYTES,
+    'grpc.max_send_message_length': MAX_RESPONSE_BYTES,
+  })
     .use(loggingMiddleware(logger))
-    .use(errorMappingMiddleware(options.errorStatus));
+    .use(errorMappingMiddleware(options.errorStatus))
+    .use(boundsMiddleware());
   for (const service of options.services) service.add(server);
   server.add(health.HealthDefinition, healthService(statuses));
   addReflection(server, [...names, health.HealthDefinition.fullName]);

@@ -137,6 +137,21 @@ describe('startRpcServer on unixdir', () => {
     expect(await outcome(probe.probe({ service }))).toBe(expected);
   });
 
+  it('refuses a string over the bound with INVALID_ARGUMENT before the handler, quoting only a prefix; the next call works', async () => {
+    const result = await outcome(probe.probe({ service: `slow${'x'.repeat(300_000)}` }));
+    expect(result).toMatch(
+      /^INVALID_ARGUMENT: request too large: request\.service: 300004 characters/,
+    );
+    expect(result.length).toBeLessThan(200);
+    expect(await outcome(probe.probe({ service: 'fine' }))).toBe('OK');
+  });
+
+  it('refuses a request over the maximum message size, and the next call works', async () => {
+    const result = await outcome(probe.probe({ service: 'y'.repeat(2 * 1024 * 1024) }));
+    expect(result).toMatch(/^RESOURCE_EXHAUSTED/);
+    expect(await outcome(probe.probe({ service: 'fine' }))).toBe('OK');
+  });
+
   it('logs each call with {method, reqId}: ok at debug, a failure at warn with its status and cause', async () => {
     await probe.probe({ service: 'fine' });
     await outcome(probe.probe({ service: 'domain' }));

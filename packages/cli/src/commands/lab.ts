@@ -193,6 +193,8 @@ export function formatStats(container: LabContainer): string {
       'FRAMES IN',
       'BYTES IN',
       'DROPS',
+      'PROTO ERRS',
+      'QUARANTINED',
     ],
     container.attachments.map((a) => {
       // OUT: from the container towards the switch; IN: towards the container.
@@ -209,6 +211,10 @@ export function formatStats(container: LabContainer): string {
         String(into?.frames ?? 0),
         String(into?.bytes ?? 0),
         String((out?.drops ?? 0) + (into?.drops ?? 0)),
+        String(a.relay?.protocolCloses ?? 0),
+        a.relay?.quarantinedUntil
+          ? `until ${a.relay.quarantinedUntil.slice(11, 19)} (${a.relay.quarantines}x)`
+          : String(a.relay?.quarantines ?? 0),
       ];
     }),
   );
@@ -232,10 +238,23 @@ export async function labExecCommand(
   const [file, ...args] = inNamespace(container.namespace, command);
   return new Promise<number>((resolve, reject) => {
     const child = spawn(file ?? 'ip', args, { stdio: 'inherit' });
-    child.once('error', reject);
-    child.once('exit', (code, signal) =>
-      resolve(code ?? (signal ? 128 + signalNumber(signal) : 1)),
+    // Stopping `lab exec` stops its command too (a terminal's ^C reaches both anyway).
+    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+    const handlers = (['SIGTERM', 'SIGINT', 'SIGHUP'] as const).map(
+      (signal) => [signal, forward(signal)] as const,
     );
+    for (const [signal, handler] of handlers) process.on(signal, handler);
+    const done = () => {
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+    };
+    child.once('error', (error) => {
+      done();
+      reject(error);
+    });
+    child.once('exit', (code, signal) => {
+      done();
+      resolve(code ?? (signal ? 128 + signalNumber(signal) : 1));
+    });
   });
 }
 

@@ -14,6 +14,10 @@ import { CAPABILITY_OFFLOAD, network } from '@arca-net/proto';
 import type { DirectionStats } from '@arca-net/vsock';
 import type { ServiceImplementation } from 'nice-grpc';
 import { invalid } from '../domain/errors.js';
+
+/** Most policy rules (OVN ACLs) of one network. */
+export const MAX_POLICY_RULES = 1024;
+
 import {
   MAX_RULE_PRIORITY,
   type Networks,
@@ -170,6 +174,10 @@ export function createNetworkControlService(
 
     async setNetworkPolicy(req) {
       const networkId = checkId('network_id', req.networkId);
+      // Each rule is an ACL, and the ACLs of a network go in one command line.
+      if (req.rules.length > MAX_POLICY_RULES) {
+        throw invalid(`rules: ${req.rules.length} rules, at most ${MAX_POLICY_RULES} per network`);
+      }
       await networks.setPolicy(networkId, req.rules.map(policyRule));
       return { success: true, error: '' };
     },

@@ -43,6 +43,7 @@ import {
   type NetworkInspect,
   type OffloadPreference,
   type PublishedPort,
+  quote,
 } from '@arca-net/host';
 
 /** A lab container ("container VM" = a namespace running the forwarder). */
@@ -185,6 +186,15 @@ export function requestOf(
   return { path: `/${path}`, body: route.body ? args[next] : undefined };
 }
 
+/** A path segment's text; a malformed `%` escape is the caller's error (400), not ours. */
+function decodePathSegment(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw errors.invalidOption(`malformed escape in the path segment ${quote(value)}`);
+  }
+}
+
 /** The call's arguments when `path` is a path of `route`, else undefined. */
 export function argumentsOf(route: LabRoute, path: string, body: unknown): unknown[] | undefined {
   const pattern = segments(route.path);
@@ -193,7 +203,7 @@ export function argumentsOf(route: LabRoute, path: string, body: unknown): unkno
   const args: unknown[] = [];
   for (const [index, segment] of pattern.entries()) {
     const value = actual[index] ?? '';
-    if (segment.startsWith(':')) args.push(decodeURIComponent(value));
+    if (segment.startsWith(':')) args.push(decodePathSegment(value));
     else if (segment !== value) return undefined;
   }
   if (route.body) args.push(body);

@@ -6,6 +6,7 @@
  */
 import { rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseOffloadPreference, RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
 import { createLogger } from '@arca-net/log';
@@ -14,9 +15,13 @@ import { LabContainers } from '../containers.js';
 import { serveDockerApi } from '../docker-api/index.js';
 import { LabPaths, labConfigFromEnv } from '../paths.js';
 import { openLabBackend } from './backend.js';
+import { ForwarderSupervisor } from './forwarder-supervisor.js';
+import { labLogMaxBytes, watchLogSizes } from './log-cap.js';
 import { LabHostService } from './service.js';
 
 async function main(): Promise<void> {
+  // Files this process makes (state database, container records, logs) are root's only.
+  process.umask(0o077);
   const { values } = parseArgs({
     options: {
       'lab-dir': { type: 'string' },
@@ -55,6 +60,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ reason }, 'lab host stopping');
+    supervisor.stop();
+    stopLogCap();
     server.close();
     server.closeAllConnections();
     docker?.close();
@@ -72,6 +79,18 @@ async function main(): Promise<void> {
     helperHealth: () => backend.helperHealth(),
     logger: logger.child({ component: 'service' }),
     onShutdown: () => stop('shutdown request'),
+    forwarderHealth: () => backend.network.forwarderHealth(),
+    forwarderRestarted: (id) => backend.network.forwarderRestarted(id),
+  });
+  const stopLogCap = watchLogSizes(
+    [paths.logsDir, join(paths.helperRun, 'log')],
+    labLogMaxBytes(),
+    logger.child({ component: 'logs' }),
+  );
+  const supervisor = new ForwarderSupervisor({
+    containers,
+    revive: (name) => service.reviveForwarder(name),
+    logger: logger.child({ component: 'forwarder-supervisor' }),
   });
   const server = await serveLabApi(service, paths.hostSocket, {
     logger: logger.child({ component: 'api' }),

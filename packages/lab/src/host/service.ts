@@ -8,13 +8,17 @@
 import { randomBytes } from 'node:crypto';
 import {
   type CreateNetworkOptions,
+  checkLength,
   errors,
+  type ForwarderObservation,
+  LIMITS,
   NetworkBackendError,
   type OffloadPreference,
   type OvsNetworkBackend,
   type PublishedPort,
   parseOffloadPreference,
   parsePortSpecs,
+  quote,
 } from '@arca-net/host';
 import type { Logger } from '@arca-net/log';
 import type {
@@ -29,6 +33,7 @@ import type {
   RunBody,
 } from '../api/routes.js';
 import { CONTAINER_NAME, type LabContainerRecord, type LabContainers } from '../containers.js';
+import { forwarderRows } from './forwarder-supervisor.js';
 
 /** What the lab host uses of `OvsNetworkBackend` (tests hand in fakes that throw its errors). */
 export type LabNetworkBackend = Pick<
@@ -112,6 +117,10 @@ export interface LabHostServiceOptions {
   logger: Logger;
   /** Called once `shutdown` has been answered. */
   onShutdown: () => void;
+  /** The host library's view of each running container's forwarder (its forwarder watch). */
+  forwarderHealth?: () => ForwarderObservation[];
+  /** Tells the host library that a container's forwarder was restarted (re-applies it). */
+  forwarderRestarted?: (containerId: string) => Promise<void>;
 }
 
 /** {@link LabApi} over lab containers and a network backend. */
@@ -142,6 +151,7 @@ export class LabHostService implements LabApi {
       healthy: running === wanted,
       detail: `${running} of ${wanted} forwarders running (${list.length - wanted} stopped)`,
     });
+    components.push(...forwarderRows(this.options.forwarderHealth?.() ?? []));
     return { healthy: components.every((c) => c.healthy), components };
   }
 
@@ -170,6 +180,11 @@ export class LabHostService implements LabApi {
     if (body.mtu !== undefined) {
       if (typeof body.mtu !== 'number') throw errors.invalidOption('mtu must be a number');
       request.mtu = body.mtu;
+    }
+    if (body.internal !== undefined && typeof body.internal !== 'boolean') {
+      throw errors.invalidOption(
+        `internal must be true or false, not ${quote(String(body.internal))}`,
+      );
     }
     if (labels) request.labels = labels;
     if (options) request.options = options;
@@ -246,6 +261,7 @@ export class LabHostService implements LabApi {
 
   async runContainer(body: RunBody): Promise<LabContainer> {
     const name = requiredString(body.name, 'name');
+    checkLength('container name', name, LIMITS.ref);
     if (!CONTAINER_NAME.test(name)) {
       throw new NetworkBackendError(
         'INVALID_NAME',
@@ -346,6 +362,22 @@ export class LabHostService implements LabApi {
     const started = await this.containers.restart(record);
     await this.network.containerStarted(record.id);
     return this.view(started);
+  }
+
+  /**
+   * The supervisor's restart of a forwarder that died: under the container's
+   * lock, and only when it should run and does not; then the host library
+   * re-applies its attachments. False when there was nothing to do.
+   */
+  async reviveForwarder(name: string): Promise<boolean> {
+    return this.locks.run(name, async () => {
+      const record = this.containers.find(name);
+      if (!record || record.name !== name || record.stopped) return false;
+      if ((await this.containers.pid(record)) > 0) return false;
+      await this.containers.respawn(record);
+      await this.options.forwarderRestarted?.(record.id);
+      return true;
+    });
   }
 
   async containerPorts(ref: string): Promise<PublishedPort[]> {

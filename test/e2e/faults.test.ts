@@ -1,0 +1,310 @@
+/**
+ * Faults on a running lab, each mid-traffic: kill -9 of the controller,
+ * ovn-northd, ovn-controller, a forwarder and the lab host. Traffic must come
+ * back by itself (the lab host only through `lab up`, which resumes it), and
+ * every container keeps its IP and MAC. The longest gap between ping replies
+ * is each fault's recovery time, written to stdout (measured, never asserted). Plus a hostile guest whose
+ * data port accepts and at once sends a bad frame length: the host's re-dials
+ * stay bounded and the link is quarantined.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPidfile, tryCommand, waitFor } from '../../packages/lab/dist/index.js';
+import { CLI, LabHarness } from './harness.js';
+
+const lab = new LabHarness('faults');
+
+interface Attachment {
+  networkName: string;
+  ip: string;
+  mac: string;
+  port: number | null;
+  relay?: { protocolCloses?: number; quarantines?: number; connects?: number };
+}
+interface Container {
+  name: string;
+  namespace: string;
+  attachments: Attachment[];
+}
+
+const recoveries: Array<{ name: string; recovered: boolean; recoverySeconds: number }> = [];
+const hostile: Array<{ name: string; contained: boolean; detail: string }> = [];
+
+/** `name → [ip, mac]` of every container: what no fault may change. */
+async function addressing(): Promise<Record<string, string[]>> {
+  const ps = await lab.json<Container[]>('lab', 'ps');
+  return Object.fromEntries(ps.map((c) => [c.name, c.attachments.map((a) => `${a.ip} ${a.mac}`)]));
+}
+
+/** A ping every 50 ms from `namespace`, with each reply's timestamp. */
+class Pinger {
+  readonly replies: number[] = [];
+  readonly #child: ChildProcess;
+  constructor(namespace: string, target: string) {
+    this.#child = spawn('ip', ['netns', 'exec', namespace, 'ping', '-D', '-i', '0.05', target], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let rest = '';
+    this.#child.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (rest + chunk.toString()).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) {
+        const m = /^\[(\d+\.\d+)\].*bytes from/.exec(line);
+        if (m) this.replies.push(Number(m[1]));
+      }
+    });
+  }
+  /** Replies received after `since` (seconds since the epoch). */
+  after(since: number): number {
+    return this.replies.filter((t) => t > since).length;
+  }
+  /** Longest gap between two replies around `since`, seconds. */
+  gapAround(since: number): number {
+    const window = this.replies.filter((t) => t > since - 2);
+    let gap = 0;
+    for (let i = 1; i < window.length; i++) {
+      gap = Math.max(gap, (window[i] as number) - (window[i - 1] as number));
+    }
+    return gap;
+  }
+  stop(): void {
+    this.#child.kill();
+  }
+}
+
+let pinger: Pinger;
+
+/**
+ * Runs `fault` while `a` pings `b`: waits (bounded) until 40 replies came
+ * after it, records the longest gap, and checks that no address changed.
+ */
+async function survive(name: string, fault: () => Promise<void>): Promise<number> {
+  const before = await addressing();
+  expect(
+    await waitFor(async () => pinger.after(Date.now() / 1000 - 1) >= 10, { timeoutMs: 30_000 }),
+  ).toBe(true);
+  const at = Date.now() / 1000;
+  await fault();
+  const recovered = await waitFor(async () => pinger.after(at) >= 40, {
+    timeoutMs: 90_000,
+    intervalMs: 100,
+  });
+  const recoverySeconds = Math.round(pinger.gapAround(at) * 100) / 100;
+  recoveries.push({ name, recovered, recoverySeconds });
+  process.stdout.write(`fault ${name}: traffic back after ${recoverySeconds} s\n`);
+  expect(recovered, `${name}: traffic did not come back`).toBe(true);
+  expect(await addressing()).toEqual(before);
+  return recoverySeconds;
+}
+
+/** `lab status`'s observed forwarders row is healthy (it exits 3 while anything is not: read its JSON either way). */
+async function forwardersHealthy(): Promise<boolean> {
+  const status = await lab.cli('lab', 'status', '--json');
+  const parsed = JSON.parse(status.stdout || '{}') as {
+    components?: Array<{ name: string; healthy: boolean }>;
+  };
+  return parsed.components?.find((c) => c.name === 'forwarders (observed)')?.healthy === true;
+}
+
+async function kill9(pidfile: string): Promise<void> {
+  const pid = await readPidfile(pidfile);
+  expect(pid, pidfile).toBeGreaterThan(0);
+  process.kill(pid as number, 'SIGKILL');
+}
+
+beforeAll(async () => {
+  const up = await lab.cli('lab', 'up');
+  expect(up.code, up.stderr).toBe(0);
+  await lab.ok('network', 'create', 'faultnet', '--subnet', '10.77.0.0/24');
+  await lab.ok('lab', 'run', 'a', '--network', 'faultnet');
+  await lab.ok('lab', 'run', 'b', '--network', 'faultnet');
+  const ps = await lab.json<Container[]>('lab', 'ps');
+  const a = ps.find((c) => c.name === 'a') as Container;
+  const b = ps.find((c) => c.name === 'b') as Container;
+  pinger = new Pinger(a.namespace, b.attachments[0]?.ip ?? '');
+});
+
+afterAll(async () => {
+  pinger?.stop();
+  process.stdout.write(`fault recoveries: ${JSON.stringify(recoveries)}\n`);
+  // `make soak` collects the report (test/reliability/report.mjs).
+  const out = process.env.ARCA_NET_RELIABILITY_OUT;
+  if (out) {
+    const report = JSON.parse(await readFile(out, 'utf8').catch(() => '{}')) as object;
+    await writeFile(out, JSON.stringify({ ...report, faults: recoveries, hostile }, null, 2));
+  }
+  await lab.down();
+});
+
+describe('every crash repairs itself, mid-traffic, addresses kept', () => {
+  const helperRun = () => join(lab.dir, 'helper', 'run');
+
+  it('kill -9 of the controller: its supervisor restarts it and the relays come back', async () => {
+    await survive('controller', () => kill9(join(helperRun(), 'controller.pid')));
+  });
+
+  it('kill -9 of ovn-northd: restarted, traffic goes on', async () => {
+    await survive('ovn-northd', () => kill9(join(helperRun(), 'ovn-northd.pid')));
+  });
+
+  it('kill -9 of ovn-controller: restarted, traffic goes on', async () => {
+    await survive('ovn-controller', () => kill9(join(helperRun(), 'ovn-controller.pid')));
+  });
+
+  it("kill -9 of a container's forwarder: the lab restarts it and the host re-applies its attachments", async () => {
+    await survive('forwarder', () => kill9(join(lab.dir, 'pids', 'c-b.pid')));
+    expect(await waitFor(forwardersHealthy, { timeoutMs: 30_000, intervalMs: 250 })).toBe(true);
+  });
+
+  it('kill -9 of a forwarder during a connect: the connect succeeds or leaves nothing, and a retry works', async () => {
+    await lab.ok('network', 'create', 'second', '--subnet', '10.78.0.0/24');
+    const connect = lab.cli('network', 'connect', 'second', 'b');
+    await kill9(join(lab.dir, 'pids', 'c-b.pid'));
+    const result = await connect;
+    const onSecond = async () =>
+      (
+        (await lab.json<Container[]>('lab', 'ps')).find((c) => c.name === 'b')?.attachments ?? []
+      ).filter((a) => a.networkName === 'second').length;
+    if (result.code === 0) {
+      expect(await onSecond()).toBe(1);
+    } else {
+      expect(await onSecond()).toBe(0);
+      // Once the forwarder is back (and repaired), the connect works.
+      expect(await waitFor(forwardersHealthy, { timeoutMs: 30_000, intervalMs: 250 })).toBe(true);
+      await lab.ok('network', 'connect', 'second', 'b');
+    }
+    process.stdout.write(
+      `forwarder killed during a connect: the connect ${result.code === 0 ? 'succeeded' : `failed (${result.stderr.trim()})`}\n`,
+    );
+    const at = Date.now() / 1000;
+    expect(await waitFor(async () => pinger.after(at) >= 10, { timeoutMs: 30_000 })).toBe(true);
+    await lab.ok('lab', 'run', 'c', '--network', 'second');
+    const b = (await lab.json<Container[]>('lab', 'ps')).find((c) => c.name === 'b') as Container;
+    const bSecond = b.attachments.find((a) => a.networkName === 'second')?.ip ?? '';
+    const ping = await lab.exec('c', 'ping', '-c', '1', '-W', '5', bSecond);
+    expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+  });
+
+  it('kill -9 of the lab host: lab up resumes it on its state', async () => {
+    await survive('lab host (until lab up resumed it)', async () => {
+      await kill9(join(lab.dir, 'host.pid'));
+      const up = await lab.cli('lab', 'up');
+      expect(up.code, up.stderr).toBe(0);
+    });
+  });
+
+  it('the helper restarts are counted in lab status', async () => {
+    const status = await lab.json<{ components: Array<{ name: string; detail: string }> }>(
+      'lab',
+      'status',
+    );
+    const detail = (name: string) => status.components.find((c) => c.name === name)?.detail ?? '';
+    expect(detail('controller')).toContain('restarted 1 time');
+    expect(detail('ovn-northd')).toContain('restarted 1 time');
+  });
+});
+
+describe('the command line when its reader or its caller goes away', () => {
+  it('lab ps --json into a reader that is gone: no EPIPE stack trace, exit 0', async () => {
+    // `true` exits before the CLI writes: its write meets EPIPE.
+    const result = await tryCommand(
+      ['bash', '-c', `set -o pipefail; '${process.execPath}' '${CLI}' lab ps --json | true`],
+      { env: lab.env },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+
+  it('SIGTERM to lab exec stops its command too', async () => {
+    const marker = `${Date.now() % 100000}`;
+    const exec = spawn(process.execPath, [CLI, 'lab', 'exec', 'a', '--', 'sleep', `42${marker}`], {
+      env: lab.env,
+      stdio: 'ignore',
+    });
+    const running = async () => (await tryCommand(['pgrep', '-f', `sleep 42${marker}`])).code === 0;
+    expect(await waitFor(running, { timeoutMs: 20_000 })).toBe(true);
+    exec.kill('SIGTERM');
+    expect(await waitFor(async () => !(await running()), { timeoutMs: 10_000 })).toBe(true);
+  });
+});
+
+describe('files', () => {
+  it("the lab's state, databases and logs are root's only", async () => {
+    expect((await stat(lab.dir)).mode & 0o777).toBe(0o700);
+    for (const file of [
+      'host.db',
+      'lab.json',
+      'logs/host.log',
+      'logs/helper.log',
+      'helper/state/conf.db',
+      'helper/state/ovnnb_db.db',
+      'helper/run/log/ovs-vswitchd.log',
+    ]) {
+      expect((await stat(join(lab.dir, file))).mode & 0o077, file).toBe(0);
+    }
+  });
+});
+
+describe('a hostile guest that answers every data connection with a bad frame length', () => {
+  let server: Server | undefined;
+  let standIn: ChildProcess | undefined;
+  afterAll(() => {
+    server?.close();
+    standIn?.kill();
+  });
+
+  it('gets a bounded number of re-dials, then its link is quarantined (counted in lab stats)', async () => {
+    await lab.ok('lab', 'run', 'h', '--network', 'faultnet');
+    const h = (await lab.json<Container[]>('lab', 'ps')).find((c) => c.name === 'h') as Container;
+    const port = h.attachments[0]?.port;
+    expect(port).toBeGreaterThan(0);
+    // The guest's data port is a Unix socket in the lab (unixdir:): take it over.
+    const path = join(lab.dir, 'vms', 'c-h', `${port}.sock`);
+    await rm(path, { force: true });
+    let accepted = 0;
+    server = createServer((socket) => {
+      accepted++;
+      socket.on('error', () => undefined);
+      socket.end(Buffer.from([0xff, 0xff, 0xff, 0xff]));
+    });
+    await new Promise<void>((resolve) => server?.listen(path, resolve));
+    // The guest's forwarder goes (its stream closes, the host re-dials into the hostile
+    // listener); a stand-in in its pidfile keeps the lab from starting a new one.
+    const forwarder = (await readPidfile(join(lab.dir, 'pids', 'c-h.pid'))) as number;
+    standIn = spawn('sleep', ['600'], { stdio: 'ignore' });
+    await writeFile(join(lab.dir, 'pids', 'c-h.pid'), `${standIn.pid}\n`);
+    process.kill(forwarder, 'SIGKILL');
+
+    const stats = async () =>
+      (await lab.json<Container>('lab', 'stats', 'h')).attachments[0]?.relay ?? {};
+    const quarantined = await waitFor(async () => ((await stats()).quarantines ?? 0) >= 1, {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    });
+    expect(quarantined).toBe(true);
+    const relay = await stats();
+    expect(relay.protocolCloses).toBeGreaterThanOrEqual(5);
+    // Without the backoff this was ~2,800 connections a second.
+    expect(accepted).toBeLessThan(20);
+    process.stdout.write(
+      `hostile guest: ${accepted} connections until quarantined (${relay.protocolCloses} protocol errors)\n`,
+    );
+    hostile.push({
+      name: 'guest data port that answers with a bad frame length',
+      contained: quarantined && accepted < 20,
+      detail: `${accepted} connections until quarantined (${relay.protocolCloses} protocol errors); re-dialling paused 60 s`,
+    });
+    const stdout = (await lab.cli('lab', 'stats', 'h')).stdout;
+    expect(stdout).toContain('QUARANTINED');
+  });
+
+  it('the other containers were not disturbed', async () => {
+    const at = Date.now() / 1000;
+    expect(await waitFor(async () => pinger.after(at) >= 10, { timeoutMs: 30_000 })).toBe(true);
+    const log = await readFile(join(lab.dir, 'logs', 'host.log'), 'utf8');
+    expect(log).toContain('relay quarantined');
+  });
+});
