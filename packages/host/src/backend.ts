@@ -11,7 +11,7 @@
  * fails.
  */
 import { type Logger, silentLogger } from '@arca-net/log';
-import { formatVmEndpoint, parseVmEndpoint, type VmEndpoint } from '@arca-net/vsock';
+import { parseVmEndpoint, type VmEndpoint } from '@arca-net/vsock';
 import { type AttachmentInfo, type AttachmentParts, Attachments } from './attach.js';
 import { NetworkBridge, type NetworkBridgeOptions } from './bridge.js';
 import type { ClientOptions } from './clients.js';
@@ -21,19 +21,17 @@ import {
   type ConnectOptions,
   type ContainerSpec,
   type CreateNetworkOptions,
-  checkContainerSpec,
-  checkNetworkName,
   inspectNetwork,
   type NetworkInspect,
-  newNetworkRecord,
 } from './docker.js';
 import { errors } from './errors.js';
 import * as fwatch from './forwarder-watch.js';
 import { ForwarderPool } from './forwarders.js';
 import { HelperClient } from './helper-client.js';
-import { checkCreateNetworkBounds, checkRef } from './limits.js';
+import * as life from './lifecycle.js';
+import { checkRef } from './limits.js';
 import type { OffloadPreference } from './offload.js';
-import { ClusterSync, deleteNetworkInHelper, syncOverlayNetworks } from './overlay.js';
+import { ClusterSync } from './overlay.js';
 import { parsePortSpecs } from './port-spec.js';
 import { PortAllocator } from './ports.js';
 import { type PublishedPort, Publisher } from './publish.js';
@@ -76,6 +74,7 @@ export class OvsNetworkBackend {
   readonly #p: AttachmentParts;
   readonly #attachments: Attachments;
   readonly #publisher: Publisher;
+  readonly #life: life.LifecycleParts;
   #watch?: HelperWatch;
   #forwarderWatch?: fwatch.ForwarderWatch;
   readonly #cluster?: ClusterSync;
@@ -106,6 +105,7 @@ export class OvsNetworkBackend {
     this.#attachments = new Attachments(this.#p);
     if (options.cluster) this.#cluster = new ClusterSync(this.#p);
     this.#publisher = new Publisher(this.#p);
+    this.#life = { ...this.#p, attachments: this.#attachments, publisher: this.#publisher };
   }
 
   /**
@@ -146,29 +146,9 @@ export class OvsNetworkBackend {
    * helper's logical switch. Returns the network as inspect shows it.
    */
   createNetwork(options: CreateNetworkOptions): Promise<NetworkInspect> {
-    return this.#exclusive(async () => {
-      const { state, helper, log } = this.#p;
-      checkCreateNetworkBounds(options);
-      checkNetworkName(options.name);
-      if (options.driver === 'overlay') await syncOverlayNetworks(state, helper);
-      if (state.findNetwork(options.name)?.name === options.name) {
-        throw errors.networkNameExists(options.name);
-      }
-      const record = newNetworkRecord(
-        options,
-        state.listNetworks().map((n) => n.subnet),
-      );
-      state.insertNetwork(record);
-      try {
-        await helper.createBridge(record, this.#p.dns.upstreamsOf(record));
-      } catch (err) {
-        state.deleteNetwork(record.id);
-        await helper.deleteBridge(record.id, record.name).catch(() => undefined);
-        throw err;
-      }
-      log.info({ network: record.name, id: record.id, subnet: record.subnet }, 'network created');
-      return inspectNetwork(this.#p.state, record);
-    });
+    return this.#exclusive(async () =>
+      inspectNetwork(this.#p.state, await life.createNetwork(this.#p, options)),
+    );
   }
 
   /**
@@ -176,16 +156,7 @@ export class OvsNetworkBackend {
    * active endpoints" while any container (running or stopped) is connected.
    */
   removeNetwork(idOrName: string): Promise<void> {
-    return this.#exclusive(async () => {
-      const { state, helper, log } = this.#p;
-      const n = this.#requireNetwork(idOrName);
-      if (state.attachmentsOfNetwork(n.id).length > 0) {
-        throw errors.networkHasEndpoints(n.name, n.id);
-      }
-      await deleteNetworkInHelper(helper, n);
-      state.deleteNetwork(n.id);
-      log.info({ network: n.name, id: n.id }, 'network removed');
-    });
+    return this.#exclusive(() => life.removeNetwork(this.#p, this.#requireNetwork(idOrName)));
   }
 
   /** Every network, as inspect shows it (`docker network ls`). */
@@ -207,41 +178,14 @@ export class OvsNetworkBackend {
    * for `fd` endpoints). Names are unique like Docker's.
    */
   registerContainer(spec: ContainerSpec): Promise<void> {
-    return this.#exclusive(async () => {
-      const { state, forwarders } = this.#p;
-      checkContainerSpec(spec);
-      const clash = state.findContainer(spec.name);
-      if (clash && clash.id !== spec.id && clash.name === spec.name) {
-        throw errors.containerExists(spec.name, clash.id);
-      }
-      const existing = state.getContainer(spec.id);
-      state.upsertContainer({
-        id: spec.id,
-        name: spec.name,
-        endpoint: spec.endpoint.kind === 'fd' ? null : formatVmEndpoint(spec.endpoint),
-        running: spec.running ?? existing?.running ?? false,
-      });
-      forwarders.setEndpoint(spec.id, spec.endpoint);
-    });
+    return this.#exclusive(async () => life.registerContainer(this.#p, spec));
   }
 
   /** Forgets a container (`docker rm`): removes its attachments everywhere, then its record. */
   unregisterContainer(idOrName: string): Promise<void> {
-    return this.#exclusive(async () => {
-      const { state, ports, forwarders, dns } = this.#p;
-      const c = this.#requireContainer(idOrName);
-      await this.#publisher.forget(c);
-      const networks = new Set<string>();
-      for (const a of state.attachmentsOfContainer(c.id)) {
-        await this.#attachments.teardown(c, a, { forwarder: c.running });
-        state.deleteAttachment(c.id, a.networkId);
-        if (a.port !== null) ports.release(a.port);
-        networks.add(a.networkId);
-      }
-      state.deleteContainer(c.id);
-      await forwarders.forget(c.id);
-      await dns.pushToNetworks(networks);
-    });
+    return this.#exclusive(() =>
+      life.unregisterContainer(this.#life, this.#requireContainer(idOrName)),
+    );
   }
 
   /**
@@ -251,24 +195,9 @@ export class OvsNetworkBackend {
    * first failure after trying every network; the failed ones stay stopped.
    */
   containerStarted(idOrName: string, endpoint?: VmEndpoint): Promise<void> {
-    return this.#exclusive(async () => {
-      const { state, forwarders, dns } = this.#p;
-      const c = this.#requireContainer(idOrName);
-      if (endpoint) {
-        forwarders.setEndpoint(c.id, endpoint);
-        if (endpoint.kind !== 'fd') {
-          state.upsertContainer({ ...c, endpoint: formatVmEndpoint(endpoint) });
-        }
-      }
-      await forwarders.drop(c.id);
-      state.setContainerRunning(c.id, true);
-      const running = { ...c, running: true };
-      const { networks, failures } = await this.#attachments.restoreAll(running);
-      await dns.pushToNetworks(networks);
-      await this.#attachments.routeDefault(running);
-      await this.#publisher.restore(running);
-      if (failures.length > 0) throw failures[0];
-    });
+    return this.#exclusive(() =>
+      life.containerStarted(this.#life, this.#requireContainer(idOrName), endpoint),
+    );
   }
 
   /**
@@ -277,15 +206,9 @@ export class OvsNetworkBackend {
    * kept for {@link containerStarted}.
    */
   containerStopped(idOrName: string): Promise<void> {
-    return this.#exclusive(async () => {
-      const { state, forwarders, dns } = this.#p;
-      const c = this.#requireContainer(idOrName);
-      await this.#publisher.release(c);
-      state.setContainerRunning(c.id, false);
-      const networks = await this.#attachments.stopAll(c);
-      await forwarders.drop(c.id);
-      await dns.pushToNetworks(networks);
-    });
+    return this.#exclusive(() =>
+      life.containerStopped(this.#life, this.#requireContainer(idOrName)),
+    );
   }
 
   // --- attachments ---------------------------------------------------------------
