@@ -25,6 +25,12 @@ import {
   type VmEndpoint,
 } from '@arca-net/vsock';
 import { errors } from './errors.js';
+import {
+  type BridgeReconnect,
+  DEFAULT_RECONNECT,
+  type RedialState,
+  redialDelay,
+} from './redial.js';
 
 /** A connected stream whose fd can be handed over (the shape of `@arca-net/vsock`'s StreamSocket). */
 export interface DialedStream {
@@ -105,20 +111,6 @@ export interface LinkCounters {
   quarantinedUntil?: string;
 }
 
-/** Re-dial policy after a relay closed. */
-export interface BridgeReconnect {
-  /** A relay that lived this long and carried frames resets the backoff, ms (default 10 000). */
-  healthyMs: number;
-  /** Wait before the second re-dial in a row, ms (default 100); doubles per close. */
-  initialDelayMs: number;
-  /** Largest wait between re-dials after closes, ms (default 30 000). */
-  maxDelayMs: number;
-  /** Consecutive protocol-error closes that quarantine the link (default 5). */
-  quarantineAfter: number;
-  /** How long a quarantined link waits before it dials again, ms (default 60 000). */
-  quarantineMs: number;
-}
-
 /** Retry policy of dialing. */
 export interface BridgeRetry {
   /** Attempts of the first connection before `add` fails (default 20: about 4 s). */
@@ -142,22 +134,13 @@ export interface NetworkBridgeOptions {
   reconnect?: Partial<BridgeReconnect>;
 }
 
-interface LinkState {
+interface LinkState extends RedialState {
   link: BridgeLink;
   abort: AbortController;
   relay?: FrameRelay;
   connects: number;
   past: { toHelper: DirectionStats; toContainer: DirectionStats };
   lastClose?: RelayCloseInfo;
-  /** When the current relay opened, ms. */
-  openedAt: number;
-  /** Closes of short-lived relays in a row (the re-dial backoff). */
-  closeStreak: number;
-  /** Protocol-error closes in a row. */
-  protocolStreak: number;
-  protocolCloses: number;
-  quarantines: number;
-  quarantinedUntil?: number;
 }
 
 const zero = (): DirectionStats => ({ frames: 0, bytes: 0, drops: 0, protocolErrors: 0 });
@@ -195,14 +178,7 @@ export class NetworkBridge {
     this.#log = (options.logger ?? silentLogger).child({ component: 'bridge' });
     this.#dialTimeoutMs = options.dialTimeoutMs ?? 2000;
     this.#retry = { attempts: 20, initialDelayMs: 25, maxDelayMs: 250, ...options.retry };
-    this.#reconnect = {
-      healthyMs: 10_000,
-      initialDelayMs: 100,
-      maxDelayMs: 30_000,
-      quarantineAfter: 5,
-      quarantineMs: 60_000,
-      ...options.reconnect,
-    };
+    this.#reconnect = { ...DEFAULT_RECONNECT, ...options.reconnect };
   }
 
   /**
@@ -384,42 +360,21 @@ export class NetworkBridge {
       });
   }
 
-  /**
-   * How long to wait before re-dialling a link whose relay just closed:
-   * nothing after a relay that carried frames for `healthyMs`, else a
-   * doubling delay with jitter; a quarantine after `quarantineAfter`
-   * protocol-error closes in a row.
-   */
+  /** {@link redialDelay}, with one log line when the link is quarantined. */
   #closeDelay(state: LinkState, info: RelayCloseInfo, carried: boolean): number {
-    const policy = this.#reconnect;
-    if (carried && Date.now() - state.openedAt >= policy.healthyMs) {
-      state.closeStreak = 0;
-      state.protocolStreak = 0;
-    }
-    if (info.reason === 'protocol') {
-      state.protocolCloses++;
-      state.protocolStreak++;
-    } else {
-      state.protocolStreak = 0;
-    }
-    if (state.protocolStreak >= policy.quarantineAfter) {
-      state.quarantines++;
-      state.quarantinedUntil = Date.now() + policy.quarantineMs;
+    const { delayMs, quarantined } = redialDelay(this.#reconnect, state, info, carried);
+    if (quarantined) {
       this.#log.error(
         {
           key: state.link.key,
           port: state.link.port,
           protocolErrors: state.protocolStreak,
-          pauseMs: policy.quarantineMs,
+          pauseMs: delayMs,
           quarantines: state.quarantines,
         },
         'relay quarantined: its peer keeps sending malformed frames; re-dialling paused',
       );
-      return policy.quarantineMs;
     }
-    const streak = state.closeStreak++;
-    if (streak === 0) return 0;
-    const ceiling = Math.min(policy.initialDelayMs * 2 ** (streak - 1), policy.maxDelayMs);
-    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+    return delayMs;
   }
 }

@@ -70,3 +70,4 @@ export {
 export { PortAllocator } from './ports.js';
 export type { PublishedPort } from './publish.js';
 export type { ReconcileReport } from './reconcile.js';
+export type { BridgeReconnect } from './redial.js';
