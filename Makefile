@@ -84,8 +84,8 @@ demo: setup ## the lab tour: two networks, three containers, DNS, isolation, cou
 	@$(SUDO) node packages/cli/dist/main.js lab demo $(if $(filter 1,$(KEEP)),--keep) $(if $(HOSTS),--hosts $(HOSTS))
 
 .PHONY: conformance
-conformance: build ## Docker conformance alone: Docker's CLI against a private dockerd and a lab (also in make test); refreshes test/docker-api/results.md
-	DOCKER_API_RESULTS_MD=$(CURDIR)/test/docker-api/results.md pnpm exec vitest run test/docker-api
+conformance: build ## Docker conformance alone: Docker's CLI against a private dockerd and a lab (also in make test); refreshes test/conformance/results.md
+	DOCKER_API_RESULTS_MD=$(CURDIR)/test/conformance/results.md pnpm exec vitest run test/conformance
 
 bench: setup ## run every benchmark; writes bench/results/latest.{json,md,png} (QUICK=1: about two minutes, most of it bringing labs up and down)
 	node vminit/build.mjs

@@ -31,7 +31,7 @@ export const BUSYBOX_IMAGE = 'arca-net-ovs-docker-busybox:test';
 export interface PrivateDockerdOptions {
   /** `vfs` (works on any file system, the default) or, where the data root allows it, `overlay2` (fast). */
   readonly storageDriver?: string;
-  /** dockerd's network flags; default `--bridge=none` (test/docker-api gives it a bridge of its own). */
+  /** dockerd's network flags; default `--bridge=none` (test/conformance gives it a bridge of its own). */
   readonly networkArgs?: readonly string[];
 }
 

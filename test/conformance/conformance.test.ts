@@ -5,9 +5,9 @@
  * namespace of its own, test/ovs-docker/dockerd.ts) and against a lab, and
  * the outputs (exit code, stdout, stderr; or status and body) are compared
  * after ids and times are normalised. A scenario is "same", or shows one
- * documented difference (known.ts, docs/docker-api.md) and nothing else.
+ * documented difference (known.ts, docs/docker-compat.md) and nothing else.
  * With DOCKER_API_RESULTS_MD set (`make conformance`), writes that report
- * (test/docker-api/results.md). Needs root.
+ * (test/conformance/results.md). Needs root.
  */
 
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -268,9 +268,9 @@ function writeResults(): void {
   const lines = [
     '# Docker conformance results',
     '',
-    'Written by `test/docker-api/conformance.test.ts` (`make conformance` or `make test`): each scenario',
+    'Written by `test/conformance/conformance.test.ts` (`make conformance` or `make test`): each scenario',
     "through Docker's CLI (or as a raw Engine API request) against Debian's dockerd 20.10 and against a lab's",
-    '`docker.sock`, ids and times normalised. Differences: [docs/docker-api.md](../../docs/docker-api.md).',
+    '`docker.sock`, ids and times normalised. Differences: [docs/docker-compat.md](../../docs/docker-compat.md).',
     '',
     `**${outcomes.length} scenarios: ${same} the same, ${known} with a documented difference, ${outcomes.length - same - known} different.**`,
     '',

@@ -1,6 +1,6 @@
 /**
  * The documented differences between a real Docker engine and the lab's
- * docker.sock (docs/docker-api.md lists the same ids, with the reasons). A
+ * docker.sock (docs/docker-compat.md lists the same ids, with the reasons). A
  * scenario that names one must differ from Docker (else the entry is stale
  * and the suite says so) and must be equal once the entry's `normalize` is
  * applied to both outputs: the difference is exactly the documented one.
