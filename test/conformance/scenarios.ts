@@ -6,6 +6,8 @@
  * c2 on the default bridge.
  */
 
+import { BUSYBOX_IMAGE } from '../ovs-docker/dockerd.js';
+
 /** One request to the Engine API, the same on both sides. */
 export interface HttpRequest {
   method: 'GET' | 'HEAD' | 'POST' | 'DELETE';
@@ -31,9 +33,34 @@ export interface Scenario {
    * published host port.
    */
   host?: string[];
+  /**
+   * What the API does not serve (containers come and go): Docker's CLI on
+   * Docker, `arca-net` on the lab; only the exit code is compared.
+   */
+  lifecycle?: { docker: string[]; lab: string[] };
   /** The id of the documented difference (known.ts) this scenario shows, if any. */
   known?: string;
 }
+
+/** `nslookup NAME` at the embedded resolver, inside `container`. */
+const lookup = (name: string, container: string, type = 'a'): Scenario => ({
+  name: `DNS: ${name} from ${container}`,
+  exec: { container, command: ['busybox', 'nslookup', `-type=${type}`, name, '127.0.0.11'] },
+});
+/** A one-line verdict of `ping -c 1` (times and TTLs differ by design, the verdict must not). */
+const reach = (address: string): string[] => [
+  'busybox',
+  'sh',
+  '-c',
+  `busybox ping -c 1 -W 2 ${address} >/dev/null 2>&1 && echo ${address} reachable || echo ${address} unreachable`,
+];
+/** A TCP connection to the outside echo server (198.51.100.1:8080, test/conformance/outside.ts). */
+const egress = (fields: string): string[] => [
+  'busybox',
+  'sh',
+  '-c',
+  `r=$(busybox nc -w 3 198.51.100.1 8080 </dev/null 2>&1); echo "exit $?"; echo "$r" | busybox cut -d ' ' -f ${fields}`,
+];
 
 const inspectFormat = (fields: string) => ['--format', fields];
 const names = ['--format', '{{.Name}}'];
@@ -594,5 +621,127 @@ export function scenarios(): Scenario[] {
     { name: 'rm: ambiguous id prefix', docker: ['network', 'rm', '{ambiguous}'] },
     { name: 'connect: ambiguous id prefix', docker: ['network', 'connect', '{ambiguous}', 'c2'] },
     { name: 'still serving', docker: ['network', 'rm', 'b2'] },
+
+    // --- names through the upstream, scoping, removal; isolation, egress, UDP ---
+    // dockerd's --dns and the lab's upstream are the same fake resolver
+    // (packages/lab/src/upstream) at 203.0.113.53; s1/s2 are two user
+    // networks, s3 an internal one; c3 lives on s2 only, c4 on s3 only.
+    { name: 'network s1', docker: ['network', 'create', '--subnet', '10.240.1.0/24', 's1'] },
+    { name: 'network s2', docker: ['network', 'create', '--subnet', '10.240.2.0/24', 's2'] },
+    {
+      name: 'network s3 (internal)',
+      docker: ['network', 'create', '--internal', '--subnet', '10.240.3.0/24', 's3'],
+    },
+    { name: 'c1 joins s1', docker: ['network', 'connect', '--ip', '10.240.1.10', 's1', 'c1'] },
+    {
+      name: 'c2 joins s1 with an alias',
+      docker: ['network', 'connect', '--ip', '10.240.1.20', '--alias', 'peer', 's1', 'c2'],
+    },
+    {
+      name: 'c3 on s2 only, with an alias and a published UDP port',
+      lifecycle: {
+        docker: [
+          ...['run', '-d', '--name', 'c3', '--network', 's2', '--ip', '10.240.2.30'],
+          ...['--network-alias', 'only2', '-p', '0.0.0.0:{udpPort}:53/udp'],
+          ...[BUSYBOX_IMAGE, 'sleep', '1000000'],
+        ],
+        lab: [
+          ...['lab', 'run', '--network', 's2', '--ip', '10.240.2.30', '--alias', 'only2'],
+          ...['-p', '0.0.0.0:{udpPort}:53/udp', 'c3'],
+        ],
+      },
+    },
+    {
+      name: 'c4 on the internal network s3 only',
+      lifecycle: {
+        docker: [
+          ...['run', '-d', '--name', 'c4', '--network', 's3', '--ip', '10.240.3.40'],
+          ...[BUSYBOX_IMAGE, 'sleep', '1000000'],
+        ],
+        lab: ['lab', 'run', '--network', 's3', '--ip', '10.240.3.40', 'c4'],
+      },
+    },
+    lookup('www.example.com', 'c1'),
+    lookup('external.example', 'c3'),
+    lookup('nosuch.example', 'c1'),
+    lookup('nosuchhost', 'c1'),
+    lookup('www.example.com', 'c4'),
+    lookup('peer', 'c1'),
+    lookup('c2.s1', 'c1'),
+    // scoping: c3 and its alias are on s2 only
+    lookup('c3', 'c1'),
+    lookup('only2', 'c1'),
+    lookup('c3.s2', 'c1'),
+    lookup('c1', 'c3'),
+    lookup('c2.s1', 'c3'),
+    // isolation: c1 (default route via the default bridge) and c3 (via s2) share no network
+    {
+      name: 'same network: c1 reaches c2',
+      exec: { container: 'c1', command: reach('10.240.1.20') },
+    },
+    {
+      name: 'isolation: c1 cannot reach c3 on s2',
+      exec: { container: 'c1', command: reach('10.240.2.30') },
+    },
+    {
+      name: 'isolation: c3 cannot reach c1 on s1',
+      exec: { container: 'c3', command: reach('10.240.1.10') },
+    },
+    {
+      name: 'isolation: c3 cannot reach c4 on s3',
+      exec: { container: 'c3', command: reach('10.240.3.40') },
+    },
+    // egress to the outside namespace's echo server, and its refusal on an internal network
+    {
+      name: 'egress: c3 reaches a server outside',
+      exec: { container: 'c3', command: egress('1') },
+    },
+    {
+      name: 'egress: the source address the outside sees',
+      exec: { container: 'c3', command: egress('1-2') },
+      known: 'snat-address',
+    },
+    {
+      name: 'egress: c4 on an internal network is refused',
+      exec: { container: 'c4', command: egress('1-') },
+    },
+    {
+      name: 'routes of c4 (internal only)',
+      exec: { container: 'c4', command: ['busybox', 'ip', 'route'] },
+    },
+    // a published UDP port
+    {
+      name: 'a UDP server in c3 on port 53',
+      exec: {
+        container: 'c3',
+        command: [
+          'busybox',
+          'sh',
+          '-c',
+          'busybox nc -u -l -p 53 -e busybox echo hello-udp-from-c3 </dev/null >/dev/null 2>&1 &',
+        ],
+      },
+    },
+    { name: 'port c3', docker: ['port', 'c3'] },
+    {
+      name: 'the published UDP port from the host loopback',
+      host: [
+        'busybox',
+        'sh',
+        '-c',
+        'for i in $(busybox seq 50); do r=$(echo hi | busybox nc -u -w 1 127.0.0.1 {udpPort}); [ -n "$r" ] && echo "$r" && exit 0; done; exit 1',
+      ],
+    },
+    // names after disconnect and after removal
+    { name: 'c2 leaves s1', docker: ['network', 'disconnect', 's1', 'c2'] },
+    { ...lookup('peer', 'c1'), name: 'DNS: peer from c1 after c2 left s1' },
+    { ...lookup('c2.s1', 'c1'), name: 'DNS: c2.s1 from c1 after c2 left s1' },
+    { name: 'c1 joins s2', docker: ['network', 'connect', 's2', 'c1'] },
+    { ...lookup('c3', 'c1'), name: 'DNS: c3 from c1 on a shared network' },
+    { ...lookup('only2', 'c1'), name: 'DNS: only2 from c1 on a shared network' },
+    { name: 'c3 removed', lifecycle: { docker: ['rm', '-f', 'c3'], lab: ['lab', 'rm', 'c3'] } },
+    { ...lookup('c3', 'c1'), name: 'DNS: c3 from c1 after its removal' },
+    { ...lookup('only2', 'c1'), name: 'DNS: only2 from c1 after its removal' },
+    { ...lookup('c3.s2', 'c1'), name: 'DNS: c3.s2 from c1 after its removal' },
   ];
 }

@@ -3,7 +3,7 @@
  * `make setup`) with its own data root, exec root, pidfile, socket and
  * containerd namespace, started inside a network namespace with
  * `nsenter --net=…` (`ip netns exec` fails for dockerd with "Devices cgroup
- * isn't mounted"); no bridge, no iptables, the vfs storage driver. Its only
+ * isn't mounted"); by default no bridge, no iptables, the vfs storage driver. Its only
  * image is a busybox root file system made from busybox-static and `docker
  * import`ed (nothing is pulled).
  */
@@ -33,6 +33,13 @@ export interface PrivateDockerdOptions {
   readonly storageDriver?: string;
   /** dockerd's network flags; default `--bridge=none` (test/conformance gives it a bridge of its own). */
   readonly networkArgs?: readonly string[];
+  /**
+   * Let dockerd manage iptables (NAT, isolation between networks, published
+   * ports). Its rules stay in its own network namespace. Default off.
+   */
+  readonly iptables?: boolean;
+  /** `--dns` servers for containers (and the embedded resolver's upstream). */
+  readonly dns?: readonly string[];
 }
 
 export class PrivateDockerd {
@@ -68,7 +75,8 @@ export class PrivateDockerd {
         `--pidfile=${join(this.dir, 'docker.pid')}`,
         `--host=${this.host}`,
         ...(this.options.networkArgs ?? ['--bridge=none']),
-        '--iptables=false',
+        ...(this.options.iptables ? [] : ['--iptables=false']),
+        ...(this.options.dns ?? []).map((server) => `--dns=${server}`),
         '--ip6tables=false',
         `--storage-driver=${this.options.storageDriver ?? 'vfs'}`,
         `--containerd-namespace=${this.tag}`,
