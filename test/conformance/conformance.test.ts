@@ -280,6 +280,7 @@ describe('Docker CLI and Engine API: a real dockerd and the lab, side by side', 
         labMs: Math.round(t2 - t1),
       };
       outcomes.push(outcome);
+      if (scenario.expect !== undefined) expect(d).toContain(scenario.expect);
       if (scenario.known === undefined) {
         if (d !== l) outcome.verdict = 'different';
         expect(l).toBe(d);

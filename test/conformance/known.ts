@@ -62,6 +62,28 @@ export const KNOWN: KnownDifference[] = [
     normalize: (text) =>
       text.replace(/^hello-from-outside 198\.51\.100\.\d+$/m, 'hello-from-outside <SOURCE>'),
   },
+  {
+    id: 'internal-default-route',
+    summary:
+      'a container whose only network is internal has no default route, so a connection out fails at once ("Network is unreachable"); Docker 20.10 gives it a default route via the network\'s gateway and drops the packets with iptables (the connection times out)',
+    normalize: (text) =>
+      text
+        .replace(/^default via \S+ dev eth0 *\n/m, '')
+        .replace(
+          /^nc: (timed out|can't connect to remote host \(\S+\): Network is unreachable)$/m,
+          '<REFUSED>',
+        ),
+  },
+  {
+    id: 'internal-upstream',
+    summary:
+      'on an internal network, a name the embedded resolver does not know gets SERVFAIL at once; Docker 20.10 forwards it to its upstream from the container, which has no way out, and the client times out',
+    normalize: (text) =>
+      text.includes(';; connection timed out; no servers could be reached') ||
+      /\*\* server can't find \S+: SERVFAIL/.test(text)
+        ? '<NO ANSWER>'
+        : text,
+  },
 ];
 
 export function knownDifference(id: string): KnownDifference {

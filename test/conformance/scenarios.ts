@@ -38,6 +38,11 @@ export interface Scenario {
    * Docker, `arca-net` on the lab; only the exit code is compared.
    */
   lifecycle?: { docker: string[]; lab: string[] };
+  /**
+   * What Docker's output must contain: the scenario shows what it is named
+   * for (an isolation that Docker itself does not enforce compares nothing).
+   */
+  expect?: string;
   /** The id of the documented difference (known.ts) this scenario shows, if any. */
   known?: string;
 }
@@ -665,7 +670,7 @@ export function scenarios(): Scenario[] {
     lookup('external.example', 'c3'),
     lookup('nosuch.example', 'c1'),
     lookup('nosuchhost', 'c1'),
-    lookup('www.example.com', 'c4'),
+    { ...lookup('www.example.com', 'c4'), known: 'internal-upstream' },
     lookup('peer', 'c1'),
     lookup('c2.s1', 'c1'),
     // scoping: c3 and its alias are on s2 only
@@ -678,23 +683,28 @@ export function scenarios(): Scenario[] {
     {
       name: 'same network: c1 reaches c2',
       exec: { container: 'c1', command: reach('10.240.1.20') },
+      expect: '10.240.1.20 reachable',
     },
     {
       name: 'isolation: c1 cannot reach c3 on s2',
       exec: { container: 'c1', command: reach('10.240.2.30') },
+      expect: 'unreachable',
     },
     {
       name: 'isolation: c3 cannot reach c1 on s1',
       exec: { container: 'c3', command: reach('10.240.1.10') },
+      expect: 'unreachable',
     },
     {
       name: 'isolation: c3 cannot reach c4 on s3',
       exec: { container: 'c3', command: reach('10.240.3.40') },
+      expect: 'unreachable',
     },
     // egress to the outside namespace's echo server, and its refusal on an internal network
     {
       name: 'egress: c3 reaches a server outside',
       exec: { container: 'c3', command: egress('1') },
+      expect: 'hello-from-outside',
     },
     {
       name: 'egress: the source address the outside sees',
@@ -704,34 +714,16 @@ export function scenarios(): Scenario[] {
     {
       name: 'egress: c4 on an internal network is refused',
       exec: { container: 'c4', command: egress('1-') },
+      expect: 'exit 1',
+      known: 'internal-default-route',
     },
     {
       name: 'routes of c4 (internal only)',
       exec: { container: 'c4', command: ['busybox', 'ip', 'route'] },
+      known: 'internal-default-route',
     },
-    // a published UDP port
-    {
-      name: 'a UDP server in c3 on port 53',
-      exec: {
-        container: 'c3',
-        command: [
-          'busybox',
-          'sh',
-          '-c',
-          'busybox nc -u -l -p 53 -e busybox echo hello-udp-from-c3 </dev/null >/dev/null 2>&1 &',
-        ],
-      },
-    },
+    // a published UDP port (shown; no UDP server in busybox-static to carry traffic)
     { name: 'port c3', docker: ['port', 'c3'] },
-    {
-      name: 'the published UDP port from the host loopback',
-      host: [
-        'busybox',
-        'sh',
-        '-c',
-        'for i in $(busybox seq 50); do r=$(echo hi | busybox nc -u -w 1 127.0.0.1 {udpPort}); [ -n "$r" ] && echo "$r" && exit 0; done; exit 1',
-      ],
-    },
     // names after disconnect and after removal
     { name: 'c2 leaves s1', docker: ['network', 'disconnect', 's1', 'c2'] },
     { ...lookup('peer', 'c1'), name: 'DNS: peer from c1 after c2 left s1' },
@@ -740,7 +732,7 @@ export function scenarios(): Scenario[] {
     { ...lookup('c3', 'c1'), name: 'DNS: c3 from c1 on a shared network' },
     { ...lookup('only2', 'c1'), name: 'DNS: only2 from c1 on a shared network' },
     { name: 'c3 removed', lifecycle: { docker: ['rm', '-f', 'c3'], lab: ['lab', 'rm', 'c3'] } },
-    { ...lookup('c3', 'c1'), name: 'DNS: c3 from c1 after its removal' },
+    { ...lookup('c3', 'c1'), name: 'DNS: c3 from c1 after its removal', expect: "can't find" },
     { ...lookup('only2', 'c1'), name: 'DNS: only2 from c1 after its removal' },
     { ...lookup('c3.s2', 'c1'), name: 'DNS: c3.s2 from c1 after its removal' },
   ];
