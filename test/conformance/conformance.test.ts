@@ -13,12 +13,14 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   NetworkNamespace,
   processAlive,
   readPidfile,
+  runCommand,
   tryCommand,
   uniqueSuffix,
 } from '../../packages/lab/dist/index.js';
@@ -152,9 +154,17 @@ const hidePrefixes = (text: string, prefixes: readonly string[]): string =>
 const normalizeRun = (text: string): string =>
   normalize(text).replaceAll(`:${port}`, ':<PORT>').replaceAll(`:${udpPort}`, ':<UDP-PORT>');
 
-/** `{port}` and `{udpPort}`: the published host ports. */
+/** The UDP echo server (udp-echo.c), at the same path in Docker's image and on the lab's host. */
+const udpEcho = join(dir, 'bin', 'udp-echo');
+
+/** `{port}` and `{udpPort}`: the published host ports; `{udpEcho}`: {@link udpEcho}. */
 const withPorts = (args: readonly string[]): string[] =>
-  args.map((a) => a.replaceAll('{port}', String(port)).replaceAll('{udpPort}', String(udpPort)));
+  args.map((a) =>
+    a
+      .replaceAll('{port}', String(port))
+      .replaceAll('{udpPort}', String(udpPort))
+      .replaceAll('{udpEcho}', udpEcho),
+  );
 
 async function runOn(side: Side, s: Scenario): Promise<string> {
   const prefixes: string[] = [];
@@ -178,7 +188,7 @@ async function runOn(side: Side, s: Scenario): Promise<string> {
       `exit ${r.code}\nstdout:\n${r.stdout.trimEnd()}\nstderr:\n${r.stderr.trimEnd()}`,
     );
   }
-  const args = await resolveArgs(side, s.exec?.command ?? s.docker ?? [], prefixes);
+  const args = await resolveArgs(side, withPorts(s.exec?.command ?? s.docker ?? []), prefixes);
   const container = s.exec?.container ?? '';
   const r = s.exec
     ? side === 'docker'
@@ -230,7 +240,12 @@ beforeAll(async () => {
     dns: [UPSTREAM_ADDRESS],
   });
   await dockerd.start();
-  await dockerd.importBusybox();
+  mkdirSync(dirname(udpEcho), { recursive: true });
+  await runCommand([
+    ...['cc', '-static', '-O2', '-o', udpEcho],
+    fileURLToPath(new URL('./udp-echo.c', import.meta.url)),
+  ]);
+  await dockerd.importBusybox('/bin/busybox', { [udpEcho]: udpEcho });
   const up = await lab.cli('lab', 'up');
   if (up.code !== 0) throw new Error(`lab up failed: ${up.stderr}`);
   expect(up.stdout).toContain(`export DOCKER_HOST=unix://${lab.dir}/docker.sock`);

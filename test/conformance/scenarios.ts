@@ -722,8 +722,25 @@ export function scenarios(): Scenario[] {
       exec: { container: 'c4', command: ['busybox', 'ip', 'route'] },
       known: 'internal-default-route',
     },
-    // a published UDP port (shown; no UDP server in busybox-static to carry traffic)
+    // a published UDP port: udp-echo.c in c3, a datagram from the host's loopback
+    {
+      name: 'a UDP echo server in c3 on port 53',
+      exec: {
+        container: 'c3',
+        command: ['busybox', 'sh', '-c', '{udpEcho} 53 </dev/null >/dev/null 2>&1 &'],
+      },
+    },
     { name: 'port c3', docker: ['port', 'c3'] },
+    {
+      name: 'the published UDP port from the host loopback',
+      host: [
+        'node',
+        '-e',
+        // Until the server in c3 answers (a bounded poll: 50 datagrams, 100 ms apart).
+        "const d = require('node:dgram').createSocket('udp4'); let n = 0; d.on('message', (m) => { console.log(String(m)); process.exit(0); }); const send = () => { if (n++ === 50) { console.log('no answer'); process.exit(1); } d.send('hello', {udpPort}, '127.0.0.1'); setTimeout(send, 100); }; send();",
+      ],
+      expect: 'udp-echo: hello',
+    },
     // names after disconnect and after removal
     { name: 'c2 leaves s1', docker: ['network', 'disconnect', 's1', 'c2'] },
     { ...lookup('peer', 'c1'), name: 'DNS: peer from c1 after c2 left s1' },

@@ -9,6 +9,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
+  chmodSync,
   copyFileSync,
   createWriteStream,
   mkdirSync,
@@ -16,7 +17,7 @@ import {
   rmSync,
   symlinkSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   processAlive,
   processCommandLine,
@@ -113,11 +114,22 @@ export class PrivateDockerd {
     return runCommand(['docker', `--host=${this.host}`, ...args], { timeoutMs: 60_000 });
   }
 
-  /** Imports a busybox root file system (from /bin/busybox) as {@link BUSYBOX_IMAGE}. */
-  async importBusybox(busybox = '/bin/busybox'): Promise<void> {
+  /**
+   * Imports a busybox root file system (from /bin/busybox) as {@link BUSYBOX_IMAGE};
+   * `extra` adds static programs (absolute path in the image → file on the host).
+   */
+  async importBusybox(
+    busybox = '/bin/busybox',
+    extra: Readonly<Record<string, string>> = {},
+  ): Promise<void> {
     const root = join(this.dir, 'rootfs');
     mkdirSync(join(root, 'bin'), { recursive: true });
     copyFileSync(busybox, join(root, 'bin', 'busybox'));
+    for (const [inImage, file] of Object.entries(extra)) {
+      mkdirSync(join(root, dirname(inImage)), { recursive: true });
+      copyFileSync(file, join(root, inImage));
+      chmodSync(join(root, inImage), 0o755);
+    }
     for (const applet of ['sh', 'sleep', 'ip', 'ping', 'cat']) {
       symlinkSync('busybox', join(root, 'bin', applet));
     }
