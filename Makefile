@@ -8,7 +8,7 @@ PNPM_VERSION := 10.34.8
 # (debootstrap and skopeo: the helper-VM test image and its OCI export).
 APT_PACKAGES := openvswitch-switch ovn-central ovn-host iproute2 busybox-static iperf3 \
 	tcpdump bind9-dnsutils clang libclang-rt-14-dev qemu-system-x86 python3 make g++ fonts-dejavu-core iputils-ping ethtool \
-	openvswitch-common uuid-runtime docker.io debootstrap skopeo vde2
+	openvswitch-common uuid-runtime docker.io debootstrap skopeo vde2 iptables
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # node-gyp builds against the headers of the running Node (no header download).
 export npm_config_nodedir ?= $(abspath $(dir $(shell command -v node))..)

@@ -310,6 +310,14 @@ describe('Docker CLI and Engine API: a real dockerd and the lab, side by side', 
     });
   }
 
+  it("dockerd's iptables rules live in its own namespace", async () => {
+    const nat = await runCommand([
+      ...['nsenter', `--net=/var/run/netns/${ns?.name}`],
+      ...['iptables', '-t', 'nat', '-S', 'POSTROUTING'],
+    ]);
+    expect(nat.stdout).toContain('-j MASQUERADE');
+  });
+
   it('the lab host kept serving every request', async () => {
     const pid = await readPidfile(`${lab.dir}/host.pid`);
     expect(pid !== undefined && (await processAlive(pid))).toBe(true);

@@ -647,12 +647,12 @@ export function scenarios(): Scenario[] {
       lifecycle: {
         docker: [
           ...['run', '-d', '--name', 'c3', '--network', 's2', '--ip', '10.240.2.30'],
-          ...['--network-alias', 'only2', '-p', '0.0.0.0:{udpPort}:53/udp'],
+          ...['--network-alias', 'only2', '-p', '0.0.0.0:{udpPort}:9053/udp'],
           ...[BUSYBOX_IMAGE, 'sleep', '1000000'],
         ],
         lab: [
           ...['lab', 'run', '--network', 's2', '--ip', '10.240.2.30', '--alias', 'only2'],
-          ...['-p', '0.0.0.0:{udpPort}:53/udp', 'c3'],
+          ...['-p', '0.0.0.0:{udpPort}:9053/udp', 'c3'],
         ],
       },
     },
@@ -724,10 +724,18 @@ export function scenarios(): Scenario[] {
     },
     // a published UDP port: udp-echo.c in c3, a datagram from the host's loopback
     {
-      name: 'a UDP echo server in c3 on port 53',
+      name: 'a UDP server in c3 on port 53 (all addresses)',
       exec: {
         container: 'c3',
-        command: ['busybox', 'sh', '-c', '{udpEcho} 53 </dev/null >/dev/null 2>&1 &'],
+        command: ['busybox', 'sh', '-c', 'busybox timeout 1 {udpEcho} 53; echo "exit $?"'],
+      },
+      known: 'port-53',
+    },
+    {
+      name: 'a UDP echo server in c3 on port 9053',
+      exec: {
+        container: 'c3',
+        command: ['busybox', 'sh', '-c', '{udpEcho} 9053 </dev/null >/dev/null 2>&1 &'],
       },
     },
     { name: 'port c3', docker: ['port', 'c3'] },
