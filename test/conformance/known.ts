@@ -89,7 +89,10 @@ export const KNOWN: KnownDifference[] = [
     summary:
       "a container's own server cannot bind port 53 on all addresses: the embedded resolver holds 127.0.0.11:53 in the container; Docker's listens on a random port and redirects 127.0.0.11:53 to it with iptables",
     normalize: (text) =>
-      text.includes('udp-echo: Address in use') || /^exit 143$/m.test(text) ? '<PORT 53>' : text,
+      text.includes('udp-echo: Address already in use') ||
+      /^exit 143\nstderr:\nTerminated$/.test(text.split('stdout:\n')[1] ?? '')
+        ? '<PORT 53>'
+        : text,
   },
 ];
 
