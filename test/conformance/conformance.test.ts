@@ -2,7 +2,9 @@
  * Docker conformance of the lab's docker.sock: every scenario of
  * scenarios.ts runs through Docker's own CLI (or as a raw Engine API
  * request) against a real dockerd (Debian's docker.io, in a network
- * namespace of its own, test/ovs-docker/dockerd.ts) and against a lab, and
+ * namespace of its own, test/ovs-docker/dockerd.ts, with iptables on there and
+ * `--dns` at the lab's fake upstream in an outside namespace, outside.ts) and
+ * against a lab, and
  * the outputs (exit code, stdout, stderr; or status and body) are compared
  * after ids and times are normalised. A scenario is "same", or shows one
  * documented difference (known.ts, docs/docker-compat.md) and nothing else.
