@@ -8,7 +8,7 @@ PNPM_VERSION := 10.34.8
 # (debootstrap and skopeo: the helper-VM test image and its OCI export).
 APT_PACKAGES := openvswitch-switch ovn-central ovn-host iproute2 busybox-static iperf3 \
 	tcpdump bind9-dnsutils clang libclang-rt-14-dev qemu-system-x86 python3 make g++ fonts-dejavu-core iputils-ping ethtool \
-	openvswitch-common uuid-runtime docker.io debootstrap skopeo vde2
+	openvswitch-common uuid-runtime docker.io debootstrap skopeo vde2 iptables
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # node-gyp builds against the headers of the running Node (no header download).
 export npm_config_nodedir ?= $(abspath $(dir $(shell command -v node))..)
@@ -84,8 +84,8 @@ demo: setup ## the lab tour: two networks, three containers, DNS, isolation, cou
 	@$(SUDO) node packages/cli/dist/main.js lab demo $(if $(filter 1,$(KEEP)),--keep) $(if $(HOSTS),--hosts $(HOSTS))
 
 .PHONY: conformance
-conformance: build ## Docker conformance alone: Docker's CLI against a private dockerd and a lab (also in make test); refreshes test/docker-api/results.md
-	DOCKER_API_RESULTS_MD=$(CURDIR)/test/docker-api/results.md pnpm exec vitest run test/docker-api
+conformance: build ## Docker conformance alone: Docker's CLI against a private dockerd and a lab (also in make test); refreshes test/conformance/results.md
+	DOCKER_API_RESULTS_MD=$(CURDIR)/test/conformance/results.md pnpm exec vitest run test/conformance
 
 bench: setup ## run every benchmark; writes bench/results/latest.{json,md,png} (QUICK=1: about two minutes, most of it bringing labs up and down)
 	node vminit/build.mjs

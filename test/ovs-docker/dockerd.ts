@@ -3,12 +3,13 @@
  * `make setup`) with its own data root, exec root, pidfile, socket and
  * containerd namespace, started inside a network namespace with
  * `nsenter --net=…` (`ip netns exec` fails for dockerd with "Devices cgroup
- * isn't mounted"); no bridge, no iptables, the vfs storage driver. Its only
+ * isn't mounted"); by default no bridge, no iptables, the vfs storage driver. Its only
  * image is a busybox root file system made from busybox-static and `docker
  * import`ed (nothing is pulled).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
+  chmodSync,
   copyFileSync,
   createWriteStream,
   mkdirSync,
@@ -16,7 +17,7 @@ import {
   rmSync,
   symlinkSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   processAlive,
   processCommandLine,
@@ -31,8 +32,15 @@ export const BUSYBOX_IMAGE = 'arca-net-ovs-docker-busybox:test';
 export interface PrivateDockerdOptions {
   /** `vfs` (works on any file system, the default) or, where the data root allows it, `overlay2` (fast). */
   readonly storageDriver?: string;
-  /** dockerd's network flags; default `--bridge=none` (test/docker-api gives it a bridge of its own). */
+  /** dockerd's network flags; default `--bridge=none` (test/conformance gives it a bridge of its own). */
   readonly networkArgs?: readonly string[];
+  /**
+   * Let dockerd manage iptables (NAT, isolation between networks, published
+   * ports). Its rules stay in its own network namespace. Default off.
+   */
+  readonly iptables?: boolean;
+  /** `--dns` servers for containers (and the embedded resolver's upstream). */
+  readonly dns?: readonly string[];
 }
 
 export class PrivateDockerd {
@@ -68,7 +76,8 @@ export class PrivateDockerd {
         `--pidfile=${join(this.dir, 'docker.pid')}`,
         `--host=${this.host}`,
         ...(this.options.networkArgs ?? ['--bridge=none']),
-        '--iptables=false',
+        ...(this.options.iptables ? [] : ['--iptables=false']),
+        ...(this.options.dns ?? []).map((server) => `--dns=${server}`),
         '--ip6tables=false',
         `--storage-driver=${this.options.storageDriver ?? 'vfs'}`,
         `--containerd-namespace=${this.tag}`,
@@ -105,11 +114,22 @@ export class PrivateDockerd {
     return runCommand(['docker', `--host=${this.host}`, ...args], { timeoutMs: 60_000 });
   }
 
-  /** Imports a busybox root file system (from /bin/busybox) as {@link BUSYBOX_IMAGE}. */
-  async importBusybox(busybox = '/bin/busybox'): Promise<void> {
+  /**
+   * Imports a busybox root file system (from /bin/busybox) as {@link BUSYBOX_IMAGE};
+   * `extra` adds static programs (absolute path in the image → file on the host).
+   */
+  async importBusybox(
+    busybox = '/bin/busybox',
+    extra: Readonly<Record<string, string>> = {},
+  ): Promise<void> {
     const root = join(this.dir, 'rootfs');
     mkdirSync(join(root, 'bin'), { recursive: true });
     copyFileSync(busybox, join(root, 'bin', 'busybox'));
+    for (const [inImage, file] of Object.entries(extra)) {
+      mkdirSync(join(root, dirname(inImage)), { recursive: true });
+      copyFileSync(file, join(root, inImage));
+      chmodSync(join(root, inImage), 0o755);
+    }
     for (const applet of ['sh', 'sleep', 'ip', 'ping', 'cat']) {
       symlinkSync('busybox', join(root, 'bin', applet));
     }

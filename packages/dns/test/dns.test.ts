@@ -139,7 +139,7 @@ describe('embedded DNS server', () => {
       '203.0.113.10',
     ]);
     const reply = await udpQuery(port, 'db');
-    // As Docker's embedded server: no AA bit (nslookup prints "Non-authoritative answer", test/docker-api).
+    // As Docker's embedded server: no AA bit (nslookup prints "Non-authoritative answer", test/conformance).
     expect(reply.flag_aa).toBe(false);
     expect(rcodeOf(reply)).toBe('NOERROR');
   });

@@ -6,6 +6,8 @@
  * c2 on the default bridge.
  */
 
+import { BUSYBOX_IMAGE } from '../ovs-docker/dockerd.js';
+
 /** One request to the Engine API, the same on both sides. */
 export interface HttpRequest {
   method: 'GET' | 'HEAD' | 'POST' | 'DELETE';
@@ -31,9 +33,39 @@ export interface Scenario {
    * published host port.
    */
   host?: string[];
+  /**
+   * What the API does not serve (containers come and go): Docker's CLI on
+   * Docker, `arca-net` on the lab; only the exit code is compared.
+   */
+  lifecycle?: { docker: string[]; lab: string[] };
+  /**
+   * What Docker's output must contain: the scenario shows what it is named
+   * for (an isolation that Docker itself does not enforce compares nothing).
+   */
+  expect?: string;
   /** The id of the documented difference (known.ts) this scenario shows, if any. */
   known?: string;
 }
+
+/** `nslookup NAME` at the embedded resolver, inside `container`. */
+const lookup = (name: string, container: string, type = 'a'): Scenario => ({
+  name: `DNS: ${name} from ${container}`,
+  exec: { container, command: ['busybox', 'nslookup', `-type=${type}`, name, '127.0.0.11'] },
+});
+/** A one-line verdict of `ping -c 1` (times and TTLs differ by design, the verdict must not). */
+const reach = (address: string): string[] => [
+  'busybox',
+  'sh',
+  '-c',
+  `busybox ping -c 1 -W 2 ${address} >/dev/null 2>&1 && echo ${address} reachable || echo ${address} unreachable`,
+];
+/** A TCP connection to the outside echo server (198.51.100.1:8080, test/conformance/outside.ts). */
+const egress = (fields: string): string[] => [
+  'busybox',
+  'sh',
+  '-c',
+  `r=$(busybox nc -w 3 198.51.100.1 8080 </dev/null 2>&1); echo "exit $?"; echo "$r" | busybox cut -d ' ' -f ${fields}`,
+];
 
 const inspectFormat = (fields: string) => ['--format', fields];
 const names = ['--format', '{{.Name}}'];
@@ -594,5 +626,139 @@ export function scenarios(): Scenario[] {
     { name: 'rm: ambiguous id prefix', docker: ['network', 'rm', '{ambiguous}'] },
     { name: 'connect: ambiguous id prefix', docker: ['network', 'connect', '{ambiguous}', 'c2'] },
     { name: 'still serving', docker: ['network', 'rm', 'b2'] },
+
+    // --- names through the upstream, scoping, removal; isolation, egress, UDP ---
+    // dockerd's --dns and the lab's upstream are the same fake resolver
+    // (packages/lab/src/upstream) at 203.0.113.53; s1/s2 are two user
+    // networks, s3 an internal one; c3 lives on s2 only, c4 on s3 only.
+    { name: 'network s1', docker: ['network', 'create', '--subnet', '10.240.1.0/24', 's1'] },
+    { name: 'network s2', docker: ['network', 'create', '--subnet', '10.240.2.0/24', 's2'] },
+    {
+      name: 'network s3 (internal)',
+      docker: ['network', 'create', '--internal', '--subnet', '10.240.3.0/24', 's3'],
+    },
+    { name: 'c1 joins s1', docker: ['network', 'connect', '--ip', '10.240.1.10', 's1', 'c1'] },
+    {
+      name: 'c2 joins s1 with an alias',
+      docker: ['network', 'connect', '--ip', '10.240.1.20', '--alias', 'peer', 's1', 'c2'],
+    },
+    {
+      name: 'c3 on s2 only, with an alias and a published UDP port',
+      lifecycle: {
+        docker: [
+          ...['run', '-d', '--name', 'c3', '--network', 's2', '--ip', '10.240.2.30'],
+          ...['--network-alias', 'only2', '-p', '0.0.0.0:{udpPort}:9053/udp'],
+          ...[BUSYBOX_IMAGE, 'sleep', '1000000'],
+        ],
+        lab: [
+          ...['lab', 'run', '--network', 's2', '--ip', '10.240.2.30', '--alias', 'only2'],
+          ...['-p', '0.0.0.0:{udpPort}:9053/udp', 'c3'],
+        ],
+      },
+    },
+    {
+      name: 'c4 on the internal network s3 only',
+      lifecycle: {
+        docker: [
+          ...['run', '-d', '--name', 'c4', '--network', 's3', '--ip', '10.240.3.40'],
+          ...[BUSYBOX_IMAGE, 'sleep', '1000000'],
+        ],
+        lab: ['lab', 'run', '--network', 's3', '--ip', '10.240.3.40', 'c4'],
+      },
+    },
+    lookup('www.example.com', 'c1'),
+    lookup('external.example', 'c3'),
+    lookup('nosuch.example', 'c1'),
+    lookup('nosuchhost', 'c1'),
+    { ...lookup('www.example.com', 'c4'), known: 'internal-upstream' },
+    lookup('peer', 'c1'),
+    lookup('c2.s1', 'c1'),
+    // scoping: c3 and its alias are on s2 only
+    lookup('c3', 'c1'),
+    lookup('only2', 'c1'),
+    lookup('c3.s2', 'c1'),
+    lookup('c1', 'c3'),
+    lookup('c2.s1', 'c3'),
+    // isolation: c1 (default route via the default bridge) and c3 (via s2) share no network
+    {
+      name: 'same network: c1 reaches c2',
+      exec: { container: 'c1', command: reach('10.240.1.20') },
+      expect: '10.240.1.20 reachable',
+    },
+    {
+      name: 'isolation: c1 cannot reach c3 on s2',
+      exec: { container: 'c1', command: reach('10.240.2.30') },
+      expect: 'unreachable',
+    },
+    {
+      name: 'isolation: c3 cannot reach c1 on s1',
+      exec: { container: 'c3', command: reach('10.240.1.10') },
+      expect: 'unreachable',
+    },
+    {
+      name: 'isolation: c3 cannot reach c4 on s3',
+      exec: { container: 'c3', command: reach('10.240.3.40') },
+      expect: 'unreachable',
+    },
+    // egress to the outside namespace's echo server, and its refusal on an internal network
+    {
+      name: 'egress: c3 reaches a server outside',
+      exec: { container: 'c3', command: egress('1') },
+      expect: 'hello-from-outside',
+    },
+    {
+      name: 'egress: the source address the outside sees',
+      exec: { container: 'c3', command: egress('1-2') },
+      known: 'snat-address',
+    },
+    {
+      name: 'egress: c4 on an internal network is refused',
+      exec: { container: 'c4', command: egress('1-') },
+      expect: 'exit 1',
+      known: 'internal-default-route',
+    },
+    {
+      name: 'routes of c4 (internal only)',
+      exec: { container: 'c4', command: ['busybox', 'ip', 'route'] },
+      known: 'internal-default-route',
+    },
+    // a published UDP port: udp-echo.c in c3, a datagram from the host's loopback
+    {
+      name: 'a UDP server in c3 on port 53 (all addresses)',
+      exec: {
+        container: 'c3',
+        command: ['busybox', 'sh', '-c', 'busybox timeout 1 {udpEcho} 53; echo "exit $?"'],
+      },
+      known: 'port-53',
+    },
+    {
+      name: 'a UDP echo server in c3 on port 9053',
+      exec: {
+        container: 'c3',
+        command: ['busybox', 'sh', '-c', '{udpEcho} 9053 </dev/null >/dev/null 2>&1 &'],
+      },
+    },
+    { name: 'port c3', docker: ['port', 'c3'] },
+    {
+      name: 'the published UDP port from the host loopback',
+      host: [
+        'node',
+        '-e',
+        // Until the server in c3 answers (a bounded poll: 50 datagrams, 100 ms apart).
+        "const d = require('node:dgram').createSocket('udp4'); let n = 0; d.on('message', (m) => { console.log(String(m)); process.exit(0); }); const send = () => { if (n++ === 50) { console.log('no answer'); process.exit(1); } d.send('hello', {udpPort}, '127.0.0.1'); setTimeout(send, 100); }; send();",
+      ],
+      expect: 'udp-echo: hello',
+    },
+    // names after disconnect and after removal
+    { name: 'c2 leaves s1', docker: ['network', 'disconnect', 's1', 'c2'] },
+    { ...lookup('peer', 'c1'), name: 'DNS: peer from c1 after c2 left s1' },
+    { ...lookup('c2.s1', 'c1'), name: 'DNS: c2.s1 from c1 after c2 left s1' },
+    { name: 'c1 joins s2', docker: ['network', 'connect', 's2', 'c1'] },
+    { ...lookup('c3', 'c1'), name: 'DNS: c3 from c1 on a shared network' },
+    { ...lookup('only2', 'c1'), name: 'DNS: only2 from c1 on a shared network' },
+    { name: 'c3 removed', lifecycle: { docker: ['rm', '-f', 'c3'], lab: ['lab', 'rm', 'c3'] } },
+    { ...lookup('c3', 'c1'), name: 'DNS: c3 from c1 after its removal', expect: "can't find" },
+    { ...lookup('only2', 'c1'), name: 'DNS: only2 from c1 after its removal' },
+    { ...lookup('c3.s2', 'c1'), name: 'DNS: c3.s2 from c1 after its removal' },
   ];
 }

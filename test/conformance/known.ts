@@ -1,6 +1,6 @@
 /**
  * The documented differences between a real Docker engine and the lab's
- * docker.sock (docs/docker-api.md lists the same ids, with the reasons). A
+ * docker.sock (docs/docker-compat.md lists the same ids, with the reasons). A
  * scenario that names one must differ from Docker (else the entry is stale
  * and the suite says so) and must be equal once the entry's `normalize` is
  * applied to both outputs: the difference is exactly the documented one.
@@ -54,6 +54,45 @@ export const KNOWN: KnownDifference[] = [
     summary:
       'network names are 1-63 characters of `[A-Za-z0-9_.-]` starting alphanumeric (they become DNS and OVN names); Docker 20.10 accepts any name, spaces and 300 characters included',
     normalize: acceptedVersusRefused(/invalid network name ".*": use 1-63 characters/),
+  },
+  {
+    id: 'snat-address',
+    summary:
+      "egress leaves with the network's own OVN SNAT address (one per network, on the outside network); Docker masquerades every network behind the host's address on its default route",
+    normalize: (text) =>
+      text.replace(/^hello-from-outside 198\.51\.100\.\d+$/m, 'hello-from-outside <SOURCE>'),
+  },
+  {
+    id: 'internal-default-route',
+    summary:
+      'a container whose only network is internal has no default route, so a connection out fails at once ("Network is unreachable"); Docker 20.10 gives it a default route via the network\'s gateway and drops the packets with iptables (the connection times out)',
+    normalize: (text) =>
+      text
+        .replace(/^default via \S+ dev eth0 *\n/m, '')
+        .replace(
+          /^nc: (timed out|can't connect to remote host \(\S+\): Network is unreachable)$/m,
+          '<REFUSED>',
+        ),
+  },
+  {
+    id: 'internal-upstream',
+    summary:
+      'on an internal network, a name the embedded resolver does not know gets SERVFAIL at once; Docker 20.10 forwards it to its upstream from the container, which has no way out, and the client times out',
+    normalize: (text) =>
+      text.includes(';; connection timed out; no servers could be reached') ||
+      /\*\* server can't find \S+: SERVFAIL/.test(text)
+        ? '<NO ANSWER>'
+        : text,
+  },
+  {
+    id: 'port-53',
+    summary:
+      "a container's own server cannot bind port 53 on all addresses: the embedded resolver holds 127.0.0.11:53 in the container; Docker's listens on a random port and redirects 127.0.0.11:53 to it with iptables",
+    normalize: (text) =>
+      text.includes('udp-echo: Address already in use') ||
+      /^exit 143\nstderr:\nTerminated$/.test(text.split('stdout:\n')[1] ?? '')
+        ? '<PORT 53>'
+        : text,
   },
 ];
 
