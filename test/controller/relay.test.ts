@@ -1,6 +1,7 @@
 /**
  * The whole helper, as the VM runs it: helpervm/startup.sh starts OVS/OVN and
- * execs the controller (unixdir listen address) in a namespace of its own.
+ * runs the controller under its supervisor (unixdir listen address) in a
+ * namespace of its own.
  * Containers are namespaces with a TAP relayed to the helper relay port, as
  * the host and the forwarder do it.
  */
@@ -26,7 +27,7 @@ let conn: ReturnType<typeof connectController>;
 const namespaces: NetworkNamespace[] = [];
 const sides = new Set<ChildProcess>();
 
-/** Starts `startup.sh run` (OVS/OVN already up, so it only execs the controller) and waits until it answers. */
+/** Starts `startup.sh run` (OVS/OVN already up, so it only supervises the controller) and waits until it answers. */
 async function startHelperController(): Promise<void> {
   const [ip, ...args] = inNamespace(helper.ns.name, [startupScript, 'run']);
   controllerProc = spawn(ip ?? 'ip', args, {
@@ -38,30 +39,62 @@ async function startHelperController(): Promise<void> {
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  let stderr = '';
   controllerProc.stderr?.on('data', (c: Buffer) => {
-    stderr += c.toString();
+    supervisorLog += c.toString();
   });
+  await controllerAnswers(() => true);
+}
+
+let supervisorLog = '';
+
+/** The pid in startup.sh's controller.pid (undefined while there is none). */
+function controllerPid(): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(helper.runDir, 'controller.pid'), 'utf8'));
+    return pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits (bounded) until `ready()` holds and a fresh client gets the controller's health. */
+async function controllerAnswers(ready: () => boolean): Promise<void> {
+  conn?.close();
   conn = connectController(join(grpcDir, '9999.sock'));
   for (let i = 0; i < 300; i++) {
-    if (controllerProc.exitCode !== null) throw new Error(`controller exited: ${stderr}`);
-    const ok = await conn.client.getHealth({}).then(
-      () => true,
-      () => false,
-    );
+    if (controllerProc?.exitCode !== null) {
+      throw new Error(`startup.sh run exited: ${supervisorLog}`);
+    }
+    const ok =
+      ready() &&
+      (await conn.client.getHealth({}).then(
+        () => true,
+        () => false,
+      ));
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`controller did not answer: ${stderr}`);
+  throw new Error(`controller did not answer: ${supervisorLog}`);
 }
 
-async function stopHelperController(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+/** Kills the controller (not startup.sh) and waits for the one its supervisor starts instead. */
+async function killController(signal: NodeJS.Signals): Promise<void> {
+  const old = controllerPid();
+  if (old === undefined) throw new Error('no controller.pid');
+  process.kill(old, signal);
+  await controllerAnswers(() => {
+    const now = controllerPid();
+    return now !== undefined && now !== old;
+  });
+}
+
+/** Stops `startup.sh run`: the supervisor stops its controller and exits. */
+async function stopHelperController(): Promise<void> {
   conn?.close();
   const proc = controllerProc;
   if (!proc || proc.exitCode !== null) return;
   const exited = new Promise((r) => proc.once('exit', r));
-  const pid = Number(readFileSync(join(helper.runDir, 'controller.pid'), 'utf8'));
-  process.kill(pid, signal);
+  proc.kill('SIGTERM');
   await exited;
 }
 
@@ -205,9 +238,11 @@ describe('helper relays', () => {
     }
   }
 
-  it('a restarted controller reopens the relays of existing attachments', async () => {
-    await stopHelperController();
-    await startHelperController();
+  const restarts = () => readFileSync(join(helper.runDir, 'controller.restarts'), 'utf8').trim();
+
+  it('a controller that exits is restarted by the supervisor and reopens the relays of existing attachments', async () => {
+    await killController('SIGTERM');
+    expect(restarts()).toBe('1');
     const { bridges } = await conn.client.listBridges({});
     expect(bridges[0]?.containers).toEqual(['c1', 'c2']);
     await redialBothSides();
@@ -216,8 +251,8 @@ describe('helper relays', () => {
 
   it('a controller killed with SIGKILL comes back with new TAPs that OVS switches', async () => {
     // The TAPs die with the process while their OVS port rows stay behind.
-    await stopHelperController('SIGKILL');
-    await startHelperController();
+    await killController('SIGKILL');
+    expect(restarts()).toBe('2');
     await redialBothSides();
     expect(await reaches(c1, ip2)).toBe(true);
   });
