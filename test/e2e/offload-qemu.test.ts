@@ -167,7 +167,9 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   if (control && networkId) {
-    await control.client.detachContainer({ containerId: guestId, networkId }).catch(() => undefined);
+    await control.client
+      .detachContainer({ containerId: guestId, networkId })
+      .catch(() => undefined);
   }
   await control?.close();
   await lab.down();
@@ -199,7 +201,11 @@ describe('a QEMU guest (plain framing) and an offload container on one network',
   });
 
   it('a TCP connection dialled by the container carries data both ways intact', () => {
-    expect(guestResult('tcp-accept')).toMatchObject({ ok: true, echoed: BYTES, from: CONTAINER_IP });
+    expect(guestResult('tcp-accept')).toMatchObject({
+      ok: true,
+      echoed: BYTES,
+      from: CONTAINER_IP,
+    });
     const line = dialOut.split('\n').find((l) => l.startsWith('{'));
     expect(JSON.parse(line ?? '{}')).toMatchObject({
       ok: true,

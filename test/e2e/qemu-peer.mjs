@@ -39,7 +39,12 @@ if (mode === 'serve') {
     socket.on('data', (c) => chunks.push(c));
     socket.on('end', () => {
       const back = Buffer.concat(chunks);
-      const result = { ok: true, sent: data.length, received: back.length, intact: sha(back) === sha(data) };
+      const result = {
+        ok: true,
+        sent: data.length,
+        received: back.length,
+        intact: sha(back) === sha(data),
+      };
       process.stdout.write(`${JSON.stringify(result)}\n`);
       clearTimeout(deadline);
     });

@@ -29,7 +29,12 @@ async function check(name, timeoutMs, fn) {
     ]);
     report({ check: name, ok: true, ms: Date.now() - started, ...details });
   } catch (err) {
-    report({ check: name, ok: false, ms: Date.now() - started, error: String(err?.message ?? err) });
+    report({
+      check: name,
+      ok: false,
+      ms: Date.now() - started,
+      error: String(err?.message ?? err),
+    });
   } finally {
     clearTimeout(timer);
   }
@@ -68,7 +73,11 @@ await check('ping', 60_000, async () => {
     out = String(err.stdout ?? '');
   }
   const m = /(\d+) packets transmitted, (\d+) (packets )?received/.exec(out);
-  return { transmitted: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0), output: out.slice(-300) };
+  return {
+    transmitted: Number(m?.[1] ?? 0),
+    received: Number(m?.[2] ?? 0),
+    output: out.slice(-300),
+  };
 });
 
 // The guest dials the container's echo server: guest → container and back.
@@ -90,6 +99,7 @@ await check('tcp-accept', 90_000, async () => {
   report({ check: 'listening', ok: true, port: config.listenPort });
   const socket = await new Promise((resolve) => server.once('connection', resolve));
   server.close();
+  const from = socket.remoteAddress;
   let echoed = 0;
   await new Promise((resolve, reject) => {
     socket.on('data', (c) => {
@@ -99,5 +109,5 @@ await check('tcp-accept', 90_000, async () => {
     socket.on('end', () => socket.end(resolve));
     socket.on('error', reject);
   });
-  return { echoed, from: socket.remoteAddress };
+  return { echoed, from };
 });
