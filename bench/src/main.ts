@@ -108,6 +108,14 @@ const suites: Suite[] = [
   { name: 'arca-net', run: () => labPathSuite('arca-net', 'native', setupLabPair) },
   { name: 'floor-ovs-tso', run: () => offloadPathSuite('floor-ovs-tso', setupFloorOvs) },
   { name: 'arca-net-offload', run: () => offloadPathSuite('arca-net-offload', setupLabPair) },
+  {
+    name: 'hops-offload',
+    run: async () =>
+      (await runHopsSuite(await sharedOffloadLab(), quick, log)).map((f) => ({
+        ...f,
+        config: 'arca-net-offload',
+      })),
+  },
   { name: 'peer-vde', run: () => pathSuite('peer-vde', setupPeerVde) },
   { name: 'hops', run: async () => runHopsSuite(await sharedNativeLab(), quick, log) },
   { name: 'dns', run: async () => runDnsSuite(await sharedNativeLab(), quick, log) },
