@@ -21,6 +21,7 @@ import { runHopsSuite } from './suites/hops.js';
 import { FULL_BUDGET, measurePath, type PathPair, QUICK_BUDGET } from './suites/path.js';
 import { runPortsSuite } from './suites/ports.js';
 import { runRelaySuite } from './suites/relay.js';
+import { runSpinSuite } from './suites/run-spin.js';
 import { runControllerSuite, runForwarderSuite, runHelperImageSuite } from './suites/scripts.js';
 
 const quick = process.env.QUICK === '1';
@@ -107,9 +108,18 @@ const suites: Suite[] = [
   { name: 'arca-net', run: () => labPathSuite('arca-net', 'native', setupLabPair) },
   { name: 'floor-ovs-tso', run: () => offloadPathSuite('floor-ovs-tso', setupFloorOvs) },
   { name: 'arca-net-offload', run: () => offloadPathSuite('arca-net-offload', setupLabPair) },
+  {
+    name: 'hops-offload',
+    run: async () =>
+      (await runHopsSuite(await sharedOffloadLab(), quick, log)).map((f) => ({
+        ...f,
+        config: 'arca-net-offload',
+      })),
+  },
   { name: 'peer-vde', run: () => pathSuite('peer-vde', setupPeerVde) },
   { name: 'hops', run: async () => runHopsSuite(await sharedNativeLab(), quick, log) },
   { name: 'dns', run: async () => runDnsSuite(await sharedNativeLab(), quick, log) },
+  { name: 'spin', run: async () => runSpinSuite(await sharedNativeLab(), quick, log) },
   { name: 'arca-net-ts', run: () => labPathSuite('arca-net-ts', 'ts', setupLabPair) },
   {
     name: 'arca-net-polling',

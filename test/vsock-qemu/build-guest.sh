@@ -15,8 +15,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${1:-${ARCA_QEMU_CACHE:-$repo/build/qemu}}
 meta_pkg=linux-image-cloud-amd64
-# The modules the guest loads, in dependency order after resolution below.
-want_modules=(vsock vmw_vsock_virtio_transport_common vsock_loopback)
+# The modules the guest loads, in dependency order after resolution below
+# (virtio_pci + virtio_net: the `-netdev stream` NIC of test/e2e/offload-qemu).
+want_modules=(vsock vmw_vsock_virtio_transport_common vsock_loopback virtio_pci virtio_net)
 
 log() { echo "build-guest: $*" >&2; }
 die() { echo "build-guest: $*" >&2; exit 2; }

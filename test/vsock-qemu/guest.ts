@@ -229,6 +229,8 @@ export interface RunGuestOptions {
   /** Kills QEMU after this long (default 150 s). */
   timeoutMs?: number;
   memoryMiB?: number;
+  /** Extra QEMU arguments (e.g. a `-netdev stream` NIC). */
+  qemuArgs?: string[];
 }
 
 /** Boots the guest with `files` appended to the base initramfs and collects its console output. */
@@ -246,6 +248,7 @@ export async function runGuest(options: RunGuestOptions): Promise<GuestRun> {
       ...['-nodefaults', '-display', 'none', '-no-reboot', '-monitor', 'none', '-serial', 'stdio'],
       ...['-kernel', options.image.kernel, '-initrd', initrd],
       ...['-append', 'console=ttyS0 quiet loglevel=3 panic=-1'],
+      ...(options.qemuArgs ?? []),
     ];
     return await new Promise<GuestRun>((resolvePromise, reject) => {
       const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });

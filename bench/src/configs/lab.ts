@@ -38,8 +38,12 @@ export interface PathLab {
 }
 
 /** Brings a lab up with `hostRelay` (cleaning whatever a previous run left) and creates `bench`. */
-export async function upPathLab(hostRelay: RelayEngine, offload = false): Promise<PathLab> {
-  const name = offload ? 'offload' : hostRelay;
+export async function upPathLab(
+  hostRelay: RelayEngine,
+  offload = false,
+  labName?: string,
+): Promise<PathLab> {
+  const name = labName ?? (offload ? 'offload' : hostRelay);
   const lab = new BenchLab({
     dir: `/run/arca-net/bench-lab-${name}`,
     prefix: `anb${name.slice(0, 3)}`,

@@ -5,6 +5,8 @@
 #include <sys/eventfd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 
 namespace arca {
 
@@ -61,6 +63,26 @@ int Loop::Watch(int fd, struct Watch* watch, uint32_t events) {
   return 0;
 }
 
+int Loop::Modify(int fd, struct Watch* watch, uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = watch;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) != 0) return errno;
+  return 0;
+}
+
+unsigned Loop::SpinMicros() {
+  static const unsigned micros = [] {
+    const char* text = std::getenv("ARCA_NET_RELAY_SPIN_US");
+    if (text == nullptr || *text == '\0') return 0u;
+    char* end = nullptr;
+    unsigned long value = std::strtoul(text, &end, 10);
+    if (end == nullptr || *end != '\0') return 0u;
+    return static_cast<unsigned>(std::min<unsigned long>(value, 1000));
+  }();
+  return micros;
+}
+
 void Loop::Unwatch(int fd) { (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); }
 
 void Loop::Adopt(std::shared_ptr<LoopClient> client) {
@@ -101,9 +123,21 @@ void Loop::Drain() {
 void Loop::Run() {
   epoll_event events[kMaxEvents];
   std::vector<LoopClient*> resume;
+  const auto spin = std::chrono::microseconds(SpinMicros());
   while (!stopping_) {
     int timeout = more_.empty() ? -1 : 0;
-    int n = RetryEintr([&] { return ::epoll_wait(epoll_.get(), events, kMaxEvents, timeout); });
+    int n = 0;
+    if (timeout < 0 && spin.count() > 0) {
+      // Opt-in bounded spin: poll without blocking for a while, so a frame that arrives
+      // soon costs no wake-up of this thread (it is already running); then block.
+      const auto until = std::chrono::steady_clock::now() + spin;
+      do {
+        n = RetryEintr([&] { return ::epoll_wait(epoll_.get(), events, kMaxEvents, 0); });
+      } while (n == 0 && std::chrono::steady_clock::now() < until);
+    }
+    if (n == 0) {
+      n = RetryEintr([&] { return ::epoll_wait(epoll_.get(), events, kMaxEvents, timeout); });
+    }
     if (n < 0) break;  // EBADF/EINVAL: cannot happen with our own epoll fd
     for (int i = 0; i < n; ++i) {
       auto* watch = static_cast<struct Watch*>(events[i].data.ptr);

@@ -59,6 +59,8 @@ class Loop {
   // --- loop thread only --------------------------------------------------------
   /** Registers `fd` (edge-triggered `events`); returns 0 or an errno. */
   int Watch(int fd, struct Watch* watch, uint32_t events);
+  /** Changes the events of a watched fd (epoll re-checks readiness, so no edge is lost); 0 or an errno. */
+  int Modify(int fd, struct Watch* watch, uint32_t events);
   void Unwatch(int fd);
   /** The loop keeps `client` alive until Release. */
   void Adopt(std::shared_ptr<LoopClient> client);
@@ -69,6 +71,12 @@ class Loop {
 
   /** Number of clients (approximate when read from another thread). */
   size_t load() const { return load_.load(std::memory_order_relaxed); }
+
+  /**
+   * Microseconds a loop polls (epoll_wait with no timeout) before it blocks, from
+   * ARCA_NET_RELAY_SPIN_US (0, the default: block at once; capped at 1000). Read once.
+   */
+  static unsigned SpinMicros();
 
  private:
   void Run();

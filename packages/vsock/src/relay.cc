@@ -13,6 +13,7 @@ namespace arca {
 
 namespace {
 
+constexpr uint32_t kBaseEvents = EPOLLIN | EPOLLRDHUP | EPOLLET;
 constexpr int kPumpBudget = 64;          // read/write rounds per wakeup before yielding
 constexpr int kTapFramesPerFlush = 64;   // TAP writes per round
 constexpr size_t kMinStreamRead = 16 * 1024;
@@ -96,8 +97,7 @@ ssize_t Relay::WriteTapUnit(End& dst, uint8_t* unit, uint32_t len, Direction& di
 void Relay::Attach(Loop& loop) {
   loop_ = &loop;
   for (int i = 0; i < 2; ++i) {
-    int err = loop.Watch(ends_[i].fd.get(), &ends_[i].watch,
-                         EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+    int err = loop.Watch(ends_[i].fd.get(), &ends_[i].watch, kBaseEvents);
     if (err != 0) {
       Fail("error", i, "epoll_ctl", err);
       return;
@@ -133,12 +133,30 @@ void Relay::Fail(const char* reason, int side, const char* what, int err) {
   Close(std::move(info));
 }
 
+bool Relay::ArmOut(int side, bool on) {
+  End& end = ends_[side];
+  if (end.outArmed == on) return true;
+  int err = loop_->Modify(end.fd.get(), &end.watch, on ? kBaseEvents | EPOLLOUT : kBaseEvents);
+  if (err != 0) {
+    Fail("error", side, "epoll_ctl", err);
+    return false;
+  }
+  end.outArmed = on;
+  return true;
+}
+
 bool Relay::OnEvents(int tag, uint32_t events) {
   if (closed_) return false;
   if (tag >= 0) {
     End& end = ends_[tag];
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) end.readable = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) end.writable = true;
+    // Writable again with nothing waiting for it: the backpressure episode is over.
+    const Direction& toEnd = dirs_[1 - tag];
+    if ((events & EPOLLOUT) != 0 && end.outArmed && toEnd.head == toEnd.ready &&
+        !ArmOut(tag, false)) {
+      return false;
+    }
   }
   return Pump();
 }
@@ -315,6 +333,7 @@ bool Relay::Flush(int d) {
         progress = true;
       } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         dst.writable = false;  // backpressure: EPOLLOUT (edge) will resume us
+        if (!ArmOut(1 - d, true)) return false;
       } else if (n < 0 && IsPeerGone(errno)) {
         Fail("eof", 1 - d, "write", errno);
         return false;

@@ -80,6 +80,9 @@ class Relay : public LoopClient {
     EndKind kind;
     bool readable = true;  // edge-triggered: true until read() says EAGAIN
     bool writable = true;
+    // EPOLLOUT is asked for only after a write met EAGAIN: otherwise every frame the peer
+    // consumes (every skb freed, for a TAP) would wake the loop once more for nothing.
+    bool outArmed = false;
     struct Watch watch;
   };
   struct Direction {
@@ -102,6 +105,8 @@ class Relay : public LoopClient {
   /** Writes one offload unit to TAP end `dst`, completing its offloads when it must; -1 + errno. */
   ssize_t WriteTapUnit(End& dst, uint8_t* unit, uint32_t len, Direction& dir);
   void Fail(const char* reason, int side, const char* what, int err);
+  /** Asks for (or stops asking for) EPOLLOUT on end `side`; false when the relay closed. */
+  bool ArmOut(int side, bool on);
 
   uint64_t id_;
   End ends_[2];
