@@ -24,7 +24,10 @@
 #                           no uplink, networks reach nothing outside themselves]
 #   ARCA_EXTERNAL_CIDR      with an uplink: the outside network, e.g. 198.51.100.0/24
 #   ARCA_EXTERNAL_GATEWAY   with an uplink: its next hop, e.g. 198.51.100.1
-#                           (both reach the controller through the environment)
+#   ARCA_EXTERNAL_RANGE     optional: the part of ARCA_EXTERNAL_CIDR this helper hands out
+#                           (a cluster whose helpers share one external network gives each
+#                           its own; arca-fwd0 takes its last host address) [all of it]
+#                           (all three reach the controller through the environment)
 #   ARCA_CONTROLLER_CMD     controller command (gets --listen and the ARCA_* DB variables)
 #                           [node <repo>/packages/controller/dist/main.js, else arca-net-controller]
 #   OVS_SCHEMA, OVN_NB_SCHEMA, OVN_SB_SCHEMA  schema files [/usr/share/openvswitch, /usr/share/ovn]
@@ -165,13 +168,16 @@ int_to_ip() { echo "$(( ($1 >> 24) & 255 )).$(( ($1 >> 16) & 255 )).$(( ($1 >> 8
 # forwarder (vsock 9998) connects from it to the networks' external
 # addresses, the way the outside world reaches published ports.
 setup_forward_port() {
-  net=$(ip_to_int "${ARCA_EXTERNAL_CIDR%/*}")
   bits=${ARCA_EXTERNAL_CIDR#*/}
-  if [ "$bits" -ge 30 ]; then
+  # With ARCA_EXTERNAL_RANGE: the last host address of the range (cluster helpers share the network).
+  pool=${ARCA_EXTERNAL_RANGE:-$ARCA_EXTERNAL_CIDR}
+  net=$(ip_to_int "${pool%/*}")
+  pool_bits=${pool#*/}
+  if [ "$pool_bits" -ge 30 ]; then
     vsctl --if-exists del-port br-ex arca-fwd0
     return 0
   fi
-  size=$(( 1 << (32 - bits) ))
+  size=$(( 1 << (32 - pool_bits) ))
   last=$(( (net & ~(size - 1) & 0xffffffff) + size - 2 ))
   [ "$last" -ne "$(ip_to_int "$ARCA_EXTERNAL_GATEWAY")" ] || last=$((last - 1))
   addr=$(int_to_ip "$last")

@@ -5,7 +5,8 @@
  * OVS/OVN locations come from the environment that helpervm/startup.sh exports:
  * ARCA_OVN_NB_DB, ARCA_OVN_SB_DB, ARCA_OVS_DB (`unix:/path`), ARCA_OVS_RUNDIR.
  * The uplink, when the helper has one: `--external-cidr` / `--external-gateway`,
- * else ARCA_EXTERNAL_CIDR / ARCA_EXTERNAL_GATEWAY (both or neither).
+ * else ARCA_EXTERNAL_CIDR / ARCA_EXTERNAL_GATEWAY (both or neither); optionally
+ * `--external-range` / ARCA_EXTERNAL_RANGE, the part of it this helper hands out.
  */
 import { parseArgs } from 'node:util';
 import { createLogger } from '@arca-net/log';
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
       listen: { type: 'string', default: process.env.ARCA_CONTROLLER_LISTEN ?? 'vsock:9999' },
       'external-cidr': { type: 'string', default: process.env.ARCA_EXTERNAL_CIDR ?? '' },
       'external-gateway': { type: 'string', default: process.env.ARCA_EXTERNAL_GATEWAY ?? '' },
+      'external-range': { type: 'string', default: process.env.ARCA_EXTERNAL_RANGE ?? '' },
       'health-check': { type: 'boolean', default: false },
     },
   });
@@ -47,7 +49,15 @@ async function main(): Promise<void> {
       ovsSock: socketPath('ARCA_OVS_DB', `${runDir}/ovs.sock`),
       runDir,
     },
-    ...(cidr !== '' ? { uplink: { cidr, gateway } } : {}),
+    ...(cidr !== ''
+      ? {
+          uplink: {
+            cidr,
+            gateway,
+            ...(values['external-range'] ? { range: values['external-range'] } : {}),
+          },
+        }
+      : {}),
     logger,
   });
   const stop = (signal: string) => {

@@ -3,6 +3,7 @@ import { network } from '@arca-net/proto';
 import { describe, expect, it } from 'vitest';
 import { ControllerError } from '../src/domain/errors.js';
 import {
+  externalPool,
   forwardAddress,
   parseCidr,
   parseExternalNetwork,
@@ -121,5 +122,26 @@ describe('uplink configuration', () => {
     expect(at('198.51.100.0/24', '198.51.100.254')).toBe('198.51.100.253');
     expect(at('10.0.0.0/8', '10.0.0.1')).toBe('10.255.255.254');
     expect(at('198.51.100.0/30', '198.51.100.1')).toBeUndefined();
+  });
+
+  it("takes addresses and arca-fwd0 from the helper's range (cluster helpers on one external network)", () => {
+    const ext = parseExternalNetwork('198.51.100.0/24', '198.51.100.1', '198.51.100.128/29');
+    expect(externalPool(ext)).toEqual({
+      first: parseIpv4('198.51.100.129'),
+      last: parseIpv4('198.51.100.134'),
+    });
+    expect(formatIpv4(forwardAddress(ext) ?? 0)).toBe('198.51.100.134');
+    const first = parseExternalNetwork('198.51.100.0/24', '198.51.100.1', '198.51.100.0/25');
+    expect(formatIpv4(forwardAddress(first) ?? 0)).toBe('198.51.100.126');
+    for (const range of [
+      '203.0.113.0/29',
+      '198.51.100.0/23',
+      '198.51.100.128/30',
+      '198.51.100.1/29',
+    ]) {
+      expect(() => parseExternalNetwork('198.51.100.0/24', '198.51.100.1', range)).toThrow(
+        ControllerError,
+      );
+    }
   });
 });

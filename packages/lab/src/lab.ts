@@ -18,6 +18,7 @@ import {
 import { LabClient } from './api/client.js';
 import type { ComponentHealth } from './api/routes.js';
 import { checkHostCount, clusterEnv, createUnderlay, hostPaths } from './cluster.js';
+import { clusterUplinkEnv, createClusterUplinks } from './cluster-uplinks.js';
 import { inNamespace, runCommand } from './command.js';
 import {
   createNamespace,
@@ -90,6 +91,7 @@ function helperEnv(
   return {
     ...process.env,
     ...(host === 1 ? uplinkEnv() : {}),
+    ...clusterUplinkEnv(host, hosts),
     ...clusterEnv(host, hosts),
     // OVS with userspace TSO only in a lab that may open offload attachments.
     ARCA_OVS_USERSPACE_TSO: offload === 'off' ? 'false' : 'true',
@@ -225,6 +227,7 @@ export async function labUp(paths: LabPaths, options: LabUpOptions = {}): Promis
         await createUpstream(paths, timeoutMs);
         for (let k = 2; k <= hosts; k++) await createNamespace(hostPaths(paths, k).helperNamespace);
         if (hosts > 1) await createUnderlay(paths, hosts);
+        await createClusterUplinks(paths, hosts);
         // The central (host 1) first: the chassis wait for its databases.
         for (let k = 1; k <= hosts; k++) {
           await startHelper(

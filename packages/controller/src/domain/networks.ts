@@ -42,7 +42,7 @@ import {
   taken,
 } from './errors.js';
 import type { AttachSpec, ExternalNetwork, NetworkSpec } from './validate.js';
-import { forwardAddress, parseCidr } from './validate.js';
+import { externalPool, forwardAddress, parseCidr } from './validate.js';
 
 /** A network with its derived numbers and its attachments. */
 export interface NetworkView {
@@ -278,7 +278,7 @@ export class Networks {
     }
   }
 
-  /** The lowest host address of the external network that is neither its gateway nor taken. */
+  /** The lowest host address of the helper's part of the external network that is neither its gateway nor taken. */
   private pickExternalIp(networkId: string): number {
     const external = this.external;
     if (!external) throw new ControllerError('INTERNAL', 'no uplink configured');
@@ -289,10 +289,10 @@ export class Networks {
       const ip = view.record.externalIp ? parseIpv4(view.record.externalIp) : undefined;
       if (ip !== undefined) used.add(ip);
     }
-    const hosts = hostRange(external.cidr);
-    for (let ip = hosts.first; ip <= hosts.last; ip++) if (!used.has(ip)) return ip;
+    const pool = externalPool(external);
+    for (let ip = pool.first; ip <= pool.last; ip++) if (!used.has(ip)) return ip;
     throw exhausted(
-      `network ${networkId}: no free address left in the external network ${formatCidr(external.cidr)} (each non-internal network takes one; use internal networks or a larger ARCA_EXTERNAL_CIDR)`,
+      `network ${networkId}: no free address left in the external network ${formatCidr(external.range ?? external.cidr)} (each non-internal network takes one; use internal networks or a larger ${external.range ? 'ARCA_EXTERNAL_RANGE' : 'ARCA_EXTERNAL_CIDR'})`,
     );
   }
 

@@ -199,24 +199,44 @@ export interface ExternalNetwork {
   cidr: Cidr;
   /** Next hop of every network's default route; a host address of `cidr`. */
   gateway: number;
+  /**
+   * The part of `cidr` this helper hands out (ARCA_EXTERNAL_RANGE; absent: all
+   * of it). Helpers of a cluster that share one external network each get
+   * their own range, so no two hand out one address (docs/cluster.md).
+   */
+  range?: Cidr;
+}
+
+/** The host addresses this helper may use on the external network: its range's, inside `cidr`. */
+export function externalPool(external: ExternalNetwork): { first: number; last: number } {
+  const whole = hostRange(external.cidr);
+  if (!external.range) return whole;
+  const part = hostRange(external.range);
+  return { first: Math.max(whole.first, part.first), last: Math.min(whole.last, part.last) };
 }
 
 /**
  * The helper's own address on the external network (`arca-fwd0`, set up by
  * helpervm/startup.sh): the last host address, or the one before when that
- * is the gateway. Never handed to a network. A /30 spares none: undefined.
+ * is the gateway (of the helper's range, when it has one). Never handed to a
+ * network. A /30 spares none: undefined.
  */
 export function forwardAddress(external: ExternalNetwork): number | undefined {
-  if (external.cidr.prefix >= 30) return undefined;
-  const last = hostRange(external.cidr).last;
+  if ((external.range ?? external.cidr).prefix >= 30) return undefined;
+  const last = externalPool(external).last;
   return last === external.gateway ? last - 1 : last;
 }
 
 /**
- * Parses the uplink configuration (ARCA_EXTERNAL_CIDR / ARCA_EXTERNAL_GATEWAY):
- * a canonical CIDR of at most /30 and a host address inside it.
+ * Parses the uplink configuration (ARCA_EXTERNAL_CIDR / ARCA_EXTERNAL_GATEWAY,
+ * optionally ARCA_EXTERNAL_RANGE): a canonical CIDR of at most /30, a host
+ * address inside it, and a range (canonical, at most /29) inside it.
  */
-export function parseExternalNetwork(cidr: string, gateway: string): ExternalNetwork {
+export function parseExternalNetwork(
+  cidr: string,
+  gateway: string,
+  range?: string,
+): ExternalNetwork {
   const parsed = parseCidr(cidr);
   if ('error' in parsed) throw invalid(`external network: ${parsed.error}`);
   if (parsed.cidr.prefix < 8 || parsed.cidr.prefix > 30)
@@ -225,5 +245,12 @@ export function parseExternalNetwork(cidr: string, gateway: string): ExternalNet
   const hosts = hostRange(parsed.cidr);
   if (gw === undefined || !cidrContains(parsed.cidr, gw) || gw < hosts.first || gw > hosts.last)
     throw invalid(`external gateway ${JSON.stringify(gateway)} is not a host address of ${cidr}`);
-  return { cidr: parsed.cidr, gateway: gw };
+  if (!range) return { cidr: parsed.cidr, gateway: gw };
+  const part = parseCidr(range);
+  if ('error' in part) throw invalid(`external range: ${part.error}`);
+  if (part.cidr.prefix < parsed.cidr.prefix || !cidrContains(parsed.cidr, part.cidr.base))
+    throw invalid(`external range ${range} is not inside the external network ${cidr}`);
+  if (part.cidr.prefix > 29)
+    throw invalid(`external range ${range}: prefix length must be at most /29`);
+  return { cidr: parsed.cidr, gateway: gw, range: part.cidr };
 }

@@ -48,7 +48,7 @@ export interface ControllerOptions {
    * and ARCA_EXTERNAL_GATEWAY; br-ex must carry OVN's network "external").
    * Absent: networks reach nothing outside themselves.
    */
-  uplink?: { cidr: string; gateway: string };
+  uplink?: { cidr: string; gateway: string; range?: string };
   /** Default: helper relays on `vsock` (tests may inject another data path). */
   dataPath?: DataPath;
   /** Default: the CLI driver on a real tool runner. */
@@ -104,7 +104,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     });
   const dataPath = options.dataPath ?? new VsockDataPath({ listen: listen.endpoint, logger });
   const uplink = options.uplink
-    ? parseExternalNetwork(options.uplink.cidr, options.uplink.gateway)
+    ? parseExternalNetwork(options.uplink.cidr, options.uplink.gateway, options.uplink.range)
     : undefined;
   // The per-network resolvers need the real tools and the helper's kernel: not with a test's runner or driver.
   const wantResolvers =
