@@ -379,6 +379,7 @@ export async function runCli(
     const context: CommandContext = {
       io,
       paths: hostPaths(labPaths, host),
+      lab: { root: labPaths, host },
       json: values.json === true,
       quiet: values.quiet === true,
     };

@@ -5,6 +5,8 @@ import { type Io, Progress } from '../output.js';
 export interface CommandContext {
   io: Io;
   paths: LabPaths;
+  /** The lab's own paths (host 1) and the host `--host` chose (a cluster, docs/cluster.md). */
+  lab?: { root: LabPaths; host: number };
   json: boolean;
   quiet: boolean;
 }

@@ -18,6 +18,7 @@ import {
 } from '@arca-net/lab';
 import { UsageError } from '../errors.js';
 import { CROSS, formatJson, formatTable, Progress, TICK } from '../output.js';
+import { explainClusterPortClash } from './cluster-ports.js';
 import { type CommandContext, labClient, labProgress } from './context.js';
 import { formatPortsColumn } from './ports.js';
 
@@ -104,14 +105,18 @@ export async function labRunCommand(
     context.io,
     `starting container ${name}${options.network ? ` on ${options.network}` : ''}`,
     () =>
-      labClient(context).runContainer({
-        name,
-        network: options.network,
-        ip: options.ip,
-        aliases: options.aliases,
-        publish: options.publish,
-        ...(options.offload ? { offload: options.offload as OffloadPreference } : {}),
-      }),
+      labClient(context)
+        .runContainer({
+          name,
+          network: options.network,
+          ip: options.ip,
+          aliases: options.aliases,
+          publish: options.publish,
+          ...(options.offload ? { offload: options.offload as OffloadPreference } : {}),
+        })
+        .catch(async (error: unknown) => {
+          throw await explainClusterPortClash(context, error);
+        }),
     context.quiet,
   );
   if (context.json) context.io.out(formatJson(container));
