@@ -3,8 +3,12 @@
  * helper namespace (an OVN chassis) and containers, joined by the underlay
  * 192.0.2.0/24; host 1's helper is the central. Overlay networks span both
  * hosts over Geneve; bridge networks stay on their host (docs/cluster.md).
+ * Every host has its own uplink into the lab's outside network: host 2's
+ * containers publish ports and reach the outside world through it.
  */
-import { readFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -20,11 +24,19 @@ import {
   stopProcess,
 } from '../../packages/lab/dist/index.js';
 import { LabHarness, pingReplies } from '../e2e/harness.js';
+import { freePort, startHttpd, wget } from './web.js';
 
 interface Container {
   name: string;
   namespace: string;
   attachments: Array<{ networkName: string; ip: string; device: string }>;
+}
+
+interface PublishedPort {
+  hostPort: number;
+  containerPort: number;
+  protocol: string;
+  externalAddress: string;
 }
 
 interface Inspect {
@@ -218,6 +230,68 @@ describe('what stays on one host', () => {
     await run(2, 'ov2', 'b2');
     expect(await pings(2, 'b2', ipOn(a2, 'ov2'))).toBeGreaterThan(0);
     expect(await pings(2, 'b2', ipOn(a1, 'ov'), 2)).toBe(0);
+  });
+});
+
+describe("host 2's own uplink: published ports and egress", () => {
+  const outside = new LabPaths({ dir: lab.dir, prefix: lab.prefix }).outsideNamespace;
+  const servers: ChildProcess[] = [];
+  let www = '';
+
+  beforeAll(async () => {
+    www = await mkdtemp(join(tmpdir(), 'arcanet-cluster-www-'));
+    await writeFile(join(www, 'index.html'), 'hello from host 2\n');
+  });
+
+  afterAll(async () => {
+    for (const server of servers) server.kill();
+    await rm(www, { recursive: true, force: true });
+  });
+
+  /** `lab run --host 2 -p PORT:80` with httpd in it; the container and its binding. */
+  async function web(network: string, name: string): Promise<[Container, PublishedPort]> {
+    const port = await freePort();
+    const c = await lab.json<Container & { ports: PublishedPort[] }>(
+      ...['lab', 'run', '--host', '2', '--network', network, '-p', `${port}:80`, name],
+    );
+    servers.push(await startHttpd(c.namespace, ipOn(c, network), www));
+    const [binding] = c.ports;
+    expect(binding).toMatchObject({ hostPort: port, containerPort: 80, protocol: 'tcp' });
+    return [c, binding as PublishedPort];
+  }
+
+  it('serves an overlay container of host 2 at its host port and, from outside, at the gateway chassis', async () => {
+    const [, binding] = await web('ov', 'web2');
+    // Host 2's listener forwards from host 2's own address on the external network.
+    expect(await wget(undefined, `127.0.0.1:${binding.hostPort}`)).toBe('hello from host 2\n');
+    // The network's load balancer is on its gateway chassis (host 1, which created it).
+    expect(await wget(outside, binding.externalAddress)).toBe('hello from host 2\n');
+  });
+
+  it('gives a bridge network of host 2 egress, upstream DNS and published ports through its own uplink', async () => {
+    await lab.ok('network', 'create', '--host', '2', '--subnet', '10.74.0.0/24', 'local2');
+    const [c, binding] = await web('local2', 'lweb2');
+    // Host 2's range of the external network (198.51.100.128/29), not host 1's.
+    expect(binding.externalAddress).toMatch(/^198\.51\.100\.(129|13[0-3]):\d+$/);
+    expect(await pings(2, c.name, '198.51.100.1')).toBeGreaterThan(0);
+    const lookup = await lab.cli(
+      ...['lab', 'exec', '--host', '2', c.name, '--', 'getent', 'hosts', 'www.example.com'],
+    );
+    expect(lookup.stdout).toMatch(/203\.0\.113\.80/);
+    expect(await wget(undefined, `127.0.0.1:${binding.hostPort}`)).toBe('hello from host 2\n');
+    expect(await wget(outside, binding.externalAddress)).toBe('hello from host 2\n');
+  });
+
+  it('refuses on host 1 a host port that host 2 publishes, naming host 2 and its container', async () => {
+    const port = await freePort();
+    await lab.ok('lab', 'run', '--host', '2', '--network', 'ov', '-p', `${port}:80`, 'hold2');
+    const clash = await lab.cli('lab', 'run', '--network', 'ov', '-p', `${port}:80`, 'clash1');
+    expect(clash.code).not.toBe(0);
+    expect(clash.stderr).toContain(
+      `Bind for 0.0.0.0:${port} failed: port is already allocated (host 2 of this lab publishes it for container hold2`,
+    );
+    const ps = await lab.json<Array<{ name: string }>>('lab', 'ps');
+    expect(ps.map((c) => c.name)).not.toContain('clash1');
   });
 });
 
