@@ -3,8 +3,9 @@
  * is the lab directory itself, as with one host; host K ≥ 2 lives in
  * `<lab>/hosts/K` with the namespace prefix `<prefix>-hK`, and has its own lab
  * host process, helper namespace and containers. The helpers are chassis of
- * one OVN deployment: host 1's is the central (NB/SB/northd, and the uplink to
- * the outside world), the others join it over an underlay, a Linux bridge in
+ * one OVN deployment: host 1's is the central (NB/SB/northd; every host has
+ * its own uplink to the outside world, cluster-uplinks.ts), the others join
+ * it over an underlay, a Linux bridge in
  * the namespace `<prefix>-underlay` with a veth `ul0` into each helper at
  * 192.0.2.K/24 (TEST-NET-1; the lab's outside world is 198.51.100.0/24 and its
  * upstream resolver 203.0.113.53). Geneve tunnels and OVSDB run over it.

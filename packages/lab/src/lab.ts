@@ -78,7 +78,7 @@ export async function readLabSettings(paths: LabPaths): Promise<LabSettings | un
 
 /**
  * Environment of helpervm/startup.sh for host `host` of `hosts` (cluster.ts);
- * host 1 has the uplink to the outside namespace.
+ * every host has an uplink to the outside namespace (cluster-uplinks.ts).
  */
 function helperEnv(
   paths: LabPaths,
