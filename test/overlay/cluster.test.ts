@@ -21,7 +21,9 @@ import {
   readPidfile,
   restartLabHost,
   runCommand,
+  startUdpEcho,
   stopProcess,
+  udpEcho,
 } from '../../packages/lab/dist/index.js';
 import { LabHarness, pingReplies } from '../e2e/harness.js';
 import { freePort, startHttpd, wget } from './web.js';
@@ -266,6 +268,17 @@ describe("host 2's own uplink: published ports and egress", () => {
     expect(await wget(undefined, `127.0.0.1:${binding.hostPort}`)).toBe('hello from host 2\n');
     // The network's load balancer is on its gateway chassis (host 1, which created it).
     expect(await wget(outside, binding.externalAddress)).toBe('hello from host 2\n');
+  });
+
+  it("forwards UDP through host 2's listener and from outside as well", async () => {
+    const port = await freePort();
+    const c = await lab.json<Container & { ports: PublishedPort[] }>(
+      ...['lab', 'run', '--host', '2', '--network', 'ov', '-p', `${port}:9053/udp`, 'echo2'],
+    );
+    servers.push(await startUdpEcho(c.namespace, 9053));
+    expect(await udpEcho(undefined, '127.0.0.1', port, 'hello-udp')).toBe('hello-udp');
+    const [ip = '', external = ''] = (c.ports[0]?.externalAddress ?? '').split(':');
+    expect(await udpEcho(outside, ip, Number(external), 'from-outside')).toBe('from-outside');
   });
 
   it('gives a bridge network of host 2 egress, upstream DNS and published ports through its own uplink', async () => {
