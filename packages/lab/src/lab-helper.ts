@@ -10,9 +10,9 @@ import { inNamespace } from './command.js';
 import { readLabSettings } from './lab-settings.js';
 import { uplinkEnv } from './outside.js';
 import type { LabPaths } from './paths.js';
-import { processAlive, spawnDetached, waitFor } from './processes.js';
+import { spawnDetached } from './processes.js';
 import { helperStartupScript } from './programs.js';
-import { socketAccepts } from './sockets.js';
+import { waitListening } from './sockets.js';
 
 /**
  * Environment of helpervm/startup.sh for host `host` of `hosts` (cluster.ts);
@@ -76,26 +76,17 @@ export async function startHelper(
     },
   );
   const started = Date.now();
-  let died = false;
-  const ready = await waitFor(
-    async () => {
-      if (!(await processAlive(pid))) {
-        died = true;
-        return true;
-      }
-      return socketAccepts(paths.controllerSocket);
-    },
-    {
-      timeoutMs,
-      intervalMs: 200,
-      onTry: () =>
-        update(
-          `helper namespace ${paths.helperNamespace}: starting OVS, OVN and the controller (${Math.round((Date.now() - started) / 1000)} s)`,
-        ),
-    },
-  );
-  if (died || !ready) {
-    const why = died ? 'exited' : `not ready after ${Math.round(timeoutMs / 1000)} s`;
+  const outcome = await waitListening(pid, paths.controllerSocket, {
+    timeoutMs,
+    intervalMs: 200,
+    onTry: () =>
+      update(
+        `helper namespace ${paths.helperNamespace}: starting OVS, OVN and the controller (${Math.round((Date.now() - started) / 1000)} s)`,
+      ),
+  });
+  if (outcome !== 'listening') {
+    const why =
+      outcome === 'exited' ? 'exited' : `not ready after ${Math.round(timeoutMs / 1000)} s`;
     throw new NetworkBackendError(
       'HELPER_UNAVAILABLE',
       `helper ${why}: ${await lastLogLine(paths.log('helper'))} (log: ${paths.log('helper')})`,
