@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runIperfClient, startIperfServer } from '../../packages/lab/dist/index.js';
 import { TapPath } from './tap-path.js';
 
 /**
@@ -17,10 +16,7 @@ afterAll(() => path.close());
 
 describe('TAP↔stream⇄stream↔stream⇄stream↔TAP between two namespaces', () => {
   it('carries ping', async () => {
-    const out = (
-      await path.nsA.run(['ping', '-c', '3', '-W', '5', path.ipB], { timeoutMs: 30_000 })
-    ).stdout;
-    expect(out).toMatch(/3 packets transmitted, 3 received/);
+    expect(await path.pingAtoB()).toMatch(/3 packets transmitted, 3 received/);
     for (const relay of path.relays) {
       const s = relay.stats();
       expect(s.aToB.frames).toBeGreaterThan(0);
@@ -30,9 +26,7 @@ describe('TAP↔stream⇄stream↔stream⇄stream↔TAP between two namespaces',
   });
 
   it('carries a short iperf3 run', async () => {
-    const port = 20000 + (process.pid % 20000);
-    path.children.push(await startIperfServer(path.nsB.name, port, { bind: path.ipB, once: true }));
-    const result = await runIperfClient(path.nsA.name, path.ipB, port, { seconds: 2 });
+    const result = await path.iperfAtoB(2);
     expect(result.bytes).toBeGreaterThan(1_000_000);
     expect(path.relays.every((r) => !r.closed)).toBe(true);
   });

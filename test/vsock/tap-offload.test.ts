@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runIperfClient, startIperfServer } from '../../packages/lab/dist/index.js';
 import { TapPath } from './tap-path.js';
 
 /**
@@ -24,10 +23,7 @@ describe('offload TAPs joined by offload relays between two namespaces', () => {
   });
 
   it('carries ping', async () => {
-    const out = (
-      await path.nsA.run(['ping', '-c', '3', '-W', '5', path.ipB], { timeoutMs: 30_000 })
-    ).stdout;
-    expect(out).toMatch(/3 packets transmitted, 3 received/);
+    expect(await path.pingAtoB()).toMatch(/3 packets transmitted, 3 received/);
     for (const relay of path.relays) {
       const s = relay.stats();
       expect(s.aToB.protocolErrors + s.bToA.protocolErrors).toBe(0);
@@ -35,10 +31,8 @@ describe('offload TAPs joined by offload relays between two namespaces', () => {
   });
 
   it('carries iperf3 TCP as segments larger than the MTU, with no protocol error', async () => {
-    const port = 20000 + (process.pid % 20000);
-    path.children.push(await startIperfServer(path.nsB.name, port, { bind: path.ipB, once: true }));
     const before = path.relays[1]!.stats().aToB;
-    const result = await runIperfClient(path.nsA.name, path.ipB, port, { seconds: 2 });
+    const result = await path.iperfAtoB(2);
     expect(result.bytes).toBeGreaterThan(1_000_000);
     const after = path.relays[1]!.stats().aToB;
     const frames = after.frames - before.frames;

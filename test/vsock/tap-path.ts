@@ -6,7 +6,13 @@
  * a real path between namespaces.
  */
 import type { ChildProcess } from 'node:child_process';
-import { NetworkNamespace, runCommand } from '../../packages/lab/dist/index.js';
+import {
+  type IperfResult,
+  NetworkNamespace,
+  runCommand,
+  runIperfClient,
+  startIperfServer,
+} from '../../packages/lab/dist/index.js';
 import { type FrameRelay, Relay, socketPair, TapDevice } from '../../packages/vsock/dist/index.js';
 
 export class TapPath {
@@ -43,6 +49,19 @@ export class TapPath {
     this.relays.push(
       Relay.open({ kind: 'stream', fd: s2b }, { kind: 'tap', fd: tapB.dupFd() }, framing),
     );
+  }
+
+  /** The output of `ping -c 3` from namespace A to B's address. */
+  async pingAtoB(): Promise<string> {
+    const args = ['ping', '-c', '3', '-W', '5', this.ipB];
+    return (await this.nsA.run(args, { timeoutMs: 30_000 })).stdout;
+  }
+
+  /** An iperf3 TCP run of `seconds` from A to a one-shot server on B (a port unique per process). */
+  async iperfAtoB(seconds: number): Promise<IperfResult> {
+    const port = 20000 + (process.pid % 20000);
+    this.children.push(await startIperfServer(this.nsB.name, port, { bind: this.ipB, once: true }));
+    return runIperfClient(this.nsA.name, this.ipB, port, { seconds });
   }
 
   async close(): Promise<void> {
