@@ -76,10 +76,14 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await backend.close();
-  await vm.stop();
-  await helper.stop();
-  rmSync(root, { recursive: true, force: true });
+  try {
+    await backend?.close();
+    await vm?.stop();
+    await helper.stop();
+  } finally {
+    // Also when a set-up step failed: no arca-host-publish-* directory is left in /tmp.
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 const published = () => calls.filter((c) => /^helper\.(Un)?[pP]ublishPort/.test(c));
