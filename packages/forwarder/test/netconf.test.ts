@@ -1,3 +1,5 @@
+import { access, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ForwarderError } from '../src/errors.js';
 import { maskToPrefix, obtainLease, parseLease } from '../src/netconf/dhcp.js';
@@ -113,5 +115,26 @@ describe('dhcp client', () => {
       },
     }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/no DHCP lease on eth1/);
+  });
+
+  it('gives udhcpc an executable script, and removes its temp directory after a lease or a failure', async () => {
+    const scripts: string[] = [];
+    const runWith =
+      (stdout: string) =>
+      async (_file: string, args: readonly string[]): Promise<string> => {
+        const script = args[args.indexOf('-s') + 1] ?? '';
+        scripts.push(script);
+        expect((await stat(script)).mode & 0o111).toBe(0o111);
+        return stdout;
+      };
+    await obtainLease('eth1', {
+      deadlineMs: 10_000,
+      run: runWith('ARCA_LEASE ip=203.0.113.7 subnet=255.255.255.0 router= dns= lease=60\n'),
+    });
+    await obtainLease('eth1', { deadlineMs: 300, run: runWith('') }).catch(() => undefined);
+    expect(scripts.length).toBeGreaterThanOrEqual(2);
+    for (const script of scripts) {
+      await expect(access(dirname(script))).rejects.toThrow(/ENOENT/);
+    }
   });
 });

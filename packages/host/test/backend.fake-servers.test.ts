@@ -14,6 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OvsNetworkBackend, type OvsNetworkBackendOptions } from '../src/backend.js';
 import { connectNetworkControl } from '../src/clients.js';
 import { isBackendError } from '../src/errors.js';
+import { ID, rejection, startFakeVm } from './fake-backend.js';
 import { FakeForwarder, FakeHelper } from './fake-vms.js';
 
 let root: string;
@@ -22,8 +23,6 @@ let helper: FakeHelper;
 let vms: Map<string, FakeForwarder>;
 let backend: OvsNetworkBackend | undefined;
 const extra: OvsNetworkBackend[] = [];
-
-const ID = (n: number) => `${String(n).repeat(12)}${'f'.repeat(52)}`.slice(0, 64);
 
 function options(helperWatchMs = 0): OvsNetworkBackendOptions {
   return {
@@ -46,25 +45,7 @@ async function open(helperWatchMs = 0): Promise<OvsNetworkBackend> {
 
 /** Starts a FAKE container VM and registers it as running. */
 async function startVm(b: OvsNetworkBackend, n: number, name: string): Promise<FakeForwarder> {
-  const vm = new FakeForwarder(name, join(root, `vm-${name}`), calls);
-  await vm.start();
-  vms.set(name, vm);
-  await b.registerContainer({
-    id: ID(n),
-    name,
-    endpoint: { kind: 'unixdir', dir: vm.dir },
-    running: true,
-  });
-  return vm;
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
+  return startFakeVm(b, { root, calls, n, name, started: (vm) => vms.set(name, vm) });
 }
 
 beforeEach(async () => {

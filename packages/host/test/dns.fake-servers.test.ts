@@ -10,15 +10,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OvsNetworkBackend, type OvsNetworkBackendOptions } from '../src/backend.js';
 import { DNS_UPSTREAMS_OPTION } from '../src/dns-upstreams.js';
 import { isBackendError } from '../src/errors.js';
-import { FakeForwarder, FakeHelper } from './fake-vms.js';
+import { rejection, startFakeVm } from './fake-backend.js';
+import { type FakeForwarder, FakeHelper } from './fake-vms.js';
 
 let root: string;
 let calls: string[];
 let helper: FakeHelper;
 const vms: FakeForwarder[] = [];
 const backends: OvsNetworkBackend[] = [];
-
-const ID = (n: number) => `${String(n).repeat(12)}${'f'.repeat(52)}`.slice(0, 64);
 
 function options(dnsUpstreams?: string[]): OvsNetworkBackendOptions {
   return {
@@ -37,25 +36,7 @@ async function open(dnsUpstreams?: string[]): Promise<OvsNetworkBackend> {
 }
 
 async function startVm(b: OvsNetworkBackend, n: number, name: string): Promise<FakeForwarder> {
-  const vm = new FakeForwarder(name, join(root, `vm-${name}`), calls);
-  await vm.start();
-  vms.push(vm);
-  await b.registerContainer({
-    id: ID(n),
-    name,
-    endpoint: { kind: 'unixdir', dir: vm.dir },
-    running: true,
-  });
-  return vm;
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
+  return startFakeVm(b, { root, calls, n, name, started: (vm) => vms.push(vm) });
 }
 
 beforeEach(async () => {

@@ -2,20 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { isBackendError } from '../src/errors.js';
 import { chooseFraming, networkOffloadVeto, parseOffloadPreference } from '../src/offload.js';
 import type { NetworkRecord } from '../src/state.js';
+import { NETWORK } from './rpc-calls.js';
 
 const both = { forwarder: true, helper: true };
-const net = (options: Record<string, string> = {}): NetworkRecord => ({
-  id: 'a'.repeat(64),
-  name: 'front',
-  subnet: '10.20.0.0/24',
-  gateway: '10.20.0.1',
-  ipRange: '',
-  internal: false,
-  mtu: 0,
-  labels: {},
-  options,
-  created: '2024-01-01T00:00:00.000Z',
-});
+const net = (options: Record<string, string> = {}): NetworkRecord => ({ ...NETWORK, options });
 
 describe('the host chooses the framing of one attachment', () => {
   it('auto: offload only when both sides support it and nothing vetoes it', () => {

@@ -31,6 +31,17 @@ function open(): Promise<OvsNetworkBackend> {
   });
 }
 
+/** Registers the VM as running container one and connects it to front. */
+async function registerOne(): Promise<void> {
+  await backend.registerContainer({
+    id: ID,
+    name: 'one',
+    endpoint: { kind: 'unixdir', dir: vm.dir },
+    running: true,
+  });
+  await backend.connect('one', 'front');
+}
+
 /** Whether 127.0.0.1:port accepts a TCP connection. */
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -61,20 +72,18 @@ beforeEach(async () => {
   await backend.createNetwork({ name: 'front', subnet: '10.20.0.0/24' });
   vm = new FakeForwarder('one', join(root, 'vm-one'), calls);
   await vm.start();
-  await backend.registerContainer({
-    id: ID,
-    name: 'one',
-    endpoint: { kind: 'unixdir', dir: vm.dir },
-    running: true,
-  });
-  await backend.connect('one', 'front');
+  await registerOne();
 });
 
 afterEach(async () => {
-  await backend.close();
-  await vm.stop();
-  await helper.stop();
-  rmSync(root, { recursive: true, force: true });
+  try {
+    await backend?.close();
+    await vm?.stop();
+    await helper.stop();
+  } finally {
+    // Also when a set-up step failed: no arca-host-publish-* directory is left in /tmp.
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 const published = () => calls.filter((c) => /^helper\.(Un)?[pP]ublishPort/.test(c));
@@ -106,13 +115,7 @@ describe('published ports', () => {
     const [first] = await backend.publish('one', ['127.0.0.1:0:80']);
     const port = first?.hostPort ?? 0;
     await backend.unregisterContainer('one');
-    await backend.registerContainer({
-      id: ID,
-      name: 'one',
-      endpoint: { kind: 'unixdir', dir: vm.dir },
-      running: true,
-    });
-    await backend.connect('one', 'front');
+    await registerOne();
     calls.length = 0;
     // That port is free again: publish it as a fixed one.
     await backend.publish('one', [`127.0.0.1:${port}:80`]);
@@ -147,13 +150,7 @@ describe('published ports', () => {
     const [first] = await backend.publish('one', ['127.0.0.1:0:80']);
     const port = first?.hostPort ?? 0;
     await backend.unregisterContainer('one');
-    await backend.registerContainer({
-      id: ID,
-      name: 'one',
-      endpoint: { kind: 'unixdir', dir: vm.dir },
-      running: true,
-    });
-    await backend.connect('one', 'front');
+    await registerOne();
     await backend.publish('one', [`127.0.0.1:${port}:80`]);
     await backend.close();
     expect(await accepts(port)).toBe(false);

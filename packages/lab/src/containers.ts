@@ -19,16 +19,9 @@ import {
   setNamespaceResolver,
 } from './netns.js';
 import type { LabPaths } from './paths.js';
-import {
-  processAlive,
-  readPidfile,
-  spawnDetached,
-  stopPidfile,
-  stopProcess,
-  waitFor,
-} from './processes.js';
+import { processAlive, readPidfile, spawnDetached, stopPidfile, stopProcess } from './processes.js';
 import { forwarderMain } from './programs.js';
-import { socketAccepts } from './sockets.js';
+import { waitListening } from './sockets.js';
 
 /** Address of the embedded DNS server in every container. */
 export const EMBEDDED_DNS = '127.0.0.11';
@@ -190,21 +183,14 @@ export class LabContainers {
       },
     );
     const socket = join(vmDir, `${FORWARDER_CONTROL_PORT}.sock`);
-    let died = false;
-    const ready = await waitFor(
-      async () => {
-        if (!(await processAlive(pid))) {
-          died = true;
-          return true;
-        }
-        return socketAccepts(socket);
-      },
-      { timeoutMs: this.readyTimeoutMs, intervalMs: 50 },
-    );
-    if (died || !ready) {
+    const outcome = await waitListening(pid, socket, {
+      timeoutMs: this.readyTimeoutMs,
+      intervalMs: 50,
+    });
+    if (outcome !== 'listening') {
       throw new NetworkBackendError(
         'FORWARDER_UNAVAILABLE',
-        `forwarder of ${name} ${died ? 'exited' : 'did not listen in time'} (log: ${this.paths.log(`c-${name}`)})`,
+        `forwarder of ${name} ${outcome === 'exited' ? 'exited' : 'did not listen in time'} (log: ${this.paths.log(`c-${name}`)})`,
       );
     }
     return pid;

@@ -7,8 +7,9 @@
  * host of a cluster. Only `lab down` deletes a lab.
  */
 import { hostPaths } from './cluster.js';
-import type { LabProgress, LabSettings } from './lab.js';
-import { hostRunning, labHelperEnv, readLabSettings, restartLabHost, startHelper } from './lab.js';
+import { labHelperEnv, startHelper } from './lab-helper.js';
+import { hostRunning, restartLabHost } from './lab-host.js';
+import { type LabProgress, type LabSettings, readLabSettings } from './lab-settings.js';
 import { listNamespaces } from './netns.js';
 import type { LabPaths } from './paths.js';
 import { processAlive, readPidfile } from './processes.js';

@@ -7,8 +7,6 @@
 import { LabClient } from './api/client.js';
 import type { LabContainer } from './api/routes.js';
 import { hostPaths, UNDERLAY_CIDR } from './cluster.js';
-import { labDown, labUp } from './lab.js';
-import { listNamespaces } from './netns.js';
 import type { LabPaths } from './paths.js';
 import { dhcpLease } from './probes/dhcp.js';
 import { ping } from './probes/ping.js';
@@ -24,12 +22,7 @@ export async function runClusterTour(
   tour.heading(
     `1. A cluster of ${hosts} hosts: each a lab host and a helper (an OVN chassis) on the underlay ${UNDERLAY_CIDR}; host 1's helper is the central`,
   );
-  try {
-    await labUp(paths, { progress: tour.progress, hosts });
-  } catch (error) {
-    options.report({ kind: 'failed', title: 'lab up', error });
-    return tour.failures + 1;
-  }
+  if (!(await tour.labUp(paths, { hosts }))) return tour.failures;
   const clients = Array.from(
     { length: hosts },
     (_, i) => new LabClient(hostPaths(paths, i + 1).hostSocket),
@@ -92,18 +85,7 @@ export async function runClusterTour(
     options.report({ kind: 'containers', containers: [a, b] });
   } finally {
     if (!options.keep) {
-      tour.heading('6. Tear down');
-      await tour.expect('lab down', async () => {
-        const removed = await labDown(paths);
-        const left = (await listNamespaces()).filter((name) => paths.ownsNamespace(name));
-        return {
-          ok: left.length === 0,
-          detail:
-            left.length === 0
-              ? `${removed.namespaces.length} namespaces of ${hosts} hosts removed`
-              : `namespaces left: ${left.join(', ')}`,
-        };
-      });
+      await tour.labDown('6. Tear down', paths, (n) => `${n} namespaces of ${hosts} hosts removed`);
     }
   }
   return tour.failures;

@@ -8,7 +8,7 @@
  */
 import { LabClient } from './api/client.js';
 import type { LabContainer } from './api/routes.js';
-import { type LabProgress, labDown, labUp } from './lab.js';
+import { type LabProgress, type LabUpOptions, labDown, labUp } from './lab.js';
 import { listNamespaces } from './netns.js';
 import type { LabPaths } from './paths.js';
 import { dhcpLease } from './probes/dhcp.js';
@@ -87,6 +87,38 @@ export class Steps {
       },
     };
   }
+
+  /** `lab up` in `paths` as steps of the tour; false (reported, counted as a failure) when it failed. */
+  async labUp(paths: LabPaths, options: Omit<LabUpOptions, 'progress'> = {}): Promise<boolean> {
+    try {
+      await labUp(paths, { ...options, progress: this.progress });
+      return true;
+    } catch (error) {
+      this.failures++;
+      this.report({ kind: 'failed', title: 'lab up', error });
+      return false;
+    }
+  }
+
+  /** The tour's last section `heading`: `lab down`, checked to leave no namespace of the lab. */
+  async labDown(
+    heading: string,
+    paths: LabPaths,
+    removed: (namespaces: number) => string,
+  ): Promise<void> {
+    this.heading(heading);
+    await this.expect('lab down', async () => {
+      const result = await labDown(paths);
+      const left = (await listNamespaces()).filter((name) => paths.ownsNamespace(name));
+      return {
+        ok: left.length === 0,
+        detail:
+          left.length === 0
+            ? removed(result.namespaces.length)
+            : `namespaces left: ${left.join(', ')}`,
+      };
+    });
+  }
 }
 
 const replies = (r: { received: number; sent: number }): string =>
@@ -98,12 +130,7 @@ export async function runTour(paths: LabPaths, options: TourOptions): Promise<nu
   tour.heading(
     '1. The lab: a helper namespace runs Open vSwitch + OVN + the controller; the host process relays',
   );
-  try {
-    await labUp(paths, { progress: tour.progress });
-  } catch (error) {
-    options.report({ kind: 'failed', title: 'lab up', error });
-    return tour.failures + 1;
-  }
+  if (!(await tour.labUp(paths))) return tour.failures;
   const host = new LabClient(paths.hostSocket);
   const containers = new Map<string, LabContainer>();
   const ns = (name: string): string => containers.get(name)?.namespace ?? name;
@@ -256,18 +283,11 @@ export async function runTour(paths: LabPaths, options: TourOptions): Promise<nu
     if (api) options.report({ kind: 'counters', container: api });
   } finally {
     if (!options.keep) {
-      tour.heading('9. Tear down');
-      await tour.expect('lab down', async () => {
-        const removed = await labDown(paths);
-        const left = (await listNamespaces()).filter((name) => paths.ownsNamespace(name));
-        return {
-          ok: left.length === 0,
-          detail:
-            left.length === 0
-              ? `${removed.namespaces.length} namespaces removed with their TAPs, processes and OVS/OVN state`
-              : `namespaces left: ${left.join(', ')}`,
-        };
-      });
+      await tour.labDown(
+        '9. Tear down',
+        paths,
+        (n) => `${n} namespaces removed with their TAPs, processes and OVS/OVN state`,
+      );
     }
   }
   return tour.failures;

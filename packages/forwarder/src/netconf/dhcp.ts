@@ -1,10 +1,10 @@
 /**
  * DHCP client mode: busybox `udhcpc` asks for one lease on a device; its
- * script (ours, written once to a temp file) only prints the lease, and the
- * forwarder applies it through the `ip` wrapper. Attempts repeat until a
+ * script (ours, in a temp directory that lives as long as the request) only
+ * prints the lease, and the forwarder applies it through the `ip` wrapper. Attempts repeat until a
  * deadline, so a missing DHCP server costs bounded time.
  */
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, silentLogger } from '@arca-net/log';
@@ -36,7 +36,6 @@ export interface DhcpOptions {
 }
 
 const LEASE_MARK = 'ARCA_LEASE';
-let scriptPath: string | undefined;
 
 /** The udhcpc script: prints the lease on `bound`/`renew`, changes nothing itself. */
 export function udhcpcScript(shell: string): string {
@@ -50,14 +49,17 @@ export function udhcpcScript(shell: string): string {
   ].join('\n');
 }
 
-function ensureScript(busybox: string): string {
-  if (!scriptPath) {
-    const dir = mkdtempSync(join(tmpdir(), 'arca-net-udhcpc-'));
-    scriptPath = join(dir, 'lease.sh');
-    writeFileSync(scriptPath, udhcpcScript(busybox.includes('/') ? busybox : '/bin/busybox'));
-    chmodSync(scriptPath, 0o755);
+/** Runs `work` with the path of the udhcpc script, in a temp directory removed afterwards. */
+async function withScript<T>(busybox: string, work: (script: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'arca-net-udhcpc-'));
+  try {
+    const script = join(dir, 'lease.sh');
+    await writeFile(script, udhcpcScript(busybox.includes('/') ? busybox : '/bin/busybox'));
+    await chmod(script, 0o755);
+    return await work(script);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  return scriptPath;
 }
 
 /** Prefix length of a dotted netmask (`255.255.255.0` → 24); undefined if not contiguous. */
@@ -130,25 +132,26 @@ export async function obtainLease(device: string, options: DhcpOptions = {}): Pr
   const deadline = Date.now() + (options.deadlineMs ?? 30_000);
   const log = (options.logger ?? silentLogger).child({ component: 'dhcp', device });
   const run = options.run ?? execRunner((count * interval + 5) * 1000, log);
-  const script = ensureScript(busybox);
-  let lastError = 'no attempt';
-  while (Date.now() < deadline && !options.signal?.aborted) {
-    try {
-      const lease = parseLease(await run(busybox, udhcpcArgs(device, script, count, interval)));
-      if (lease) {
-        log.info({ lease }, 'dhcp lease obtained');
-        return lease;
+  return withScript(busybox, async (script) => {
+    let lastError = 'no attempt';
+    while (Date.now() < deadline && !options.signal?.aborted) {
+      try {
+        const lease = parseLease(await run(busybox, udhcpcArgs(device, script, count, interval)));
+        if (lease) {
+          log.info({ lease }, 'dhcp lease obtained');
+          return lease;
+        }
+        lastError = 'udhcpc printed no lease';
+      } catch (error) {
+        lastError = error instanceof Error ? error.message : String(error);
+        log.debug({ err: error }, 'udhcpc attempt failed');
       }
-      lastError = 'udhcpc printed no lease';
-    } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error);
-      log.debug({ err: error }, 'udhcpc attempt failed');
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(
-    options.signal?.aborted
-      ? `dhcp on ${device} aborted`
-      : `no DHCP lease on ${device}: ${lastError}`,
-  );
+    throw new Error(
+      options.signal?.aborted
+        ? `dhcp on ${device} aborted`
+        : `no DHCP lease on ${device}: ${lastError}`,
+    );
+  });
 }

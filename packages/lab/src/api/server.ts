@@ -3,10 +3,10 @@
  * in {@link LAB_ROUTES}, calls the {@link LabApi} method it names, and
  * answers with its result or its error. No logic of its own.
  */
-import { rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { errors } from '@arca-net/host';
 import type { Logger } from '@arca-net/log';
+import { listenUnix } from '../sockets.js';
 import {
   argumentsOf,
   asBackendError,
@@ -93,13 +93,6 @@ export async function serveLabApi(
       }
     })();
   });
-  await rm(path, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenUnix(server, path);
   return server;
 }

@@ -6,11 +6,12 @@
  * errors are Docker's status and `{"message": …}`. No request can stop the
  * server: every failure becomes an answer.
  */
-import { chmod, rm } from 'node:fs/promises';
+import { chmod } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { arch, cpus, hostname, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@arca-net/log';
+import { listenUnix } from '../sockets.js';
 import { DockerContainers } from './containers.js';
 import { DockerApiError, dockerErrorOf } from './errors.js';
 import { type DockerBackend, DockerNetworks } from './networks.js';
@@ -286,14 +287,7 @@ export async function serveDockerApi(
     );
   });
   server.on('clientError', (_error, socket) => socket.destroy());
-  await rm(path, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenUnix(server, path);
   await chmod(path, 0o600);
   return server;
 }
