@@ -35,6 +35,7 @@ import {
 import { allocateOverlayAddress, type OverlayPort, overlayEndpointCount } from './overlay.js';
 import { type Cmd, kv } from './ovsdb.js';
 import { Sbctl } from './sbctl.js';
+import { joinTransit, leaveTransitCmds, ROUTER_ID } from './transit.js';
 import {
   addTapPortCmds,
   deleteTapPortCmds,
@@ -197,6 +198,7 @@ export class CliOvnDriver implements OvnDriver {
         ...(x.get(ExternalId.externalIp) ? { externalIp: x.get(ExternalId.externalIp) } : {}),
         ...(x.get(ExternalId.driver) === 'overlay' ? { driver: 'overlay' as const } : {}),
         ...(x.get(ExternalId.chassis) ? { chassis: x.get(ExternalId.chassis) } : {}),
+        ...(x.get(ROUTER_ID) ? { router: x.get(ROUTER_ID) } : {}),
       });
     }
     const dhcpByNet = new Map<string, string>();
@@ -319,10 +321,24 @@ export class CliOvnDriver implements OvnDriver {
     const cmds = createNetworkCmds(net);
     if (uplink && net.externalIp)
       cmds.push(...addUplinkCmds({ ...net, externalIp: net.externalIp }, uplink));
+    if (net.router)
+      cmds.push([
+        'set',
+        'Logical_Switch',
+        lsName(net.networkId),
+        kv('external_ids', ROUTER_ID, net.router),
+      ]);
     const out = await this.nbctl.transact(cmds);
     // The two `create` commands print the new rows' uuids, in order.
     const [dhcp, dns] = out;
     if (dhcp && dns) this.rowCache.set(net.networkId, { dhcp, dns });
+    if (net.router) {
+      const router = net.router;
+      await joinTransit(this.nbctl, { ...net, router }).catch(async (err: unknown) => {
+        await this.deleteNetwork(net.networkId).catch(() => undefined);
+        throw err;
+      });
+    }
   }
 
   async ensureExternalSwitch(uplink: UplinkRecord): Promise<void> {
@@ -348,13 +364,14 @@ export class CliOvnDriver implements OvnDriver {
       this.nbctl.find('DNS', mine, ['_uuid']),
       this.nbctl.find('Load_Balancer', mine, ['name']),
     ]);
-    await this.nbctl.transact(
-      deleteNetworkCmds(networkId, {
+    await this.nbctl.transact([
+      ...(await leaveTransitCmds(this.nbctl, networkId)),
+      ...deleteNetworkCmds(networkId, {
         dhcpUuids: dhcps.map((r) => str(r, '_uuid')),
         dnsUuids: dnss.map((r) => str(r, '_uuid')),
         lbNames: lbs.map((r) => str(r, 'name')),
       }),
-    );
+    ]);
     this.rowCache.delete(networkId);
   }
 
