@@ -2,7 +2,10 @@ import { network } from '@arca-net/proto';
 import { describe, expect, it } from 'vitest';
 import { ControllerError } from '../src/domain/errors.js';
 import { validateCreateBridge } from '../src/domain/validate.js';
-import { transitLrpName, transitLsName, transitLspName } from '../src/ovn/transit.js';
+import type { ToolRunner } from '../src/ovn/exec.js';
+import { lrName } from '../src/ovn/names.js';
+import { Nbctl } from '../src/ovn/nbctl.js';
+import { joinTransit, transitLrpName, transitLsName, transitLspName } from '../src/ovn/transit.js';
 
 const create = (extra: Partial<network.CreateBridgeRequest>) =>
   validateCreateBridge(
@@ -40,5 +43,56 @@ describe('an overlay network routed in a group (CreateBridgeRequest.router)', ()
     expect(transitLspName('r1', 7)).toBe(`${transitLsName('r1')}-7`);
     expect(transitLsName('r2')).not.toBe(transitLsName('r1'));
     expect(transitLrpName('n1')).toMatch(/^an-lrt-[0-9a-f]{12}$/);
+  });
+});
+
+describe('joining a router group (joinTransit)', () => {
+  type Row = { networkId: string; subnet: string; ip: string };
+  const rowJson = (rows: Row[]) =>
+    JSON.stringify({
+      headings: ['external_ids'],
+      data: rows.map((r) => [
+        [
+          'map',
+          [
+            ['arca-net:network-id', r.networkId],
+            ['arca-net:subnet', r.subnet],
+            ['arca-net:ip', r.ip],
+          ],
+        ],
+      ]),
+    });
+
+  it('takes the next free index, retries after losing one to another helper, and routes to late joiners', async () => {
+    const members: Row[] = [{ networkId: 'n0', subnet: '10.1.0.0/24', ip: '169.254.0.1' }];
+    const transactions: string[][] = [];
+    let conflicts = 1;
+    const run: ToolRunner = async (_tool, args) => {
+      if (args.includes('find')) return { stdout: rowJson(members), stderr: '' };
+      transactions.push([...args]);
+      if (args.includes('lsp-add') && conflicts-- > 0) {
+        // Another helper took index 2 at the same moment.
+        members.push({ networkId: 'nx', subnet: '10.9.0.0/24', ip: '169.254.0.2' });
+        throw new Error('ovn-nbctl: lsp-add: a port named an-rt-…-2 already exists');
+      }
+      if (args.includes('lsp-add')) {
+        members.push({ networkId: 'n1', subnet: '10.2.0.0/24', ip: '169.254.0.3' });
+      }
+      return { stdout: '', stderr: '' };
+    };
+    const nbctl = new Nbctl(run, { db: 'unix:/nb', timeoutMs: 10_000 });
+    await joinTransit(nbctl, { networkId: 'n1', subnet: '10.2.0.0/24', router: 'r1' });
+    expect(transactions).toHaveLength(3);
+    const [lost, won, late] = transactions as [string[], string[], string[]];
+    expect(lost).toContain(transitLspName('r1', 2));
+    expect(won).toContain(transitLspName('r1', 3));
+    expect(won).toContain('169.254.0.3/16');
+    const route = (args: string[], router: string, prefix: string, via: string) =>
+      args.join(' ').includes(`lr-route-add ${router} ${prefix} ${via}`);
+    expect(route(won, lrName('n1'), '10.1.0.0/24', '169.254.0.1')).toBe(true);
+    expect(route(won, lrName('n0'), '10.2.0.0/24', '169.254.0.3')).toBe(true);
+    // The member that joined meanwhile gets its routes after the commit.
+    expect(route(late, lrName('n1'), '10.9.0.0/24', '169.254.0.2')).toBe(true);
+    expect(route(late, lrName('nx'), '10.2.0.0/24', '169.254.0.3')).toBe(true);
   });
 });

@@ -410,7 +410,9 @@ export class Networks {
           throw busy(`overlay network ${networkId} still has ${count} endpoint(s) on other hosts`);
         }
       }
-      await ovn('deleting the network', () => this.driver.deleteNetwork(networkId));
+      await ovn('deleting the network', () =>
+        this.driver.deleteNetwork(networkId, view.record.router),
+      );
       this.nets.delete(networkId);
       await this.resolvers?.remove(networkId);
       this.log.info({ networkId }, 'network deleted');

@@ -78,7 +78,8 @@ export interface OvnDriver {
   addUplink(net: NetworkRecord & { externalIp: string }, uplink: UplinkRecord): Promise<void>;
   /** This helper's chassis name (`system-id` in the Open_vSwitch table), '' when unset. */
   localChassis(): Promise<string>;
-  deleteNetwork(networkId: string): Promise<void>;
+  /** `router`: its router group (transit.ts), whose rows of it go in the same transaction. */
+  deleteNetwork(networkId: string, router?: string): Promise<void>;
   /** Port, DHCP link and the given DNS names, in one transaction. */
   addEndpoint(ep: EndpointRecord, dnsNames: string[]): Promise<void>;
   removeEndpoint(ep: EndpointRecord, dnsNames: string[]): Promise<void>;
@@ -335,7 +336,7 @@ export class CliOvnDriver implements OvnDriver {
     if (net.router) {
       const router = net.router;
       await joinTransit(this.nbctl, { ...net, router }).catch(async (err: unknown) => {
-        await this.deleteNetwork(net.networkId).catch(() => undefined);
+        await this.deleteNetwork(net.networkId, router).catch(() => undefined);
         throw err;
       });
     }
@@ -357,7 +358,7 @@ export class CliOvnDriver implements OvnDriver {
     return ovs ? (ids(ovs).get('system-id') ?? '') : '';
   }
 
-  async deleteNetwork(networkId: string): Promise<void> {
+  async deleteNetwork(networkId: string, router?: string): Promise<void> {
     const mine = [kv('external_ids', ExternalId.networkId, networkId)];
     const [dhcps, dnss, lbs] = await Promise.all([
       this.nbctl.find('DHCP_Options', mine, ['_uuid']),
@@ -365,7 +366,7 @@ export class CliOvnDriver implements OvnDriver {
       this.nbctl.find('Load_Balancer', mine, ['name']),
     ]);
     await this.nbctl.transact([
-      ...(await leaveTransitCmds(this.nbctl, networkId)),
+      ...(router ? await leaveTransitCmds(this.nbctl, networkId) : []),
       ...deleteNetworkCmds(networkId, {
         dhcpUuids: dhcps.map((r) => str(r, '_uuid')),
         dnsUuids: dnss.map((r) => str(r, '_uuid')),
