@@ -302,6 +302,24 @@ configure_userspace_tso() {
   esac
 }
 # ------------------------------------------------------------------------------
+# --- readiness of this chassis (not of the whole cluster) ----------------------
+# `ovn-nbctl --wait=hv` waits until every chassis registered in the SB has
+# caught up, so one dead chassis of a cluster (its Chassis row stays until it
+# is deleted) would stall every other helper's start. Instead: northd has the
+# NB's change (--wait=sb), then this chassis's own Chassis_Private.nb_cfg
+# reaches that NB sequence number (what --wait=hv checks, for one chassis).
+wait_own_chassis() {
+  wait_for "ovn-northd caught up" ovn-nbctl --db="$NB_REMOTE" --timeout=5 --wait=sb sync
+  own_cfg=$(ovn-nbctl --db="$NB_REMOTE" --timeout=5 get NB_Global . nb_cfg) ||
+    die "cannot read NB_Global nb_cfg from $NB_REMOTE"
+  wait_for "OVN pipeline" own_chassis_at "$1" "$own_cfg"
+}
+# own_chassis_at SYSTEM-ID CFG: the chassis has processed NB sequence number CFG.
+own_chassis_at() {
+  have=$(ovn-sbctl --db="$SB_REMOTE" --timeout=2 --bare --columns=nb_cfg find Chassis_Private name="$1") &&
+    [ -n "$have" ] && [ "$have" -ge "$2" ]
+}
+# ------------------------------------------------------------------------------
 
 start_all() {
   check_uplink_env
@@ -369,8 +387,8 @@ start_all() {
   fi
   wait_for "ovn-controller chassis $system_id" \
     ovn-sbctl --db="$SB_REMOTE" --timeout=2 --bare --columns=name find Chassis name="$system_id"
-  # northd and ovn-controller have both caught up with the NB database.
-  wait_for "OVN pipeline" ovn-nbctl --db="$NB_REMOTE" --timeout=5 --wait=hv sync
+  # northd and this chassis's ovn-controller have both caught up with the NB database.
+  wait_own_chassis "$system_id"
 }
 
 stop_one() {

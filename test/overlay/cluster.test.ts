@@ -7,7 +7,7 @@
  * containers publish ports and reach the outside world through it.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,7 @@ import {
   runCommand,
   startUdpEcho,
   stopProcess,
+  tryCommand,
   udpEcho,
 } from '../../packages/lab/dist/index.js';
 import { LabHarness, pingReplies } from '../e2e/harness.js';
@@ -308,6 +309,137 @@ describe("host 2's own uplink: published ports and egress", () => {
   });
 });
 
+describe('overlay networks routed to each other (arca-net.router)', () => {
+  /** ovn-nbctl on the central (host 1's helper). */
+  async function nbctl(...args: string[]): Promise<string> {
+    const paths = new LabPaths({ dir: lab.dir, prefix: lab.prefix });
+    const db = `unix:${join(paths.helperRun, 'ovnnb_db.sock')}`;
+    const result = await runCommand(
+      inNamespace(paths.helperNamespace, ['ovn-nbctl', `--db=${db}`, ...args]),
+    );
+    return result.stdout;
+  }
+
+  it('routes between networks naming one router, across hosts, with egress kept and others isolated', async () => {
+    await lab.ok(
+      'network',
+      'create',
+      '-d',
+      'overlay',
+      '--subnet',
+      '10.82.0.0/24',
+      '-o',
+      'arca-net.router=r1',
+      'ra',
+    );
+    // The second member joins from host 2 (a chassis without the uplink).
+    await lab.ok(
+      'network',
+      'create',
+      '--host',
+      '2',
+      '-d',
+      'overlay',
+      '--subnet',
+      '10.83.0.0/24',
+      '-o',
+      'arca-net.router=r1',
+      'rb',
+    );
+    const [rb] = await lab.json<Inspect[]>('network', 'inspect', 'rb');
+    expect(rb?.Options['arca-net.router']).toBe('r1');
+    const x = await run(1, 'ra', 'ra1');
+    const y = await run(2, 'rb', 'rb1');
+    // By address, both ways, across the Geneve tunnel: routed on the sending chassis.
+    expect(await pings(1, 'ra1', ipOn(y, 'rb'))).toBeGreaterThan(0);
+    expect(await pings(2, 'rb1', ipOn(x, 'ra'))).toBeGreaterThan(0);
+    // A routed network keeps its egress through the gateway chassis, from both hosts
+    // (rb, created on host 2 without the uplink, has none yet: docs/cluster.md).
+    const x2 = await run(2, 'ra', 'ra2');
+    expect(await pings(1, 'ra1', '198.51.100.1')).toBeGreaterThan(0);
+    expect(await pings(2, 'ra2', '198.51.100.1')).toBeGreaterThan(0);
+    expect(await pings(2, 'rb1', ipOn(x2, 'ra'))).toBeGreaterThan(0);
+    // Networks without the option stay isolated from the routed ones.
+    expect(await pings(2, 'rb1', ipOn(a1, 'ov'), 2)).toBe(0);
+    expect(await pings(1, 'a1', ipOn(y, 'rb'), 2)).toBe(0);
+    // A network of another router is not routed to r1's.
+    await lab.ok(
+      'network',
+      'create',
+      '-d',
+      'overlay',
+      '--subnet',
+      '10.84.0.0/24',
+      '-o',
+      'arca-net.router=r2',
+      'rc',
+    );
+    const z = await run(2, 'rc', 'rc1');
+    expect(await pings(2, 'rc1', ipOn(x, 'ra'), 2)).toBe(0);
+    expect(await pings(2, 'rc1', '198.51.100.1')).toBeGreaterThan(0);
+    // Leaving: the other member's route to it goes with the network.
+    await lab.ok('lab', 'rm', '--host', '2', 'rb1');
+    await lab.ok('network', 'rm', 'rb');
+    const routes = await nbctl(
+      '--bare',
+      '--columns=ip_prefix',
+      'list',
+      'Logical_Router_Static_Route',
+    );
+    expect(routes).not.toMatch(/10\.83\.0\.0\/24/);
+    expect(await pings(1, 'ra1', '198.51.100.1')).toBeGreaterThan(0);
+    await lab.ok('lab', 'rm', '--host', '2', z.name);
+    await lab.ok('lab', 'rm', '--host', '2', x2.name);
+    await lab.ok('network', 'rm', 'rc');
+    const transit = await nbctl(
+      '--bare',
+      '--columns=name',
+      'find',
+      'Logical_Switch',
+      'external_ids:"arca-net:role"=transit',
+    );
+    expect(
+      transit
+        .trim()
+        .split('\n')
+        .filter((l) => l !== ''),
+    ).toHaveLength(1);
+  }, 240_000);
+
+  it('refuses a bad router name, a bridge network and an internal one (INVALID_OPTION)', async () => {
+    const bad = await lab.cli(
+      'network',
+      'create',
+      '-d',
+      'overlay',
+      '--subnet',
+      '10.85.0.0/24',
+      '-o',
+      'arca-net.router=-x',
+      'rx',
+    );
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/invalid arca-net\.router "-x"/);
+    const bridge = await lab.cli('network', 'create', '-o', 'arca-net.router=r1', 'rx');
+    expect(bridge.stderr).toMatch(/arca-net\.router is only supported on overlay networks/);
+    const internal = await lab.cli(
+      'network',
+      'create',
+      '-d',
+      'overlay',
+      '--internal',
+      '--subnet',
+      '10.85.0.0/24',
+      '-o',
+      'arca-net.router=r1',
+      'rx',
+    );
+    expect(internal.stderr).toMatch(/arca-net\.router cannot be used on an internal network/);
+    const ls = await lab.ok('network', 'ls', '--format', '{{.Name}}');
+    expect(ls.split('\n')).not.toContain('rx');
+  });
+});
+
 describe('addresses under concurrency', () => {
   it('gives 20 containers connecting at once on both hosts 20 distinct addresses', async () => {
     await lab.ok('network', 'create', '-d', 'overlay', '--subnet', '10.79.0.0/24', 'busy');
@@ -368,6 +500,55 @@ describe('a chassis that fails', () => {
     expect(ipOn(b4, 'late')).toMatch(/^10\.80\.0\.\d+$/);
   }, 300_000);
 });
+
+describe('a chassis that restarts while another chassis is dead', () => {
+  it('becomes ready without waiting for the dead one, and its containers talk', async () => {
+    const labPaths = new LabPaths({ dir: lab.dir, prefix: lab.prefix });
+    // Host 2's helper dies entirely (SIGKILL: its chassis stays registered in the SB).
+    const run2 = hostPaths(labPaths, 2).helperRun;
+    const pidfiles = (await readdir(run2)).filter((f) => f.endsWith('.pid'));
+    const order = (f: string) => (f === 'supervisor.pid' ? 0 : 1);
+    const pids: number[] = [];
+    for (const f of pidfiles.sort((a, b) => order(a) - order(b))) {
+      const pid = Number((await readFile(join(run2, f), 'utf8')).trim());
+      if (!Number.isInteger(pid) || pid <= 0) continue;
+      try {
+        process.kill(pid, 'SIGKILL');
+        pids.push(pid);
+      } catch {
+        // already gone
+      }
+    }
+    await waitUntil(async () => pids.every((pid) => !isAlive(pid)));
+    // Host 1's ovn-controller restarts; `startup.sh start` returns once this chassis is ready.
+    const pidfile = join(labPaths.helperRun, 'ovn-controller.pid');
+    const old = Number((await readFile(pidfile, 'utf8')).trim());
+    process.kill(old, 'SIGKILL');
+    await waitUntil(async () => !isAlive(old));
+    const started = await tryCommand(
+      inNamespace(labPaths.helperNamespace, [helperStartupScript, 'start']),
+      {
+        env: await labHelperEnv(labPaths, 1),
+        timeoutMs: 120_000,
+      },
+    );
+    expect(started.stderr).toMatch(/OVN pipeline ready/);
+    expect(started.code).toBe(0);
+    // Host 1 binds new ports and its containers talk.
+    await run(1, 'ov', 'a9');
+    expect(await pings(1, 'a9', ipOn(a1, 'ov'))).toBeGreaterThan(0);
+    expect(await pings(1, 'a1', 'a9')).toBeGreaterThan(0);
+  }, 240_000);
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Polls `check` every 100 ms for up to `seconds` (default 30). */
 async function waitUntil(check: () => Promise<boolean>, seconds = 30): Promise<void> {

@@ -19,6 +19,7 @@ import {
 } from '@arca-net/lab';
 import type { Figure } from '../figures.js';
 import { summarize } from '../stats.js';
+import { deadChassisRestartFigure, routedPingFigure } from './cluster-routed.js';
 
 const SUBNET = '198.18.2';
 const IPERF_PORT = 5201;
@@ -101,6 +102,8 @@ export async function runClusterSuite(
         raw: times,
       });
     }
+    figures.push(await routedPingFigure(one, two, pings, log));
+    figures.push(await deadChassisRestartFigure(paths, log));
     return figures;
   } finally {
     for (const s of servers) s.kill('SIGKILL');

@@ -9,6 +9,7 @@ import { optionUpstreams } from './dns-upstreams.js';
 import { errors } from './errors.js';
 import { planNetworkAddressing } from './ipam.js';
 import { checkContainerBounds } from './limits.js';
+import { optionRouter } from './router-option.js';
 import type { AttachmentRecord, ContainerRecord, NetworkRecord, StateStore } from './state.js';
 
 /** What `createNetwork` accepts (`docker network create`). */
@@ -155,6 +156,7 @@ export function newNetworkRecord(
     throw errors.invalidOption(`invalid MTU ${mtuText ?? options.mtu}: must be 68..65535`);
   }
   optionUpstreams(options.options ?? {});
+  optionRouter(options.options ?? {}, overlay, options.internal ?? false);
   return {
     id: randomBytes(32).toString('hex'),
     name: options.name,

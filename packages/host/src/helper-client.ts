@@ -13,6 +13,7 @@ import {
   type ServiceConnection,
 } from './clients.js';
 import { errors, type NetworkBackendError } from './errors.js';
+import { networkRouter } from './router-option.js';
 import {
   callRpc,
   NOTHING_REMOVED,
@@ -120,6 +121,7 @@ export class HelperClient {
         labels: n.labels,
         dnsUpstreams,
         driver: n.driver ?? '',
+        router: networkRouter(n),
       }),
     );
   }

@@ -71,3 +71,4 @@ export { PortAllocator } from './ports.js';
 export type { PublishedPort } from './publish.js';
 export type { ReconcileReport } from './reconcile.js';
 export type { BridgeReconnect } from './redial.js';
+export { optionRouter, ROUTER_OPTION } from './router-option.js';

@@ -16,6 +16,7 @@ import type { network, tapforwarder } from '@arca-net/proto';
 import { ClientError, Status } from 'nice-grpc';
 import { errors } from './errors.js';
 import type { HelperClient } from './helper-client.js';
+import { ROUTER_OPTION } from './router-option.js';
 import type { NetworkRecord, StateStore } from './state.js';
 
 /** The IP column of an overlay attachment whose address the central has not given yet. */
@@ -38,7 +39,7 @@ function recordOf(b: network.BridgeInfo): NetworkRecord {
     internal: b.internal,
     mtu: b.mtu,
     labels: { ...b.labels },
-    options: {},
+    options: b.router ? { [ROUTER_OPTION]: b.router } : {},
     created: new Date().toISOString(),
     driver: 'overlay',
   };

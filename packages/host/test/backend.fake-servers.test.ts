@@ -555,6 +555,7 @@ describe('lifecycle and restarts', () => {
         mtu: 0,
         labels: {},
         driver: '',
+        router: '',
       },
       endpoints: new Map(),
     });

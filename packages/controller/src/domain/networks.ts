@@ -327,6 +327,7 @@ export class Networks {
           r.ipRange !== ipRange ||
           r.mtu !== spec.mtu ||
           r.internal !== spec.internal ||
+          (r.router ?? '') !== (spec.router ?? '') ||
           (spec.name !== '' && r.name !== spec.name)
         ) {
           throw taken(
@@ -368,6 +369,7 @@ export class Networks {
         ...(externalIp ? { externalIp } : {}),
         ...(spec.driver ? { driver: spec.driver } : {}),
         ...(this.cluster ? { chassis: this.chassis } : {}),
+        ...(spec.router ? { router: spec.router } : {}),
       };
       // OVN's IPAM hands out overlay addresses: it must skip the resolver's too.
       const resolver = resolverAddress(spec.subnet, spec.gateway);
@@ -408,7 +410,9 @@ export class Networks {
           throw busy(`overlay network ${networkId} still has ${count} endpoint(s) on other hosts`);
         }
       }
-      await ovn('deleting the network', () => this.driver.deleteNetwork(networkId));
+      await ovn('deleting the network', () =>
+        this.driver.deleteNetwork(networkId, view.record.router),
+      );
       this.nets.delete(networkId);
       await this.resolvers?.remove(networkId);
       this.log.info({ networkId }, 'network deleted');

@@ -17,6 +17,7 @@ import {
 } from '@arca-net/netaddr';
 import { DATA_PORT_LIMIT, DATA_PORT_MIN, isDataPort, type network } from '@arca-net/proto';
 import { invalid } from './errors.js';
+import { checkRouter } from './routed.js';
 
 /** Ids: what Docker uses (hex) and what tests use; no OVSDB or shell syntax. */
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -84,6 +85,8 @@ export interface NetworkSpec {
   dnsUpstreams?: string[];
   /** 'overlay': a network of the whole cluster (central NB); absent: this host's. */
   driver?: 'overlay';
+  /** Overlay: the router group it is routed in (`arca-net.router`); absent: isolated. */
+  router?: string;
 }
 
 /** Default MTU of overlay networks: Geneve costs 58 bytes of a 1500-byte underlay (docs/cluster.md). */
@@ -139,8 +142,10 @@ export function validateCreateBridge(req: network.CreateBridgeRequest): NetworkS
       throw invalid(`dns_upstreams: ${JSON.stringify(u)} is not "ip" or "ip:port"`);
     }
   });
+  const router = checkRouter(req.router ?? '', overlay, req.internal);
   return {
     ...(overlay ? { driver: 'overlay' as const } : {}),
+    ...(router ? { router } : {}),
     networkId,
     name,
     subnet,

@@ -35,6 +35,7 @@ import {
 import { allocateOverlayAddress, type OverlayPort, overlayEndpointCount } from './overlay.js';
 import { type Cmd, kv } from './ovsdb.js';
 import { Sbctl } from './sbctl.js';
+import { joinTransit, leaveTransitCmds, ROUTER_ID } from './transit.js';
 import {
   addTapPortCmds,
   deleteTapPortCmds,
@@ -77,7 +78,8 @@ export interface OvnDriver {
   addUplink(net: NetworkRecord & { externalIp: string }, uplink: UplinkRecord): Promise<void>;
   /** This helper's chassis name (`system-id` in the Open_vSwitch table), '' when unset. */
   localChassis(): Promise<string>;
-  deleteNetwork(networkId: string): Promise<void>;
+  /** `router`: its router group (transit.ts), whose rows of it go in the same transaction. */
+  deleteNetwork(networkId: string, router?: string): Promise<void>;
   /** Port, DHCP link and the given DNS names, in one transaction. */
   addEndpoint(ep: EndpointRecord, dnsNames: string[]): Promise<void>;
   removeEndpoint(ep: EndpointRecord, dnsNames: string[]): Promise<void>;
@@ -197,6 +199,7 @@ export class CliOvnDriver implements OvnDriver {
         ...(x.get(ExternalId.externalIp) ? { externalIp: x.get(ExternalId.externalIp) } : {}),
         ...(x.get(ExternalId.driver) === 'overlay' ? { driver: 'overlay' as const } : {}),
         ...(x.get(ExternalId.chassis) ? { chassis: x.get(ExternalId.chassis) } : {}),
+        ...(x.get(ROUTER_ID) ? { router: x.get(ROUTER_ID) } : {}),
       });
     }
     const dhcpByNet = new Map<string, string>();
@@ -319,10 +322,24 @@ export class CliOvnDriver implements OvnDriver {
     const cmds = createNetworkCmds(net);
     if (uplink && net.externalIp)
       cmds.push(...addUplinkCmds({ ...net, externalIp: net.externalIp }, uplink));
+    if (net.router)
+      cmds.push([
+        'set',
+        'Logical_Switch',
+        lsName(net.networkId),
+        kv('external_ids', ROUTER_ID, net.router),
+      ]);
     const out = await this.nbctl.transact(cmds);
     // The two `create` commands print the new rows' uuids, in order.
     const [dhcp, dns] = out;
     if (dhcp && dns) this.rowCache.set(net.networkId, { dhcp, dns });
+    if (net.router) {
+      const router = net.router;
+      await joinTransit(this.nbctl, { ...net, router }).catch(async (err: unknown) => {
+        await this.deleteNetwork(net.networkId, router).catch(() => undefined);
+        throw err;
+      });
+    }
   }
 
   async ensureExternalSwitch(uplink: UplinkRecord): Promise<void> {
@@ -341,20 +358,21 @@ export class CliOvnDriver implements OvnDriver {
     return ovs ? (ids(ovs).get('system-id') ?? '') : '';
   }
 
-  async deleteNetwork(networkId: string): Promise<void> {
+  async deleteNetwork(networkId: string, router?: string): Promise<void> {
     const mine = [kv('external_ids', ExternalId.networkId, networkId)];
     const [dhcps, dnss, lbs] = await Promise.all([
       this.nbctl.find('DHCP_Options', mine, ['_uuid']),
       this.nbctl.find('DNS', mine, ['_uuid']),
       this.nbctl.find('Load_Balancer', mine, ['name']),
     ]);
-    await this.nbctl.transact(
-      deleteNetworkCmds(networkId, {
+    await this.nbctl.transact([
+      ...(router ? await leaveTransitCmds(this.nbctl, networkId) : []),
+      ...deleteNetworkCmds(networkId, {
         dhcpUuids: dhcps.map((r) => str(r, '_uuid')),
         dnsUuids: dnss.map((r) => str(r, '_uuid')),
         lbNames: lbs.map((r) => str(r, 'name')),
       }),
-    );
+    ]);
     this.rowCache.delete(networkId);
   }
 

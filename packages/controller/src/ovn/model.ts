@@ -30,6 +30,8 @@ export interface NetworkRecord {
   driver?: 'overlay';
   /** Cluster: the chassis whose helper owns this host-local network (absent: every helper's, one host). */
   chassis?: string;
+  /** Overlay: the router group it is routed in (`arca-net.router`, transit.ts); absent: isolated. */
+  router?: string;
 }
 
 /** The outside world as the helper's uplink reaches it. */

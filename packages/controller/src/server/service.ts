@@ -61,6 +61,7 @@ function bridgeInfo(view: NetworkView): network.BridgeInfo {
     endpoints: endpoints.map(endpointInfo),
     driver: r.driver ?? 'bridge',
     dnsRecords: r.driver === 'overlay' ? Object.fromEntries(view.dns) : {},
+    router: r.router ?? '',
   };
 }
 

@@ -54,6 +54,11 @@ export interface CreateBridgeRequest {
    * visible from every helper, addresses allocated there); "" or "bridge" = this host's.
    */
   driver: string;
+  /**
+   * Extension: overlay networks naming the same router are routed to each other
+   * (the network option arca-net.router; docs/cluster.md); "" = isolated.
+   */
+  router: string;
 }
 
 export interface CreateBridgeRequest_LabelsEntry {
@@ -165,6 +170,8 @@ export interface BridgeInfo {
    * the central NB), so each host's containers resolve the others' names.
    */
   dnsRecords: { [key: string]: string };
+  /** Extension: the router group of an overlay network (arca-net.router), "" = none. */
+  router: string;
 }
 
 export interface BridgeInfo_LabelsEntry {
@@ -412,6 +419,7 @@ function createBaseCreateBridgeRequest(): CreateBridgeRequest {
     labels: {},
     dnsUpstreams: [],
     driver: "",
+    router: "",
   };
 }
 
@@ -446,6 +454,9 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
     }
     if (message.driver !== "") {
       writer.uint32(402).string(message.driver);
+    }
+    if (message.router !== "") {
+      writer.uint32(442).string(message.router);
     }
     return writer;
   },
@@ -546,6 +557,14 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
             message.driver = reader.string();
             continue;
           }
+          case 55: {
+            if (tag !== 442) {
+              break;
+            }
+
+            message.router = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -595,6 +614,7 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
         ? object.dns_upstreams.map((e: any) => globalThis.String(e))
         : [],
       driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
+      router: isSet(object.router) ? globalThis.String(object.router) : "",
     };
   },
 
@@ -636,6 +656,9 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
     if (message.driver !== "") {
       obj.driver = message.driver;
     }
+    if (message.router !== "") {
+      obj.router = message.router;
+    }
     return obj;
   },
 
@@ -662,6 +685,7 @@ export const CreateBridgeRequest: MessageFns<CreateBridgeRequest> = {
     );
     message.dnsUpstreams = object.dnsUpstreams?.map((e) => e) || [];
     message.driver = object.driver ?? "";
+    message.router = object.router ?? "";
     return message;
   },
 };
@@ -1767,6 +1791,7 @@ function createBaseBridgeInfo(): BridgeInfo {
     endpoints: [],
     driver: "",
     dnsRecords: {},
+    router: "",
   };
 }
 
@@ -1811,6 +1836,9 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
     globalThis.Object.entries(message.dnsRecords).forEach(([key, value]: [string, string]) => {
       BridgeInfo_DnsRecordsEntry.encode({ key: key as any, value }, writer.uint32(410).fork()).join();
     });
+    if (message.router !== "") {
+      writer.uint32(442).string(message.router);
+    }
     return writer;
   },
 
@@ -1937,6 +1965,14 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
             }
             continue;
           }
+          case 55: {
+            if (tag !== 442) {
+              break;
+            }
+
+            message.router = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2019,6 +2055,7 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
           {},
         )
         : {},
+      router: isSet(object.router) ? globalThis.String(object.router) : "",
     };
   },
 
@@ -2075,6 +2112,9 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
         });
       }
     }
+    if (message.router !== "") {
+      obj.router = message.router;
+    }
     return obj;
   },
 
@@ -2112,6 +2152,7 @@ export const BridgeInfo: MessageFns<BridgeInfo> = {
       },
       {},
     );
+    message.router = object.router ?? "";
     return message;
   },
 };
