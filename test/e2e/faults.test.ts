@@ -13,7 +13,12 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPidfile, tryCommand, waitFor } from '../../packages/lab/dist/index.js';
-import { CLI, LabHarness } from './harness.js';
+import {
+  addHostileCases,
+  type HostileCase,
+  mergeReliabilityReport,
+} from '../reliability/report-out.js';
+import { CLI, cpuSeconds, LabHarness } from './harness.js';
 
 const lab = new LabHarness('faults');
 
@@ -31,7 +36,7 @@ interface Container {
 }
 
 const recoveries: Array<{ name: string; recovered: boolean; recoverySeconds: number }> = [];
-const hostile: Array<{ name: string; contained: boolean; detail: string }> = [];
+const hostile: HostileCase[] = [];
 
 /** `name → [ip, mac]` of every container: what no fault may change. */
 async function addressing(): Promise<Record<string, string[]>> {
@@ -131,11 +136,8 @@ afterAll(async () => {
   pinger?.stop();
   process.stdout.write(`fault recoveries: ${JSON.stringify(recoveries)}\n`);
   // `make soak` collects the report (test/reliability/report.mjs).
-  const out = process.env.ARCA_NET_RELIABILITY_OUT;
-  if (out) {
-    const report = JSON.parse(await readFile(out, 'utf8').catch(() => '{}')) as object;
-    await writeFile(out, JSON.stringify({ ...report, faults: recoveries, hostile }, null, 2));
-  }
+  await mergeReliabilityReport((report) => ({ ...report, faults: recoveries }));
+  await addHostileCases(hostile);
   await lab.down();
 });
 
@@ -276,6 +278,14 @@ describe('a hostile guest that answers every data connection with a bad frame le
     const forwarder = (await readPidfile(join(lab.dir, 'pids', 'c-h.pid'))) as number;
     standIn = spawn('sleep', ['600'], { stdio: 'ignore' });
     await writeFile(join(lab.dir, 'pids', 'c-h.pid'), `${standIn.pid}\n`);
+    // CPU of the lab host and the controller while the hostile guest is redialled.
+    const pids = await Promise.all(
+      [join(lab.dir, 'host.pid'), join(lab.dir, 'helper', 'run', 'controller.pid')].map(
+        async (file) => (await readPidfile(file)) as number,
+      ),
+    );
+    const cpuBefore = await Promise.all(pids.map(cpuSeconds));
+    const startedAt = Date.now();
     process.kill(forwarder, 'SIGKILL');
 
     const stats = async () =>
@@ -285,17 +295,23 @@ describe('a hostile guest that answers every data connection with a bad frame le
       intervalMs: 250,
     });
     expect(quarantined).toBe(true);
+    const seconds = (Date.now() - startedAt) / 1000;
+    const cpuAfter = await Promise.all(pids.map(cpuSeconds));
+    const [hostCpu, controllerCpu] = cpuAfter.map((after, i) =>
+      Math.round((100 * (after - (cpuBefore[i] as number))) / seconds),
+    );
+    const cpu = `lab host ${hostCpu} % and controller ${controllerCpu} % of a core over the ${seconds.toFixed(1)} s until quarantine`;
     const relay = await stats();
     expect(relay.protocolCloses).toBeGreaterThanOrEqual(5);
     // Without the backoff this was ~2,800 connections a second.
     expect(accepted).toBeLessThan(20);
     process.stdout.write(
-      `hostile guest: ${accepted} connections until quarantined (${relay.protocolCloses} protocol errors)\n`,
+      `hostile guest: ${accepted} connections until quarantined (${relay.protocolCloses} protocol errors); ${cpu}\n`,
     );
     hostile.push({
       name: 'guest data port that answers with a bad frame length',
       contained: quarantined && accepted < 20,
-      detail: `${accepted} connections until quarantined (${relay.protocolCloses} protocol errors); re-dialling paused 60 s`,
+      detail: `${accepted} connections until quarantined (${relay.protocolCloses} protocol errors); re-dialling paused 60 s; ${cpu}`,
     });
     const stdout = (await lab.cli('lab', 'stats', 'h')).stdout;
     expect(stdout).toContain('QUARANTINED');
