@@ -8,7 +8,7 @@ PNPM_VERSION := 10.34.8
 # (debootstrap and skopeo: the helper-VM test image and its OCI export).
 APT_PACKAGES := openvswitch-switch ovn-central ovn-host iproute2 busybox-static iperf3 \
 	tcpdump bind9-dnsutils clang libclang-rt-14-dev qemu-system-x86 python3 make g++ fonts-dejavu-core iputils-ping ethtool \
-	openvswitch-common uuid-runtime docker.io debootstrap skopeo vde2 iptables
+	openvswitch-common uuid-runtime docker.io debootstrap skopeo vde2 iptables arping hping3
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # node-gyp builds against the headers of the running Node (no header download).
 export npm_config_nodedir ?= $(abspath $(dir $(shell command -v node))..)
@@ -91,11 +91,12 @@ bench: setup ## run every benchmark; writes bench/results/latest.{json,md,png} (
 	node vminit/build.mjs
 	node bench/dist/main.js
 
-soak: setup ## the reliability report (about 10 minutes): faults, a hostile guest, frame integrity with 16 pairs; writes bench/results/reliability.{json,md}
+soak: setup ## the reliability report (about 10 minutes): faults, hostile guests and containers (a 10 s flood), frame integrity with 16 pairs; writes bench/results/reliability.{json,md}
 	rm -f bench/results/reliability.json
 	ARCA_NET_RELIABILITY_OUT=$(CURDIR)/bench/results/reliability.json \
 	ARCA_NET_FRAME_PAIRS=$${SOAK_PAIRS:-16} ARCA_NET_FRAME_COUNT=$${SOAK_FRAMES:-50000} \
-		pnpm exec vitest run test/e2e/faults.test.ts test/reliability/frames.test.ts
+	ARCA_NET_FLOOD_SECONDS=$${SOAK_FLOOD_SECONDS:-10} \
+		pnpm exec vitest run test/e2e/faults.test.ts test/reliability/frames.test.ts test/security
 	node test/reliability/report.mjs bench/results/reliability.json
 
 vminit: build ## bundle the forwarder (vminit/dist); with Docker and VMINIT_BASE_IMAGE=<image> also the image arca-net/vminit

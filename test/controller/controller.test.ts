@@ -316,6 +316,15 @@ describe('attachments', () => {
     const acls = await helper.nbctl('--bare', '--columns=priority,match,action', 'list', 'ACL');
     expect(acls).toContain('1010');
     expect(acls).toContain('ip4 && icmp4');
+    // The network's DHCP guard (from-lport) stays beside its policy.
+    const guard = await helper.nbctl(
+      '--bare',
+      '--columns=match',
+      'find',
+      'ACL',
+      'direction=from-lport',
+    );
+    expect(guard.trim()).toBe('udp && udp.src == 67 && udp.dst == 68');
     await helper.applied();
     expect(await reaches(c1, '198.51.100.50')).toBe(false);
     await ctl.client.setNetworkPolicy({
@@ -342,7 +351,7 @@ describe('attachments', () => {
     await helper.applied();
     expect(await reaches(c1, '198.51.100.50')).toBe(true);
     await ctl.client.setNetworkPolicy({ networkId: 'net-a', rules: [] });
-    expect((await helper.nbctl('list', 'ACL')).trim()).toBe('');
+    expect((await helper.nbctl('find', 'ACL', 'direction=to-lport')).trim()).toBe('');
   });
 
   it('SetNetworkPolicy takes "any" as source and destination network, as Arca sends it', async () => {
@@ -352,7 +361,13 @@ describe('attachments', () => {
       networkId: 'net-a',
       rules: [{ ...deny, sourceNetwork: 'any', destinationNetwork: 'any' }],
     });
-    const acls = await helper.nbctl('--bare', '--columns=match', 'list', 'ACL');
+    const acls = await helper.nbctl(
+      '--bare',
+      '--columns=match',
+      'find',
+      'ACL',
+      'direction=to-lport',
+    );
     expect(acls.trim()).toBe('ip4 && icmp4');
     await helper.applied();
     expect(await reaches(c1, '198.51.100.50')).toBe(false);
@@ -372,7 +387,7 @@ describe('attachments', () => {
     await helper.applied();
     expect(await reaches(c1, '198.51.100.50')).toBe(true);
     await ctl.client.setNetworkPolicy({ networkId: 'net-a', rules: [] });
-    expect((await helper.nbctl('list', 'ACL')).trim()).toBe('');
+    expect((await helper.nbctl('find', 'ACL', 'direction=to-lport')).trim()).toBe('');
   });
 
   it('PublishPort adds a load balancer VIP on the gateway for the container; UnpublishPort removes it', async () => {

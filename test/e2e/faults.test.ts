@@ -3,17 +3,23 @@
  * ovn-northd, ovn-controller, a forwarder and the lab host. Traffic must come
  * back by itself (the lab host only through `lab up`, which resumes it), and
  * every container keeps its IP and MAC. The longest gap between ping replies
- * is each fault's recovery time, written to stdout (measured, never asserted). Plus a hostile guest whose
- * data port accepts and at once sends a bad frame length: the host's re-dials
- * stay bounded and the link is quarantined.
+ * is each fault's recovery time, written to stdout (measured, never asserted). Plus hostile guests
+ * whose data port accepts and at once sends a bad frame length (the link is
+ * quarantined) or closes (re-dials back off), with the lab host's and the
+ * controller's CPU meanwhile.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPidfile, tryCommand, waitFor } from '../../packages/lab/dist/index.js';
-import { CLI, LabHarness } from './harness.js';
+import {
+  addHostileCases,
+  type HostileCase,
+  mergeReliabilityReport,
+} from '../reliability/report-out.js';
+import { CLI, cpuSeconds, LabHarness } from './harness.js';
 
 const lab = new LabHarness('faults');
 
@@ -31,7 +37,7 @@ interface Container {
 }
 
 const recoveries: Array<{ name: string; recovered: boolean; recoverySeconds: number }> = [];
-const hostile: Array<{ name: string; contained: boolean; detail: string }> = [];
+const hostile: HostileCase[] = [];
 
 /** `name → [ip, mac]` of every container: what no fault may change. */
 async function addressing(): Promise<Record<string, string[]>> {
@@ -131,11 +137,8 @@ afterAll(async () => {
   pinger?.stop();
   process.stdout.write(`fault recoveries: ${JSON.stringify(recoveries)}\n`);
   // `make soak` collects the report (test/reliability/report.mjs).
-  const out = process.env.ARCA_NET_RELIABILITY_OUT;
-  if (out) {
-    const report = JSON.parse(await readFile(out, 'utf8').catch(() => '{}')) as object;
-    await writeFile(out, JSON.stringify({ ...report, faults: recoveries, hostile }, null, 2));
-  }
+  await mergeReliabilityReport((report) => ({ ...report, faults: recoveries }));
+  await addHostileCases(hostile);
   await lab.down();
 });
 
@@ -248,36 +251,71 @@ describe('files', () => {
   });
 });
 
+/**
+ * A hostile guest in place of container `name`'s: its data port (a Unix socket
+ * in the lab, unixdir:) is taken over by a listener that calls `onSocket`, and
+ * its forwarder is killed (its stream closes and the host re-dials into the
+ * listener); a stand-in in its pidfile keeps the lab from starting a new one.
+ * Measures the lab host's and the controller's CPU from the kill on.
+ */
+class HostileGuest {
+  readonly accepts: number[] = [];
+  #server: Server | undefined;
+  #standIn: ChildProcess | undefined;
+  #pids: number[] = [];
+  #cpuBefore: number[] = [];
+  #startedAt = 0;
+
+  async start(name: string, onSocket: (socket: Socket) => void): Promise<void> {
+    await lab.ok('lab', 'run', name, '--network', 'faultnet');
+    const c = (await lab.json<Container[]>('lab', 'ps')).find((x) => x.name === name) as Container;
+    const port = c.attachments[0]?.port;
+    expect(port).toBeGreaterThan(0);
+    const path = join(lab.dir, 'vms', `c-${name}`, `${port}.sock`);
+    await rm(path, { force: true });
+    const server = createServer((socket) => {
+      this.accepts.push(Date.now());
+      socket.on('error', () => undefined);
+      onSocket(socket);
+    });
+    this.#server = server;
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    const pidfile = join(lab.dir, 'pids', `c-${name}.pid`);
+    const forwarder = (await readPidfile(pidfile)) as number;
+    this.#standIn = spawn('sleep', ['600'], { stdio: 'ignore' });
+    await writeFile(pidfile, `${this.#standIn.pid}\n`);
+    this.#pids = await Promise.all(
+      [join(lab.dir, 'host.pid'), join(lab.dir, 'helper', 'run', 'controller.pid')].map(
+        async (file) => (await readPidfile(file)) as number,
+      ),
+    );
+    this.#cpuBefore = await Promise.all(this.#pids.map(cpuSeconds));
+    this.#startedAt = Date.now();
+    process.kill(forwarder, 'SIGKILL');
+  }
+
+  /** The lab host's and the controller's share of a core since the kill, as a sentence. */
+  async cpu(until: string): Promise<string> {
+    const seconds = (Date.now() - this.#startedAt) / 1000;
+    const after = await Promise.all(this.#pids.map(cpuSeconds));
+    const [host, controller] = after.map((x, i) =>
+      Math.round((100 * (x - (this.#cpuBefore[i] as number))) / seconds),
+    );
+    return `lab host ${host} % and controller ${controller} % of a core over the ${seconds.toFixed(1)} s ${until}`;
+  }
+
+  close(): void {
+    this.#server?.close();
+    this.#standIn?.kill();
+  }
+}
+
 describe('a hostile guest that answers every data connection with a bad frame length', () => {
-  let server: Server | undefined;
-  let standIn: ChildProcess | undefined;
-  afterAll(() => {
-    server?.close();
-    standIn?.kill();
-  });
+  const guest = new HostileGuest();
+  afterAll(() => guest.close());
 
   it('gets a bounded number of re-dials, then its link is quarantined (counted in lab stats)', async () => {
-    await lab.ok('lab', 'run', 'h', '--network', 'faultnet');
-    const h = (await lab.json<Container[]>('lab', 'ps')).find((c) => c.name === 'h') as Container;
-    const port = h.attachments[0]?.port;
-    expect(port).toBeGreaterThan(0);
-    // The guest's data port is a Unix socket in the lab (unixdir:): take it over.
-    const path = join(lab.dir, 'vms', 'c-h', `${port}.sock`);
-    await rm(path, { force: true });
-    let accepted = 0;
-    server = createServer((socket) => {
-      accepted++;
-      socket.on('error', () => undefined);
-      socket.end(Buffer.from([0xff, 0xff, 0xff, 0xff]));
-    });
-    await new Promise<void>((resolve) => server?.listen(path, resolve));
-    // The guest's forwarder goes (its stream closes, the host re-dials into the hostile
-    // listener); a stand-in in its pidfile keeps the lab from starting a new one.
-    const forwarder = (await readPidfile(join(lab.dir, 'pids', 'c-h.pid'))) as number;
-    standIn = spawn('sleep', ['600'], { stdio: 'ignore' });
-    await writeFile(join(lab.dir, 'pids', 'c-h.pid'), `${standIn.pid}\n`);
-    process.kill(forwarder, 'SIGKILL');
-
+    await guest.start('h', (socket) => socket.end(Buffer.from([0xff, 0xff, 0xff, 0xff])));
     const stats = async () =>
       (await lab.json<Container>('lab', 'stats', 'h')).attachments[0]?.relay ?? {};
     const quarantined = await waitFor(async () => ((await stats()).quarantines ?? 0) >= 1, {
@@ -285,17 +323,19 @@ describe('a hostile guest that answers every data connection with a bad frame le
       intervalMs: 250,
     });
     expect(quarantined).toBe(true);
+    const cpu = await guest.cpu('until quarantine');
+    const accepted = guest.accepts.length;
     const relay = await stats();
     expect(relay.protocolCloses).toBeGreaterThanOrEqual(5);
     // Without the backoff this was ~2,800 connections a second.
     expect(accepted).toBeLessThan(20);
     process.stdout.write(
-      `hostile guest: ${accepted} connections until quarantined (${relay.protocolCloses} protocol errors)\n`,
+      `hostile guest: ${accepted} connections until quarantined (${relay.protocolCloses} protocol errors); ${cpu}\n`,
     );
     hostile.push({
       name: 'guest data port that answers with a bad frame length',
       contained: quarantined && accepted < 20,
-      detail: `${accepted} connections until quarantined (${relay.protocolCloses} protocol errors); re-dialling paused 60 s`,
+      detail: `${accepted} connections until quarantined (${relay.protocolCloses} protocol errors); re-dialling paused 60 s; ${cpu}`,
     });
     const stdout = (await lab.cli('lab', 'stats', 'h')).stdout;
     expect(stdout).toContain('QUARANTINED');
@@ -306,5 +346,29 @@ describe('a hostile guest that answers every data connection with a bad frame le
     expect(await waitFor(async () => pinger.after(at) >= 10, { timeoutMs: 30_000 })).toBe(true);
     const log = await readFile(join(lab.dir, 'logs', 'host.log'), 'utf8');
     expect(log).toContain('relay quarantined');
+  });
+});
+
+describe('a hostile guest that accepts every data connection and closes it at once', () => {
+  const guest = new HostileGuest();
+  afterAll(() => guest.close());
+
+  it('is re-dialled with a doubling delay, not in a loop', async () => {
+    await guest.start('k', (socket) => socket.destroy());
+    // Waits 0, then 50–100, 100–200, … ms: the 7th connection comes at least 1.6 s after the 6th.
+    expect(await waitFor(async () => guest.accepts.length >= 7, { timeoutMs: 60_000 })).toBe(true);
+    const cpu = await guest.cpu('until the 7th connection');
+    const [sixth, seventh] = guest.accepts.slice(5, 7) as [number, number];
+    const gap = (seventh - sixth) / 1000;
+    // A lower bound set by the backoff (load only makes it longer); without it, a tight loop.
+    expect(gap).toBeGreaterThanOrEqual(1);
+    process.stdout.write(
+      `hostile guest (accept and close): 7 connections, the last gap ${gap} s; ${cpu}\n`,
+    );
+    hostile.push({
+      name: 'guest data port that accepts and closes every connection',
+      contained: gap >= 1,
+      detail: `7 connections, ${gap.toFixed(1)} s between the 6th and the 7th (the delay doubles up to 30 s); ${cpu}`,
+    });
   });
 });

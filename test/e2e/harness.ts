@@ -86,6 +86,14 @@ export class LabHarness {
   }
 }
 
+/** CPU time (user + system) process `pid` has used so far, in seconds (clock ticks of 1/100 s). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command's ")": state is field 3, utime 14 and stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Number of replies in ping's summary. */
 export function pingReplies(output: string): number {
   return parsePing(output).received;

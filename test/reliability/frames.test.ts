@@ -9,10 +9,10 @@
  * `ARCA_NET_RELIABILITY_OUT=FILE` the totals are merged into FILE (JSON).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabHarness } from '../e2e/harness.js';
+import { mergeReliabilityReport } from './report-out.js';
 
 const TOOL = fileURLToPath(new URL('./frames.py', import.meta.url));
 const PAIRS = Number(process.env.ARCA_NET_FRAME_PAIRS ?? 2);
@@ -117,14 +117,7 @@ describe('frame integrity under load', () => {
       };
       total.dropped = total.sent - total.received;
       process.stdout.write(`frames (${PAIRS} pairs): ${JSON.stringify(total)}\n`);
-      const out = process.env.ARCA_NET_RELIABILITY_OUT;
-      if (out) {
-        const report = JSON.parse(await readFile(out, 'utf8').catch(() => '{}')) as Record<
-          string,
-          unknown
-        >;
-        await writeFile(out, JSON.stringify({ ...report, frames: total }, null, 2));
-      }
+      await mergeReliabilityReport((report) => ({ ...report, frames: total }));
       for (const r of results) expect(r.received).toBeGreaterThan(0);
       expect(total.corrupted).toBe(0);
       expect(total.reordered).toBe(0);

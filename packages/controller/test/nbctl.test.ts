@@ -14,10 +14,13 @@ import {
   addEndpointCmds,
   addUplinkCmds,
   createNetworkCmds,
+  DHCP_GUARD_ACL_PRIORITY,
   deleteNetworkCmds,
+  dhcpGuardCmd,
   ensureExternalSwitchCmds,
   Nbctl,
   removeEndpointCmds,
+  setAclsCmds,
 } from '../src/ovn/nbctl.js';
 import { addTapPortCmds, Vsctl } from '../src/ovn/vsctl.js';
 
@@ -123,6 +126,16 @@ describe('ovn-nbctl transactions', () => {
     ]);
   });
 
+  it("a network's switch drops DHCP server replies from its ports (from-lport); policies replace only to-lport ACLs", () => {
+    const guard = [
+      ...['--may-exist', 'acl-add', lsName('n1'), 'from-lport', String(DHCP_GUARD_ACL_PRIORITY)],
+      ...['udp && udp.src == 67 && udp.dst == 68', 'drop'],
+    ];
+    expect(dhcpGuardCmd('n1')).toEqual(guard);
+    expect(createNetworkCmds(net)).toContainEqual(dhcpGuardCmd(net.networkId));
+    expect(setAclsCmds('n1', [])).toEqual([['acl-del', lsName('n1'), 'to-lport']]);
+  });
+
   it('attach and detach use the same port name and DNS records', () => {
     const add = addEndpointCmds(ep, 'dhcp-uuid', 'dns-uuid', ['web1', 'c1', 'www']);
     expect(add).toEqual([
@@ -136,6 +149,7 @@ describe('ovn-nbctl transactions', () => {
         ep.portName,
         'external_ids={"arca-net:network-id"="n1","arca-net:container-id"="c1","arca-net:role"="endpoint","arca-net:ip"="198.51.100.2","arca-net:mac"="02:00:00:00:00:02","arca-net:hostname"="web1","arca-net:aliases"="www","arca-net:vsock-port"="20001"}',
       ],
+      dhcpGuardCmd('n1'),
       ['add', 'DNS', 'dns-uuid', 'records', '"web1"="198.51.100.2"'],
       ['add', 'DNS', 'dns-uuid', 'records', '"c1"="198.51.100.2"'],
       ['add', 'DNS', 'dns-uuid', 'records', '"www"="198.51.100.2"'],

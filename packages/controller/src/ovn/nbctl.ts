@@ -38,6 +38,23 @@ function networkIds(net: NetworkRecord): [string, string][] {
   ];
 }
 
+/** Priority of the from-lport ACL that drops DHCP server replies sent by a container. */
+export const DHCP_GUARD_ACL_PRIORITY = 32000;
+
+/**
+ * A network switch's guard against rogue DHCP servers: every DHCP server
+ * reply (UDP 67 → 68) a port sends is dropped as it enters the switch. OVN's
+ * own DHCP replies are made by ovn-controller after the ingress ACL stage and
+ * go straight to the egress pipeline, so they are untouched. Policies are
+ * to-lport ACLs and replace only those (setAclsCmds); idempotent.
+ */
+export function dhcpGuardCmd(networkId: string): Cmd {
+  return [
+    ...['--may-exist', 'acl-add', lsName(networkId), 'from-lport'],
+    ...[String(DHCP_GUARD_ACL_PRIORITY), 'udp && udp.src == 67 && udp.dst == 68', 'drop'],
+  ];
+}
+
 /** Creates the network's switch, DHCP options, DNS row and router; `--may-exist` where the CLI has it. */
 export function createNetworkCmds(net: NetworkRecord): Cmd[] {
   const ls = lsName(net.networkId);
@@ -115,6 +132,7 @@ export function createNetworkCmds(net: NetworkRecord): Cmd[] {
       rp,
       mapValue('external_ids', [...networkIds(net), [ExternalId.role, 'router-port']]),
     ],
+    dhcpGuardCmd(net.networkId),
   ];
 }
 
@@ -244,6 +262,8 @@ export function addEndpointCmds(
     ['lsp-set-port-security', lsp, address],
     ['lsp-set-dhcpv4-options', lsp, dhcpUuid],
     ['set', 'Logical_Switch_Port', lsp, mapValue('external_ids', ids)],
+    // Networks made before the guard existed get it with their next port.
+    dhcpGuardCmd(ep.networkId),
     ...names.map((name) => ['add', 'DNS', dnsUuid, 'records', `${q(name)}=${q(ep.ip)}`]),
   ];
 }
@@ -262,10 +282,10 @@ export function removeEndpointCmds(
   return cmds;
 }
 
-/** Replaces all ACLs of a network's switch. */
+/** Replaces the policy ACLs (to-lport) of a network's switch; its DHCP guard (from-lport) stays. */
 export function setAclsCmds(networkId: string, acls: AclRecord[]): Cmd[] {
   const ls = lsName(networkId);
-  const cmds: Cmd[] = [['acl-del', ls]];
+  const cmds: Cmd[] = [['acl-del', ls, 'to-lport']];
   acls.forEach((acl, i) => {
     const id = `@acl${i}`;
     cmds.push([
