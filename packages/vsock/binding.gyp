@@ -6,7 +6,7 @@
         "src/addon.cc",
         "src/codec.cc",
         "src/loop.cc",
-        "src/relay.cc", "src/offload.cc",
+        "src/relay.cc", "src/offload.cc", "src/peer-buffers.cc",
         "src/socket.cc",
         "src/tap.cc"
       ],

@@ -7,12 +7,14 @@
  * namespaces. iperf3 runs through runIperfClient, which throws on iperf3's
  * own `error` field.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type LabContainer,
   type LabSettings,
+  runCommand,
   runIperfClient,
   startIperfServer,
 } from '../../packages/lab/dist/index.js';
@@ -70,6 +72,64 @@ describe('lab up --offload', () => {
     const moved = (after?.bytes ?? 0) - (before?.bytes ?? 0);
     expect(moved / frames).toBeGreaterThan(4000);
     expect(after?.protocolErrors).toBe(0);
+  });
+
+  it("gives ovs-vswitchd's port sockets room for bursts of 64 KiB segments", async () => {
+    // rmem_default (208 KiB) held three segments: bursts were dropped there and TCP retransmitted.
+    const out = (
+      await runCommand([
+        'ip',
+        'netns',
+        'exec',
+        `${lab.prefix}-helper`,
+        'ss',
+        '-0',
+        '-a',
+        '-m',
+        '-p',
+      ])
+    ).stdout;
+    const ovs = out.split('\n').filter((line) => line.includes('"ovs-vswitchd"'));
+    expect(ovs.length).toBeGreaterThanOrEqual(3);
+    for (const line of ovs) {
+      expect(Number(/rb(\d+)/.exec(line)?.[1])).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+    }
+  });
+
+  it('carries UDP GSO (UDP_SEGMENT) between offload containers: the TAPs offer no USO', async () => {
+    // OVS 3.1's userspace datapath loses UDP GSO packets; without USO on the TAP the sender's
+    // kernel segments them before the forwarder reads them.
+    const script = fileURLToPath(new URL('./udp-gso.py', import.meta.url));
+    const receiver = spawn(
+      'ip',
+      ['netns', 'exec', await ns('off2'), 'python3', script, 'recv', '192.0.2.12', '6001', '100'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    const done = new Promise<void>((resolve) => receiver.once('exit', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      receiver.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('ready')) resolve();
+      });
+      receiver.once('exit', (code) => reject(new Error(`receiver exited ${code}: ${out}`)));
+    });
+    await runCommand([
+      'ip',
+      'netns',
+      'exec',
+      await ns('off1'),
+      'python3',
+      script,
+      'send',
+      '192.0.2.12',
+      '6001',
+      '10',
+    ]);
+    await done;
+    expect(Number(out.replace('ready', '').trim())).toBe(100);
+    const features = (await lab.exec('off1', 'ethtool', '-k', 'eth0')).stdout;
+    expect(features).toMatch(/tx-udp-segmentation: off/);
   });
 
   it('plain and offload containers on one network ping and run iperf3 both ways', async () => {

@@ -19,9 +19,10 @@
  * traffic stays between namespaces the benchmark created.
  */
 import path from 'node:path';
-import { lsName } from '@arca-net/controller';
+import { lsName, raiseOvsPortBuffers } from '@arca-net/controller';
 import type { RelayEngine } from '@arca-net/host';
 import { runCommand } from '@arca-net/lab';
+import { silentLogger } from '@arca-net/log';
 import type { PathPair } from '../suites/path.js';
 import { BenchLab } from '../tools/lab.js';
 
@@ -151,6 +152,9 @@ export async function setupFloorOvs({ lab, networkId, offload }: PathLab): Promi
         `external_ids:iface-id=${port}`,
       );
     }
+    // The same OVS as the real path's: its port sockets get the buffers the controller gives
+    // them after plugging a TAP (packages/controller/src/ovs/port-buffers.ts).
+    await raiseOvsPortBuffers(lab.helperRun, silentLogger);
     await nbctl('--wait=hv', 'sync');
   } catch (error) {
     await close();

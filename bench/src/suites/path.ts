@@ -53,19 +53,23 @@ export const QUICK_BUDGET: PathBudget = {
 const IPERF_PORT = 5201;
 
 /**
- * runIperfClient, again (bounded) while iperf3's server still says it is busy
- * with the previous test: it goes back to listening a moment after a client
- * ends, so back-to-back runs against one server can race it.
+ * One iperf3 measurement against a server of its own (`iperf3 -s -1`, started
+ * and awaited on its "Server listening" line by startIperfServer): no client
+ * ever meets the previous test's server still busy, so nothing is retried.
  */
-async function iperfClient(
+async function iperfOnce(
+  serverNs: string,
   ...args: Parameters<typeof runIperfClient>
 ): ReturnType<typeof runIperfClient> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await runIperfClient(...args);
-    } catch (error) {
-      if (attempt >= 20 || !String(error).includes('server is busy')) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250));
+  const server = await startIperfServer(serverNs, args[2], { once: true });
+  const exited = new Promise((resolve) => server.once('exit', resolve));
+  try {
+    return await runIperfClient(...args);
+  } finally {
+    // Gone before the next measurement binds the same port.
+    if (server.exitCode === null && server.signalCode === null) {
+      server.kill();
+      await exited;
     }
   }
 }
@@ -121,51 +125,46 @@ export async function measurePath(
   }
 
   const pids = pair.processes ? await pair.processes() : undefined;
-  const iperf = await startIperfServer(pair.b.ns, IPERF_PORT);
-  try {
-    for (const streams of [1, 4]) {
-      log(`${pair.config}: iperf3 TCP, ${streams} stream(s) (${budget.iperfSeconds} s)`);
-      const before = pids ? cpuSnapshot(pids) : {};
-      const result = await iperfClient(pair.a.ns, pair.b.ip, IPERF_PORT, {
-        seconds: budget.iperfSeconds,
-        streams,
-      });
-      figures.push({
-        ...base,
-        metric: `iperf3 TCP ${streams} stream${streams > 1 ? 's' : ''}`,
-        unit: 'Gbit/s',
-        better: 'higher',
-        value: result.bitsPerSecond / 1e9,
-      });
-      if (streams === 1 && pids) {
-        const after = cpuSnapshot(pids);
-        const gigabytes = result.bytes / 1e9;
-        for (const [name, seconds] of Object.entries(after)) {
-          figures.push({
-            ...base,
-            metric: `CPU per GB: ${name}`,
-            unit: 'CPU s/GB',
-            better: 'lower',
-            value: (seconds - (before[name] ?? 0)) / gigabytes,
-          });
-        }
-      }
-    }
-    log(`${pair.config}: iperf3 UDP 64-byte payloads (${budget.iperfSeconds} s)`);
-    const udp = await iperfClient(pair.a.ns, pair.b.ip, IPERF_PORT, {
+  for (const streams of [1, 4]) {
+    log(`${pair.config}: iperf3 TCP, ${streams} stream(s) (${budget.iperfSeconds} s)`);
+    const before = pids ? cpuSnapshot(pids) : {};
+    const result = await iperfOnce(pair.b.ns, pair.a.ns, pair.b.ip, IPERF_PORT, {
       seconds: budget.iperfSeconds,
-      udpPayload: 64,
+      streams,
     });
     figures.push({
       ...base,
-      metric: 'UDP 64-byte packets delivered',
-      unit: 'packets/s',
+      metric: `iperf3 TCP ${streams} stream${streams > 1 ? 's' : ''}`,
+      unit: 'Gbit/s',
       better: 'higher',
-      value: udp.packetsPerSecond ?? 0,
-      params: { lostPercent: udp.lostPercent ?? 0 },
+      value: result.bitsPerSecond / 1e9,
     });
-  } finally {
-    iperf.kill();
+    if (streams === 1 && pids) {
+      const after = cpuSnapshot(pids);
+      const gigabytes = result.bytes / 1e9;
+      for (const [name, seconds] of Object.entries(after)) {
+        figures.push({
+          ...base,
+          metric: `CPU per GB: ${name}`,
+          unit: 'CPU s/GB',
+          better: 'lower',
+          value: (seconds - (before[name] ?? 0)) / gigabytes,
+        });
+      }
+    }
   }
+  log(`${pair.config}: iperf3 UDP 64-byte payloads (${budget.iperfSeconds} s)`);
+  const udp = await iperfOnce(pair.b.ns, pair.a.ns, pair.b.ip, IPERF_PORT, {
+    seconds: budget.iperfSeconds,
+    udpPayload: 64,
+  });
+  figures.push({
+    ...base,
+    metric: 'UDP 64-byte packets delivered',
+    unit: 'packets/s',
+    better: 'higher',
+    value: udp.packetsPerSecond ?? 0,
+    params: { lostPercent: udp.lostPercent ?? 0 },
+  });
   return figures;
 }

@@ -85,3 +85,4 @@ import { addon } from './native.js';
 export function socketPair(): [number, number] {
   return addon.socketPair();
 }
+export { OVS_PORT_RCVBUF, raisePacketReceiveBuffers } from './peer-buffers.js';

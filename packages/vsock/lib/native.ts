@@ -82,6 +82,8 @@ export interface NativeAddon {
   tapSetMtu(name: string, mtu: number): void;
   socketPair(): [number, number];
   dupFd(fd: number): number;
+  /** src/peer-buffers.h: SO_RCVBUF of `pid`'s AF_PACKET sockets raised to `bytes`; how many. */
+  raisePacketReceiveBuffers(pid: number, bytes: number): number;
 }
 
 const require = createRequire(import.meta.url);

@@ -11,7 +11,7 @@ export interface TapOptions {
   up?: boolean;
   /**
    * Offload mode: IFF_VNET_HDR with a 12-byte virtio-net header on every read and write, and
-   * checksum + TSO4/6 (+ USO4/6 where the kernel has it) offloads. Default false.
+   * checksum + TSO4/6 offloads (no USO: OVS 3.1 loses UDP GSO packets, src/tap.cc). Default false.
    */
   offload?: boolean;
 }

@@ -16,6 +16,7 @@
 #include "codec.h"
 #include "loop.h"
 #include "offload.h"
+#include "peer-buffers.h"
 #include "relay.h"
 #include "socket.h"
 #include "tap.h"
@@ -574,6 +575,15 @@ Napi::Value DupFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), dup);
 }
 
+Napi::Value RaisePacketReceiveBuffersJs(const Napi::CallbackInfo& info) {
+  int pid = static_cast<int>(U32(info[0], "pid"));
+  int bytes = static_cast<int>(U32(info[1], "bytes"));
+  int raised = 0;
+  SysResult r = RaisePacketReceiveBuffers(pid, bytes, raised);
+  if (!r.ok()) throw SysError(info.Env(), r, "packet sockets of pid " + std::to_string(pid));
+  return Napi::Number::New(info.Env(), raised);
+}
+
 Napi::Value DroppedEvents(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(GetAddon(info.Env()).droppedEvents()));
 }
@@ -605,6 +615,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("tapSetMtu", TapSetMtu);
   fn("socketPair", SocketPairJs);
   fn("dupFd", DupFd);
+  fn("raisePacketReceiveBuffers", RaisePacketReceiveBuffersJs);
   return exports;
 }
 

@@ -29,7 +29,7 @@ struct TapInfo {
  * Creates (or attaches to) the non-persistent TAP `name`, sets `mac` (when non-null) and `mtu`
  * (when > 0), and brings it up when `up`. With `offload`, the TAP is opened with IFF_VNET_HDR,
  * a 12-byte header (TUNSETVNETHDRSZ: virtio_net_hdr_v1) and TUNSETOFFLOAD checksum + TSO4/6 +
- * ECN, plus USO4/6 when the kernel accepts them. On failure nothing stays open (the fd closes
+ * ECN; never USO4/6 (OVS 3.1's userspace datapath loses UDP GSO packets: see tap.cc). On failure nothing stays open (the fd closes
  * and the kernel removes the device).
  */
 SysResult CreateTap(const std::string& name, const uint8_t* mac, int mtu, bool up, TapInfo& out,

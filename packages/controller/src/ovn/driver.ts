@@ -5,6 +5,7 @@
  */
 import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
+import { raiseOvsPortBuffers } from '../ovs/port-buffers.js';
 import { Appctl } from './appctl.js';
 import { OvnError } from './errors.js';
 import type { ToolRunner } from './exec.js';
@@ -400,6 +401,7 @@ export class CliOvnDriver implements OvnDriver {
 
   async plugTap(spec: TapPortSpec): Promise<void> {
     await this.vsctl.transact(addTapPortCmds(spec));
+    if (this.options.runDir) await raiseOvsPortBuffers(this.options.runDir, this.log);
   }
 
   async unplugTaps(names: readonly string[]): Promise<void> {
