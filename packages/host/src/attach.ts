@@ -5,6 +5,7 @@
  * failure runs the registered undos in reverse. Tearing one down goes the
  * other way: relay, forwarder device, helper port.
  */
+import type { AttachmentDrops } from './drops.js';
 import type { Logger } from '@arca-net/log';
 import type { LinkCounters, NetworkBridge } from './bridge.js';
 import { applyDefaultRoute, defaultRouteAttachment } from './default-route.js';
@@ -49,6 +50,8 @@ export interface AttachmentInfo {
   offload: OffloadPreference;
   /** Relay counters, when a relay exists. */
   relay?: LinkCounters;
+  /** Frames dropped by place (drops.ts); only in a container's inspect (`lab stats`). */
+  drops?: AttachmentDrops;
   /** Ports published through this network (`docker run -p`), as `docker port` lists them. */
   ports: PublishedPort[];
 }

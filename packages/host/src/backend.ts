@@ -10,6 +10,7 @@
  * state store before touching a VM and rolls back what it did when a step
  * fails.
  */
+import { type AttachmentDrops, readAttachmentDrops } from './drops.js';
 import { type Logger, silentLogger } from '@arca-net/log';
 import { parseVmEndpoint, type VmEndpoint } from '@arca-net/vsock';
 import { type AttachmentInfo, type AttachmentParts, Attachments } from './attach.js';
@@ -258,6 +259,12 @@ export class OvsNetworkBackend {
       ...this.#attachments.info(a),
       ports: this.#publisher.bindings(a.containerId, a.networkId),
     }));
+  }
+
+  /** Where each live attachment of `container` dropped frames (drops.ts), by network id. */
+  async attachmentDrops(container: string): Promise<Map<string, AttachmentDrops>> {
+    this.#requireOpen();
+    return readAttachmentDrops(this.#p, this.#requireContainer(container));
   }
 
   // --- published ports -----------------------------------------------------------

@@ -31,7 +31,8 @@ export type HelperRpc =
   | 'ListBridges'
   | 'GetHealth'
   | 'PublishPort'
-  | 'UnpublishPort';
+  | 'UnpublishPort'
+  | 'GetAttachmentStats';
 
 /** The host error codes a helper status can become besides the fallbacks. */
 type HelperCode = 'POOL_OVERLAP' | 'EXTERNAL_ADDRESSES_EXHAUSTED' | 'ADDRESS_IN_USE';
@@ -61,6 +62,7 @@ export const HELPER_STATUS_TABLE: StatusTable<HelperRpc, HelperCode> = {
   GetHealth: {},
   PublishPort: {},
   UnpublishPort: {},
+  GetAttachmentStats: {},
 };
 
 function helperError(failure: RpcFailure<HelperCode>): NetworkBackendError {
@@ -184,6 +186,17 @@ export class HelperClient {
   async capabilities(): Promise<string[]> {
     const health = await this.#call('GetHealth', 'GetHealth', (client) => client.getHealth({}));
     return health.capabilities ?? [];
+  }
+
+  /** The helper relay's counters and drop counters of an attachment, within `signal`. */
+  async attachmentStats(
+    containerId: string,
+    networkId: string,
+    signal?: AbortSignal,
+  ): Promise<network.GetAttachmentStatsResponse> {
+    return this.#call('GetAttachmentStats', 'GetAttachmentStats', (client) =>
+      client.getAttachmentStats({ containerId, networkId }, signal ? { signal } : {}),
+    );
   }
 
   /** Closes the channel. Idempotent. */

@@ -29,6 +29,11 @@ export {
 } from './clients.js';
 export { checkUpstreams, DNS_UPSTREAMS_OPTION, optionUpstreams } from './dns-upstreams.js';
 export {
+  type AttachmentDrops,
+  type DeviceDropCounts,
+  deviceDropTotal,
+} from './drops.js';
+export {
   type ConnectOptions,
   type ContainerSpec,
   type CreateNetworkOptions,

@@ -31,6 +31,7 @@ export {
   unixdirPath,
   type VmEndpoint,
 } from './endpoint.js';
+export { type DeviceDrops, parseProcNetDev, readDeviceDrops } from './device-drops.js';
 export { VsockError } from './errors.js';
 export { PollingRelay } from './polling-relay.js';
 export {

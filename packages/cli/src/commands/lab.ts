@@ -1,6 +1,7 @@
 /**
  * `arca-net lab up|down|status|run|exec|rm|ps|stats`.
  */
+import { DROP_PLACES_HEADER, dropPlacesRow } from './drops.js';
 import { spawn } from 'node:child_process';
 import { errors, type OffloadPreference, RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
 import {
@@ -195,6 +196,7 @@ export function formatStats(container: LabContainer): string {
       'DROPS',
       'PROTO ERRS',
       'QUARANTINED',
+      ...DROP_PLACES_HEADER,
     ],
     container.attachments.map((a) => {
       // OUT: from the container towards the switch; IN: towards the container.
@@ -215,6 +217,7 @@ export function formatStats(container: LabContainer): string {
         a.relay?.quarantinedUntil
           ? `until ${a.relay.quarantinedUntil.slice(11, 19)} (${a.relay.quarantines}x)`
           : String(a.relay?.quarantines ?? 0),
+        ...dropPlacesRow(a.drops),
       ];
     }),
   );

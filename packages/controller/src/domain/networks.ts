@@ -4,6 +4,7 @@
  * decides IPs, keeps a view rebuilt from the NB database, and turns each
  * operation into one OVN transaction plus, for attachments, a data-path link.
  */
+import { type HelperDrops, readHelperDrops } from '../ovs/drops.js';
 import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
 import {
@@ -832,7 +833,14 @@ export class Networks {
     return link;
   }
 
-  /** OVS/OVN health and counts. */
+  /** Where the attachment's frames were dropped in the helper: its TAP and its OVS port. */
+  async drops(containerId: string, networkId: string): Promise<HelperDrops> {
+    const ep = this.network(networkId).endpoints.get(containerId);
+    if (!ep) throw notFound(`container ${containerId} is not attached to network ${networkId}`);
+    return readHelperDrops(ep.portName, this.driver.interfaceDrops?.bind(this.driver));
+  }
+
+    /** OVS/OVN health and counts. */
   async health(): Promise<OvnHealth & { networks: number; attachments: number }> {
     const h = await this.driver.health();
     let attachments = 0;

@@ -3,6 +3,8 @@
  * OVSDB JSON-RPC implementation can replace the CLI one later. Every failure
  * of OVS/OVN leaves it as an {@link OvnError} ("unavailable" or "refused").
  */
+import type { DeviceDrops } from '@arca-net/vsock';
+import { interfaceDrops } from '../ovs/drops.js';
 import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
 import { Appctl } from './appctl.js';
@@ -90,6 +92,8 @@ export interface OvnDriver {
   unplugTaps(names: readonly string[]): Promise<void>;
   /** TAP ports on br-int that carry our ids. */
   tapPorts(): Promise<TapPortRow[]>;
+  /** The OVS interface's rx_dropped / tx_dropped (ovs/drops.ts); undefined when it has none. */
+  interfaceDrops?(name: string): Promise<DeviceDrops | undefined>;
   /** Resolves true once ovn-controller has bound the port and reported it up, false on timeout. */
   waitPortUp(portName: string, timeoutMs: number): Promise<boolean>;
   removeOrphans(orphans: OrphanRow[]): Promise<void>;
@@ -405,6 +409,11 @@ export class CliOvnDriver implements OvnDriver {
       }
     }
     return out;
+  }
+
+  async interfaceDrops(name: string): Promise<DeviceDrops | undefined> {
+    const [row] = await this.vsctl.find('Interface', [`name=${name}`], ['statistics']);
+    return row && interfaceDrops(row);
   }
 
   async waitPortUp(portName: string, timeoutMs: number): Promise<boolean> {

@@ -5,6 +5,7 @@
  * failures use the host's codes. `lab run` is "start the container VM,
  * register it, connect it", rolled back as a whole on failure.
  */
+import { withDrops } from './drops.js';
 import { randomBytes } from 'node:crypto';
 import {
   type CreateNetworkOptions,
@@ -51,7 +52,8 @@ export type LabNetworkBackend = Pick<
   | 'containerStarted'
   | 'publish'
   | 'ports'
->;
+> &
+  Partial<Pick<OvsNetworkBackend, 'attachmentDrops'>>;
 
 /** Docker's predefined networks: none can be created, removed or pruned by name. */
 export const PREDEFINED_NETWORKS = ['bridge', 'host', 'none'];
@@ -318,7 +320,7 @@ export class LabHostService implements LabApi {
   }
 
   async inspectContainer(ref: string): Promise<LabContainer> {
-    return this.view(this.record(ref));
+    return withDrops(this.network, await this.view(this.record(ref)));
   }
 
   async removeContainer(ref: string): Promise<LabContainer> {

@@ -1,0 +1,19 @@
+/** `lab stats`: the columns that say where an attachment's frames were dropped. */
+import { type AttachmentDrops, type DeviceDropCounts, deviceDropTotal } from '@arca-net/host';
+
+/** Relays (host, forwarder, helper), the container's TAP, the helper's TAP, the OVS port. */
+export const DROP_PLACES_HEADER = ['DROPPED AT: RELAYS', 'CTR TAP', 'HELPER TAP', 'OVS PORT'];
+
+const device = (d: DeviceDropCounts | undefined, place: string, drops: AttachmentDrops): string =>
+  d ? String(deviceDropTotal(d)) : drops.unreadable.includes(place) ? '?' : '-';
+
+/** One attachment's drop places; '?' where the place did not answer, '-' where it has no counter. */
+export function dropPlacesRow(drops: AttachmentDrops | undefined): string[] {
+  if (!drops) return ['-', '-', '-', '-'];
+  return [
+    String(drops.relay),
+    device(drops.containerTap, 'forwarder', drops),
+    device(drops.helperTap, 'helper', drops),
+    device(drops.ovsPort, 'helper', drops),
+  ];
+}
