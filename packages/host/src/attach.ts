@@ -5,12 +5,13 @@
  * failure runs the registered undos in reverse. Tearing one down goes the
  * other way: relay, forwarder device, helper port.
  */
-import type { AttachmentDrops } from './drops.js';
+
 import type { Logger } from '@arca-net/log';
 import type { LinkCounters, NetworkBridge } from './bridge.js';
 import { applyDefaultRoute, defaultRouteAttachment } from './default-route.js';
 import type { DnsFanOut } from './dns.js';
 import { type ConnectOptions, checkAliases } from './docker.js';
+import type { AttachmentDrops } from './drops.js';
 import { errors } from './errors.js';
 import type { ForwarderPool } from './forwarders.js';
 import type { HelperClient } from './helper-client.js';

@@ -10,7 +10,7 @@
  * state store before touching a VM and rolls back what it did when a step
  * fails.
  */
-import { type AttachmentDrops, readAttachmentDrops } from './drops.js';
+
 import { type Logger, silentLogger } from '@arca-net/log';
 import { parseVmEndpoint, type VmEndpoint } from '@arca-net/vsock';
 import { type AttachmentInfo, type AttachmentParts, Attachments } from './attach.js';
@@ -25,6 +25,7 @@ import {
   inspectNetwork,
   type NetworkInspect,
 } from './docker.js';
+import { type AttachmentDrops, readAttachmentDrops } from './drops.js';
 import { errors } from './errors.js';
 import * as fwatch from './forwarder-watch.js';
 import { ForwarderPool } from './forwarders.js';

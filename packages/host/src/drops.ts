@@ -6,8 +6,8 @@
  * does not answer in time is listed as unreadable, not counted as zero.
  */
 import type { tapforwarder } from '@arca-net/proto';
-import { linkKey } from './attach.js';
 import type { AttachmentParts } from './attach.js';
+import { linkKey } from './attach.js';
 import type { AttachmentRecord, ContainerRecord } from './state.js';
 
 /** A device's kernel drop counters, from its own point of view. */
@@ -53,9 +53,7 @@ export async function readAttachmentDrops(
   const devices = await p.forwarders
     .listNetworks(c, AbortSignal.timeout(PLACE_TIMEOUT_MS))
     .catch(() => undefined);
-  await Promise.all(
-    live.map(async (a) => out.set(a.networkId, await placesOf(p, a, devices))),
-  );
+  await Promise.all(live.map(async (a) => out.set(a.networkId, await placesOf(p, a, devices))));
   return out;
 }
 

@@ -167,7 +167,10 @@ export class ForwarderPool {
   }
 
   /** The forwarder's devices with their relay and TAP counters; `signal` bounds the call. */
-  async listNetworks(c: ContainerRecord, signal?: AbortSignal): Promise<tapforwarder.NetworkInfo[]> {
+  async listNetworks(
+    c: ContainerRecord,
+    signal?: AbortSignal,
+  ): Promise<tapforwarder.NetworkInfo[]> {
     const client = await this.#client(c);
     const res = await callRpc(
       FORWARDER_STATUS_TABLE,

@@ -29,11 +29,6 @@ export {
 } from './clients.js';
 export { checkUpstreams, DNS_UPSTREAMS_OPTION, optionUpstreams } from './dns-upstreams.js';
 export {
-  type AttachmentDrops,
-  type DeviceDropCounts,
-  deviceDropTotal,
-} from './drops.js';
-export {
   type ConnectOptions,
   type ContainerSpec,
   type CreateNetworkOptions,
@@ -42,6 +37,11 @@ export {
   type NetworkEndpointInspect,
   type NetworkInspect,
 } from './docker.js';
+export {
+  type AttachmentDrops,
+  type DeviceDropCounts,
+  deviceDropTotal,
+} from './drops.js';
 export {
   type ErrorCode,
   type ErrorKind,

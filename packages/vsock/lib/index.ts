@@ -23,6 +23,7 @@ export {
   VNET_HDR,
   type VnetHeader,
 } from './codec.js';
+export { type DeviceDrops, parseProcNetDev, readDeviceDrops } from './device-drops.js';
 export {
   formatVmEndpoint,
   type ListenEndpoint,
@@ -31,7 +32,6 @@ export {
   unixdirPath,
   type VmEndpoint,
 } from './endpoint.js';
-export { type DeviceDrops, parseProcNetDev, readDeviceDrops } from './device-drops.js';
 export { VsockError } from './errors.js';
 export { PollingRelay } from './polling-relay.js';
 export {

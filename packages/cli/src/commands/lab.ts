@@ -1,7 +1,7 @@
 /**
  * `arca-net lab up|down|status|run|exec|rm|ps|stats`.
  */
-import { DROP_PLACES_HEADER, dropPlacesRow } from './drops.js';
+
 import { spawn } from 'node:child_process';
 import { errors, type OffloadPreference, RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
 import {
@@ -20,6 +20,7 @@ import {
 import { UsageError } from '../errors.js';
 import { CROSS, formatJson, formatTable, Progress, TICK } from '../output.js';
 import { type CommandContext, labClient, labProgress } from './context.js';
+import { DROP_PLACES_HEADER, dropPlacesRow } from './drops.js';
 import { formatPortsColumn } from './ports.js';
 
 /** `lab up`'s flags as parsed (validated here). */

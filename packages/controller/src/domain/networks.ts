@@ -4,7 +4,7 @@
  * decides IPs, keeps a view rebuilt from the NB database, and turns each
  * operation into one OVN transaction plus, for attachments, a data-path link.
  */
-import { type HelperDrops, readHelperDrops } from '../ovs/drops.js';
+
 import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
 import {
@@ -31,6 +31,7 @@ import type {
 } from '../ovn/model.js';
 import { lspName, routerMac } from '../ovn/names.js';
 import { OverlayAddressTaken } from '../ovn/overlay.js';
+import { type HelperDrops, readHelperDrops } from '../ovs/drops.js';
 import type { AttachmentLink, DataPath } from '../relay/datapath.js';
 import { scopeState } from './cluster.js';
 import {
@@ -840,7 +841,7 @@ export class Networks {
     return readHelperDrops(ep.portName, this.driver.interfaceDrops?.bind(this.driver));
   }
 
-    /** OVS/OVN health and counts. */
+  /** OVS/OVN health and counts. */
   async health(): Promise<OvnHealth & { networks: number; attachments: number }> {
     const h = await this.driver.health();
     let attachments = 0;

@@ -3,10 +3,11 @@
  * OVSDB JSON-RPC implementation can replace the CLI one later. Every failure
  * of OVS/OVN leaves it as an {@link OvnError} ("unavailable" or "refused").
  */
-import type { DeviceDrops } from '@arca-net/vsock';
-import { interfaceDrops } from '../ovs/drops.js';
+
 import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
+import type { DeviceDrops } from '@arca-net/vsock';
+import { interfaceDrops } from '../ovs/drops.js';
 import { Appctl } from './appctl.js';
 import { OvnError } from './errors.js';
 import type { ToolRunner } from './exec.js';

@@ -5,7 +5,7 @@
  * failures use the host's codes. `lab run` is "start the container VM,
  * register it, connect it", rolled back as a whole on failure.
  */
-import { withDrops } from './drops.js';
+
 import { randomBytes } from 'node:crypto';
 import {
   type CreateNetworkOptions,
@@ -34,6 +34,7 @@ import type {
   RunBody,
 } from '../api/routes.js';
 import { CONTAINER_NAME, type LabContainerRecord, type LabContainers } from '../containers.js';
+import { withDrops } from './drops.js';
 import { forwarderRows } from './forwarder-supervisor.js';
 
 /** What the lab host uses of `OvsNetworkBackend` (tests hand in fakes that throw its errors). */
