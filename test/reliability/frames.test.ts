@@ -6,13 +6,16 @@
  * overload are allowed and counted; corrupted, reordered or duplicated frames
  * are not. `ARCA_NET_FRAME_PAIRS` (default 2) and `ARCA_NET_FRAME_COUNT`
  * (default 20000 per pair) size it; `make soak` runs 16 pairs. With
- * `ARCA_NET_RELIABILITY_OUT=FILE` the totals are merged into FILE (JSON).
+ * `ARCA_NET_RELIABILITY_OUT=FILE` the totals are merged into FILE (JSON),
+ * with `droppedAt`: the drops by place, summed from `lab stats` (relays,
+ * container TAPs, helper TAPs, OVS ports) and what no counter explains.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabHarness } from '../e2e/harness.js';
+import { dropPlaces } from './drop-places.js';
 
 const TOOL = fileURLToPath(new URL('./frames.py', import.meta.url));
 const PAIRS = Number(process.env.ARCA_NET_FRAME_PAIRS ?? 2);
@@ -116,6 +119,12 @@ describe('frame integrity under load', () => {
         dropped: 0,
       };
       total.dropped = total.sent - total.received;
+      // Where they were dropped: the counters of every place on both sides of each pair.
+      const names = Array.from({ length: PAIRS }, (_, i) => [`tx${i}`, `rx${i}`]).flat();
+      const places = await dropPlaces(lab, names);
+      const counted = places.relay + places.containerTap + places.helperTap + places.ovsPort;
+      const droppedAt = { ...places, unattributed: Math.max(0, total.dropped - counted) };
+      process.stdout.write(`frames dropped at: ${JSON.stringify(droppedAt)}\n`);
       process.stdout.write(`frames (${PAIRS} pairs): ${JSON.stringify(total)}\n`);
       const out = process.env.ARCA_NET_RELIABILITY_OUT;
       if (out) {
@@ -123,7 +132,10 @@ describe('frame integrity under load', () => {
           string,
           unknown
         >;
-        await writeFile(out, JSON.stringify({ ...report, frames: total }, null, 2));
+        await writeFile(
+          out,
+          JSON.stringify({ ...report, frames: { ...total, droppedAt } }, null, 2),
+        );
       }
       for (const r of results) expect(r.received).toBeGreaterThan(0);
       expect(total.corrupted).toBe(0);
