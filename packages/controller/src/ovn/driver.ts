@@ -35,6 +35,7 @@ import {
   setAclsCmds,
   unpublishPortCmds,
 } from './nbctl.js';
+import { NORTHD_PROBE_TIMEOUT_MS, type NorthdStatus, probeNorthd } from './northd.js';
 import { allocateOverlayAddress, type OverlayPort, overlayEndpointCount } from './overlay.js';
 import { type Cmd, kv } from './ovsdb.js';
 import { Sbctl } from './sbctl.js';
@@ -93,6 +94,8 @@ export interface OvnDriver {
   unplugTaps(names: readonly string[]): Promise<void>;
   /** TAP ports on br-int that carry our ids. */
   tapPorts(): Promise<TapPortRow[]>;
+  /** Whether this helper's ovn-northd answers (northd.ts); absent or undefined: it runs elsewhere. */
+  northdStatus?(): Promise<NorthdStatus | undefined>;
   /** The OVS interface's rx_dropped / tx_dropped (ovs/drops.ts); undefined when it has none. */
   interfaceDrops?(name: string): Promise<DeviceDrops | undefined>;
   /** Resolves true once ovn-controller has bound the port and reported it up, false on timeout. */
@@ -128,6 +131,8 @@ export class CliOvnDriver implements OvnDriver {
   readonly vsctl: Vsctl;
   readonly sbctl: Sbctl;
   readonly appctl: Appctl;
+  /** A short-timeout appctl for northd's status (a stopped northd never answers). */
+  private readonly northdAppctl: Appctl;
   private readonly log: Logger;
   /** network id → uuids of its DHCP_Options and DNS rows. */
   private readonly rowCache = new Map<string, { dhcp: string; dns: string }>();
@@ -141,6 +146,7 @@ export class CliOvnDriver implements OvnDriver {
     this.vsctl = new Vsctl(run, { db: options.ovsDb, timeoutMs });
     this.sbctl = new Sbctl(run, { db: options.sbDb, timeoutMs });
     this.appctl = new Appctl(run, 'ovs-appctl', { timeoutMs });
+    this.northdAppctl = new Appctl(run, 'ovs-appctl', { timeoutMs: NORTHD_PROBE_TIMEOUT_MS });
     this.log = (options.logger ?? silentLogger).child({ component: 'ovn' });
   }
 
@@ -410,6 +416,11 @@ export class CliOvnDriver implements OvnDriver {
       }
     }
     return out;
+  }
+
+  async northdStatus(): Promise<NorthdStatus | undefined> {
+    if (!this.options.runDir || this.options.checkNorthd === false) return undefined;
+    return probeNorthd(this.northdAppctl, `${this.options.runDir}/ovn-northd.ctl`);
   }
 
   async interfaceDrops(name: string): Promise<DeviceDrops | undefined> {
