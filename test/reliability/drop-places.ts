@@ -13,6 +13,7 @@ interface Drops {
   containerTap?: Counts;
   helperTap?: Counts;
   ovsPort?: Counts;
+  ovsCapture?: number;
 }
 interface StatsView {
   attachments: Array<{ drops?: Drops }>;
@@ -38,7 +39,7 @@ export async function dropPlaces(lab: LabHarness, containers: string[]): Promise
       sum.relay += a.drops.relay;
       sum.containerTap += total(a.drops.containerTap);
       sum.helperTap += total(a.drops.helperTap);
-      sum.ovsPort += total(a.drops.ovsPort);
+      sum.ovsPort += total(a.drops.ovsPort) + (a.drops.ovsCapture ?? 0);
     }
   }
   return sum;

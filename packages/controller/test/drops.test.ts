@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CliOvnDriver } from '../src/ovn/driver.js';
 import type { Tool, ToolRunner } from '../src/ovn/exec.js';
 import { parseTable } from '../src/ovn/json.js';
-import { interfaceDrops, readHelperDrops } from '../src/ovs/drops.js';
+import { interfaceDrops, parsePacketSocketDrops, readHelperDrops } from '../src/ovs/drops.js';
 
 const fixture = readFileSync(
   new URL('../../../test/fixtures/ovn/ovs-Interface-statistics.json', import.meta.url),
@@ -52,10 +52,43 @@ describe('OVS port drop counters', () => {
   });
 
   it('a place that cannot be read is undefined, the other is still read', async () => {
-    const drops = await readHelperDrops('no-such-tap0', async () => ({
-      rxDropped: 1,
-      txDropped: 2,
-    }));
-    expect(drops).toEqual({ helperTap: undefined, ovsPort: { rxDropped: 1, txDropped: 2 } });
+    const drops = await readHelperDrops('no-such-tap0', {
+      interfaceDrops: async () => ({ rxDropped: 1, txDropped: 2 }),
+    });
+    expect(drops).toEqual({
+      helperTap: undefined,
+      ovsPort: { rxDropped: 1, txDropped: 2 },
+      ovsCapture: undefined,
+    });
+  });
+});
+
+describe("drops of OVS's capture of a TAP (packet sockets)", () => {
+  const ss = readFileSync(
+    new URL('../../../test/fixtures/ovn/ss-packet-sockets.txt', import.meta.url),
+    'utf8',
+  );
+
+  it('reads skmem d<N> per bound interface from captured `ss -0 -e -m`', () => {
+    const drops = parsePacketSocketDrops(ss);
+    expect(drops.get('anaf2fec8500219')).toBe(21788);
+    expect(drops.get('anf61f90c2a9693')).toBe(0);
+    expect(drops.get('uplink0')).toBe(0);
+    expect([...drops.keys()]).toHaveLength(3);
+  });
+
+  it('sums two sockets on one interface', () => {
+    const two = [
+      'p_raw 0 0 *:tap1 * ino:1 sk:1',
+      '\tskmem:(r0,rb212992,t0,tb212992,f0,w0,o176,bl0,d5)',
+      'p_raw 0 0 *:tap1 * ino:2 sk:2',
+      '\tskmem:(r0,rb212992,t0,tb212992,f0,w0,o176,bl0,d7)',
+    ].join('\n');
+    expect(parsePacketSocketDrops(two).get('tap1')).toBe(12);
+  });
+
+  it('readHelperDrops takes the capture drops of its port (0 when no socket is bound)', async () => {
+    const readers = { packetSocketDrops: async () => new Map([['other', 3]]) };
+    expect((await readHelperDrops('lsp1', readers)).ovsCapture).toBe(0);
   });
 });

@@ -24,8 +24,13 @@ export interface AttachmentDrops {
   containerTap?: DeviceDropCounts;
   /** The helper's TAP (rx: the relay wrote frames the kernel dropped). */
   helperTap?: DeviceDropCounts;
-  /** The OVS interface of the attachment on br-int. */
+  /** The OVS interface of the attachment on br-int (its `statistics`). */
   ovsPort?: DeviceDropCounts;
+  /**
+   * Frames OVS's capture of the helper TAP dropped (its packet socket's
+   * buffer was full): the OVS port's loss that no device counter sees.
+   */
+  ovsCapture?: number;
   /** Places whose counters could not be read now ('forwarder', 'helper'). */
   unreadable: string[];
 }
@@ -41,6 +46,10 @@ const counts = (
 /** The sum of a device's two counters (0 when unknown). */
 export const deviceDropTotal = (d: DeviceDropCounts | undefined): number =>
   d ? d.rxDropped + d.txDropped : 0;
+
+/** Everything OVS lost at the attachment's port: its interface counters and its capture's. */
+export const ovsPortDropTotal = (d: AttachmentDrops): number =>
+  deviceDropTotal(d.ovsPort) + (d.ovsCapture ?? 0);
 
 /** Reads every place of each attachment of `c` that has a relay now; keyed by network id. */
 export async function readAttachmentDrops(
@@ -80,6 +89,7 @@ async function placesOf(
   const ovsPort = counts(helper?.ovsPort);
   return {
     relay,
+    ...(helper ? { ovsCapture: Number(helper.ovsCaptureDropped) } : {}),
     ...(containerTap ? { containerTap } : {}),
     ...(helperTap ? { helperTap } : {}),
     ...(ovsPort ? { ovsPort } : {}),

@@ -41,6 +41,7 @@ export {
   type AttachmentDrops,
   type DeviceDropCounts,
   deviceDropTotal,
+  ovsPortDropTotal,
 } from './drops.js';
 export {
   type ErrorCode,

@@ -1,7 +1,12 @@
 /** `lab stats`: the columns that say where an attachment's frames were dropped. */
-import { type AttachmentDrops, type DeviceDropCounts, deviceDropTotal } from '@arca-net/host';
+import {
+  type AttachmentDrops,
+  type DeviceDropCounts,
+  deviceDropTotal,
+  ovsPortDropTotal,
+} from '@arca-net/host';
 
-/** Relays (host, forwarder, helper), the container's TAP, the helper's TAP, the OVS port. */
+/** Relays (host, forwarder, helper), the container's TAP, the helper's TAP, the OVS port (with its capture of the TAP). */
 export const DROP_PLACES_HEADER = ['DROPPED AT: RELAYS', 'CTR TAP', 'HELPER TAP', 'OVS PORT'];
 
 const device = (d: DeviceDropCounts | undefined, place: string, drops: AttachmentDrops): string =>
@@ -14,6 +19,6 @@ export function dropPlacesRow(drops: AttachmentDrops | undefined): string[] {
     String(drops.relay),
     device(drops.containerTap, 'forwarder', drops),
     device(drops.helperTap, 'helper', drops),
-    device(drops.ovsPort, 'helper', drops),
+    drops.ovsPort ? String(ovsPortDropTotal(drops)) : device(undefined, 'helper', drops),
   ];
 }

@@ -854,7 +854,7 @@ export class Networks {
   async drops(containerId: string, networkId: string): Promise<HelperDrops> {
     const ep = this.network(networkId).endpoints.get(containerId);
     if (!ep) throw notFound(`container ${containerId} is not attached to network ${networkId}`);
-    return readHelperDrops(ep.portName, this.driver.interfaceDrops?.bind(this.driver));
+    return readHelperDrops(ep.portName, this.driver);
   }
 
   /** OVS/OVN health and counts. */

@@ -7,7 +7,7 @@
 import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
 import type { DeviceDrops } from '@arca-net/vsock';
-import { interfaceDrops } from '../ovs/drops.js';
+import { interfaceDrops, parsePacketSocketDrops } from '../ovs/drops.js';
 import { Appctl } from './appctl.js';
 import { OvnError } from './errors.js';
 import type { ToolRunner } from './exec.js';
@@ -98,6 +98,8 @@ export interface OvnDriver {
   northdStatus?(): Promise<NorthdStatus | undefined>;
   /** The OVS interface's rx_dropped / tx_dropped (ovs/drops.ts); undefined when it has none. */
   interfaceDrops?(name: string): Promise<DeviceDrops | undefined>;
+  /** Per interface, the drops of the packet sockets bound to it (`ss`; ovs/drops.ts). */
+  packetSocketDrops?(): Promise<Map<string, number>>;
   /** Resolves true once ovn-controller has bound the port and reported it up, false on timeout. */
   waitPortUp(portName: string, timeoutMs: number): Promise<boolean>;
   removeOrphans(orphans: OrphanRow[]): Promise<void>;
@@ -138,7 +140,7 @@ export class CliOvnDriver implements OvnDriver {
   private readonly rowCache = new Map<string, { dhcp: string; dns: string }>();
 
   constructor(
-    run: ToolRunner,
+    private readonly run: ToolRunner,
     private readonly options: CliDriverOptions,
   ) {
     const timeoutMs = options.timeoutMs ?? 30_000;
@@ -421,6 +423,10 @@ export class CliOvnDriver implements OvnDriver {
   async northdStatus(): Promise<NorthdStatus | undefined> {
     if (!this.options.runDir || this.options.checkNorthd === false) return undefined;
     return probeNorthd(this.northdAppctl, `${this.options.runDir}/ovn-northd.ctl`);
+  }
+
+  async packetSocketDrops(): Promise<Map<string, number>> {
+    return parsePacketSocketDrops((await this.run('ss', ['-0', '-e', '-m'])).stdout);
   }
 
   async interfaceDrops(name: string): Promise<DeviceDrops | undefined> {

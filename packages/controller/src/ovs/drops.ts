@@ -10,6 +10,35 @@ import { type OvsdbRow, strMap } from '../ovn/json.js';
 export interface HelperDrops {
   helperTap: DeviceDrops | undefined;
   ovsPort: DeviceDrops | undefined;
+  /**
+   * Frames the packet sockets bound to the TAP dropped: OVS's netdev
+   * datapath reads a system port through one, and a full socket buffer drops
+   * what the relay wrote into the TAP without any device counter seeing it.
+   */
+  ovsCapture: number | undefined;
+}
+
+/**
+ * Per interface, the drops (`skmem:(…,d<N>)`) of the packet sockets bound to
+ * it, summed, from `ss -0 -e -m` (a socket line with `*:<iface>`, then its
+ * detail line). Sockets bound to no interface are skipped.
+ */
+export function parsePacketSocketDrops(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  let iface: string | undefined;
+  for (const line of text.split('\n')) {
+    const socket = /^p_(?:raw|dgr)\s+\d+\s+\d+\s+\S*:(\S+)/.exec(line);
+    if (socket) {
+      iface = socket[1] === '*' ? undefined : socket[1];
+      continue;
+    }
+    const drops = /skmem:\([^)]*\bd(\d+)\)/.exec(line);
+    if (drops && iface !== undefined) {
+      out.set(iface, (out.get(iface) ?? 0) + Number(drops[1]));
+      iface = undefined;
+    }
+  }
+  return out;
 }
 
 /**
@@ -24,14 +53,21 @@ export function interfaceDrops(row: OvsdbRow): DeviceDrops | undefined {
   return { rxDropped: Number(rx ?? 0), txDropped: Number(tx ?? 0) };
 }
 
-/** Reads both places for the TAP / OVS port `portName`; `ovsDrops` is the driver's reader. */
+/** What the driver reads for {@link readHelperDrops}. */
+export interface DropReaders {
+  interfaceDrops?(name: string): Promise<DeviceDrops | undefined>;
+  packetSocketDrops?(): Promise<Map<string, number>>;
+}
+
+/** Reads every place for the TAP / OVS port `portName`. */
 export async function readHelperDrops(
   portName: string,
-  ovsDrops: ((name: string) => Promise<DeviceDrops | undefined>) | undefined,
+  readers: DropReaders,
 ): Promise<HelperDrops> {
-  const [helperTap, ovsPort] = await Promise.all([
+  const [helperTap, ovsPort, capture] = await Promise.all([
     readDeviceDrops(portName).catch(() => undefined),
-    ovsDrops ? ovsDrops(portName).catch(() => undefined) : undefined,
+    readers.interfaceDrops?.(portName).catch(() => undefined),
+    readers.packetSocketDrops?.().catch(() => undefined),
   ]);
-  return { helperTap, ovsPort };
+  return { helperTap, ovsPort, ovsCapture: capture && (capture.get(portName) ?? 0) };
 }

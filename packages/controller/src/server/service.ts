@@ -257,6 +257,7 @@ export function createNetworkControlService(
         connected: link.connected,
         helperTap: deviceDrops(drops.helperTap),
         ovsPort: deviceDrops(drops.ovsPort),
+        ovsCaptureDropped: BigInt(drops.ovsCapture ?? 0),
       };
     },
   };

@@ -403,7 +403,11 @@ export interface GetAttachmentStatsResponse {
     | DeviceDrops
     | undefined;
   /** Extension: the OVS interface's rx_dropped / tx_dropped (ovs-vsctl statistics). */
-  ovsPort: DeviceDrops | undefined;
+  ovsPort:
+    | DeviceDrops
+    | undefined;
+  /** Extension: frames the packet sockets bound to the helper TAP dropped (OVS's capture of it). */
+  ovsCaptureDropped: bigint;
 }
 
 /** Extension: a device's drop counters, from the device's point of view. */
@@ -4254,6 +4258,7 @@ function createBaseGetAttachmentStatsResponse(): GetAttachmentStatsResponse {
     connected: false,
     helperTap: undefined,
     ovsPort: undefined,
+    ovsCaptureDropped: 0n,
   };
 }
 
@@ -4276,6 +4281,12 @@ export const GetAttachmentStatsResponse: MessageFns<GetAttachmentStatsResponse> 
     }
     if (message.ovsPort !== undefined) {
       DeviceDrops.encode(message.ovsPort, writer.uint32(490).fork()).join();
+    }
+    if (message.ovsCaptureDropped !== 0n) {
+      if (BigInt.asUintN(64, message.ovsCaptureDropped) !== message.ovsCaptureDropped) {
+        throw new globalThis.Error("value provided for field message.ovsCaptureDropped of type uint64 too large");
+      }
+      writer.uint32(496).uint64(message.ovsCaptureDropped);
     }
     return writer;
   },
@@ -4341,6 +4352,14 @@ export const GetAttachmentStatsResponse: MessageFns<GetAttachmentStatsResponse> 
             message.ovsPort = DeviceDrops.decode(reader, reader.uint32());
             continue;
           }
+          case 62: {
+            if (tag !== 496) {
+              break;
+            }
+
+            message.ovsCaptureDropped = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4377,6 +4396,11 @@ export const GetAttachmentStatsResponse: MessageFns<GetAttachmentStatsResponse> 
         : isSet(object.ovs_port)
         ? DeviceDrops.fromJSON(object.ovs_port)
         : undefined,
+      ovsCaptureDropped: isSet(object.ovsCaptureDropped)
+        ? BigInt(object.ovsCaptureDropped)
+        : isSet(object.ovs_capture_dropped)
+        ? BigInt(object.ovs_capture_dropped)
+        : 0n,
     };
   },
 
@@ -4400,6 +4424,9 @@ export const GetAttachmentStatsResponse: MessageFns<GetAttachmentStatsResponse> 
     if (message.ovsPort !== undefined) {
       obj.ovsPort = DeviceDrops.toJSON(message.ovsPort);
     }
+    if (message.ovsCaptureDropped !== 0n) {
+      obj.ovsCaptureDropped = message.ovsCaptureDropped.toString();
+    }
     return obj;
   },
 
@@ -4422,6 +4449,9 @@ export const GetAttachmentStatsResponse: MessageFns<GetAttachmentStatsResponse> 
     message.ovsPort = (object.ovsPort !== undefined && object.ovsPort !== null)
       ? DeviceDrops.fromPartial(object.ovsPort)
       : undefined;
+    message.ovsCaptureDropped = (object.ovsCaptureDropped !== undefined && object.ovsCaptureDropped !== null)
+      ? BigInt(object.ovsCaptureDropped)
+      : 0n;
     return message;
   },
 };
