@@ -8,7 +8,8 @@
  * (default 20000 per pair) size it; `make soak` runs 16 pairs. With
  * `ARCA_NET_RELIABILITY_OUT=FILE` the totals are merged into FILE (JSON),
  * with `droppedAt`: the drops by place, summed from `lab stats` (relays,
- * container TAPs, helper TAPs, OVS ports) and what no counter explains.
+ * container TAPs, helper TAPs, OVS ports), the receivers' own sockets, and
+ * what no counter explains.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -106,9 +107,12 @@ describe('frame integrity under load', () => {
       const sent = (await Promise.all(senders)).map(
         (out) => (JSON.parse(out) as { sent: number }).sent,
       );
+      let receiverSocket = 0;
       const results = (await Promise.all(receivers)).map((out, i) => {
         const last = out.trim().split('\n').pop() ?? '{}';
-        return (JSON.parse(last) as Record<string, StreamStats>)[`${i}`] as StreamStats;
+        const parsed = JSON.parse(last) as Record<string, StreamStats> & { socketDrops?: number };
+        receiverSocket += parsed.socketDrops ?? 0;
+        return parsed[`${i}`] as StreamStats;
       });
       const total = {
         sent: sent.reduce((a, b) => a + b, 0),
@@ -122,8 +126,13 @@ describe('frame integrity under load', () => {
       // Where they were dropped: the counters of every place on both sides of each pair.
       const names = Array.from({ length: PAIRS }, (_, i) => [`tx${i}`, `rx${i}`]).flat();
       const places = await dropPlaces(lab, names);
-      const counted = places.relay + places.containerTap + places.helperTap + places.ovsPort;
-      const droppedAt = { ...places, unattributed: Math.max(0, total.dropped - counted) };
+      const counted =
+        places.relay + places.containerTap + places.helperTap + places.ovsPort + receiverSocket;
+      const droppedAt = {
+        ...places,
+        receiverSocket,
+        unattributed: Math.max(0, total.dropped - counted),
+      };
       process.stdout.write(`frames dropped at: ${JSON.stringify(droppedAt)}\n`);
       process.stdout.write(`frames (${PAIRS} pairs): ${JSON.stringify(total)}\n`);
       const out = process.env.ARCA_NET_RELIABILITY_OUT;
