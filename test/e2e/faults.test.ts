@@ -221,17 +221,26 @@ describe('the command line when its reader or its caller goes away', () => {
     expect(result.code).toBe(0);
   });
 
-  it('SIGTERM to lab exec stops its command too', async () => {
-    const marker = `${Date.now() % 100000}`;
-    const exec = spawn(process.execPath, [CLI, 'lab', 'exec', 'a', '--', 'sleep', `42${marker}`], {
-      env: lab.env,
-      stdio: 'ignore',
-    });
-    const running = async () => (await tryCommand(['pgrep', '-f', `sleep 42${marker}`])).code === 0;
-    expect(await waitFor(running, { timeoutMs: 20_000 })).toBe(true);
-    exec.kill('SIGTERM');
-    expect(await waitFor(async () => !(await running()), { timeoutMs: 10_000 })).toBe(true);
-  });
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    '%s to lab exec stops its command too',
+    async (signal) => {
+      const marker = `${Date.now() % 100000}`;
+      const exec = spawn(
+        process.execPath,
+        [CLI, 'lab', 'exec', 'a', '--', 'sleep', `42${marker}`],
+        {
+          env: lab.env,
+          stdio: 'ignore',
+        },
+      );
+      // The command itself (`ip netns exec` execs it), not the CLI whose argv also names it.
+      const running = async () =>
+        (await tryCommand(['pgrep', '-f', `^sleep 42${marker}$`])).code === 0;
+      expect(await waitFor(running, { timeoutMs: 20_000 })).toBe(true);
+      exec.kill(signal);
+      expect(await waitFor(async () => !(await running()), { timeoutMs: 10_000 })).toBe(true);
+    },
+  );
 });
 
 describe('files', () => {

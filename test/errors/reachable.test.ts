@@ -275,6 +275,16 @@ const producers: Record<string, [string, () => Promise<unknown>]> = {
       return backend.createNetwork({ name: 'more', subnet: '10.40.0.0/24' });
     },
   ],
+  NORTHD_UNAVAILABLE: [
+    'backend: the helper answers AttachContainer FAILED_PRECONDITION (its northd is down)',
+    () => {
+      helper.failures.set(
+        'AttachContainer',
+        new ServerError(Status.FAILED_PRECONDITION, 'OVN northd is not running in the helper VM'),
+      );
+      return backend.connect('two', 'front');
+    },
+  ],
   FORWARDER_FAILED: [
     "backend: the container's forwarder answers AttachNetwork INTERNAL",
     () => {

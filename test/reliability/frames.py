@@ -10,7 +10,8 @@ stream id, a sequence number and a CRC32 of the whole payload; it prints
 {"sent": N}. `recv` reads frames of the given streams on IFACE until none
 came for IDLE_SECONDS (after the first) and prints per-stream counts:
 received, corrupted (bad CRC or length), reordered (a sequence number below
-the highest seen and not seen before), duplicated (seen before), highest.
+the highest seen and not seen before), duplicated (seen before), highest;
+and "socketDrops": the frames its own socket's full buffer dropped.
 Run each inside a container's namespace (`ip netns exec`).
 """
 import json
@@ -25,6 +26,8 @@ import zlib
 MAGIC = 0xA2CAF2A3
 UDP_PORT = 47001
 ETH_P_IP = 0x0800
+SOL_PACKET = 263
+PACKET_STATISTICS = 6
 HEADER = struct.Struct("!IIQH")  # magic, stream, seq, payload length
 
 
@@ -126,7 +129,11 @@ def recv(args):
             s["reordered"] += 1
         seen[stream].add(seq)
         s["highest"] = max(s["highest"], seq)
-    print(json.dumps({str(k): v for k, v in stats.items()}), flush=True)
+    out = {str(k): v for k, v in stats.items()}
+    # The kernel's count of frames this socket's full buffer dropped (struct tpacket_stats).
+    _, drops = struct.unpack("II", sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
+    out["socketDrops"] = drops
+    print(json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":

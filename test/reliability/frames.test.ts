@@ -6,12 +6,16 @@
  * overload are allowed and counted; corrupted, reordered or duplicated frames
  * are not. `ARCA_NET_FRAME_PAIRS` (default 2) and `ARCA_NET_FRAME_COUNT`
  * (default 20000 per pair) size it; `make soak` runs 16 pairs. With
- * `ARCA_NET_RELIABILITY_OUT=FILE` the totals are merged into FILE (JSON).
+ * `ARCA_NET_RELIABILITY_OUT=FILE` the totals are merged into FILE (JSON),
+ * with `droppedAt`: the drops by place, summed from `lab stats` (relays,
+ * container TAPs, helper TAPs, OVS ports), the receivers' own sockets, and
+ * what no counter explains.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabHarness } from '../e2e/harness.js';
+import { dropPlaces } from './drop-places.js';
 import { mergeReliabilityReport } from './report-out.js';
 
 const TOOL = fileURLToPath(new URL('./frames.py', import.meta.url));
@@ -103,9 +107,12 @@ describe('frame integrity under load', () => {
       const sent = (await Promise.all(senders)).map(
         (out) => (JSON.parse(out) as { sent: number }).sent,
       );
+      let receiverSocket = 0;
       const results = (await Promise.all(receivers)).map((out, i) => {
         const last = out.trim().split('\n').pop() ?? '{}';
-        return (JSON.parse(last) as Record<string, StreamStats>)[`${i}`] as StreamStats;
+        const parsed = JSON.parse(last) as Record<string, StreamStats> & { socketDrops?: number };
+        receiverSocket += parsed.socketDrops ?? 0;
+        return parsed[`${i}`] as StreamStats;
       });
       const total = {
         sent: sent.reduce((a, b) => a + b, 0),
@@ -116,8 +123,19 @@ describe('frame integrity under load', () => {
         dropped: 0,
       };
       total.dropped = total.sent - total.received;
+      // Where they were dropped: the counters of every place on both sides of each pair.
+      const names = Array.from({ length: PAIRS }, (_, i) => [`tx${i}`, `rx${i}`]).flat();
+      const places = await dropPlaces(lab, names);
+      const counted =
+        places.relay + places.containerTap + places.helperTap + places.ovsPort + receiverSocket;
+      const droppedAt = {
+        ...places,
+        receiverSocket,
+        unattributed: Math.max(0, total.dropped - counted),
+      };
+      process.stdout.write(`frames dropped at: ${JSON.stringify(droppedAt)}\n`);
       process.stdout.write(`frames (${PAIRS} pairs): ${JSON.stringify(total)}\n`);
-      await mergeReliabilityReport((report) => ({ ...report, frames: total }));
+      await mergeReliabilityReport((report) => ({ ...report, frames: { ...total, droppedAt } }));
       for (const r of results) expect(r.received).toBeGreaterThan(0);
       expect(total.corrupted).toBe(0);
       expect(total.reordered).toBe(0);

@@ -14,7 +14,8 @@ export interface HostileCase {
 
 /** The report's shape (each suite fills its part). */
 export interface ReliabilityReport {
-  frames?: Record<string, number>;
+  /** Totals, and `droppedAt`: the drops by place (frames.test.ts). */
+  frames?: Record<string, number | Record<string, number>>;
   faults?: Array<{ name: string; recovered: boolean; recoverySeconds: number }>;
   hostile?: HostileCase[];
   [part: string]: unknown;

@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 const file = process.argv[2] ?? 'bench/results/reliability.json';
 const report = JSON.parse(readFileSync(file, 'utf8'));
 const frames = report.frames ?? {};
+const at = frames.droppedAt ?? {};
 const faults = report.faults ?? [];
 const hostile = report.hostile ?? [];
 const lines = [
@@ -22,6 +23,12 @@ const lines = [
   '| sent | received | corrupted | reordered | duplicated | dropped |',
   '|---|---|---|---|---|---|',
   `| ${frames.sent ?? '-'} | ${frames.received ?? '-'} | ${frames.corrupted ?? '-'} | ${frames.reordered ?? '-'} | ${frames.duplicated ?? '-'} | ${frames.dropped ?? '-'} |`,
+  '',
+  'Dropped at (sums of the counters `lab stats` shows):',
+  '',
+  "| relays | container TAPs | helper TAPs | OVS ports | receivers' sockets | unattributed |",
+  '|---|---|---|---|---|---|',
+  `| ${at.relay ?? '-'} | ${at.containerTap ?? '-'} | ${at.helperTap ?? '-'} | ${at.ovsPort ?? '-'} | ${at.receiverSocket ?? '-'} | ${at.unattributed ?? '-'} |`,
   '',
   '## Faults (kill -9 mid-traffic; recovery = longest gap between ping replies every 50 ms)',
   '',

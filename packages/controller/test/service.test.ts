@@ -32,8 +32,12 @@ function capturedFailure(name: string): ToolError {
 class FakeTools {
   calls: { tool: Tool; args: readonly string[] }[] = [];
   failNext: ToolError | undefined;
+  /** Every ovs-appctl call fails as on a killed daemon (northd's socket refuses). */
+  northdDown = false;
   readonly run: ToolRunner = async (tool, args) => {
     this.calls.push({ tool, args });
+    if (this.northdDown && tool === 'ovs-appctl')
+      throw capturedFailure('appctl-connection-refused');
     const failure = this.failNext;
     this.failNext = undefined;
     if (failure) throw failure;
@@ -91,12 +95,17 @@ const dirs: string[] = [];
 const running: { close(): unknown }[] = [];
 
 /** A controller on `tools` (and an uplink to 198.51.100.0/30: one free external address). */
-async function start(tools: FakeTools, uplink = false) {
+async function start(tools: FakeTools, uplink = false, runDir?: string) {
   const dir = mkdtempSync(join(tmpdir(), 'arca-net-service-'));
   dirs.push(dir);
   const controller: Controller = await startController({
     listen: `unixdir:${dir}`,
-    ovn: { nbSock: '/nb.sock', sbSock: '/sb.sock', ovsSock: '/ovs.sock' },
+    ovn: {
+      nbSock: '/nb.sock',
+      sbSock: '/sb.sock',
+      ovsSock: '/ovs.sock',
+      ...(runDir ? { runDir } : {}),
+    },
     runner: tools.run,
     dataPath,
     ...(uplink ? { uplink: { cidr: '198.51.100.0/30', gateway: '198.51.100.1' } } : {}),
@@ -188,9 +197,14 @@ describe('the error table', () => {
   const uplinkTools = new FakeTools();
   let client: Awaited<ReturnType<typeof start>>;
   let uplinked: Awaited<ReturnType<typeof start>>;
+  const northdTools = new FakeTools();
+  let noNorthd: Awaited<ReturnType<typeof start>>;
   beforeAll(async () => {
     client = await start(tools);
     uplinked = await start(uplinkTools, true);
+    noNorthd = await start(northdTools, false, '/tmp/ovncap');
+    await noNorthd.createBridge({ networkId: 'net-n', subnet: '10.4.0.0/24' });
+    northdTools.northdDown = true;
     await client.createBridge({ networkId: 'net-e', subnet: '10.5.0.0/24' });
     await client.attachContainer({
       containerId: 'c1',
@@ -238,6 +252,17 @@ describe('the error table', () => {
       },
       Status.UNAVAILABLE,
       'creating the network: ovn-nbctl --db=unix:/tmp/ovncap/nb.sock --timeout=5 -- ls-add sw2 exited 1: ovn-nbctl: unix:/tmp/ovncap/nb.sock: database connection failed (Connection refused)',
+    ],
+    OVN_NORTHD_DOWN: [
+      () =>
+        noNorthd.attachContainer({
+          containerId: 'c1',
+          networkId: 'net-n',
+          macAddress: '02:00:00:00:04:01',
+          vsockPort: 20001,
+        }),
+      Status.FAILED_PRECONDITION,
+      'OVN northd is not running in the helper VM (ovs-appctl',
     ],
     OVN_REFUSED: [
       () => {

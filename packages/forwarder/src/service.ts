@@ -6,7 +6,12 @@
 
 import { buildDnsTable, type DnsServer, parseUpstream } from '@arca-net/dns';
 import { CAPABILITY_OFFLOAD, type tapforwarder } from '@arca-net/proto';
-import { addTapLinkStats, emptyTapLinkStats, type TapLinkStats } from '@arca-net/vsock';
+import {
+  addTapLinkStats,
+  emptyTapLinkStats,
+  readDeviceDrops,
+  type TapLinkStats,
+} from '@arca-net/vsock';
 import type { ServiceImplementation } from 'nice-grpc';
 import type { AttachmentInfo, AttachmentManager } from './attachments.js';
 import { validateAttach, validateDeviceName, validateSetDefaultRoute } from './validate.js';
@@ -41,7 +46,14 @@ function networkInfo(info: AttachmentInfo): tapforwarder.NetworkInfo {
     stats: packetStats(info.stats),
     prefixLength: info.prefixLength,
     connected: info.connected,
+    tapDrops: undefined,
   };
+}
+
+/** The TAP's kernel drop counters in this namespace; undefined when unreadable. */
+async function tapDrops(device: string): Promise<tapforwarder.DeviceDrops | undefined> {
+  const d = await readDeviceDrops(device).catch(() => undefined);
+  return d && { rxDropped: BigInt(d.rxDropped), txDropped: BigInt(d.txDropped) };
 }
 
 /** Builds the `TAPForwarder` implementation over the given domain objects. */
@@ -68,7 +80,10 @@ export function createTapForwarderService(
     },
 
     async listNetworks() {
-      return { networks: deps.attachments.list().map(networkInfo) };
+      const networks = deps.attachments.list().map(networkInfo);
+      // The TAP's own kernel counters: frames its queue dropped (a flood faster than the relay).
+      for (const n of networks) n.tapDrops = await tapDrops(n.device);
+      return { networks };
     },
 
     async getStatus() {

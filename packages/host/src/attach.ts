@@ -5,11 +5,13 @@
  * failure runs the registered undos in reverse. Tearing one down goes the
  * other way: relay, forwarder device, helper port.
  */
+
 import type { Logger } from '@arca-net/log';
 import type { LinkCounters, NetworkBridge } from './bridge.js';
 import { applyDefaultRoute, defaultRouteAttachment } from './default-route.js';
 import type { DnsFanOut } from './dns.js';
 import { type ConnectOptions, checkAliases } from './docker.js';
+import type { AttachmentDrops } from './drops.js';
 import { errors } from './errors.js';
 import type { ForwarderPool } from './forwarders.js';
 import type { HelperClient } from './helper-client.js';
@@ -49,6 +51,8 @@ export interface AttachmentInfo {
   offload: OffloadPreference;
   /** Relay counters, when a relay exists. */
   relay?: LinkCounters;
+  /** Frames dropped by place (drops.ts); only in a container's inspect (`lab stats`). */
+  drops?: AttachmentDrops;
   /** Ports published through this network (`docker run -p`), as `docker port` lists them. */
   ports: PublishedPort[];
 }

@@ -10,6 +10,7 @@
  * state store before touching a VM and rolls back what it did when a step
  * fails.
  */
+
 import { type Logger, silentLogger } from '@arca-net/log';
 import { parseVmEndpoint, type VmEndpoint } from '@arca-net/vsock';
 import { type AttachmentInfo, type AttachmentParts, Attachments } from './attach.js';
@@ -24,6 +25,7 @@ import {
   inspectNetwork,
   type NetworkInspect,
 } from './docker.js';
+import { type AttachmentDrops, readAttachmentDrops } from './drops.js';
 import { errors } from './errors.js';
 import * as fwatch from './forwarder-watch.js';
 import { ForwarderPool } from './forwarders.js';
@@ -258,6 +260,12 @@ export class OvsNetworkBackend {
       ...this.#attachments.info(a),
       ports: this.#publisher.bindings(a.containerId, a.networkId),
     }));
+  }
+
+  /** Where each live attachment of `container` dropped frames (drops.ts), by network id. */
+  async attachmentDrops(container: string): Promise<Map<string, AttachmentDrops>> {
+    this.#requireOpen();
+    return readAttachmentDrops(this.#p, this.#requireContainer(container));
   }
 
   // --- published ports -----------------------------------------------------------

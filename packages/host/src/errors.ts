@@ -59,6 +59,7 @@ export const errorTable = {
   PORTS_ON_INTERNAL_NETWORK: 'forbidden',
   NO_PUBLIC_PORT: 'not-found',
   INPUT_TOO_LARGE: 'invalid',
+  NORTHD_UNAVAILABLE: 'unavailable', // the helper answers, its ovn-northd does not: retry once it is back
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorCode = keyof typeof errorTable;
@@ -180,6 +181,8 @@ export const errors = {
     make('HELPER_FAILED', `helper VM: ${what}`, cause),
   helperUnavailable: (what: string, cause?: unknown) =>
     make('HELPER_UNAVAILABLE', `helper VM unreachable: ${what}`, cause),
+  northdUnavailable: (what: string, cause?: unknown) =>
+    make('NORTHD_UNAVAILABLE', `OVN northd is not running in the helper VM (${what})`, cause),
   forwarderFailed: (container: string, what: string, cause?: unknown) =>
     make('FORWARDER_FAILED', `container ${container}: ${what}`, cause),
   forwarderUnavailable: (container: string, what: string, cause?: unknown) =>

@@ -29,7 +29,8 @@ export type ForwarderRpc =
   | 'DetachNetwork'
   | 'UpdateDNSMappings'
   | 'SetDefaultRoute'
-  | 'GetStatus';
+  | 'GetStatus'
+  | 'ListNetworks';
 
 /**
  * (RPC, status) → host error code. No forwarder status means anything more
@@ -43,6 +44,7 @@ export const FORWARDER_STATUS_TABLE: StatusTable<ForwarderRpc, never> = {
   UpdateDNSMappings: {},
   SetDefaultRoute: {},
   GetStatus: {},
+  ListNetworks: {},
 };
 
 function forwarderError(container: string, failure: RpcFailure<never>): NetworkBackendError {
@@ -162,6 +164,22 @@ export class ForwarderPool {
       () => client.getStatus({}, signal ? { signal } : {}),
       (failure) => forwarderError(c.name, failure),
     );
+  }
+
+  /** The forwarder's devices with their relay and TAP counters; `signal` bounds the call. */
+  async listNetworks(
+    c: ContainerRecord,
+    signal?: AbortSignal,
+  ): Promise<tapforwarder.NetworkInfo[]> {
+    const client = await this.#client(c);
+    const res = await callRpc(
+      FORWARDER_STATUS_TABLE,
+      'ListNetworks',
+      'ListNetworks',
+      () => client.listNetworks({}, signal ? { signal } : {}),
+      (failure) => forwarderError(c.name, failure),
+    );
+    return res.networks;
   }
 
   /** Closes the container's client (its VM stopped or has a new endpoint); the endpoint stays. */

@@ -32,10 +32,15 @@ export type HelperRpc =
   | 'ListBridges'
   | 'GetHealth'
   | 'PublishPort'
-  | 'UnpublishPort';
+  | 'UnpublishPort'
+  | 'GetAttachmentStats';
 
 /** The host error codes a helper status can become besides the fallbacks. */
-type HelperCode = 'POOL_OVERLAP' | 'EXTERNAL_ADDRESSES_EXHAUSTED' | 'ADDRESS_IN_USE';
+type HelperCode =
+  | 'POOL_OVERLAP'
+  | 'EXTERNAL_ADDRESSES_EXHAUSTED'
+  | 'ADDRESS_IN_USE'
+  | 'NORTHD_UNAVAILABLE';
 
 /**
  * (RPC, status) → host error code, for the statuses that mean something
@@ -44,7 +49,9 @@ type HelperCode = 'POOL_OVERLAP' | 'EXTERNAL_ADDRESSES_EXHAUSTED' | 'ADDRESS_IN_
  *   (the host checked its own networks and names already);
  * - CreateBridge RESOURCE_EXHAUSTED: no address left in the helper's external
  *   network, which every non-internal network takes one of;
- * - AttachContainer ALREADY_EXISTS: the IP, MAC or data port is taken there.
+ * - AttachContainer ALREADY_EXISTS: the IP, MAC or data port is taken there;
+ * - AttachContainer FAILED_PRECONDITION: the helper's ovn-northd is down
+ *   (OVN_NORTHD_DOWN), so the new port could never be bound.
  * Any other status becomes HELPER_UNAVAILABLE (UNAVAILABLE, DEADLINE_EXCEEDED,
  * CANCELLED) or HELPER_FAILED. Every error carries the helper's message and
  * the ClientError as its cause. NOT_FOUND from DeleteBridge,
@@ -56,12 +63,16 @@ export const HELPER_STATUS_TABLE: StatusTable<HelperRpc, HelperCode> = {
     [Status.RESOURCE_EXHAUSTED]: 'EXTERNAL_ADDRESSES_EXHAUSTED',
   },
   DeleteBridge: {},
-  AttachContainer: { [Status.ALREADY_EXISTS]: 'ADDRESS_IN_USE' },
+  AttachContainer: {
+    [Status.ALREADY_EXISTS]: 'ADDRESS_IN_USE',
+    [Status.FAILED_PRECONDITION]: 'NORTHD_UNAVAILABLE',
+  },
   DetachContainer: {},
   ListBridges: {},
   GetHealth: {},
   PublishPort: {},
   UnpublishPort: {},
+  GetAttachmentStats: {},
 };
 
 function helperError(failure: RpcFailure<HelperCode>): NetworkBackendError {
@@ -73,6 +84,8 @@ function helperError(failure: RpcFailure<HelperCode>): NetworkBackendError {
       return errors.externalAddressesExhausted(said, failure.cause);
     case 'ADDRESS_IN_USE':
       return errors.addressInUse(said, failure.cause);
+    case 'NORTHD_UNAVAILABLE':
+      return errors.northdUnavailable(said, failure.cause);
     case 'unreachable':
       return errors.helperUnavailable(failure.detail, failure.cause);
     case 'failed':
@@ -186,6 +199,17 @@ export class HelperClient {
   async capabilities(): Promise<string[]> {
     const health = await this.#call('GetHealth', 'GetHealth', (client) => client.getHealth({}));
     return health.capabilities ?? [];
+  }
+
+  /** The helper relay's counters and drop counters of an attachment, within `signal`. */
+  async attachmentStats(
+    containerId: string,
+    networkId: string,
+    signal?: AbortSignal,
+  ): Promise<network.GetAttachmentStatsResponse> {
+    return this.#call('GetAttachmentStats', 'GetAttachmentStats', (client) =>
+      client.getAttachmentStats({ containerId, networkId }, signal ? { signal } : {}),
+    );
   }
 
   /** Closes the channel. Idempotent. */

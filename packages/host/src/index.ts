@@ -38,6 +38,12 @@ export {
   type NetworkInspect,
 } from './docker.js';
 export {
+  type AttachmentDrops,
+  type DeviceDropCounts,
+  deviceDropTotal,
+  ovsPortDropTotal,
+} from './drops.js';
+export {
   type ErrorCode,
   type ErrorKind,
   errors,

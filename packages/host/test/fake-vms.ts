@@ -245,7 +245,10 @@ export class FakeHelper {
         maybeFail(this.failures, 'UnpublishPort');
         return { success: true, error: '' };
       },
-      getAttachmentStats: async () => ({ connections: 0, connected: false }),
+      getAttachmentStats: async () => {
+        maybeFail(this.failures, 'GetAttachmentStats');
+        return { connections: 0, connected: false };
+      },
     };
     this.#server = await serveOn(join(this.dir, '9999.sock'), (s) =>
       s.add(network.NetworkControlDefinition, impl),
@@ -333,7 +336,10 @@ export class FakeForwarder {
         this.devices.delete(req.device);
         return { success: true, error: '' };
       },
-      listNetworks: async () => ({ networks: [] }),
+      listNetworks: async () => {
+        maybeFail(this.failures, 'ListNetworks');
+        return { networks: [] };
+      },
       getStatus: async () => {
         maybeFail(this.failures, 'GetStatus');
         return {

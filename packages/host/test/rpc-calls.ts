@@ -40,6 +40,7 @@ type HelperCalls = Pick<
   | 'uptimeSeconds'
   | 'publishPort'
   | 'unpublishPort'
+  | 'attachmentStats'
 >;
 
 /** Per NetworkControl RPC, a call of it through `helper`. */
@@ -80,6 +81,7 @@ export function helperCalls(helper: HelperCalls): Record<HelperRpc, () => Promis
         { networkId: NETWORK.id, protocol: 'tcp', hostPort: 8080 },
         'tcp/8080 on front',
       ),
+    GetAttachmentStats: () => helper.attachmentStats(CONTAINER.id, NETWORK.id),
   };
 }
 
@@ -87,7 +89,12 @@ export function helperCalls(helper: HelperCalls): Record<HelperRpc, () => Promis
 export function forwarderCalls(
   pool: Pick<
     ForwarderPool,
-    'attachNetwork' | 'detachNetwork' | 'updateDns' | 'setDefaultRoute' | 'capabilities'
+    | 'attachNetwork'
+    | 'detachNetwork'
+    | 'updateDns'
+    | 'setDefaultRoute'
+    | 'capabilities'
+    | 'listNetworks'
   >,
 ): Record<ForwarderRpc, () => Promise<unknown>> {
   return {
@@ -107,5 +114,6 @@ export function forwarderCalls(
     UpdateDNSMappings: () => pool.updateDns(CONTAINER, { networks: {}, upstreamServers: [] }),
     SetDefaultRoute: () => pool.setDefaultRoute(CONTAINER, 'eth0', '10.20.0.1'),
     GetStatus: () => pool.capabilities(CONTAINER),
+    ListNetworks: () => pool.listNetworks(CONTAINER),
   };
 }

@@ -32,6 +32,7 @@ const HELPER_EXPECTED: Record<string, ErrorCode> = {
   'CreateBridge ALREADY_EXISTS': 'POOL_OVERLAP',
   'CreateBridge RESOURCE_EXHAUSTED': 'EXTERNAL_ADDRESSES_EXHAUSTED',
   'AttachContainer ALREADY_EXISTS': 'ADDRESS_IN_USE',
+  'AttachContainer FAILED_PRECONDITION': 'NORTHD_UNAVAILABLE',
 };
 
 /** Remove RPCs for which NOT_FOUND means "nothing to remove" (they resolve false). */

@@ -158,6 +158,21 @@ describe('lab host API over a Unix socket', () => {
     });
   });
 
+  it('refuses a malformed % escape in a path with INVALID_OPTION (400), not a 500', async () => {
+    for (const path of [
+      '/v1/networks/%zz',
+      '/v1/networks/%E0%A4%A',
+      '/v1/containers/web/ports/%',
+    ]) {
+      const result = await raw(socket, 'GET', path);
+      expect(result, path).toMatchObject({
+        status: 400,
+        body: { error: { code: 'INVALID_OPTION', kind: 'invalid' } },
+      });
+    }
+    expect((await raw(socket, 'GET', '/v1/networks/front')).status).toBe(200);
+  });
+
   it('refuses a body that is not a JSON object with INVALID_OPTION (400)', async () => {
     const result = await raw(socket, 'POST', '/v1/networks', '[1]');
     expect(result).toMatchObject({

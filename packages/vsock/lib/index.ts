@@ -23,6 +23,7 @@ export {
   VNET_HDR,
   type VnetHeader,
 } from './codec.js';
+export { type DeviceDrops, parseProcNetDev, readDeviceDrops } from './device-drops.js';
 export {
   formatVmEndpoint,
   type ListenEndpoint,

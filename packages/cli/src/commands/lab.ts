@@ -1,6 +1,7 @@
 /**
  * `arca-net lab up|down|status|run|exec|rm|ps|stats`.
  */
+
 import { spawn } from 'node:child_process';
 import { errors, type OffloadPreference, RELAY_ENGINES, type RelayEngine } from '@arca-net/host';
 import {
@@ -20,6 +21,7 @@ import { UsageError } from '../errors.js';
 import { CROSS, formatJson, formatTable, Progress, TICK } from '../output.js';
 import { explainClusterPortClash } from './cluster-ports.js';
 import { type CommandContext, labClient, labProgress } from './context.js';
+import { DROP_PLACES_HEADER, dropPlacesRow } from './drops.js';
 import { formatPortsColumn } from './ports.js';
 
 /** `lab up`'s flags as parsed (validated here). */
@@ -200,6 +202,7 @@ export function formatStats(container: LabContainer): string {
       'DROPS',
       'PROTO ERRS',
       'QUARANTINED',
+      ...DROP_PLACES_HEADER,
     ],
     container.attachments.map((a) => {
       // OUT: from the container towards the switch; IN: towards the container.
@@ -220,6 +223,7 @@ export function formatStats(container: LabContainer): string {
         a.relay?.quarantinedUntil
           ? `until ${a.relay.quarantinedUntil.slice(11, 19)} (${a.relay.quarantines}x)`
           : String(a.relay?.quarantines ?? 0),
+        ...dropPlacesRow(a.drops),
       ];
     }),
   );

@@ -29,6 +29,13 @@ export const ERROR_CODES = {
    */
   OVN_UNAVAILABLE: Status.UNAVAILABLE,
   /**
+   * ovn-northd, which this helper runs, does not answer: a new port would
+   * never be bound, so an attach fails at once instead of waiting for it.
+   * The helper itself answered, so not UNAVAILABLE (the host would read
+   * "helper VM unreachable"): the system is not in a state the operation needs.
+   */
+  OVN_NORTHD_DOWN: Status.FAILED_PRECONDITION,
+  /**
    * OVN/OVS ran the command and refused it (constraint violation, syntax, a
    * missing row): our bug or a database changed behind our back. The tool's
    * stderr is in the message.

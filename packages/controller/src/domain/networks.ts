@@ -4,6 +4,7 @@
  * decides IPs, keeps a view rebuilt from the NB database, and turns each
  * operation into one OVN transaction plus, for attachments, a data-path link.
  */
+
 import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
 import {
@@ -29,7 +30,9 @@ import type {
   UplinkRecord,
 } from '../ovn/model.js';
 import { lspName, routerMac } from '../ovn/names.js';
+import { awaitNorthd } from '../ovn/northd.js';
 import { OverlayAddressTaken } from '../ovn/overlay.js';
+import { type HelperDrops, readHelperDrops } from '../ovs/drops.js';
 import type { AttachmentLink, DataPath } from '../relay/datapath.js';
 import { scopeState } from './cluster.js';
 import {
@@ -74,6 +77,8 @@ export const MAX_RULE_PRIORITY = 30000;
 
 /** How long an attach waits for ovn-controller to report the port up. */
 const PORT_UP_TIMEOUT_MS = 15_000;
+/** How long an attach waits for a northd that is down (the supervisor restarts it in well under a second). */
+const NORTHD_GRACE_MS = 3000;
 
 function exclusions(subnet: Cidr, gateway: number, pool: { first: number; last: number }): string {
   const hosts = hostRange(subnet);
@@ -590,6 +595,7 @@ export class Networks {
 
   /** {@link plugLink}, then waits (bounded) until OVN reports the port up. */
   private async openLink(ep: EndpointRecord): Promise<AttachmentLink> {
+    await this.requireNorthd();
     const link = await this.plugLink(ep);
     const up = await this.driver.waitPortUp(ep.portName, PORT_UP_TIMEOUT_MS).catch(() => false);
     if (!up) {
@@ -601,6 +607,18 @@ export class Networks {
       );
     }
     return link;
+  }
+
+  /** Throws OVN_NORTHD_DOWN when this helper's northd does not run (after a short grace for a restart). */
+  private async requireNorthd(): Promise<void> {
+    const probe = this.driver.northdStatus?.bind(this.driver);
+    const northd = probe && (await awaitNorthd(probe, NORTHD_GRACE_MS));
+    if (northd && !northd.running) {
+      throw new ControllerError(
+        'OVN_NORTHD_DOWN',
+        `OVN northd is not running in the helper VM (${northd.detail}): no new port can be bound until it is back`,
+      );
+    }
   }
 
   /** Detaches a container; an absent attachment is fine (idempotent). */
@@ -834,6 +852,13 @@ export class Networks {
     const link = ep && this.links.get(ep.portName);
     if (!link) throw notFound(`container ${containerId} is not attached to network ${networkId}`);
     return link;
+  }
+
+  /** Where the attachment's frames were dropped in the helper: its TAP and its OVS port. */
+  async drops(containerId: string, networkId: string): Promise<HelperDrops> {
+    const ep = this.network(networkId).endpoints.get(containerId);
+    if (!ep) throw notFound(`container ${containerId} is not attached to network ${networkId}`);
+    return readHelperDrops(ep.portName, this.driver);
   }
 
   /** OVS/OVN health and counts. */

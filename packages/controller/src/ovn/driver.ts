@@ -3,8 +3,11 @@
  * OVSDB JSON-RPC implementation can replace the CLI one later. Every failure
  * of OVS/OVN leaves it as an {@link OvnError} ("unavailable" or "refused").
  */
+
 import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
+import type { DeviceDrops } from '@arca-net/vsock';
+import { interfaceDrops, parsePacketSocketDrops } from '../ovs/drops.js';
 import { raiseOvsPortBuffers } from '../ovs/port-buffers.js';
 import { Appctl } from './appctl.js';
 import { OvnError } from './errors.js';
@@ -33,6 +36,7 @@ import {
   setAclsCmds,
   unpublishPortCmds,
 } from './nbctl.js';
+import { NORTHD_PROBE_TIMEOUT_MS, type NorthdStatus, probeNorthd } from './northd.js';
 import { allocateOverlayAddress, type OverlayPort, overlayEndpointCount } from './overlay.js';
 import { type Cmd, kv } from './ovsdb.js';
 import { Sbctl } from './sbctl.js';
@@ -93,6 +97,12 @@ export interface OvnDriver {
   unplugTaps(names: readonly string[]): Promise<void>;
   /** TAP ports on br-int that carry our ids. */
   tapPorts(): Promise<TapPortRow[]>;
+  /** Whether this helper's ovn-northd answers (northd.ts); absent or undefined: it runs elsewhere. */
+  northdStatus?(): Promise<NorthdStatus | undefined>;
+  /** The OVS interface's rx_dropped / tx_dropped (ovs/drops.ts); undefined when it has none. */
+  interfaceDrops?(name: string): Promise<DeviceDrops | undefined>;
+  /** Per interface, the drops of the packet sockets bound to it (`ss`; ovs/drops.ts). */
+  packetSocketDrops?(): Promise<Map<string, number>>;
   /** Resolves true once ovn-controller has bound the port and reported it up, false on timeout. */
   waitPortUp(portName: string, timeoutMs: number): Promise<boolean>;
   removeOrphans(orphans: OrphanRow[]): Promise<void>;
@@ -126,12 +136,14 @@ export class CliOvnDriver implements OvnDriver {
   readonly vsctl: Vsctl;
   readonly sbctl: Sbctl;
   readonly appctl: Appctl;
+  /** A short-timeout appctl for northd's status (a stopped northd never answers). */
+  private readonly northdAppctl: Appctl;
   private readonly log: Logger;
   /** network id → uuids of its DHCP_Options and DNS rows. */
   private readonly rowCache = new Map<string, { dhcp: string; dns: string }>();
 
   constructor(
-    run: ToolRunner,
+    private readonly run: ToolRunner,
     private readonly options: CliDriverOptions,
   ) {
     const timeoutMs = options.timeoutMs ?? 30_000;
@@ -139,6 +151,7 @@ export class CliOvnDriver implements OvnDriver {
     this.vsctl = new Vsctl(run, { db: options.ovsDb, timeoutMs });
     this.sbctl = new Sbctl(run, { db: options.sbDb, timeoutMs });
     this.appctl = new Appctl(run, 'ovs-appctl', { timeoutMs });
+    this.northdAppctl = new Appctl(run, 'ovs-appctl', { timeoutMs: NORTHD_PROBE_TIMEOUT_MS });
     this.log = (options.logger ?? silentLogger).child({ component: 'ovn' });
   }
 
@@ -425,6 +438,20 @@ export class CliOvnDriver implements OvnDriver {
       }
     }
     return out;
+  }
+
+  async northdStatus(): Promise<NorthdStatus | undefined> {
+    if (!this.options.runDir || this.options.checkNorthd === false) return undefined;
+    return probeNorthd(this.northdAppctl, `${this.options.runDir}/ovn-northd.ctl`);
+  }
+
+  async packetSocketDrops(): Promise<Map<string, number>> {
+    return parsePacketSocketDrops((await this.run('ss', ['-0', '-e', '-m'])).stdout);
+  }
+
+  async interfaceDrops(name: string): Promise<DeviceDrops | undefined> {
+    const [row] = await this.vsctl.find('Interface', [`name=${name}`], ['statistics']);
+    return row && interfaceDrops(row);
   }
 
   async waitPortUp(portName: string, timeoutMs: number): Promise<boolean> {

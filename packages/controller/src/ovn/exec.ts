@@ -16,7 +16,9 @@ export type Tool =
   | 'ovn-appctl'
   // the OVS port layer's veths and container namespaces (ovs/)
   | 'ip'
-  | 'docker';
+  | 'docker'
+  // packet sockets' drop counters (ovs/drops.ts: OVS's capture of a TAP)
+  | 'ss';
 
 /** What a finished tool run produced. */
 export interface ToolResult {

@@ -11,7 +11,7 @@
  * `success = true` and an empty `error`.
  */
 import { CAPABILITY_OFFLOAD, network } from '@arca-net/proto';
-import type { DirectionStats } from '@arca-net/vsock';
+import type { DeviceDrops, DirectionStats } from '@arca-net/vsock';
 import type { ServiceImplementation } from 'nice-grpc';
 import { invalid } from '../domain/errors.js';
 
@@ -72,6 +72,10 @@ function direction(s: DirectionStats): network.DirectionStats {
     drops: BigInt(s.drops),
     protocolErrors: BigInt(s.protocolErrors),
   };
+}
+
+function deviceDrops(d: DeviceDrops | undefined): network.DeviceDrops | undefined {
+  return d && { rxDropped: BigInt(d.rxDropped), txDropped: BigInt(d.txDropped) };
 }
 
 /** What Arca's contract sends for "any network" in a rule (empty means the same). */
@@ -246,11 +250,15 @@ export function createNetworkControlService(
         checkId('network_id', req.networkId),
       );
       const s = link.stats();
+      const drops = await networks.drops(req.containerId, req.networkId);
       return {
         toSwitch: direction(s.toTap),
         toContainer: direction(s.toStream),
         connections: link.connections,
         connected: link.connected,
+        helperTap: deviceDrops(drops.helperTap),
+        ovsPort: deviceDrops(drops.ovsPort),
+        ovsCaptureDropped: BigInt(drops.ovsCapture ?? 0),
       };
     },
   };

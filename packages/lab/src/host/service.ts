@@ -5,6 +5,7 @@
  * failures use the host's codes. `lab run` is "start the container VM,
  * register it, connect it", rolled back as a whole on failure.
  */
+
 import { randomBytes } from 'node:crypto';
 import {
   type CreateNetworkOptions,
@@ -33,6 +34,7 @@ import type {
   RunBody,
 } from '../api/routes.js';
 import { CONTAINER_NAME, type LabContainerRecord, type LabContainers } from '../containers.js';
+import { withDrops } from './drops.js';
 import { forwarderRows } from './forwarder-supervisor.js';
 
 /** What the lab host uses of `OvsNetworkBackend` (tests hand in fakes that throw its errors). */
@@ -51,7 +53,8 @@ export type LabNetworkBackend = Pick<
   | 'containerStarted'
   | 'publish'
   | 'ports'
->;
+> &
+  Partial<Pick<OvsNetworkBackend, 'attachmentDrops'>>;
 
 /** Docker's predefined networks: none can be created, removed or pruned by name. */
 export const PREDEFINED_NETWORKS = ['bridge', 'host', 'none'];
@@ -318,7 +321,7 @@ export class LabHostService implements LabApi {
   }
 
   async inspectContainer(ref: string): Promise<LabContainer> {
-    return this.view(this.record(ref));
+    return withDrops(this.network, await this.view(this.record(ref)));
   }
 
   async removeContainer(ref: string): Promise<LabContainer> {

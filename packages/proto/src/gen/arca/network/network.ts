@@ -405,6 +405,22 @@ export interface GetAttachmentStatsResponse {
   /** Number of host connections accepted since attach. */
   connections: number;
   connected: boolean;
+  /** Extension: the helper-side TAP's kernel drop counters (its queue). */
+  helperTap:
+    | DeviceDrops
+    | undefined;
+  /** Extension: the OVS interface's rx_dropped / tx_dropped (ovs-vsctl statistics). */
+  ovsPort:
+    | DeviceDrops
+    | undefined;
+  /** Extension: frames the packet sockets bound to the helper TAP dropped (OVS's capture of it). */
+  ovsCaptureDropped: bigint;
+}
+
+/** Extension: a device's drop counters, from the device's point of view. */
+export interface DeviceDrops {
+  rxDropped: bigint;
+  txDropped: bigint;
 }
 
 function createBaseCreateBridgeRequest(): CreateBridgeRequest {
@@ -4276,7 +4292,15 @@ export const DirectionStats: MessageFns<DirectionStats> = {
 };
 
 function createBaseGetAttachmentStatsResponse(): GetAttachmentStatsResponse {
-  return { toSwitch: undefined, toContainer: undefined, connections: 0, connected: false };
+  return {
+    toSwitch: undefined,
+    toContainer: undefined,
+    connections: 0,
+    connected: false,
+    helperTap: undefined,
+    ovsPort: undefined,
+    ovsCaptureDropped: 0n,
+  };
 }
 
 export const GetAttachmentStatsResponse: MessageFns<GetAttachmentStatsResponse> = {
@@ -4292,6 +4316,18 @@ export const GetAttachmentStatsResponse: MessageFns<GetAttachmentStatsResponse> 
     }
     if (message.connected !== false) {
       writer.uint32(32).bool(message.connected);
+    }
+    if (message.helperTap !== undefined) {
+      DeviceDrops.encode(message.helperTap, writer.uint32(482).fork()).join();
+    }
+    if (message.ovsPort !== undefined) {
+      DeviceDrops.encode(message.ovsPort, writer.uint32(490).fork()).join();
+    }
+    if (message.ovsCaptureDropped !== 0n) {
+      if (BigInt.asUintN(64, message.ovsCaptureDropped) !== message.ovsCaptureDropped) {
+        throw new globalThis.Error("value provided for field message.ovsCaptureDropped of type uint64 too large");
+      }
+      writer.uint32(496).uint64(message.ovsCaptureDropped);
     }
     return writer;
   },
@@ -4341,6 +4377,30 @@ export const GetAttachmentStatsResponse: MessageFns<GetAttachmentStatsResponse> 
             message.connected = reader.bool();
             continue;
           }
+          case 60: {
+            if (tag !== 482) {
+              break;
+            }
+
+            message.helperTap = DeviceDrops.decode(reader, reader.uint32());
+            continue;
+          }
+          case 61: {
+            if (tag !== 490) {
+              break;
+            }
+
+            message.ovsPort = DeviceDrops.decode(reader, reader.uint32());
+            continue;
+          }
+          case 62: {
+            if (tag !== 496) {
+              break;
+            }
+
+            message.ovsCaptureDropped = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4367,6 +4427,21 @@ export const GetAttachmentStatsResponse: MessageFns<GetAttachmentStatsResponse> 
         : undefined,
       connections: isSet(object.connections) ? globalThis.Number(object.connections) : 0,
       connected: isSet(object.connected) ? globalThis.Boolean(object.connected) : false,
+      helperTap: isSet(object.helperTap)
+        ? DeviceDrops.fromJSON(object.helperTap)
+        : isSet(object.helper_tap)
+        ? DeviceDrops.fromJSON(object.helper_tap)
+        : undefined,
+      ovsPort: isSet(object.ovsPort)
+        ? DeviceDrops.fromJSON(object.ovsPort)
+        : isSet(object.ovs_port)
+        ? DeviceDrops.fromJSON(object.ovs_port)
+        : undefined,
+      ovsCaptureDropped: isSet(object.ovsCaptureDropped)
+        ? BigInt(object.ovsCaptureDropped)
+        : isSet(object.ovs_capture_dropped)
+        ? BigInt(object.ovs_capture_dropped)
+        : 0n,
     };
   },
 
@@ -4384,6 +4459,15 @@ export const GetAttachmentStatsResponse: MessageFns<GetAttachmentStatsResponse> 
     if (message.connected !== false) {
       obj.connected = message.connected;
     }
+    if (message.helperTap !== undefined) {
+      obj.helperTap = DeviceDrops.toJSON(message.helperTap);
+    }
+    if (message.ovsPort !== undefined) {
+      obj.ovsPort = DeviceDrops.toJSON(message.ovsPort);
+    }
+    if (message.ovsCaptureDropped !== 0n) {
+      obj.ovsCaptureDropped = message.ovsCaptureDropped.toString();
+    }
     return obj;
   },
 
@@ -4400,6 +4484,114 @@ export const GetAttachmentStatsResponse: MessageFns<GetAttachmentStatsResponse> 
       : undefined;
     message.connections = object.connections ?? 0;
     message.connected = object.connected ?? false;
+    message.helperTap = (object.helperTap !== undefined && object.helperTap !== null)
+      ? DeviceDrops.fromPartial(object.helperTap)
+      : undefined;
+    message.ovsPort = (object.ovsPort !== undefined && object.ovsPort !== null)
+      ? DeviceDrops.fromPartial(object.ovsPort)
+      : undefined;
+    message.ovsCaptureDropped = (object.ovsCaptureDropped !== undefined && object.ovsCaptureDropped !== null)
+      ? BigInt(object.ovsCaptureDropped)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseDeviceDrops(): DeviceDrops {
+  return { rxDropped: 0n, txDropped: 0n };
+}
+
+export const DeviceDrops: MessageFns<DeviceDrops> = {
+  encode(message: DeviceDrops, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rxDropped !== 0n) {
+      if (BigInt.asUintN(64, message.rxDropped) !== message.rxDropped) {
+        throw new globalThis.Error("value provided for field message.rxDropped of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.rxDropped);
+    }
+    if (message.txDropped !== 0n) {
+      if (BigInt.asUintN(64, message.txDropped) !== message.txDropped) {
+        throw new globalThis.Error("value provided for field message.txDropped of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.txDropped);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeviceDrops {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeviceDrops();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.rxDropped = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.txDropped = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeviceDrops {
+    return {
+      rxDropped: isSet(object.rxDropped)
+        ? BigInt(object.rxDropped)
+        : isSet(object.rx_dropped)
+        ? BigInt(object.rx_dropped)
+        : 0n,
+      txDropped: isSet(object.txDropped)
+        ? BigInt(object.txDropped)
+        : isSet(object.tx_dropped)
+        ? BigInt(object.tx_dropped)
+        : 0n,
+    };
+  },
+
+  toJSON(message: DeviceDrops): unknown {
+    const obj: any = {};
+    if (message.rxDropped !== 0n) {
+      obj.rxDropped = message.rxDropped.toString();
+    }
+    if (message.txDropped !== 0n) {
+      obj.txDropped = message.txDropped.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeviceDrops>): DeviceDrops {
+    return DeviceDrops.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeviceDrops>): DeviceDrops {
+    const message = createBaseDeviceDrops();
+    message.rxDropped = (object.rxDropped !== undefined && object.rxDropped !== null) ? BigInt(object.rxDropped) : 0n;
+    message.txDropped = (object.txDropped !== undefined && object.txDropped !== null) ? BigInt(object.txDropped) : 0n;
     return message;
   },
 };

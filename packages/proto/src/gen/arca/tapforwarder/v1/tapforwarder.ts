@@ -96,6 +96,14 @@ export interface NetworkInfo {
   prefixLength: number;
   /** Extension: whether the host is connected to the data port now. */
   connected: boolean;
+  /** Extension: the TAP's kernel drop counters in the container (its queue). */
+  tapDrops: DeviceDrops | undefined;
+}
+
+/** Extension: a device's drop counters, from the device's point of view. */
+export interface DeviceDrops {
+  rxDropped: bigint;
+  txDropped: bigint;
 }
 
 export interface ListNetworksResponse {
@@ -966,6 +974,7 @@ function createBaseNetworkInfo(): NetworkInfo {
     stats: undefined,
     prefixLength: 0,
     connected: false,
+    tapDrops: undefined,
   };
 }
 
@@ -994,6 +1003,9 @@ export const NetworkInfo: MessageFns<NetworkInfo> = {
     }
     if (message.connected !== false) {
       writer.uint32(136).bool(message.connected);
+    }
+    if (message.tapDrops !== undefined) {
+      DeviceDrops.encode(message.tapDrops, writer.uint32(482).fork()).join();
     }
     return writer;
   },
@@ -1075,6 +1087,14 @@ export const NetworkInfo: MessageFns<NetworkInfo> = {
             message.connected = reader.bool();
             continue;
           }
+          case 60: {
+            if (tag !== 482) {
+              break;
+            }
+
+            message.tapDrops = DeviceDrops.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1113,6 +1133,11 @@ export const NetworkInfo: MessageFns<NetworkInfo> = {
         ? globalThis.Number(object.prefix_length)
         : 0,
       connected: isSet(object.connected) ? globalThis.Boolean(object.connected) : false,
+      tapDrops: isSet(object.tapDrops)
+        ? DeviceDrops.fromJSON(object.tapDrops)
+        : isSet(object.tap_drops)
+        ? DeviceDrops.fromJSON(object.tap_drops)
+        : undefined,
     };
   },
 
@@ -1142,6 +1167,9 @@ export const NetworkInfo: MessageFns<NetworkInfo> = {
     if (message.connected !== false) {
       obj.connected = message.connected;
     }
+    if (message.tapDrops !== undefined) {
+      obj.tapDrops = DeviceDrops.toJSON(message.tapDrops);
+    }
     return obj;
   },
 
@@ -1160,6 +1188,108 @@ export const NetworkInfo: MessageFns<NetworkInfo> = {
       : undefined;
     message.prefixLength = object.prefixLength ?? 0;
     message.connected = object.connected ?? false;
+    message.tapDrops = (object.tapDrops !== undefined && object.tapDrops !== null)
+      ? DeviceDrops.fromPartial(object.tapDrops)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeviceDrops(): DeviceDrops {
+  return { rxDropped: 0n, txDropped: 0n };
+}
+
+export const DeviceDrops: MessageFns<DeviceDrops> = {
+  encode(message: DeviceDrops, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rxDropped !== 0n) {
+      if (BigInt.asUintN(64, message.rxDropped) !== message.rxDropped) {
+        throw new globalThis.Error("value provided for field message.rxDropped of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.rxDropped);
+    }
+    if (message.txDropped !== 0n) {
+      if (BigInt.asUintN(64, message.txDropped) !== message.txDropped) {
+        throw new globalThis.Error("value provided for field message.txDropped of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.txDropped);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeviceDrops {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeviceDrops();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.rxDropped = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.txDropped = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeviceDrops {
+    return {
+      rxDropped: isSet(object.rxDropped)
+        ? BigInt(object.rxDropped)
+        : isSet(object.rx_dropped)
+        ? BigInt(object.rx_dropped)
+        : 0n,
+      txDropped: isSet(object.txDropped)
+        ? BigInt(object.txDropped)
+        : isSet(object.tx_dropped)
+        ? BigInt(object.tx_dropped)
+        : 0n,
+    };
+  },
+
+  toJSON(message: DeviceDrops): unknown {
+    const obj: any = {};
+    if (message.rxDropped !== 0n) {
+      obj.rxDropped = message.rxDropped.toString();
+    }
+    if (message.txDropped !== 0n) {
+      obj.txDropped = message.txDropped.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeviceDrops>): DeviceDrops {
+    return DeviceDrops.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeviceDrops>): DeviceDrops {
+    const message = createBaseDeviceDrops();
+    message.rxDropped = (object.rxDropped !== undefined && object.rxDropped !== null) ? BigInt(object.rxDropped) : 0n;
+    message.txDropped = (object.txDropped !== undefined && object.txDropped !== null) ? BigInt(object.txDropped) : 0n;
     return message;
   },
 };
