@@ -34,7 +34,6 @@ import {
   labDown,
   labUp,
   spawnDetached,
-  stopProcess,
   tryCommand,
   waitFor,
 } from '../../packages/lab/dist/index.js';
@@ -245,10 +244,11 @@ const producers: Record<string, [string, () => Promise<unknown>]> = {
       }),
   ],
   CONTAINER_NOT_RUNNING: [
-    'CLI: lab exec in a lab container whose forwarder is gone',
+    // A stopped container, not a killed forwarder: the lab host's supervisor restarts a
+    // killed one within 0.5 s, which raced this check.
+    'CLI: lab exec in a stopped lab container',
     async () => {
-      const c1 = await new LabClient(paths.hostSocket).inspectContainer('c1');
-      await stopProcess(c1.pid);
+      await new LabClient(paths.hostSocket).stopContainer('c1');
       const context = { io: capturedIo(), paths, json: false, quiet: true };
       return labExecCommand(context, 'c1', ['true']);
     },

@@ -104,7 +104,10 @@ function deadlineAndRetry(deadlineMs: number, retryUnavailableMs: number) {
 /** grpc-js reconnects a broken channel by itself; keep its backoff short (default grows to 120 s). */
 const channelOptions = {
   'grpc.initial_reconnect_backoff_ms': 100,
-  'grpc.min_reconnect_backoff_ms': 100,
+  // nice-grpc reads this one as the timeout of one connection attempt (connect and
+  // HTTP/2 SETTINGS; its connectTimeoutPatch), not as a backoff: at 100 ms an attempt
+  // failed as UNAVAILABLE "Connection attempt timed out" whenever the machine was busy.
+  'grpc.min_reconnect_backoff_ms': 5_000,
   'grpc.max_reconnect_backoff_ms': 1000,
   'grpc.enable_retries': 0,
   // Deliberate sizes: requests are small (limits.ts; the VMs refuse more than 1 MiB),
