@@ -332,7 +332,7 @@ describe('overlay networks routed to each other (arca-net.router)', () => {
       'arca-net.router=r1',
       'ra',
     );
-    // The second member joins from host 2 (a chassis without the uplink).
+    // The second member joins from host 2 (its gateway chassis is host 2).
     await lab.ok(
       'network',
       'create',
@@ -353,11 +353,12 @@ describe('overlay networks routed to each other (arca-net.router)', () => {
     // By address, both ways, across the Geneve tunnel: routed on the sending chassis.
     expect(await pings(1, 'ra1', ipOn(y, 'rb'))).toBeGreaterThan(0);
     expect(await pings(2, 'rb1', ipOn(x, 'ra'))).toBeGreaterThan(0);
-    // A routed network keeps its egress through the gateway chassis, from both hosts
-    // (rb, created on host 2 without the uplink, has none yet: docs/cluster.md).
+    // A routed network keeps its egress through its gateway chassis (the host that
+    // created it: host 1 for ra, host 2's own uplink for rb), from both hosts.
     const x2 = await run(2, 'ra', 'ra2');
     expect(await pings(1, 'ra1', '198.51.100.1')).toBeGreaterThan(0);
     expect(await pings(2, 'ra2', '198.51.100.1')).toBeGreaterThan(0);
+    expect(await pings(2, 'rb1', '198.51.100.1')).toBeGreaterThan(0);
     expect(await pings(2, 'rb1', ipOn(x2, 'ra'))).toBeGreaterThan(0);
     // Networks without the option stay isolated from the routed ones.
     expect(await pings(2, 'rb1', ipOn(a1, 'ov'), 2)).toBe(0);
