@@ -2,21 +2,11 @@
  * Sums the drops `lab stats --json` reports by place over some containers:
  * relays, the containers' TAP queues, the helper's TAPs and the OVS ports.
  */
+import { type AttachmentDrops, ovsPortDropTotal } from '../../packages/host/dist/index.js';
 import type { LabHarness } from '../e2e/harness.js';
 
-interface Counts {
-  rxDropped: number;
-  txDropped: number;
-}
-interface Drops {
-  relay: number;
-  containerTap?: Counts;
-  helperTap?: Counts;
-  ovsPort?: Counts;
-  ovsCapture?: number;
-}
 interface StatsView {
-  attachments: Array<{ drops?: Drops }>;
+  attachments: Array<{ drops?: AttachmentDrops }>;
 }
 
 /** Frames dropped at each place, summed over `containers`' attachments. */
@@ -27,7 +17,7 @@ export interface DropPlaces {
   ovsPort: number;
 }
 
-const total = (c: Counts | undefined) => (c ? c.rxDropped + c.txDropped : 0);
+const total = (c: AttachmentDrops['containerTap']) => (c ? c.rxDropped + c.txDropped : 0);
 
 /** `lab stats NAME --json` of each container, summed by place. */
 export async function dropPlaces(lab: LabHarness, containers: string[]): Promise<DropPlaces> {
@@ -39,7 +29,7 @@ export async function dropPlaces(lab: LabHarness, containers: string[]): Promise
       sum.relay += a.drops.relay;
       sum.containerTap += total(a.drops.containerTap);
       sum.helperTap += total(a.drops.helperTap);
-      sum.ovsPort += total(a.drops.ovsPort) + (a.drops.ovsCapture ?? 0);
+      sum.ovsPort += ovsPortDropTotal(a.drops);
     }
   }
   return sum;

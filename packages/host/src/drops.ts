@@ -47,9 +47,14 @@ const counts = (
 export const deviceDropTotal = (d: DeviceDropCounts | undefined): number =>
   d ? d.rxDropped + d.txDropped : 0;
 
-/** Everything OVS lost at the attachment's port: its interface counters and its capture's. */
+/**
+ * What OVS itself lost at the attachment's port: its capture's drops, plus
+ * what its interface counters add to the TAP's. For a system port of the
+ * netdev datapath those counters are the TAP's kernel counters plus OVS's
+ * own (equal to the helper TAP's in `make soak`), so they are not summed twice.
+ */
 export const ovsPortDropTotal = (d: AttachmentDrops): number =>
-  deviceDropTotal(d.ovsPort) + (d.ovsCapture ?? 0);
+  Math.max(0, deviceDropTotal(d.ovsPort) - deviceDropTotal(d.helperTap)) + (d.ovsCapture ?? 0);
 
 /** Reads every place of each attachment of `c` that has a relay now; keyed by network id. */
 export async function readAttachmentDrops(
