@@ -14,7 +14,6 @@
 
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +26,7 @@ import {
   uniqueSuffix,
 } from '../../packages/lab/dist/index.js';
 import { LabHarness } from '../e2e/harness.js';
+import { freePort } from '../free-port.js';
 import { BUSYBOX_IMAGE, PrivateDockerd } from '../ovs-docker/dockerd.js';
 import { KNOWN, knownDifference } from './known.js';
 import { normalize } from './normalize.js';
@@ -213,18 +213,6 @@ interface Outcome {
   labMs: number;
 }
 const outcomes: Outcome[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '0.0.0.0', () => {
-      const address = server.address();
-      const p = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(p));
-    });
-  });
-}
 
 beforeAll(async () => {
   mkdirSync(configDir, { recursive: true });

@@ -22,6 +22,7 @@ import {
   tryCommand,
   udpEcho,
 } from '../../packages/lab/dist/index.js';
+import { freePort } from '../free-port.js';
 import { LabHarness } from './harness.js';
 
 const lab = new LabHarness('ports');
@@ -29,19 +30,6 @@ const outside = new LabPaths({ dir: lab.dir, prefix: lab.prefix }).outsideNamesp
 const helperNs = new LabPaths({ dir: lab.dir, prefix: lab.prefix }).helperNamespace;
 const children: ChildProcess[] = [];
 let www = '';
-
-/** A port the kernel has free now (bound and closed). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '0.0.0.0', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Whether a TCP connection to 127.0.0.1:port is accepted. */
 function accepts(port: number): Promise<boolean> {

@@ -37,6 +37,7 @@ import {
   tryCommand,
   waitFor,
 } from '../../packages/lab/dist/index.js';
+import { freePort } from '../free-port.js';
 
 const root = mkdtempSync(join(tmpdir(), 'arcanet-errors-'));
 const docPath = new URL('../../docs/errors.md', import.meta.url);
@@ -404,17 +405,6 @@ const producers: Record<string, [string, () => Promise<unknown>]> = {
     () => new LabClient(join(root, 'hung.sock'), { timeoutMs: 200 }).health(),
   ],
 };
-
-/** A port the kernel has free now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /**
  * A second backend, in a process that may not bind ports below 1024, on the

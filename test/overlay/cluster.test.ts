@@ -27,7 +27,8 @@ import {
   udpEcho,
 } from '../../packages/lab/dist/index.js';
 import { LabHarness, pingReplies } from '../e2e/harness.js';
-import { freePort, startHttpd, wget } from './web.js';
+import { freePort } from '../free-port.js';
+import { startHttpd, wget } from './web.js';
 
 interface Container {
   name: string;

@@ -5,21 +5,7 @@
  * other labs share this machine.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { inNamespace, tryCommand } from '../../packages/lab/dist/index.js';
-
-/** A port the kernel has free now (bound and closed). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '0.0.0.0', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** `busybox wget` of http://target/ from `ns` (the host when undefined); undefined on failure. */
 export async function wget(ns: string | undefined, target: string): Promise<string | undefined> {

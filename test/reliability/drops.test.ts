@@ -5,11 +5,11 @@
  * an OVS port. Every frame sent is either carried by the host relay or
  * counted as dropped at some place.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../packages/lab/dist/index.js';
 import { LabHarness } from '../e2e/harness.js';
+import { run } from './run.js';
 
 const TOOL = fileURLToPath(new URL('./frames.py', import.meta.url));
 const COUNT = 20_000;
@@ -29,24 +29,6 @@ interface Container {
   name: string;
   namespace: string;
   attachments: Attachment[];
-}
-
-function run(argv: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const [file, ...args] = argv;
-    const child = spawn(file as string, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    child.once('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')}: ${code}: ${err}`)),
-    );
-  });
 }
 
 beforeAll(async () => {

@@ -11,12 +11,12 @@
  * container TAPs, helper TAPs, OVS ports), the receivers' own sockets, and
  * what no counter explains.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabHarness } from '../e2e/harness.js';
 import { dropPlaces } from './drop-places.js';
 import { mergeReliabilityReport } from './report-out.js';
+import { run } from './run.js';
 
 const TOOL = fileURLToPath(new URL('./frames.py', import.meta.url));
 const PAIRS = Number(process.env.ARCA_NET_FRAME_PAIRS ?? 2);
@@ -33,29 +33,6 @@ interface StreamStats {
   corrupted: number;
   reordered: number;
   duplicated: number;
-}
-
-/** Runs argv; resolves with stdout once it exits 0 (rejects with stderr otherwise). */
-function run(
-  argv: string[],
-  onLine?: (line: string, child: ChildProcess) => void,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const [file, ...args] = argv;
-    const child = spawn(file as string, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      for (const line of chunk.toString().split('\n')) if (line) onLine?.(line, child);
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    child.once('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')}: ${code}: ${err}`)),
-    );
-  });
 }
 
 beforeAll(async () => {
