@@ -53,6 +53,7 @@ const fake: LabApi = {
   listContainers: async () => [],
   runContainer: notImplemented,
   inspectContainer: notImplemented,
+  containerStats: notImplemented,
   removeContainer: notImplemented,
   stopContainer: notImplemented,
   startContainer: notImplemented,

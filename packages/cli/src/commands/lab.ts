@@ -231,7 +231,7 @@ export function formatStats(container: LabContainer): string {
 
 export async function labStatsCommand(context: CommandContext, name: string): Promise<void> {
   await requireRunningLab(context.paths);
-  const container = await labClient(context).inspectContainer(name);
+  const container = await labClient(context).containerStats(name);
   context.io.out(context.json ? formatJson(container) : formatStats(container));
 }
 

@@ -78,9 +78,13 @@ export class LabClient implements LabApi {
   runContainer(body: RunBody): Promise<LabContainer> {
     return this.#call('runContainer', body);
   }
-  /** One lab container by name or unique id prefix, with its relay counters (`lab stats`). */
+  /** One lab container by name or unique id prefix, with its relay counters. */
   inspectContainer(ref: string): Promise<LabContainer> {
     return this.#call('inspectContainer', ref);
+  }
+  /** The same, plus where each attachment's frames were dropped (`lab stats`). */
+  containerStats(ref: string): Promise<LabContainer> {
+    return this.#call('containerStats', ref);
   }
   /** Disconnects a lab container everywhere and removes it (`lab rm`). */
   removeContainer(ref: string): Promise<LabContainer> {

@@ -17,6 +17,7 @@
  * | GET | /v1/containers | → LabContainer[] |
  * | POST | /v1/containers | RunBody → LabContainer |
  * | GET | /v1/containers/:ref | → LabContainer |
+ * | GET | /v1/containers/:ref/stats | → LabContainer with each attachment's `drops` (`lab stats`) |
  * | DELETE | /v1/containers/:ref | → LabContainer (the removed one, state exited) |
  * | POST | /v1/containers/:ref/stop | → LabContainer (state exited) |
  * | POST | /v1/containers/:ref/start | → LabContainer |
@@ -123,6 +124,8 @@ export interface LabApi {
   listContainers(): Promise<LabContainer[]>;
   runContainer(body: RunBody): Promise<LabContainer>;
   inspectContainer(ref: string): Promise<LabContainer>;
+  /** `lab stats`: the container with each attachment's drops by place (asks both VMs). */
+  containerStats(ref: string): Promise<LabContainer>;
   removeContainer(ref: string): Promise<LabContainer>;
   /** `lab stop`: the VM stand-in goes away; addresses and MACs are kept. */
   stopContainer(ref: string): Promise<LabContainer>;
@@ -160,6 +163,7 @@ export const LAB_ROUTES = {
   listContainers: { method: 'GET', path: '/v1/containers' },
   runContainer: { method: 'POST', path: '/v1/containers', body: true },
   inspectContainer: { method: 'GET', path: '/v1/containers/:ref' },
+  containerStats: { method: 'GET', path: '/v1/containers/:ref/stats' },
   removeContainer: { method: 'DELETE', path: '/v1/containers/:ref' },
   stopContainer: { method: 'POST', path: '/v1/containers/:ref/stop' },
   startContainer: { method: 'POST', path: '/v1/containers/:ref/start' },

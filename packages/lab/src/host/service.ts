@@ -321,6 +321,11 @@ export class LabHostService implements LabApi {
   }
 
   async inspectContainer(ref: string): Promise<LabContainer> {
+    return this.view(this.record(ref));
+  }
+
+  /** Only `lab stats` asks both VMs for drop counters; inspect, exec and the Docker API do not. */
+  async containerStats(ref: string): Promise<LabContainer> {
     return withDrops(this.network, await this.view(this.record(ref)));
   }
 
