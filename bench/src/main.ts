@@ -8,7 +8,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RelayEngine } from '@arca-net/host';
 import { setupFloorBridge } from './configs/floor-bridge.js';
-import { type PathLab, setupFloorOvs, setupLabPair, upPathLab } from './configs/lab.js';
+import {
+  type PathLab,
+  setupFloorOvs,
+  setupLabPair,
+  setupPlainPairOnOffloadLab,
+  upPathLab,
+} from './configs/lab.js';
 import { setupPeerVde } from './configs/peer-vde.js';
 import type { Figure } from './figures.js';
 import { machineInfo } from './machine.js';
@@ -63,7 +69,7 @@ function sharedNativeLab(): Promise<PathLab> {
   return nativeLab;
 }
 
-/** The offload lab (`lab up --offload`) that `floor-ovs-tso` and `arca-net-offload` share. */
+/** The offload lab (`lab up --offload`) that `floor-ovs-tso`, `arca-net-offload` and `arca-net-tso` share. */
 let offloadLab: Promise<PathLab> | undefined;
 function sharedOffloadLab(): Promise<PathLab> {
   if (!offloadLab) {
@@ -108,6 +114,10 @@ const suites: Suite[] = [
   { name: 'arca-net', run: () => labPathSuite('arca-net', 'native', setupLabPair) },
   { name: 'floor-ovs-tso', run: () => offloadPathSuite('floor-ovs-tso', setupFloorOvs) },
   { name: 'arca-net-offload', run: () => offloadPathSuite('arca-net-offload', setupLabPair) },
+  {
+    name: 'arca-net-tso',
+    run: () => offloadPathSuite('arca-net-tso', setupPlainPairOnOffloadLab),
+  },
   {
     name: 'hops-offload',
     run: async () =>

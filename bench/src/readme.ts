@@ -21,6 +21,7 @@ const PATH_CONFIGS = [
   'arca-net-polling',
   'floor-ovs-tso',
   'arca-net-offload',
+  'arca-net-tso',
   'peer-vde',
 ];
 const PATH_METRICS = [
@@ -68,6 +69,7 @@ export function renderPerformanceSection(run: BenchRun): string {
       'helper relay → OVS and back; `-ts` / `-polling`: the same with the TS reference relay or the ' +
       "old design's 1 ms polling relay on the host; `floor-ovs-tso` / `arca-net-offload`: the same " +
       'as `floor-ovs` / `arca-net` with userspace TSO in OVS and offload framing (64 KiB segments); ' +
+      '`arca-net-tso`: plain framing on that same OVS (userspace TSO on, as the helper ships it); ' +
       '`peer-vde`: vde2 (`vde_switch` + `vde_plug2tap` per namespace). All figures: ' +
       '[bench/results/latest.md](bench/results/latest.md).',
     '',

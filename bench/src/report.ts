@@ -22,7 +22,7 @@ export const BASELINES = ['floor-ovs', 'arca-net-polling', 'polling'] as const;
 
 /** Offload mode against its floor, plain arca-net and a peer (issue 14's "done when"). */
 export const OFFLOAD_CONFIG = 'arca-net-offload';
-export const OFFLOAD_BASELINES = ['floor-ovs-tso', 'arca-net', 'peer-vde'] as const;
+export const OFFLOAD_BASELINES = ['floor-ovs-tso', 'arca-net', 'arca-net-tso', 'peer-vde'] as const;
 
 /** The baselines `config` is compared with. */
 function baselinesOf(config: string): readonly string[] {

@@ -13,14 +13,16 @@
  * - On a lab brought up with `--offload` (OVS with userspace TSO, attachments
  *   in offload mode): `arca-net-offload` (the real path, 64 KiB segments end
  *   to end) and `floor-ovs-tso` (the veth floor with checksum offload left on
- *   and userspace TSO: the real floor of any OVS backend here).
+ *   and userspace TSO: the real floor of any OVS backend here), and
+ *   `arca-net-tso` (plain framing on that same OVS: what offload framing
+ *   itself changes, with OVS's userspace TSO cost on both sides).
  *
  * Addresses come from the RFC 2544 benchmarking range (198.18.0.0/24); all
  * traffic stays between namespaces the benchmark created.
  */
 import path from 'node:path';
 import { lsName, raiseOvsPortBuffers } from '@arca-net/controller';
-import type { RelayEngine } from '@arca-net/host';
+import type { OffloadPreference, RelayEngine } from '@arca-net/host';
 import { runCommand } from '@arca-net/lab';
 import { silentLogger } from '@arca-net/log';
 import type { PathPair } from '../suites/path.js';
@@ -61,15 +63,33 @@ export async function upPathLab(
 }
 
 /** Two lab containers on `bench`: the real path, with the lab's host relay engine. */
-export async function setupLabPair({ lab, hostRelay, offload }: PathLab): Promise<PathPair> {
-  const a = await lab.runContainer('bench-a', NETWORK, `${SUBNET}.10`);
-  const b = await lab.runContainer('bench-b', NETWORK, `${SUBNET}.11`);
+export function setupLabPair(pathLab: PathLab): Promise<PathPair> {
+  const { offload, hostRelay } = pathLab;
+  const config = offload
+    ? 'arca-net-offload'
+    : hostRelay === 'native'
+      ? 'arca-net'
+      : `arca-net-${hostRelay}`;
+  return labPair(pathLab, config);
+}
+
+/**
+ * `arca-net-tso`: two lab containers on the offload lab with plain framing, so
+ * OVS runs with userspace TSO as for `arca-net-offload` and only the framing differs.
+ */
+export function setupPlainPairOnOffloadLab(pathLab: PathLab): Promise<PathPair> {
+  return labPair(pathLab, 'arca-net-tso', 'off');
+}
+
+async function labPair(
+  { lab }: PathLab,
+  config: string,
+  offload?: OffloadPreference,
+): Promise<PathPair> {
+  const a = await lab.runContainer('bench-a', NETWORK, `${SUBNET}.10`, offload);
+  const b = await lab.runContainer('bench-b', NETWORK, `${SUBNET}.11`, offload);
   return {
-    config: offload
-      ? 'arca-net-offload'
-      : hostRelay === 'native'
-        ? 'arca-net'
-        : `arca-net-${hostRelay}`,
+    config,
     a: { ns: a.namespace, ip: `${SUBNET}.10`, containerId: a.id },
     b: { ns: b.namespace, ip: `${SUBNET}.11`, containerId: b.id },
     gateway: `${SUBNET}.1`,

@@ -7,7 +7,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { NetworkInspect, RelayEngine } from '@arca-net/host';
+import type { NetworkInspect, OffloadPreference, RelayEngine } from '@arca-net/host';
 import {
   helperStartupScript,
   inNamespace,
@@ -63,9 +63,22 @@ export class BenchLab {
     return this.host.createNetwork(body);
   }
 
-  /** Starts a container VM and connects it to `network` (`POST /v1/containers`, = `lab run`). */
-  runContainer(name: string, network: string, ip?: string): Promise<LabContainer> {
-    return this.host.runContainer(ip === undefined ? { name, network } : { name, network, ip });
+  /**
+   * Starts a container VM and connects it to `network` (`POST /v1/containers`, = `lab run`);
+   * `offload` overrides the lab's offload preference for this attachment.
+   */
+  runContainer(
+    name: string,
+    network: string,
+    ip?: string,
+    offload?: OffloadPreference,
+  ): Promise<LabContainer> {
+    return this.host.runContainer({
+      name,
+      network,
+      ...(ip === undefined ? {} : { ip }),
+      ...(offload === undefined ? {} : { offload }),
+    });
   }
 
   /** Removes containers (`lab rm`). */
