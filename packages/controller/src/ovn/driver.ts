@@ -449,6 +449,12 @@ export class CliOvnDriver implements OvnDriver {
     return parsePacketSocketDrops((await this.run('ss', ['-0', '-e', '-m'])).stdout);
   }
 
+  /** How many Interface rows are system ports (type ""): ovs-vswitchd reads each through a packet socket. */
+  async systemPortCount(): Promise<number> {
+    return (await this.vsctl.list('Interface', ['type'])).filter((row) => str(row, 'type') === '')
+      .length;
+  }
+
   async interfaceDrops(name: string): Promise<DeviceDrops | undefined> {
     const [row] = await this.vsctl.find('Interface', [`name=${name}`], ['statistics']);
     return row && interfaceDrops(row);
