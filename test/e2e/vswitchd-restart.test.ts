@@ -7,7 +7,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readPidfile, runCommand, waitFor } from '../../packages/lab/dist/index.js';
+import {
+  type LabContainer,
+  readPidfile,
+  runCommand,
+  waitFor,
+} from '../../packages/lab/dist/index.js';
 import { LabHarness, pingReplies } from './harness.js';
 
 const lab = new LabHarness('vswitchd');
@@ -29,11 +34,7 @@ async function vswitchdRcvbufs(pid: number): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  const up = await lab.cli('lab', 'up');
-  expect(up.code, up.stderr).toBe(0);
-  await lab.ok('network', 'create', 'vsnet', '--subnet', '10.78.0.0/24');
-  await lab.ok('lab', 'run', 'a', '--network', 'vsnet', '--ip', '10.78.0.10');
-  await lab.ok('lab', 'run', 'b', '--network', 'vsnet', '--ip', '10.78.0.11');
+  await lab.up({ vsnet: '10.78.0.0/24' }, { a: 'vsnet', b: 'vsnet' });
 }, 300_000);
 
 afterAll(async () => {
@@ -69,7 +70,8 @@ describe('ovs-vswitchd restarted by the supervisor', () => {
     );
     expect(raised, `rcvbufs of the new ovs-vswitchd: ${after.join(', ')}`).toBe(true);
 
-    const ping = await lab.exec('a', 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.78.0.11');
+    const b = (await lab.json<LabContainer>('lab', 'stats', 'b')).attachments[0]?.ip ?? '';
+    const ping = await lab.exec('a', 'ping', '-c', '3', '-i', '0.2', '-W', '2', b);
     expect(pingReplies(ping.stdout)).toBe(3);
     // The controller logs through the helper's supervisor into <lab>/logs/helper.log.
     const log = await readFile(join(lab.dir, 'logs', 'helper.log'), 'utf8');
