@@ -19,12 +19,14 @@ describe('ovsPortRcvbuf', () => {
   });
 });
 
-describe('raiseOvsPortBuffers', () => {
-  let dir: string | undefined;
-  afterEach(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+/** A run directory of the test's own, removed after each test. */
+let dir: string | undefined;
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
 
+describe('raiseOvsPortBuffers', () => {
   it('is best effort: no ovs-vswitchd pidfile changes nothing and throws nothing', async () => {
     dir = mkdtempSync(join(tmpdir(), 'port-buffers-'));
     await expect(raiseOvsPortBuffers(dir, silentLogger)).resolves.toBe(0);
@@ -32,11 +34,6 @@ describe('raiseOvsPortBuffers', () => {
 });
 
 describe('VswitchdRestarts', () => {
-  let dir: string | undefined;
-  afterEach(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
   it('acts on a new pid in ovs-vswitchd.pid, not on the one it started with', async () => {
     dir = mkdtempSync(join(tmpdir(), 'vswitchd-restarts-'));
     writeFileSync(join(dir, 'ovs-vswitchd.pid'), `${process.pid}\n`);
