@@ -80,6 +80,24 @@ export class LabHarness {
     return pids;
   }
 
+  /**
+   * `lab up`, which must succeed, then `network create` of each of `networks`
+   * (name → subnet) and `lab run` of each of `containers` (name → its network), in order.
+   */
+  async up(
+    networks: Record<string, string> = {},
+    containers: Record<string, string> = {},
+  ): Promise<void> {
+    const up = await this.cli('lab', 'up');
+    if (up.code !== 0) throw new Error(`lab up failed (${up.code}): ${up.stderr}`);
+    for (const [name, subnet] of Object.entries(networks)) {
+      await this.ok('network', 'create', name, '--subnet', subnet);
+    }
+    for (const [name, network] of Object.entries(containers)) {
+      await this.ok('lab', 'run', name, '--network', network);
+    }
+  }
+
   /** `lab down`, for afterAll. */
   async down(): Promise<CommandResult> {
     return this.cli('lab', 'down', '--quiet');

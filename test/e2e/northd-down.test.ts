@@ -35,11 +35,7 @@ function resumeSupervisor(): void {
 }
 
 beforeAll(async () => {
-  const up = await lab.cli('lab', 'up');
-  expect(up.code, up.stderr).toBe(0);
-  await lab.ok('network', 'create', 'first', '--subnet', '10.77.0.0/24');
-  await lab.ok('network', 'create', 'second', '--subnet', '10.77.1.0/24');
-  await lab.ok('lab', 'run', 'web', '--network', 'first');
+  await lab.up({ first: '10.77.0.0/24', second: '10.77.1.0/24' }, { web: 'first' });
 }, 300_000);
 
 afterAll(async () => {

@@ -65,15 +65,21 @@ function ipOn(c: Container, network: string): string {
   return a.ip;
 }
 
+/** `network create -d overlay --subnet SUBNET [ARGS…] NAME` (`--host 2` in ARGS for host 2). */
+function overlay(name: string, subnet: string, ...args: string[]): Promise<string> {
+  return lab.ok('network', 'create', '-d', 'overlay', '--subnet', subnet, ...args, name);
+}
+
+/** `lab exec --host K CONTAINER -- COMMAND…`. */
+function execOn(host: number, container: string, ...command: string[]) {
+  return lab.cli('lab', 'exec', '--host', String(host), container, '--', ...command);
+}
+
 /** Pings from a container on host `host`; replies received (bounded retries for the first ARP/tunnel). */
 async function pings(host: number, from: string, target: string, count = 3): Promise<number> {
-  const result = await lab.cli(
-    'lab',
-    'exec',
-    '--host',
-    String(host),
+  const result = await execOn(
+    host,
     from,
-    '--',
     'ping',
     '-c',
     String(count),
@@ -91,7 +97,7 @@ let b1: Container;
 
 beforeAll(async () => {
   await lab.ok('lab', 'up', '--hosts', '2', '--quiet');
-  await lab.ok('network', 'create', '--driver', 'overlay', '--subnet', '10.77.0.0/24', 'ov');
+  await overlay('ov', '10.77.0.0/24');
   a1 = await run(1, 'ov', 'a1');
   b1 = await run(2, 'ov', 'b1');
 }, 240_000);
@@ -127,18 +133,7 @@ describe('an overlay network across two hosts', () => {
     expect(one).toMatchObject({ Driver: 'overlay', Scope: 'swarm', Attachable: true });
     expect(two).toMatchObject({ Driver: 'overlay', Scope: 'swarm' });
     expect(one?.Options['com.docker.network.driver.mtu']).toBe('1400');
-    const link = await lab.cli(
-      'lab',
-      'exec',
-      '--host',
-      '2',
-      'b1',
-      '--',
-      'ip',
-      'link',
-      'show',
-      'eth0',
-    );
+    const link = await execOn(2, 'b1', 'ip', 'link', 'show', 'eth0');
     expect(link.stdout).toMatch(/mtu 1400/);
   });
 
@@ -162,22 +157,12 @@ describe('an overlay network across two hosts', () => {
     // The network's router is distributed: host 2's chassis answers for the gateway itself.
     expect(await pings(2, 'b1', '10.77.0.1')).toBeGreaterThan(0);
     expect(await pings(2, 'b1', '198.51.100.1')).toBeGreaterThan(0);
-    const lookup = await lab.cli(
-      'lab',
-      'exec',
-      '--host',
-      '2',
-      'b1',
-      '--',
-      'getent',
-      'hosts',
-      'www.example.com',
-    );
+    const lookup = await execOn(2, 'b1', 'getent', 'hosts', 'www.example.com');
     expect(lookup.stdout).toMatch(/203\.0\.113\.80/);
   });
 
   it('cannot be removed while another host has endpoints on it', async () => {
-    await lab.ok('network', 'create', '-d', 'overlay', '--subnet', '10.76.0.0/24', 'shared');
+    await overlay('shared', '10.76.0.0/24');
     await run(2, 'shared', 'b0');
     const rm = await lab.cli('network', 'rm', 'shared');
     expect(rm.code).toBe(1);
@@ -196,16 +181,7 @@ describe('an overlay network across two hosts', () => {
 
 describe('names across hosts through 127.0.0.11', () => {
   it('resolve on an internal overlay network too, where no query leaves the network', async () => {
-    await lab.ok(
-      'network',
-      'create',
-      '-d',
-      'overlay',
-      '--internal',
-      '--subnet',
-      '10.75.0.0/24',
-      'quiet',
-    );
+    await overlay('quiet', '10.75.0.0/24', '--internal');
     const q1 = await run(1, 'quiet', 'q1');
     const q2 = await run(2, 'quiet', 'q2');
     // Each host reads the other's names from the central (within its poll interval).
@@ -228,7 +204,7 @@ describe('what stays on one host', () => {
   });
 
   it('isolates two overlay networks from each other', async () => {
-    await lab.ok('network', 'create', '-d', 'overlay', '--subnet', '10.78.0.0/24', 'ov2');
+    await overlay('ov2', '10.78.0.0/24');
     const a2 = await run(1, 'ov2', 'a2');
     expect(await pings(2, 'b1', ipOn(a2, 'ov2'), 2)).toBe(0);
     await run(2, 'ov2', 'b2');
@@ -289,9 +265,7 @@ describe("host 2's own uplink: published ports and egress", () => {
     // Host 2's range of the external network (198.51.100.128/29), not host 1's.
     expect(binding.externalAddress).toMatch(/^198\.51\.100\.(129|13[0-3]):\d+$/);
     expect(await pings(2, c.name, '198.51.100.1')).toBeGreaterThan(0);
-    const lookup = await lab.cli(
-      ...['lab', 'exec', '--host', '2', c.name, '--', 'getent', 'hosts', 'www.example.com'],
-    );
+    const lookup = await execOn(2, c.name, 'getent', 'hosts', 'www.example.com');
     expect(lookup.stdout).toMatch(/203\.0\.113\.80/);
     expect(await wget(undefined, `127.0.0.1:${binding.hostPort}`)).toBe('hello from host 2\n');
     expect(await wget(outside, binding.externalAddress)).toBe('hello from host 2\n');
@@ -322,31 +296,9 @@ describe('overlay networks routed to each other (arca-net.router)', () => {
   }
 
   it('routes between networks naming one router, across hosts, with egress kept and others isolated', async () => {
-    await lab.ok(
-      'network',
-      'create',
-      '-d',
-      'overlay',
-      '--subnet',
-      '10.82.0.0/24',
-      '-o',
-      'arca-net.router=r1',
-      'ra',
-    );
+    await overlay('ra', '10.82.0.0/24', '-o', 'arca-net.router=r1');
     // The second member joins from host 2 (its gateway chassis is host 2).
-    await lab.ok(
-      'network',
-      'create',
-      '--host',
-      '2',
-      '-d',
-      'overlay',
-      '--subnet',
-      '10.83.0.0/24',
-      '-o',
-      'arca-net.router=r1',
-      'rb',
-    );
+    await overlay('rb', '10.83.0.0/24', '--host', '2', '-o', 'arca-net.router=r1');
     const [rb] = await lab.json<Inspect[]>('network', 'inspect', 'rb');
     expect(rb?.Options['arca-net.router']).toBe('r1');
     const x = await run(1, 'ra', 'ra1');
@@ -365,17 +317,7 @@ describe('overlay networks routed to each other (arca-net.router)', () => {
     expect(await pings(2, 'rb1', ipOn(a1, 'ov'), 2)).toBe(0);
     expect(await pings(1, 'a1', ipOn(y, 'rb'), 2)).toBe(0);
     // A network of another router is not routed to r1's.
-    await lab.ok(
-      'network',
-      'create',
-      '-d',
-      'overlay',
-      '--subnet',
-      '10.84.0.0/24',
-      '-o',
-      'arca-net.router=r2',
-      'rc',
-    );
+    await overlay('rc', '10.84.0.0/24', '-o', 'arca-net.router=r2');
     const z = await run(2, 'rc', 'rc1');
     expect(await pings(2, 'rc1', ipOn(x, 'ra'), 2)).toBe(0);
     expect(await pings(2, 'rc1', '198.51.100.1')).toBeGreaterThan(0);
@@ -444,7 +386,7 @@ describe('overlay networks routed to each other (arca-net.router)', () => {
 
 describe('addresses under concurrency', () => {
   it('gives 20 containers connecting at once on both hosts 20 distinct addresses', async () => {
-    await lab.ok('network', 'create', '-d', 'overlay', '--subnet', '10.79.0.0/24', 'busy');
+    await overlay('busy', '10.79.0.0/24');
     const started = await Promise.all(
       Array.from({ length: 20 }, (_, i) => run((i % 2) + 1, 'busy', `n${i}`)),
     );
@@ -460,7 +402,7 @@ describe('a host that restarts', () => {
     const pid = await readPidfile(hostPaths(labPaths, 2).hostPidfile);
     expect(pid).toBeDefined();
     await stopProcess(pid as number, 15_000);
-    await lab.ok('network', 'create', '-d', 'overlay', '--subnet', '10.81.0.0/24', 'meanwhile');
+    await overlay('meanwhile', '10.81.0.0/24');
     await restartLabHost(labPaths, 2);
     const ls = await lab.ok('network', 'ls', '--host', '2', '--format', '{{.Name}} {{.Driver}}');
     expect(ls.split('\n')).toContain('meanwhile overlay');
@@ -487,7 +429,7 @@ describe('a chassis that fails', () => {
     });
     // Host 1 goes on: its containers talk to each other, and the central answers.
     expect(await pings(1, 'a1', ipOn(a3, 'ov'))).toBeGreaterThan(0);
-    await lab.ok('network', 'create', '-d', 'overlay', '--subnet', '10.80.0.0/24', 'late');
+    await overlay('late', '10.80.0.0/24');
     // The chassis comes back (startup.sh restarts what is not running) and binds new ports.
     await runCommand(inNamespace(paths.helperNamespace, [helperStartupScript, 'start']), {
       env: await labHelperEnv(new LabPaths({ dir: lab.dir, prefix: lab.prefix }), 2),

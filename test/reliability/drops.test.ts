@@ -32,11 +32,7 @@ interface Container {
 }
 
 beforeAll(async () => {
-  const up = await lab.cli('lab', 'up');
-  expect(up.code, up.stderr).toBe(0);
-  await lab.ok('network', 'create', 'drops', '--subnet', '10.78.0.0/24');
-  await lab.ok('lab', 'run', 'flooder', '--network', 'drops');
-  await lab.ok('lab', 'run', 'sink', '--network', 'drops');
+  await lab.up({ drops: '10.78.0.0/24' }, { flooder: 'drops', sink: 'drops' });
 }, 300_000);
 
 afterAll(async () => {

@@ -23,6 +23,7 @@ import {
   type LabContainer,
   OUTSIDE_GATEWAY,
   ping,
+  processAlive,
   readPidfile,
   tryCommand,
   waitFor,
@@ -85,6 +86,23 @@ function record(name: string, contained: boolean, detail: string): void {
   );
 }
 
+/** Once `cap` has seen `marker` (sent after the hostile frames on the same path), its lines with `leak`. */
+async function leakedBefore(cap: Capture, marker: string, leak: string, what?: string) {
+  expect(await cap.seen(marker), what).toBe(true);
+  return cap.matching(leak);
+}
+
+/** The case is contained when nothing `leaked`; recorded for the soak report. */
+function expectContained(name: string, leaked: string[], detail: string): void {
+  expect(leaked).toEqual([]);
+  record(name, leaked.length === 0, detail);
+}
+
+/** hostile.py frame: one UDP datagram from m's eth0 to b, port to port, with this source MAC and IP. */
+function frameToB(srcMac: string, srcIp: string, port: string, payload: string): Promise<void> {
+  return hostile(m.namespace, 'frame', 'eth0', srcMac, b.mac, srcIp, b.ip, port, port, payload);
+}
+
 beforeAll(async () => {
   const up = await lab.cli('lab', 'up');
   expect(up.code, up.stderr).toBe(0);
@@ -115,45 +133,25 @@ describe('a container cannot pretend to be another one (port security)', () => {
   it('frames with another source MAC are not delivered', async () => {
     const seen = await capture(b, 'udp dst portrange 47100-47101');
     // As a, with a's IP, and as a MAC nobody has.
-    await hostile(m.namespace, 'frame', 'eth0', a.mac, b.mac, a.ip, b.ip, '47100', '47100', 'x');
-    await hostile(
-      m.namespace,
-      ...['frame', 'eth0', '02:00:5e:00:53:66', b.mac, m.ip, b.ip, '47100', '47100', 'x'],
-    );
-    await hostile(m.namespace, 'frame', 'eth0', m.mac, b.mac, m.ip, b.ip, '47101', '47101', 'ok');
-    expect(await seen.seen('.47101:'), 'the marker from the true MAC').toBe(true);
-    const leaked = seen.matching('.47100:');
-    expect(leaked).toEqual([]);
-    record(
+    await frameToB(a.mac, a.ip, '47100', 'x');
+    await frameToB('02:00:5e:00:53:66', m.ip, '47100', 'x');
+    await frameToB(m.mac, m.ip, '47101', 'ok');
+    const leaked = await leakedBefore(seen, '.47101:', '.47100:', 'the marker from the true MAC');
+    expectContained(
       'MAC spoofing',
-      leaked.length === 0,
+      leaked,
       "frames with a peer's MAC and an unknown MAC: none delivered",
     );
   });
 
   it('packets with another source IP are not delivered', async () => {
     const seen = await capture(b, 'udp dst portrange 47102-47103');
-    for (const spoofed of [a.ip, '10.81.0.250', c.ip]) {
-      await hostile(
-        m.namespace,
-        'frame',
-        'eth0',
-        m.mac,
-        b.mac,
-        spoofed,
-        b.ip,
-        '47102',
-        '47102',
-        'x',
-      );
-    }
-    await hostile(m.namespace, 'frame', 'eth0', m.mac, b.mac, m.ip, b.ip, '47103', '47103', 'ok');
-    expect(await seen.seen('.47103:'), 'the marker from the true IP').toBe(true);
-    const leaked = seen.matching('.47102:');
-    expect(leaked).toEqual([]);
-    record(
+    for (const spoofed of [a.ip, '10.81.0.250', c.ip]) await frameToB(m.mac, spoofed, '47102', 'x');
+    await frameToB(m.mac, m.ip, '47103', 'ok');
+    const leaked = await leakedBefore(seen, '.47103:', '.47102:', 'the marker from the true IP');
+    expectContained(
       'IP spoofing',
-      leaked.length === 0,
+      leaked,
       "a peer's, a free and another network's address: none delivered",
     );
   });
@@ -266,15 +264,13 @@ describe('broadcast and multicast stay in their network', () => {
     await hostile(a.namespace, 'udp', b.ip, '47111', 'ok');
     expect(await same.seen('.47111:')).toBe(true);
     await hostile(d.namespace, 'udp', c.ip, '47111', 'ok');
-    expect(await other.seen('.47111:')).toBe(true);
+    const crossed = await leakedBefore(other, '.47111:', '.47110:');
     for (const dst of ['255.255.255.255', '10.81.0.255', '239.1.2.3', '224.0.0.1']) {
       expect(same.matching(`${dst}.47110:`).length, dst).toBeGreaterThan(0);
     }
-    const crossed = other.matching('.47110:');
-    expect(crossed).toEqual([]);
-    record(
+    expectContained(
       'broadcast and multicast across networks',
-      crossed.length === 0,
+      crossed,
       'limited and directed broadcast, 239.1.2.3 and 224.0.0.1 (TTL 8): seen on the same network, none on another',
     );
   });
@@ -299,12 +295,9 @@ describe('an internal network', () => {
       waitSeconds: 5,
     });
     expect(fromA.received).toBe(1);
-    expect(await seen.seen('length 452')).toBe(true);
-    const leaked = seen.matching('length 341');
-    expect(leaked).toEqual([]);
-    record(
+    expectContained(
       'internal network towards the outside',
-      leaked.length === 0 && fromInternal.received === 0,
+      await leakedBefore(seen, 'length 452', 'length 341'),
       `${fromInternal.sent} pings from an internal network with its own default route: 0 answered, none seen outside`,
     );
   });
@@ -323,15 +316,6 @@ describe(`a ${FLOOD_SECONDS} s flood from one container`, () => {
       if (pid) pids.set(file, pid);
     }
     return pids;
-  }
-
-  function alive(pid: number): boolean {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   function figures(result: Awaited<ReturnType<typeof ping>>): string {
@@ -360,7 +344,8 @@ describe(`a ${FLOOD_SECONDS} s flood from one container`, () => {
     expect(flood.code, flood.stderr).toBe(124);
     const sent = /(\d+) packets transmitted/.exec(flood.stdout + flood.stderr)?.[1] ?? '?';
     const [same, other] = await Promise.all([pings.same, pings.other]);
-    const died = [...before].filter(([, pid]) => !alive(pid)).map(([file]) => file);
+    const died: string[] = [];
+    for (const [file, pid] of before) if (!(await processAlive(pid))) died.push(file);
     expect(died).toEqual([]);
     expect(await labPids()).toEqual(before);
     expect(await answers(c, d.ip)).toBe(true);

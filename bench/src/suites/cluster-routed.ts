@@ -7,7 +7,7 @@
  *   `ovn-controller` died while host 2's whole helper is dead (before it waited
  *   on `--wait=hv` for the dead chassis). It kills host 2's helper: run last.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   helperStartupScript,
@@ -17,10 +17,13 @@ import {
   type LabPaths,
   labHelperEnv,
   pingRtts,
+  processAlive,
+  readPidfile,
   runCommand,
 } from '@arca-net/lab';
 import type { Figure } from '../figures.js';
 import { summarize } from '../stats.js';
+import { waitGone } from '../tools/lab.js';
 
 /** Round trip from network B (host 2) to network A (host 1), routed by their shared router. */
 export async function routedPingFigure(
@@ -52,19 +55,10 @@ export async function routedPingFigure(
   };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
+/** SIGKILLs `pids` (those still running) and waits until each is gone. */
 async function killAll(pids: number[]): Promise<void> {
-  for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
-  const deadline = Date.now() + 10_000;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const pid of pids) if (await processAlive(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of pids) await waitGone(pid, 10_000);
 }
 
 async function pidsOf(dir: string, names?: string[]): Promise<number[]> {
@@ -74,8 +68,8 @@ async function pidsOf(dir: string, names?: string[]): Promise<number[]> {
   chosen.sort((a, b) => Number(b === 'supervisor.pid') - Number(a === 'supervisor.pid'));
   const pids: number[] = [];
   for (const f of chosen) {
-    const pid = Number((await readFile(join(dir, f), 'utf8')).trim());
-    if (Number.isInteger(pid) && pid > 0) pids.push(pid);
+    const pid = await readPidfile(join(dir, f));
+    if (pid !== undefined) pids.push(pid);
   }
   return pids;
 }

@@ -91,4 +91,24 @@ describe("drops of OVS's capture of a TAP (packet sockets)", () => {
     const readers = { packetSocketDrops: async () => new Map([['other', 3]]) };
     expect((await readHelperDrops('lsp1', readers)).ovsCapture).toBe(0);
   });
+
+  it('one `ss` serves the attachments asked at the same time; a later request reads again', async () => {
+    const calls: Tool[] = [];
+    const run: ToolRunner = async (tool) => {
+      calls.push(tool);
+      return { stdout: tool === 'ss' ? ss : fixture, stderr: '' };
+    };
+    const driver = new CliOvnDriver(run, {
+      nbDb: 'unix:/nb',
+      sbDb: 'unix:/sb',
+      ovsDb: 'unix:/ovs',
+    });
+    const ports = Array.from({ length: 100 }, (_, i) => (i === 0 ? 'anaf2fec8500219' : `lsp${i}`));
+    const drops = await Promise.all(ports.map((port) => readHelperDrops(port, driver)));
+    expect(calls.filter((tool) => tool === 'ss')).toHaveLength(1);
+    expect(drops[0]?.ovsCapture).toBe(21788);
+    expect(drops[1]?.ovsCapture).toBe(0);
+    await readHelperDrops('anaf2fec8500219', driver);
+    expect(calls.filter((tool) => tool === 'ss')).toHaveLength(2);
+  });
 });

@@ -30,10 +30,16 @@ function network(name: string, id: string, subnet = '172.18.0.0/16'): NetworkIns
 }
 
 const created: CreateNetworkOptions[] = [];
+/**
+ * The ids start with `p`, a character that neither `host`'s nor `none`'s id starts with: theirs
+ * derive from the lab directory, random here, and with a fixed `a` the prefix lookups `a0` and
+ * `ab` were ambiguous in about one run in 64 (set in beforeAll).
+ */
+let p = 'a';
 const networks = [
-  network('bridge', `a${'0'.repeat(63)}`, '172.17.0.0/16'),
-  network('front', `ab${'1'.repeat(62)}`),
-  network('back', `ab${'2'.repeat(62)}`),
+  network('bridge', `${p}${'0'.repeat(63)}`, '172.17.0.0/16'),
+  network('front', `${p}b${'1'.repeat(62)}`),
+  network('back', `${p}b${'2'.repeat(62)}`),
 ];
 
 /** A fake lab host: the host's errors, and one call that fails with a plain Error. */
@@ -103,6 +109,12 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'docker-api-'));
   socket = join(dir, 'docker.sock');
   server = await serveDockerApi(fake, socket, { logger: silentLogger, labDir: dir });
+  const builtins = (JSON.parse((await call(socket, 'GET', '/networks')).text) as NetworkInspect[])
+    .filter((n) => n.Name === 'host' || n.Name === 'none')
+    .map((n) => n.Id[0]);
+  expect(builtins).toHaveLength(2);
+  p = [...'0123456789abcdef'].find((c) => !builtins.includes(c)) as string;
+  for (const n of networks) n.Id = p + n.Id.slice(1);
 });
 
 afterAll(async () => {
@@ -183,16 +195,16 @@ describe("Docker's Engine API on a lab", () => {
   });
 
   it("finds networks by id, name or unique prefix, with Docker's ambiguity errors", async () => {
-    const byPrefix = await call(socket, 'GET', '/v1.41/networks/a0');
+    const byPrefix = await call(socket, 'GET', `/v1.41/networks/${p}0`);
     expect(JSON.parse(byPrefix.text).Name).toBe('bridge');
-    const ambiguous = await call(socket, 'GET', '/v1.41/networks/ab');
+    const ambiguous = await call(socket, 'GET', `/v1.41/networks/${p}b`);
     expect([ambiguous.status, message(ambiguous.text)]).toEqual([
       400,
-      '2 matches found based on ID prefix: network ab is ambiguous',
+      `2 matches found based on ID prefix: network ${p}b is ambiguous`,
     ]);
-    const removing = await call(socket, 'DELETE', '/v1.41/networks/ab');
+    const removing = await call(socket, 'DELETE', `/v1.41/networks/${p}b`);
     expect(message(removing.text)).toBe(
-      'network ab is ambiguous (2 matches found based on ID prefix)',
+      `network ${p}b is ambiguous (2 matches found based on ID prefix)`,
     );
     const bridge = await call(socket, 'DELETE', '/v1.41/networks/bridge');
     expect([bridge.status, message(bridge.text)]).toEqual([

@@ -7,7 +7,7 @@
 import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
 import type { DeviceDrops } from '@arca-net/vsock';
-import { interfaceDrops, parsePacketSocketDrops } from '../ovs/drops.js';
+import { interfaceDrops, parsePacketSocketDrops, sharedRead } from '../ovs/drops.js';
 import { raiseOvsPortBuffers } from '../ovs/port-buffers.js';
 import { Appctl } from './appctl.js';
 import { OvnError } from './errors.js';
@@ -445,8 +445,19 @@ export class CliOvnDriver implements OvnDriver {
     return probeNorthd(this.northdAppctl, `${this.options.runDir}/ovn-northd.ctl`);
   }
 
+  /** One `ss` for the attachments whose stats are asked at the same time (ovs/drops.ts). */
+  private readonly readPacketSocketDrops = sharedRead(async () =>
+    parsePacketSocketDrops((await this.run('ss', ['-0', '-e', '-m'])).stdout),
+  );
+
   async packetSocketDrops(): Promise<Map<string, number>> {
-    return parsePacketSocketDrops((await this.run('ss', ['-0', '-e', '-m'])).stdout);
+    return this.readPacketSocketDrops();
+  }
+
+  /** How many Interface rows are system ports (type ""): ovs-vswitchd reads each through a packet socket. */
+  async systemPortCount(): Promise<number> {
+    return (await this.vsctl.list('Interface', ['type'])).filter((row) => str(row, 'type') === '')
+      .length;
   }
 
   async interfaceDrops(name: string): Promise<DeviceDrops | undefined> {

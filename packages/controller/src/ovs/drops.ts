@@ -53,6 +53,21 @@ export function interfaceDrops(row: OvsdbRow): DeviceDrops | undefined {
   return { rxDropped: Number(rx ?? 0), txDropped: Number(tx ?? 0) };
 }
 
+/**
+ * `read`, shared by the calls that overlap it: a call while a read runs gets
+ * that read's result, a later call starts a new one. A stats request asks
+ * for all of a container's attachments at once, so its `ss` runs once.
+ */
+export function sharedRead<T>(read: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  return () => {
+    running ??= read().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+}
+
 /** What the driver reads for {@link readHelperDrops}. */
 export interface DropReaders {
   interfaceDrops?(name: string): Promise<DeviceDrops | undefined>;

@@ -13,6 +13,7 @@ import { Networks } from '../domain/networks.js';
 import { parseExternalNetwork } from '../domain/validate.js';
 import { CliOvnDriver, type OvnDriver } from '../ovn/driver.js';
 import { createToolRunner, type ToolRunner } from '../ovn/exec.js';
+import { VswitchdRestarts } from '../ovs/vswitchd-restarts.js';
 import type { DataPath } from '../relay/datapath.js';
 import { VsockDataPath } from '../relay/helper-relay.js';
 import { PortForwarder } from '../relay/port-forward.js';
@@ -148,6 +149,16 @@ export async function startController(options: ControllerOptions): Promise<Contr
     throw err;
   });
 
+  // A restarted ovs-vswitchd's port sockets are raised again (ovs/vswitchd-restarts.ts).
+  const runDir = options.ovn.runDir;
+  const vswitchdRestarts =
+    runDir && options.driver === undefined && driver instanceof CliOvnDriver
+      ? await VswitchdRestarts.start({
+          runDir,
+          log: logger.child({ component: 'port-buffers' }),
+          systemPorts: () => driver.systemPortCount(),
+        })
+      : undefined;
   let closing: Promise<void> | undefined;
   return {
     grpcAddress: rpc.address,
@@ -157,6 +168,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     close() {
       closing ??= (async () => {
         portForwarder.close();
+        vswitchdRestarts?.close();
         await rpc.close();
         await networks.close();
         logger.info('controller stopped');
