@@ -7,7 +7,7 @@
         "src/codec.cc",
         "src/loop.cc",
         "src/relay.cc", "src/offload.cc", "src/peer-buffers.cc",
-        "src/socket.cc",
+        "src/socket.cc", "src/stream-buffers.cc",
         "src/tap.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -8,6 +8,7 @@
 
 #include "codec.h"
 #include "offload.h"
+#include "stream-buffers.h"
 
 namespace arca {
 
@@ -46,6 +47,11 @@ Relay::Relay(uint64_t id, UniqueFd a, EndKind kindA, UniqueFd b, EndKind kindB,
   ends_[1].fd = std::move(b);
   ends_[1].kind = kindB;
   for (int i = 0; i < 2; ++i) ends_[i].watch = {this, i};
+  if (framing == Framing::kOffload) {
+    for (auto& end : ends_) {
+      if (end.kind == EndKind::kStream) RaiseStreamBuffers(end.fd.get(), StreamBufferBytes());
+    }
+  }
 }
 
 Relay::~Relay() = default;

@@ -1,7 +1,7 @@
 import { closeSync, readdirSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, Relay, relayLoopThreads, socketPair } from '../lib/index.js';
+import { encodeFrame, Relay, relayLoopThreads, socketPair, VNET_HDR } from '../lib/index.js';
 import { FrameSink, netSocket, openFdCount, until } from './helpers.js';
 
 /**
@@ -81,6 +81,32 @@ describe('native Relay resources', () => {
     expect(relay.stats().aToB.frames).toBe(50); // still readable after close
     sx.destroy();
     sink.socket.destroy();
+  });
+
+  it('gives the stream ends of an offload relay 1 MiB socket buffers: a hop holds sixteen 64 KiB units, not three', async () => {
+    const [x, a] = socketPair();
+    const [b, y] = socketPair(); // nobody reads y: the relay moves what b's buffer holds
+    const relay = Relay.open(
+      { kind: 'stream', fd: a },
+      { kind: 'stream', fd: b },
+      { framing: 'offload' },
+    );
+    const sx = netSocket(x);
+    try {
+      const unit = encodeFrame(Buffer.alloc(VNET_HDR + 60_000, 0)); // a zero header: no offloads
+      for (let i = 0; i < 40; i++) sx.write(unit);
+      // The kernel's default (208 KiB) would stop the relay after three units.
+      await until(
+        () => relay.stats().aToB.bytes >= 1024 * 1024,
+        'the relay moved 1 MiB into a socket nobody reads',
+      );
+      expect(relay.stats().aToB.protocolErrors).toBe(0);
+    } finally {
+      await destroyed(sx); // first: closing the relay with unread bytes resets x
+      relay.close();
+      await relay.whenClosed();
+      closeSync(y);
+    }
   });
 
   it('rejects mixing a raw end with a framed end, and the same fd twice', () => {
