@@ -12,7 +12,8 @@ RUN g++ -shared -fPIC -O2 -std=c++17 -fexceptions -DNAPI_VERSION=8 -DNAPI_CPP_EX
       -I/usr/include/node -I/build/node-addon-api /build/src/*.cc -o /build/arca_vsock.node
 
 FROM alpine:3.20
-RUN apk add --no-cache openvswitch ovn nodejs iproute2 ethtool libstdc++
+# iproute2-ss: the controller reads the drops of OVS's port sockets with `ss -0 -e -m`.
+RUN apk add --no-cache openvswitch ovn nodejs iproute2 iproute2-ss ethtool libstdc++
 COPY --from=addon /build/arca_vsock.node /usr/lib/arca-net-musl/arca_vsock.node
 # The launcher (arca-net-controller) loads the addon from here instead.
 ENV ARCA_NET_VSOCK_ADDON=/usr/lib/arca-net-musl/arca_vsock.node
