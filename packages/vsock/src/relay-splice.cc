@@ -24,7 +24,7 @@ namespace arca {
 namespace {
 
 constexpr unsigned kSpliceFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
-constexpr int kSpliceFramesPerFill = 8;
+constexpr int kSpliceFramesPerFill = 16;
 
 bool IsPeerGone(int err) { return err == EPIPE || err == ECONNRESET || err == ENOTCONN; }
 
@@ -111,6 +111,7 @@ Relay::SpliceStep Relay::FillSplice(int d) {
         sp.pipeR.reset(fds[0]);
         sp.pipeW.reset(fds[1]);
         int cap = ::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(kSplicePipe));
+        if (cap < 0) cap = ::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(kSplicePipeSmall));
         if (cap < 0 || static_cast<size_t>(cap) < 2 * (kFrameHeader + size_t{maxFrame_})) {
           // Too small for two maximal frames (a pipe-user-pages limit): no splice here.
           sp.pipeR.reset();

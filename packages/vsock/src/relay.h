@@ -54,8 +54,13 @@ constexpr size_t kDirectionBuffer = 256 * 1024;
  * user memory (relay-splice.cc). Smaller frames take the buffer.
  */
 constexpr uint32_t kSpliceMinFrame = 16 * 1024;
-/** The pipe of one splicing direction (F_SETPIPE_SZ). */
-constexpr size_t kSplicePipe = 256 * 1024;
+/**
+ * The pipe of one splicing direction (F_SETPIPE_SZ; 256 KiB when a pipe-user-pages limit
+ * refuses this): it gathers several frames per splice out, so the destination's reader
+ * wakes once per batch, as it does for one large send of the buffer path.
+ */
+constexpr size_t kSplicePipe = 1024 * 1024;
+constexpr size_t kSplicePipeSmall = 256 * 1024;
 /** Frames the pipe may hold at once (their lengths are kept for the stats). */
 constexpr size_t kSplicePipeFrames = 32;
 
