@@ -6,7 +6,7 @@
         "src/addon.cc",
         "src/codec.cc",
         "src/loop.cc",
-        "src/relay.cc", "src/relay-splice.cc", "src/offload.cc", "src/peer-buffers.cc",
+        "src/relay.cc", "src/offload.cc", "src/peer-buffers.cc",
         "src/socket.cc",
         "src/tap.cc"
       ],

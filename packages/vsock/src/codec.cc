@@ -69,7 +69,6 @@ ScanResult ScanFrames(const uint8_t* data, size_t len, uint32_t maxFrame, Framin
     pos += kFrameHeader + frameLen;
     r.frames++;
     r.payload += frameLen;
-    r.lastLength = frameLen;
   }
   r.complete = pos;
   return r;

@@ -69,8 +69,6 @@ struct ScanResult {
   size_t frames = 0;
   /** Payload bytes of those frames (headers excluded). */
   size_t payload = 0;
-  /** The length of the last complete frame (0: none). */
-  uint32_t lastLength = 0;
   /** A header right after the complete frames carries length 0 or a length above maxFrame. */
   bool error = false;
   /** The offending length when `error`. */

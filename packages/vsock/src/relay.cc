@@ -46,7 +46,6 @@ Relay::Relay(uint64_t id, UniqueFd a, EndKind kindA, UniqueFd b, EndKind kindB,
   ends_[1].fd = std::move(b);
   ends_[1].kind = kindB;
   for (int i = 0; i < 2; ++i) ends_[i].watch = {this, i};
-  SetupSplice();
 }
 
 Relay::~Relay() = default;
@@ -114,11 +113,7 @@ void Relay::Close(CloseInfo info) {
     if (loop_ != nullptr && end.fd) loop_->Unwatch(end.fd.get());
     end.fd.reset();
   }
-  for (auto& dir : dirs_) {
-    dir.buf.reset();
-    dir.sp.pipeR.reset();
-    dir.sp.pipeW.reset();
-  }
+  for (auto& dir : dirs_) dir.buf.reset();
   if (sink_ != nullptr) sink_->OnRelayClosed(*this, info);
   if (loop_ != nullptr) loop_->Release(this);
 }
@@ -126,11 +121,7 @@ void Relay::Close(CloseInfo info) {
 void Relay::Shutdown() {
   closed_ = true;
   for (auto& end : ends_) end.fd.reset();
-  for (auto& dir : dirs_) {
-    dir.buf.reset();
-    dir.sp.pipeR.reset();
-    dir.sp.pipeW.reset();
-  }
+  for (auto& dir : dirs_) dir.buf.reset();
 }
 
 void Relay::Fail(const char* reason, int side, const char* what, int err) {
@@ -163,7 +154,7 @@ bool Relay::OnEvents(int tag, uint32_t events) {
     // Writable again with nothing waiting for it: the backpressure episode is over.
     const Direction& toEnd = dirs_[1 - tag];
     if ((events & EPOLLOUT) != 0 && end.outArmed && toEnd.head == toEnd.ready &&
-        toEnd.sp.readyInPipe == 0 && !ArmOut(tag, false)) {
+        !ArmOut(tag, false)) {
       return false;
     }
   }
@@ -227,11 +218,6 @@ bool Relay::Fill(int d) {
     return false;
   }
 
-  if (dir.sp.enabled && (dir.sp.busy() || (dir.sp.big && dir.head == dir.tail))) {
-    SpliceStep step = FillSplice(d);
-    if (step != SpliceStep::kUseBuffer) return step == SpliceStep::kProgress;
-  }
-
   // Stream and raw sources: read as much as fits.
   if (capacity_ - dir.tail < kMinStreamRead && dir.head > 0) {
     std::memmove(buf, buf + dir.head, dir.tail - dir.head);
@@ -240,20 +226,7 @@ bool Relay::Fill(int d) {
     dir.head = 0;
   }
   if (dir.tail == capacity_) return false;  // backpressure
-  size_t want = capacity_ - dir.tail;
-  if (dir.sp.enabled && dir.sp.big) {
-    // A large frame is on its way: read only to its end (its header first), so the buffer
-    // empties at a frame boundary and the frames after it can move by splice.
-    size_t partial = dir.tail - dir.ready;
-    constexpr size_t kUnitHead = kFrameHeader + kVnetHdr;
-    if (partial == 0 && dir.head < dir.tail) return false;  // send what is here first
-    if (partial < kUnitHead) {
-      want = std::min(want, kUnitHead - partial);
-    } else {
-      want = std::min<size_t>(want, kFrameHeader + ReadBE32(buf + dir.ready) - partial);
-    }
-  }
-  ssize_t n = RetryEintr([&] { return ::read(src.fd.get(), buf + dir.tail, want); });
+  ssize_t n = RetryEintr([&] { return ::read(src.fd.get(), buf + dir.tail, capacity_ - dir.tail); });
   if (n > 0) {
     dir.tail += static_cast<size_t>(n);
     if (src.kind == EndKind::kRaw) {
@@ -263,16 +236,23 @@ bool Relay::Fill(int d) {
     ScanResult scan = ScanFrames(buf + dir.ready, dir.tail - dir.ready, maxFrame_, framing_);
     dir.ready += scan.complete;
     if (scan.error) {
-      ProtocolClose(d, scan.badLength, scan.badHeader);
-      return false;
-    }
-    if (dir.sp.enabled) {
-      // The newest header decides: the partial frame's, else the last complete one's.
-      if (dir.tail - dir.ready >= kFrameHeader) {
-        dir.sp.big = ReadBE32(buf + dir.ready) >= kSpliceMinFrame;
-      } else if (scan.frames > 0) {
-        dir.sp.big = scan.lastLength >= kSpliceMinFrame;
+      Bump(dir.stats.protocolErrors, uint64_t{1});
+      Flush(d);  // best effort: complete frames before the bad header still go out
+      if (closed_) return false;
+      CloseInfo info;
+      info.reason = "protocol";
+      info.side = d;
+      if (scan.badHeader != HeaderError::kNone) {
+        info.message = std::string(d == 0 ? "a" : "b") + ": invalid virtio-net header (" +
+                       HeaderErrorText(scan.badHeader) + ")";
+      } else {
+        uint32_t minFrame = framing_ == Framing::kOffload ? kVnetHdr + 1 : 1;
+        info.message = std::string(d == 0 ? "a" : "b") + ": invalid frame length " +
+                       std::to_string(scan.badLength) + " (allowed " + std::to_string(minFrame) +
+                       ".." + std::to_string(maxFrame_) + ")";
       }
+      Close(std::move(info));
+      return false;
     }
     return true;
   }
@@ -292,26 +272,6 @@ bool Relay::Fill(int d) {
   }
   Fail("error", d, "read", errno);
   return false;
-}
-
-void Relay::ProtocolClose(int d, uint32_t badLength, HeaderError badHeader) {
-  Direction& dir = dirs_[d];
-  Bump(dir.stats.protocolErrors, uint64_t{1});
-  Flush(d);  // best effort: complete frames before the bad header still go out
-  if (closed_) return;
-  CloseInfo info;
-  info.reason = "protocol";
-  info.side = d;
-  if (badHeader != HeaderError::kNone) {
-    info.message = std::string(d == 0 ? "a" : "b") + ": invalid virtio-net header (" +
-                   HeaderErrorText(badHeader) + ")";
-  } else {
-    uint32_t minFrame = framing_ == Framing::kOffload ? kVnetHdr + 1 : 1;
-    info.message = std::string(d == 0 ? "a" : "b") + ": invalid frame length " +
-                   std::to_string(badLength) + " (allowed " + std::to_string(minFrame) + ".." +
-                   std::to_string(maxFrame_) + ")";
-  }
-  Close(std::move(info));
 }
 
 void Relay::Account(Direction& dir, size_t written) {
@@ -337,10 +297,6 @@ bool Relay::Flush(int d) {
   End& dst = ends_[1 - d];
   Direction& dir = dirs_[d];
   bool progress = false;
-  if (dir.sp.readyInPipe > 0 && dst.writable) {
-    progress = FlushSplice(d);
-    if (closed_) return false;
-  }
   if (dir.head < dir.ready && dst.writable) {
     uint8_t* buf = dir.buf.get();
     if (dst.kind == EndKind::kTap) {
@@ -388,15 +344,13 @@ bool Relay::Flush(int d) {
     }
     if (dir.head == dir.tail) dir.head = dir.ready = dir.tail = 0;
   }
-  if (dir.eof && dir.head == dir.ready && dir.sp.readyInPipe == 0) {
+  if (dir.eof && dir.head == dir.ready) {
     // The source ended and every complete frame went out (a trailing partial frame is dropped).
     CloseInfo info;
     info.reason = "eof";
     info.side = d;
     info.message = std::string(d == 0 ? "a" : "b") + ": end of stream";
-    if (dir.tail > dir.ready || dir.sp.busy()) {
-      info.message += " inside a frame (partial frame discarded)";
-    }
+    if (dir.tail > dir.ready) info.message += " inside a frame (partial frame discarded)";
     Close(std::move(info));
     return false;
   }

@@ -26,8 +26,6 @@ struct DirectionStats {
   std::atomic<uint64_t> protocolErrors{0};
   /** Offload framing: segments made in software (frames to the router, see SetFinishMac). */
   std::atomic<uint64_t> softwareSegments{0};
-  /** Frames moved by splice(2) through a pipe instead of through the buffer (relay-splice.cc). */
-  std::atomic<uint64_t> splicedFrames{0};
 };
 
 struct CloseInfo {
@@ -47,25 +45,6 @@ class RelaySink {
 
 /** Per-direction buffer size: at least this, and always room for two maximal frames. */
 constexpr size_t kDirectionBuffer = 256 * 1024;
-
-/**
- * Offload framing between two stream ends (a Unix stream source): frames of at least this
- * length (virtio-net header included) move by splice(2) through a pipe, without a copy into
- * user memory (relay-splice.cc). Smaller frames take the buffer.
- */
-constexpr uint32_t kSpliceMinFrame = 16 * 1024;
-/**
- * The pipe of one splicing direction (F_SETPIPE_SZ; 256 KiB when a pipe-user-pages limit
- * refuses this): it gathers several frames per splice out, so the destination's reader
- * wakes once per batch, as it does for one large send of the buffer path.
- */
-constexpr size_t kSplicePipe = 1024 * 1024;
-constexpr size_t kSplicePipeSmall = 256 * 1024;
-/** Frames the pipe may hold at once (their lengths are kept for the stats). */
-constexpr size_t kSplicePipeFrames = 32;
-
-/** False when ARCA_NET_RELAY_SPLICE is "0" (read once): every frame then takes the buffer. */
-bool SpliceEnabled();
 
 class Relay : public LoopClient {
  public:
@@ -115,24 +94,7 @@ class Relay : public LoopClient {
     uint32_t frameLen = 0;
     bool eof = false;
     DirectionStats stats;
-    // splice(2) path (relay-splice.cc). Invariant: the buffer is empty while the pipe holds
-    // bytes or a frame is half spliced in, and the pipe is empty while the buffer holds bytes.
-    struct Splice {
-      bool enabled = false;  // offload framing, Unix stream source, stream destination
-      bool big = false;      // the newest frame header seen was a large one
-      UniqueFd pipeR, pipeW;
-      size_t pipeCap = 0;
-      size_t inPipe = 0;      // bytes in the pipe
-      size_t readyInPipe = 0;  // of those, bytes of complete frames (what may go out)
-      uint64_t inLeft = 0;     // bytes of the frame being spliced in, still in the source
-      bool cutThrough = false;  // the pipe filled up inside that frame: its bytes go out early
-      uint32_t lens[kSplicePipeFrames] = {};  // frames in the pipe, oldest first (a ring)
-      size_t first = 0, count = 0;
-      uint64_t outLeft = 0;  // bytes of the oldest frame in the pipe still to go out
-      bool busy() const { return inPipe > 0 || inLeft > 0; }
-    } sp;
   };
-  enum class SpliceStep { kProgress, kIdle, kUseBuffer };
 
   bool Pump();
   /** Reads from the source of direction d; returns true on progress. */
@@ -140,15 +102,6 @@ class Relay : public LoopClient {
   /** Writes to the destination of direction d; returns true on progress. */
   bool Flush(int d);
   void Account(Direction& dir, size_t written);
-  /** Decides which directions may splice (constructor). */
-  void SetupSplice();
-  /** Stream source → pipe; kUseBuffer: the next frame is small (or unknown) and the pipe is empty. */
-  SpliceStep FillSplice(int d);
-  /** Pipe → stream destination; returns true on progress. */
-  bool FlushSplice(int d);
-  void AccountSplice(Direction& dir, size_t written);
-  /** Counts a protocol error, sends what is complete, closes with reason "protocol". */
-  void ProtocolClose(int d, uint32_t badLength, HeaderError badHeader);
   /** Writes one offload unit to TAP end `dst`, completing its offloads when it must; -1 + errno. */
   ssize_t WriteTapUnit(End& dst, uint8_t* unit, uint32_t len, Direction& dir);
   void Fail(const char* reason, int side, const char* what, int err);

@@ -2,7 +2,6 @@
 // (run from test/vsock/sanitizers.test.ts). Socketpairs, a LoopPool, chains of Relays.
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -107,10 +106,9 @@ struct Chain {
 
 uint64_t nextId = 1;
 
-std::shared_ptr<Relay> Open(LoopPool& pool, Sink& sink, int a, int b, uint32_t maxFrame = 65536,
-                            Framing framing = Framing::kPlain) {
+std::shared_ptr<Relay> Open(LoopPool& pool, Sink& sink, int a, int b, uint32_t maxFrame = 65536) {
   auto relay = std::make_shared<Relay>(nextId++, UniqueFd(a), EndKind::kStream, UniqueFd(b),
-                                       EndKind::kStream, maxFrame, &sink, framing);
+                                       EndKind::kStream, maxFrame, &sink);
   Loop& loop = pool.Pick();
   loop.Post([relay, &loop] {
     loop.Adopt(relay);
@@ -119,7 +117,7 @@ std::shared_ptr<Relay> Open(LoopPool& pool, Sink& sink, int a, int b, uint32_t m
   return relay;
 }
 
-Chain MakeChain(LoopPool& pool, Sink& sink, int n, Framing framing = Framing::kPlain) {
+Chain MakeChain(LoopPool& pool, Sink& sink, int n) {
   std::vector<std::pair<int, int>> pairs;
   for (int i = 0; i <= n; ++i) {
     UniqueFd a, b;
@@ -127,10 +125,7 @@ Chain MakeChain(LoopPool& pool, Sink& sink, int n, Framing framing = Framing::kP
     pairs.emplace_back(a.release(), b.release());
   }
   Chain c;
-  uint32_t maxFrame = framing == Framing::kOffload ? kOffloadMaxFrame : 65536;
-  for (int i = 0; i < n; ++i) {
-    c.relays.push_back(Open(pool, sink, pairs[i].second, pairs[i + 1].first, maxFrame, framing));
-  }
+  for (int i = 0; i < n; ++i) c.relays.push_back(Open(pool, sink, pairs[i].second, pairs[i + 1].first));
   c.x = pairs[0].first;
   c.y = pairs[n].second;
   Blocking(c.x);
@@ -233,165 +228,6 @@ void TestBackpressure(LoopPool& pool, Sink& sink) {
   std::printf("ok backpressure\n");
 }
 
-// --- offload framing: large frames move by splice (relay-splice.cc) ------------------
-
-/** An offload frame: length, a virtio-net header of zeros (valid: no offloads), payload. */
-std::vector<uint8_t> OffloadFrame(uint32_t index, uint32_t len) {
-  std::vector<uint8_t> f = Frame(index, len);
-  std::memset(f.data() + 4, 0, kVnetHdr);
-  return f;
-}
-
-/** Writes `bytes` in pieces of 1..maxPiece bytes (a sender whose frames arrive split). */
-bool WritePieces(int fd, const std::vector<uint8_t>& bytes, std::mt19937& gen, size_t maxPiece) {
-  std::uniform_int_distribution<size_t> piece(1, maxPiece);
-  for (size_t pos = 0; pos < bytes.size();) {
-    size_t n = std::min(piece(gen), bytes.size() - pos);
-    if (!WriteAll(fd, bytes.data() + pos, n)) return false;
-    pos += n;
-  }
-  return true;
-}
-
-void TestSpliceMixed(LoopPool& pool, Sink& sink, size_t maxPiece) {
-  Chain c = MakeChain(pool, sink, 3, Framing::kOffload);
-  const int count = 3000;
-  std::mt19937 gen(7);
-  std::vector<uint32_t> lengths;
-  uint64_t total = 0;
-  int big = 0;
-  for (int i = 0; i < count; ++i) {
-    // Runs of large frames and of small ones, and single ones between, in order.
-    uint32_t len;
-    int kind = (i / 7) % 3;
-    if (kind == 0) {
-      len = kSpliceMinFrame + gen() % (kOffloadMaxFrame - kSpliceMinFrame + 1);
-    } else if (kind == 1) {
-      len = static_cast<uint32_t>(kVnetHdr + 1 + gen() % 1500);
-    } else {
-      len = gen() % 2 ? kOffloadMaxFrame : static_cast<uint32_t>(kVnetHdr + 1 + gen() % 100);
-    }
-    if (len >= kSpliceMinFrame) big++;
-    lengths.push_back(len);
-    total += len;
-  }
-  std::thread writer([&] {
-    std::mt19937 wgen(11);
-    for (int i = 0; i < count; ++i) {
-      auto f = OffloadFrame(static_cast<uint32_t>(i), lengths[i]);
-      EXPECT(maxPiece == 0 ? WriteAll(c.x, f.data(), f.size()) : WritePieces(c.x, f, wgen, maxPiece));
-    }
-    ::shutdown(c.x, SHUT_WR);
-  });
-  std::vector<uint8_t> got = ReadToEof(c.y);
-  writer.join();
-  size_t pos = 0;
-  for (int i = 0; i < count; ++i) {
-    auto f = OffloadFrame(static_cast<uint32_t>(i), lengths[i]);
-    EXPECT(got.size() - pos >= f.size());
-    EXPECT(std::memcmp(got.data() + pos, f.data(), f.size()) == 0);
-    pos += f.size();
-  }
-  EXPECT(pos == got.size());
-  for (auto& r : c.relays) {
-    EXPECT(sink.Wait(r->id()) == "eof");
-    EXPECT(r->stats(0).frames.load() == static_cast<uint64_t>(count));
-    EXPECT(r->stats(0).bytes.load() == total);
-    uint64_t spliced = r->stats(0).splicedFrames.load();
-    std::printf("  relay %llu: %llu of %d large frames spliced\n", static_cast<unsigned long long>(r->id()), static_cast<unsigned long long>(spliced), big);
-    if (SpliceEnabled()) {
-      // Large frames splice once a large one was seen (the first of a run may take the buffer).
-      EXPECT(spliced > 0 && spliced <= static_cast<uint64_t>(big));
-    } else {
-      EXPECT(spliced == 0);
-    }
-  }
-  close(c.x);
-  close(c.y);
-  std::printf("ok splice mixed (pieces up to %zu): %d frames (%d large) through 3 relays\n",
-              maxPiece, count, big);
-}
-
-void TestSpliceBackpressure(LoopPool& pool, Sink& sink) {
-  Chain c = MakeChain(pool, sink, 2, Framing::kOffload);
-  size_t closedBefore = sink.count();
-  const int count = 200;  // 200 × 64 KiB = 12.5 MiB
-  std::thread writer([&] {
-    for (int i = 0; i < count; ++i) {
-      auto f = OffloadFrame(static_cast<uint32_t>(i), kOffloadMaxFrame - static_cast<uint32_t>(i));
-      EXPECT(WriteAll(c.x, f.data(), f.size()));
-    }
-    ::shutdown(c.x, SHUT_WR);
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the reader is stalled
-  EXPECT(sink.count() == closedBefore);
-  std::vector<uint8_t> got = ReadToEof(c.y);
-  writer.join();
-  size_t pos = 0;
-  for (int i = 0; i < count; ++i) {
-    auto f = OffloadFrame(static_cast<uint32_t>(i), kOffloadMaxFrame - static_cast<uint32_t>(i));
-    EXPECT(got.size() - pos >= f.size());
-    EXPECT(std::memcmp(got.data() + pos, f.data(), f.size()) == 0);
-    pos += f.size();
-  }
-  EXPECT(pos == got.size());
-  for (auto& r : c.relays) {
-    EXPECT(sink.Wait(r->id()) == "eof");
-    EXPECT(r->stats(0).frames.load() == static_cast<uint64_t>(count));
-    uint64_t spliced = r->stats(0).splicedFrames.load();
-    std::printf("  relay %llu: %llu of %d spliced\n", static_cast<unsigned long long>(r->id()),
-                static_cast<unsigned long long>(spliced), count);
-    // A run of large frames: all but the first few (read with the buffer) splice.
-    if (SpliceEnabled()) EXPECT(spliced >= static_cast<uint64_t>(count) - 8);
-  }
-  close(c.x);
-  close(c.y);
-  std::printf("ok splice backpressure\n");
-}
-
-/** Large good frames, then `bad` (a large frame's first bytes): the relay closes with protocol. */
-void TestSpliceProtocol(LoopPool& pool, Sink& sink, const std::vector<uint8_t>& bad,
-                        const char* what) {
-  Chain c = MakeChain(pool, sink, 1, Framing::kOffload);
-  std::vector<uint8_t> good;
-  for (int i = 0; i < 3; ++i) {
-    auto f = OffloadFrame(static_cast<uint32_t>(i), 40000);
-    good.insert(good.end(), f.begin(), f.end());
-  }
-  EXPECT(WriteAll(c.x, good.data(), good.size()));
-  // Once the good frames are through, the relay waits at a frame boundary after a large frame:
-  // the bad one is judged from the splice path's peek.
-  std::vector<uint8_t> got(good.size());
-  for (size_t pos = 0; pos < got.size();) {
-    ssize_t n = ::read(c.y, got.data() + pos, got.size() - pos);
-    EXPECT(n > 0);
-    pos += static_cast<size_t>(n);
-  }
-  EXPECT(got == good);
-  EXPECT(WriteAll(c.x, bad.data(), bad.size()));
-  EXPECT(sink.Wait(c.relays[0]->id()) == "protocol");
-  EXPECT(c.relays[0]->stats(0).protocolErrors.load() == 1);
-  EXPECT(ReadToEof(c.y).empty());
-  close(c.x);
-  close(c.y);
-  std::printf("ok splice protocol error (%s)\n", what);
-}
-
-void TestSpliceEofMidFrame(LoopPool& pool, Sink& sink) {
-  Chain c = MakeChain(pool, sink, 2, Framing::kOffload);
-  auto good = OffloadFrame(2, 50000);
-  auto partial = OffloadFrame(3, 60000);
-  EXPECT(WriteAll(c.x, good.data(), good.size()));
-  EXPECT(WriteAll(c.x, partial.data(), 30000));
-  ::shutdown(c.x, SHUT_WR);
-  std::vector<uint8_t> got = ReadToEof(c.y);
-  EXPECT(got == good);
-  for (auto& r : c.relays) EXPECT(sink.Wait(r->id()) == "eof");
-  close(c.x);
-  close(c.y);
-  std::printf("ok splice eof mid-frame\n");
-}
-
 void TestChurn(LoopPool& pool, Sink& sink) {
   int before = OpenFds();
   for (int round = 0; round < 20; ++round) {
@@ -415,8 +251,6 @@ void TestChurn(LoopPool& pool, Sink& sink) {
 }  // namespace
 
 int main() {
-  // As in Node (which ignores SIGPIPE): a write to a closed socket is an EPIPE, not a signal.
-  ::signal(SIGPIPE, SIG_IGN);
   Sink sink;
   LoopPool pool(2);
   EXPECT(pool.Start() == 0);
@@ -424,24 +258,6 @@ int main() {
   TestProtocolError(pool, sink);
   TestEofMidFrame(pool, sink);
   TestBackpressure(pool, sink);
-  // Offload framing between Unix stream sockets: large frames by splice.
-  TestSpliceMixed(pool, sink, 0);
-  TestSpliceMixed(pool, sink, 9000);
-  TestSpliceMixed(pool, sink, 7);
-  TestSpliceBackpressure(pool, sink);
-  {
-    auto hdr = OffloadFrame(9, 40000);
-    hdr.resize(4 + kVnetHdr);
-    hdr[4] = 0x80;  // an unknown flag
-    TestSpliceProtocol(pool, sink, hdr, "bad header");
-    uint8_t big[4 + kVnetHdr] = {0, 1, 0, 0x10};  // 65552: above kOffloadMaxFrame
-    TestSpliceProtocol(pool, sink, std::vector<uint8_t>(big, big + sizeof big), "bad length");
-    auto gso = OffloadFrame(9, 40000);
-    gso.resize(4 + kVnetHdr + 100);
-    gso[5] = kVnetGsoTcpv4;  // gso_size 0
-    TestSpliceProtocol(pool, sink, gso, "gso_size 0");
-  }
-  TestSpliceEofMidFrame(pool, sink);
   TestChurn(pool, sink);
   // Relays still open at shutdown are closed by the loops (ASan reports any leak).
   Chain open = MakeChain(pool, sink, 2);
