@@ -24,6 +24,7 @@ import { runClusterSuite } from './suites/cluster.js';
 import { runControlPlaneSuite } from './suites/control-plane.js';
 import { runDnsSuite } from './suites/dns.js';
 import { runHopsSuite } from './suites/hops.js';
+import { runOffloadPingSuite } from './suites/offload-ping.js';
 import { FULL_BUDGET, measurePath, type PathPair, QUICK_BUDGET } from './suites/path.js';
 import { runPortsSuite } from './suites/ports.js';
 import { runRelaySuite } from './suites/relay.js';
@@ -73,7 +74,9 @@ function sharedNativeLab(): Promise<PathLab> {
 let offloadLab: Promise<PathLab> | undefined;
 function sharedOffloadLab(): Promise<PathLab> {
   if (!offloadLab) {
-    log('bringing up the offload lab (floor-ovs-tso, arca-net-offload)');
+    log(
+      'bringing up the offload lab (floor-ovs-tso, arca-net-offload, arca-net-tso, offload-ping, hops-offload)',
+    );
     offloadLab = upPathLab('native', true);
   }
   return offloadLab;
@@ -117,6 +120,10 @@ const suites: Suite[] = [
   {
     name: 'arca-net-tso',
     run: () => offloadPathSuite('arca-net-tso', setupPlainPairOnOffloadLab),
+  },
+  {
+    name: 'offload-ping',
+    run: async () => runOffloadPingSuite(await sharedOffloadLab(), quick, log),
   },
   {
     name: 'hops-offload',
