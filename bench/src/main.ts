@@ -25,6 +25,7 @@ import { runControlPlaneSuite } from './suites/control-plane.js';
 import { runDnsSuite } from './suites/dns.js';
 import { runHopsSuite } from './suites/hops.js';
 import { runOffloadPingSuite } from './suites/offload-ping.js';
+import { runOffloadThroughputSuite } from './suites/offload-throughput.js';
 import { FULL_BUDGET, measurePath, type PathPair, QUICK_BUDGET } from './suites/path.js';
 import { runPortsSuite } from './suites/ports.js';
 import { runRelaySuite } from './suites/relay.js';
@@ -75,7 +76,7 @@ let offloadLab: Promise<PathLab> | undefined;
 function sharedOffloadLab(): Promise<PathLab> {
   if (!offloadLab) {
     log(
-      'bringing up the offload lab (floor-ovs-tso, arca-net-offload, arca-net-tso, offload-ping, hops-offload)',
+      'bringing up the offload lab (floor-ovs-tso, arca-net-offload, arca-net-tso, offload-ping, offload-throughput, hops-offload)',
     );
     offloadLab = upPathLab('native', true);
   }
@@ -124,6 +125,10 @@ const suites: Suite[] = [
   {
     name: 'offload-ping',
     run: async () => runOffloadPingSuite(await sharedOffloadLab(), quick, log),
+  },
+  {
+    name: 'offload-throughput',
+    run: async () => runOffloadThroughputSuite(await sharedOffloadLab(), quick, log),
   },
   {
     name: 'hops-offload',

@@ -61,7 +61,7 @@ function format(value: number): string {
 function offloadHeadline(run: BenchRun): string[] {
   const rows = run.ratios.filter(
     (r) =>
-      (r.suite === 'path' || r.suite === 'offload-ping') &&
+      (r.suite === 'path' || r.suite === 'offload-ping' || r.suite === 'offload-throughput') &&
       r.config === OFFLOAD_CONFIG &&
       (OFFLOAD_BASELINES as readonly string[]).includes(r.baseline) &&
       (r.metric.startsWith('iperf3 TCP') || r.metric.startsWith('ping container→container')),

@@ -50,14 +50,14 @@ export const QUICK_BUDGET: PathBudget = {
   iperfSeconds: 1,
 };
 
-const IPERF_PORT = 5201;
+export const IPERF_PORT = 5201;
 
 /**
  * One iperf3 measurement against a server of its own (`iperf3 -s -1`, started
  * and awaited on its "Server listening" line by startIperfServer): no client
  * ever meets the previous test's server still busy, so nothing is retried.
  */
-async function iperfOnce(
+export async function iperfOnce(
   serverNs: string,
   ...args: Parameters<typeof runIperfClient>
 ): ReturnType<typeof runIperfClient> {
