@@ -29,22 +29,14 @@ import type { PortAllocator } from './ports.js';
 import type { PublishedPort } from './publish.js';
 import type { AttachmentRecord, ContainerRecord, NetworkRecord, StateStore } from './state.js';
 
-/** One attachment as the backend reports it. */
-export interface AttachmentInfo {
-  containerId: string;
+/**
+ * One attachment as the backend reports it: its record (less the bookkeeping
+ * fields) with the names, the framing in use and what is live.
+ */
+export interface AttachmentInfo
+  extends Omit<AttachmentRecord, 'seq' | 'gwPriority' | 'offload' | 'framing'> {
   containerName: string;
-  networkId: string;
   networkName: string;
-  device: string;
-  /** Container-side data port, null while the container is stopped. */
-  port: number | null;
-  ip: string;
-  prefixLength: number;
-  gateway: string;
-  mac: string;
-  /** Extra DNS names of the container on this network (`--alias`). */
-  aliases: string[];
-  status: AttachmentRecord['status'];
   /** The data stream's framing: 'offload' (virtio-net headers, TSO) or 'plain' (QEMU's). */
   framing: Framing;
   /** The connect's offload preference ('auto' when it named none). */
