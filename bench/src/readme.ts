@@ -109,6 +109,27 @@ export function renderPerformanceSection(run: BenchRun): string {
         `(${fmt(polling.value / native.value)}× faster).`,
     );
   }
+  const alternating = [1, 4].flatMap((streams) => {
+    const pick = (config: string) =>
+      run.figures.find(
+        (f) =>
+          f.suite === 'offload-throughput' &&
+          f.config === config &&
+          f.metric.startsWith(`iperf3 TCP ${streams} stream`),
+      );
+    const [floor, ours] = [pick('floor-ovs-tso'), pick('arca-net-offload')];
+    if (!floor || !ours || floor.value === 0) return [];
+    return [
+      `${streams} stream${streams > 1 ? 's' : ''} ${fmt(ours.value)} against ${fmt(floor.value)} ` +
+        `Gbit/s (${fmt(ours.value / floor.value)}×)`,
+    ];
+  });
+  if (alternating.length > 0) {
+    extras.push(
+      '- `arca-net-offload` against `floor-ovs-tso`, iperf3 runs alternating on one lab ' +
+        `(medians): ${alternating.join(', ')}.`,
+    );
+  }
   const connect = run.figures.find(
     (f) => f.suite === 'control-plane' && f.metric.startsWith('connect'),
   );

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Figure } from '../src/figures.js';
 import type { MachineInfo } from '../src/machine.js';
 import {
@@ -33,6 +33,16 @@ function ping(config: string, value: number): Figure {
   };
 }
 
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-readme-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
 function run(figures: Figure[]): BenchRun {
   return buildRun(figures, [], machine, new Date('2026-12-01T00:00:00Z'), false);
 }
@@ -49,8 +59,25 @@ describe('README performance section', () => {
     expect(text).toContain('2026-12-01');
   });
 
+  it('quotes the alternating offload runs against their floor', () => {
+    const iperf = (config: string, value: number): Figure => ({
+      suite: 'offload-throughput',
+      metric: 'iperf3 TCP 1 stream, alternating runs on one lab',
+      config,
+      unit: 'Gbit/s',
+      better: 'higher',
+      value,
+    });
+    const text = renderPerformanceSection(
+      run([iperf('floor-ovs-tso', 10), iperf('arca-net-offload', 4.5)]),
+    );
+    expect(text).toContain(
+      '- `arca-net-offload` against `floor-ovs-tso`, iperf3 runs alternating on one lab (medians): 1 stream 4.50 against 10.0 Gbit/s (0.45×).',
+    );
+  });
+
   it('replaces only the text between the markers', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bench-readme-'));
+    const dir = tempDir();
     const file = join(dir, 'README.md');
     writeFileSync(file, `# top\n\n${SECTION_START}\nold\n${SECTION_END}\n\n## after\n`);
     updateReadme(file, run([ping('arca-net', 500)]));
@@ -62,7 +89,7 @@ describe('README performance section', () => {
   });
 
   it('refuses a README without the markers and leaves it unchanged', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bench-readme-'));
+    const dir = tempDir();
     const file = join(dir, 'README.md');
     writeFileSync(file, '# no markers\n');
     expect(() => updateReadme(file, run([]))).toThrow(/no <!-- bench:performance:start -->/);
