@@ -122,11 +122,7 @@ async function kill9(pidfile: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  const up = await lab.cli('lab', 'up');
-  expect(up.code, up.stderr).toBe(0);
-  await lab.ok('network', 'create', 'faultnet', '--subnet', '10.77.0.0/24');
-  await lab.ok('lab', 'run', 'a', '--network', 'faultnet');
-  await lab.ok('lab', 'run', 'b', '--network', 'faultnet');
+  await lab.up({ faultnet: '10.77.0.0/24' }, { a: 'faultnet', b: 'faultnet' });
   const ps = await lab.json<Container[]>('lab', 'ps');
   const a = ps.find((c) => c.name === 'a') as Container;
   const b = ps.find((c) => c.name === 'b') as Container;

@@ -86,8 +86,8 @@ async function labPair(
   config: string,
   offload?: OffloadPreference,
 ): Promise<PathPair> {
-  const a = await lab.runContainer('bench-a', NETWORK, `${SUBNET}.10`, offload);
-  const b = await lab.runContainer('bench-b', NETWORK, `${SUBNET}.11`, offload);
+  const a = await lab.runContainer('bench-a', NETWORK, { ip: `${SUBNET}.10`, offload });
+  const b = await lab.runContainer('bench-b', NETWORK, { ip: `${SUBNET}.11`, offload });
   return {
     config,
     a: { ns: a.namespace, ip: `${SUBNET}.10`, containerId: a.id },

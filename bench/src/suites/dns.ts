@@ -100,8 +100,8 @@ export async function runDnsSuite(
 ): Promise<Figure[]> {
   const count = quick ? 100 : 500;
   const { lab } = pathLab;
-  const a = await lab.runContainer('dns-a', 'bench', '198.18.0.20');
-  await lab.runContainer('dns-b', 'bench', '198.18.0.21');
+  const a = await lab.runContainer('dns-a', 'bench', { ip: '198.18.0.20' });
+  await lab.runContainer('dns-b', 'bench', { ip: '198.18.0.21' });
   const peer = { name: 'dns-b', ip: '198.18.0.21' };
   const figures: Figure[] = [];
   try {

@@ -33,7 +33,7 @@ export async function runOffloadPingSuite(
   const pings = quick ? 50 : 300;
   const names = ['ping-o1', 'ping-o2', 'ping-p1', 'ping-p2'];
   const start = async (name: string, host: number, offload: OffloadPreference) =>
-    (await lab.runContainer(name, NETWORK, `${SUBNET}.${host}`, offload)).namespace;
+    (await lab.runContainer(name, NETWORK, { ip: `${SUBNET}.${host}`, offload })).namespace;
   try {
     const pairs: Pair[] = [
       { config: 'arca-net-offload', from: await start('ping-o1', 30, 'on'), to: `${SUBNET}.31` },

@@ -64,7 +64,7 @@ export async function runPortsSuite(
       ip: `${SUBNET}.10`,
       publish: [`${iperfHost}:${IPERF_PORT}`, `${echoHost}:${ECHO_PORT}`],
     });
-    const client = await lab.runContainer('bench-cli', 'bench', `${SUBNET}.11`);
+    const client = await lab.runContainer('bench-cli', 'bench', { ip: `${SUBNET}.11` });
     servers.push(await startIperfServer(server.namespace, IPERF_PORT));
     servers.push(await startRrServer(server.namespace, ECHO_PORT));
     const external = (hostPort: number) =>

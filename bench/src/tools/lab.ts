@@ -64,21 +64,16 @@ export class BenchLab {
   }
 
   /**
-   * Starts a container VM and connects it to `network` (`POST /v1/containers`, = `lab run`);
-   * `offload` overrides the lab's offload preference for this attachment.
+   * Starts a container VM and connects it to `network` (`POST /v1/containers`, = `lab run`),
+   * at `options.ip` when given; `options.offload` overrides the lab's offload
+   * preference for this attachment.
    */
   runContainer(
     name: string,
     network: string,
-    ip?: string,
-    offload?: OffloadPreference,
+    options: { ip?: string; offload?: OffloadPreference } = {},
   ): Promise<LabContainer> {
-    return this.host.runContainer({
-      name,
-      network,
-      ...(ip === undefined ? {} : { ip }),
-      ...(offload === undefined ? {} : { offload }),
-    });
+    return this.host.runContainer({ name, network, ...options });
   }
 
   /** Removes containers (`lab rm`). */

@@ -25,7 +25,7 @@ describe('OVS port drop counters', () => {
     expect(row && interfaceDrops(row)).toEqual({ rxDropped: 12, txDropped: 345 });
   });
 
-  it('the driver asks ovs-vsctl for the one interface by name', async () => {
+  it('the driver reads the interfaces by name from one ovs-vsctl list', async () => {
     const calls: { tool: Tool; args: readonly string[] }[] = [];
     const run: ToolRunner = async (tool, args) => {
       calls.push({ tool, args });
@@ -36,19 +36,23 @@ describe('OVS port drop counters', () => {
       sbDb: 'unix:/sb',
       ovsDb: 'unix:/ovs',
     });
-    expect(await driver.interfaceDrops('lsp1')).toEqual({ rxDropped: 0, txDropped: 0 });
-    expect(calls[0]).toEqual({
-      tool: 'ovs-vsctl',
-      args: [
-        '--db=unix:/ovs',
-        '--timeout=29',
-        '--format=json',
-        '--columns=statistics',
-        'find',
-        'Interface',
-        'name=lsp1',
-      ],
-    });
+    expect(await driver.interfaceDrops('an96be51be9d271')).toEqual({ rxDropped: 0, txDropped: 0 });
+    expect(calls).toEqual([
+      {
+        tool: 'ovs-vsctl',
+        args: [
+          '--db=unix:/ovs',
+          '--timeout=29',
+          '--format=json',
+          '--columns=name,statistics',
+          'list',
+          'Interface',
+        ],
+      },
+    ]);
+    // An interface OVS has no row for, or no counters of, is unknown.
+    expect(await driver.interfaceDrops('lsp1')).toBeUndefined();
+    expect(await driver.interfaceDrops('patch-br-int-to-an-ext-ln')).toBeUndefined();
   });
 
   it('a place that cannot be read is undefined, the other is still read', async () => {
@@ -92,7 +96,7 @@ describe("drops of OVS's capture of a TAP (packet sockets)", () => {
     expect((await readHelperDrops('lsp1', readers)).ovsCapture).toBe(0);
   });
 
-  it('one `ss` serves the attachments asked at the same time; a later request reads again', async () => {
+  it('one `ss` and one ovs-vsctl serve the attachments asked at the same time; a later request reads again', async () => {
     const calls: Tool[] = [];
     const run: ToolRunner = async (tool) => {
       calls.push(tool);
@@ -106,9 +110,11 @@ describe("drops of OVS's capture of a TAP (packet sockets)", () => {
     const ports = Array.from({ length: 100 }, (_, i) => (i === 0 ? 'anaf2fec8500219' : `lsp${i}`));
     const drops = await Promise.all(ports.map((port) => readHelperDrops(port, driver)));
     expect(calls.filter((tool) => tool === 'ss')).toHaveLength(1);
+    expect(calls.filter((tool) => tool === 'ovs-vsctl')).toHaveLength(1);
     expect(drops[0]?.ovsCapture).toBe(21788);
     expect(drops[1]?.ovsCapture).toBe(0);
     await readHelperDrops('anaf2fec8500219', driver);
     expect(calls.filter((tool) => tool === 'ss')).toHaveLength(2);
+    expect(calls.filter((tool) => tool === 'ovs-vsctl')).toHaveLength(2);
   });
 });

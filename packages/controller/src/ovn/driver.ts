@@ -99,7 +99,10 @@ export interface OvnDriver {
   tapPorts(): Promise<TapPortRow[]>;
   /** Whether this helper's ovn-northd answers (northd.ts); absent or undefined: it runs elsewhere. */
   northdStatus?(): Promise<NorthdStatus | undefined>;
-  /** The OVS interface's rx_dropped / tx_dropped (ovs/drops.ts); undefined when it has none. */
+  /**
+   * The OVS interface's rx_dropped / tx_dropped (ovs/drops.ts); undefined when it has none.
+   * Calls that overlap share one read of every interface.
+   */
   interfaceDrops?(name: string): Promise<DeviceDrops | undefined>;
   /** Per interface, the drops of the packet sockets bound to it (`ss`; ovs/drops.ts). */
   packetSocketDrops?(): Promise<Map<string, number>>;
@@ -460,9 +463,19 @@ export class CliOvnDriver implements OvnDriver {
       .length;
   }
 
+  /** One `ovs-vsctl list Interface` for the attachments whose stats are asked at the same time (ovs/drops.ts). */
+  private readonly readInterfaceDrops = sharedRead(
+    async () =>
+      new Map(
+        (await this.vsctl.list('Interface', ['name', 'statistics'])).map((row) => [
+          str(row, 'name'),
+          interfaceDrops(row),
+        ]),
+      ),
+  );
+
   async interfaceDrops(name: string): Promise<DeviceDrops | undefined> {
-    const [row] = await this.vsctl.find('Interface', [`name=${name}`], ['statistics']);
-    return row && interfaceDrops(row);
+    return (await this.readInterfaceDrops()).get(name);
   }
 
   async waitPortUp(portName: string, timeoutMs: number): Promise<boolean> {

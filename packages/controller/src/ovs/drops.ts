@@ -1,7 +1,7 @@
 /**
  * Where an attachment's frames are dropped in the helper: the kernel
  * counters of its TAP (the relay writes into it, OVS reads it) and the OVS
- * interface's own statistics (`ovs-vsctl get Interface <port> statistics`).
+ * interface's own statistics (the `statistics` column of its Interface row).
  */
 import { type DeviceDrops, readDeviceDrops } from '@arca-net/vsock';
 import { type OvsdbRow, strMap } from '../ovn/json.js';
@@ -56,7 +56,8 @@ export function interfaceDrops(row: OvsdbRow): DeviceDrops | undefined {
 /**
  * `read`, shared by the calls that overlap it: a call while a read runs gets
  * that read's result, a later call starts a new one. A stats request asks
- * for all of a container's attachments at once, so its `ss` runs once.
+ * for all of a container's attachments at once, so its `ss` and its
+ * `ovs-vsctl list Interface` run once each.
  */
 export function sharedRead<T>(read: () => Promise<T>): () => Promise<T> {
   let running: Promise<T> | undefined;

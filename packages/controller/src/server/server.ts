@@ -91,18 +91,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
         ? { OVS_RUNDIR: options.ovn.runDir, OVN_RUNDIR: options.ovn.runDir }
         : {},
     });
-  const driver =
-    options.driver ??
-    new CliOvnDriver(runner, {
-      nbDb: ovsdbRemote(options.ovn.nbSock),
-      sbDb: ovsdbRemote(options.ovn.sbSock),
-      // A cluster chassis (startup.sh's ARCA_HELPER_ROLE) reaches the central's databases over TCP.
-      checkNorthd: process.env.ARCA_HELPER_ROLE !== 'chassis',
-      ovsDb: `unix:${options.ovn.ovsSock}`,
-      runDir: options.ovn.runDir,
-      timeoutMs,
-      logger,
-    });
+  const { driver, ownDriver } = ovnDriver(options, runner, timeoutMs, logger);
   const dataPath = options.dataPath ?? new VsockDataPath({ listen: listen.endpoint, logger });
   const uplink = options.uplink
     ? parseExternalNetwork(options.uplink.cidr, options.uplink.gateway, options.uplink.range)
@@ -152,11 +141,11 @@ export async function startController(options: ControllerOptions): Promise<Contr
   // A restarted ovs-vswitchd's port sockets are raised again (ovs/vswitchd-restarts.ts).
   const runDir = options.ovn.runDir;
   const vswitchdRestarts =
-    runDir && options.driver === undefined && driver instanceof CliOvnDriver
+    runDir && ownDriver
       ? await VswitchdRestarts.start({
           runDir,
           log: logger.child({ component: 'port-buffers' }),
-          systemPorts: () => driver.systemPortCount(),
+          systemPorts: () => ownDriver.systemPortCount(),
         })
       : undefined;
   let closing: Promise<void> | undefined;
@@ -176,6 +165,30 @@ export async function startController(options: ControllerOptions): Promise<Contr
       return closing;
     },
   };
+}
+
+/**
+ * `options.driver`, or else a CLI driver the controller makes itself, then
+ * also returned as `ownDriver` (only its OVS is watched for restarts).
+ */
+function ovnDriver(
+  options: ControllerOptions,
+  runner: ToolRunner,
+  timeoutMs: number,
+  logger: Logger,
+): { driver: OvnDriver; ownDriver?: CliOvnDriver } {
+  if (options.driver) return { driver: options.driver };
+  const ownDriver = new CliOvnDriver(runner, {
+    nbDb: ovsdbRemote(options.ovn.nbSock),
+    sbDb: ovsdbRemote(options.ovn.sbSock),
+    // A cluster chassis (startup.sh's ARCA_HELPER_ROLE) reaches the central's databases over TCP.
+    checkNorthd: process.env.ARCA_HELPER_ROLE !== 'chassis',
+    ovsDb: `unix:${options.ovn.ovsSock}`,
+    runDir: options.ovn.runDir,
+    timeoutMs,
+    logger,
+  });
+  return { driver: ownDriver, ownDriver };
 }
 
 /** A socket path as an OVSDB remote; `tcp:`/`ssl:` remotes (a cluster's central) stay as they are. */
