@@ -1,7 +1,9 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../../packages/lab/dist/index.js';
 import {
   addPackageWithDependencies,
   addSharedLibraries,
@@ -18,6 +20,9 @@ import {
  * QEMU (TCG) guest with a Debian cloud kernel loads `vsock` and
  * `vsock_loopback` and runs the checks of guest/vsock-in-guest.mjs through
  * CID 1 (VMADDR_CID_LOCAL). One boot runs every check; each test asserts one.
+ * guest/vsock-sockopt.c, compiled here with `cc` and run in the guest, reads
+ * SO_VM_SOCKETS_BUFFER_SIZE of the relay's fds (pidfd_getfd), which neither
+ * node nor `ss` can show.
  */
 
 const guestDir = join(dirname(fileURLToPath(import.meta.url)), 'guest');
@@ -53,11 +58,29 @@ describe('AF_VSOCK in a QEMU guest (vsock_loopback, CID 1)', () => {
       }
       const image = await buildGuestImage();
       const files = new GuestFiles();
+      const probeDir = mkdtempSync(join(tmpdir(), 'arca-vsock-sockopt-'));
+      try {
+        const probe = join(probeDir, 'vsock-sockopt');
+        const source = join(guestDir, 'vsock-sockopt.c');
+        await runCommand(
+          ['cc', '-std=c11', '-Wall', '-Wextra', '-Werror', '-O2', '-o', probe, source],
+          {
+            timeoutMs: 60_000,
+          },
+        );
+        files.addFile(probe, '/guest/vsock-sockopt');
+        await addSharedLibraries(files, probe);
+      } finally {
+        rmSync(probeDir, { recursive: true, force: true });
+      }
       addPackageWithDependencies(files, vsockDir);
       await addSharedLibraries(files, vsockAddon);
       files.addFile(join(guestDir, 'run.sh'), '/guest/run.sh');
       files.addFile(join(guestDir, 'vsock-in-guest.mjs'), '/guest/vsock-in-guest.mjs');
-      files.addData('/guest/config.json', JSON.stringify({ vsockModule: vsockEntry }));
+      files.addData(
+        '/guest/config.json',
+        JSON.stringify({ vsockModule: vsockEntry, sockoptProbe: '/guest/vsock-sockopt' }),
+      );
       run = await runGuest({ image, files, timeoutMs: 150_000 });
       // For debugging: ARCA_QEMU_CONSOLE=<file> keeps the guest's serial console.
       if (process.env.ARCA_QEMU_CONSOLE) writeFileSync(process.env.ARCA_QEMU_CONSOLE, run.console);
@@ -138,7 +161,32 @@ describe('AF_VSOCK in a QEMU guest (vsock_loopback, CID 1)', () => {
       expect(info.reason).toBe('eof');
     }
   });
+
+  it('an offload relay raises SO_VM_SOCKETS_BUFFER_SIZE of its vsock ends to 1 MiB (a plain vsock socket keeps 256 KiB)', () => {
+    const r = result('offload-stream-buffers');
+    expect(r).toMatchObject({ ok: true, probeError: null });
+    expect(r.plainSocket).toMatchObject({ domain: AF_VSOCK, bufferSize: 256 * 1024 });
+    const ends = r.relayEnds as unknown[];
+    expect(ends).toHaveLength(4);
+    for (const end of ends) {
+      expect(end).toMatchObject({ domain: AF_VSOCK, bufferSize: MiB, bufferMaxSize: MiB });
+    }
+  });
+
+  it('a vsock hop between two offload relays then holds 1 MiB, and every unit still arrives intact', () => {
+    const r = result('offload-stream-buffers');
+    expect(r).toMatchObject({ ok: true, intact: true, extraBytes: 0 });
+    // Relay 2's receive end takes 1 MiB before the sender runs out of credit
+    // (the default 256 KiB plus relay 2's own buffer would stop at 512 KiB).
+    expect((r.held as { betweenRelays: number }).betweenRelays).toBeGreaterThanOrEqual(MiB);
+    for (const stats of r.stats as Array<{ aToB: Counters }>) {
+      expect(stats.aToB).toMatchObject({ frames: r.units, drops: 0, protocolErrors: 0 });
+    }
+  });
 });
+
+const AF_VSOCK = 40;
+const MiB = 1024 * 1024;
 
 interface Counters {
   frames: number;

@@ -37,6 +37,8 @@ void RaiseStreamBuffers(int fd, size_t bytes) {
   socklen_t length = sizeof address;
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return;
   if (address.ss_family == AF_VSOCK) {
+    // MAX first: the kernel clamps SO_VM_SOCKETS_BUFFER_SIZE to it (256 KiB by default).
+    // test/vsock-qemu reads both back on real AF_VSOCK in the QEMU guest.
     uint64_t size = bytes;
     (void)::setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_BUFFER_MAX_SIZE, &size, sizeof size);
     (void)::setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_BUFFER_SIZE, &size, sizeof size);

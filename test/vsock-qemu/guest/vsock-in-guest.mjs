@@ -4,8 +4,10 @@
 // by a timeout, so a hang shows up as a failed check, not a stuck guest.
 //
 // usage: node vsock-in-guest.mjs <config.json>
-//   config: { "vsockModule"?: "/abs/path/packages/vsock/dist/index.js" }
+//   config: { "vsockModule"?: "/abs/path/packages/vsock/dist/index.js",
+//             "sockoptProbe"?: "/guest/vsock-sockopt" (vsock-sockopt.c, built by the test) }
 
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
@@ -210,6 +212,8 @@ async function addonChecks(vsock) {
 
   await check('relay-chain', 90_000, async () => relayChain());
 
+  await check('offload-stream-buffers', 90_000, async () => offloadStreamBuffers());
+
   /**
    * client ─vsock→ [A1 ═Relay═ B1] ─vsock→ [A2 ═Relay═ B2] ─vsock→ echo
    * Frames (4-byte big-endian length + payload) go through both relays to an
@@ -329,6 +333,130 @@ async function addonChecks(vsock) {
         closedFlags: relays.map((relay) => relay.closed),
       };
     } finally {
+      for (const socket of sockets) socket.destroy();
+      for (const relay of relays) relay.close();
+      for (const listener of listeners) listener.close();
+    }
+  }
+
+  /** SO_VM_SOCKETS_BUFFER_{SIZE,MIN_SIZE,MAX_SIZE} of this process's `fds`, read by the probe. */
+  function vsockBufferOptions(fds) {
+    if (!config.sockoptProbe) return Promise.resolve({ error: 'no sockoptProbe in the config' });
+    return new Promise((resolve) => {
+      execFile(
+        config.sockoptProbe,
+        [String(process.pid), ...fds.map(String)],
+        { timeout: 10_000 },
+        (err, stdout, stderr) => {
+          const byFd = {};
+          for (const line of stdout.split('\n')) {
+            if (line.startsWith('{')) {
+              const entry = JSON.parse(line);
+              byFd[entry.fd] = entry;
+            }
+          }
+          resolve(err ? { ...byFd, error: `${errorText(err)} ${stderr}`.trim() } : byFd);
+        },
+      );
+    });
+  }
+
+  /**
+   * client ─vsock→ [A1 ═Relay═ B1] ─vsock→ [A2 ═Relay═ B2] ─vsock→ sink, offload framing.
+   * 1. The probe reads SO_VM_SOCKETS_BUFFER_SIZE of the four relay ends (and of
+   *    the sink, a plain vsock socket, for the kernel's default).
+   * 2. Nobody reads the sink: the client sends 80 units of 60 kB and the chain
+   *    fills up. Vsock credit is the receiver's buffer size, so what relay 1
+   *    moved minus what relay 2 moved (A2's receive queue plus relay 2's own
+   *    256 KiB buffer) reaches 1 MiB only if A2's buffer was raised.
+   * 3. The sink then reads: every unit arrives intact and in order.
+   */
+  async function offloadStreamBuffers() {
+    const ports = [4201, 4202, 4203];
+    const listeners = [];
+    const relays = [];
+    const sockets = [];
+    let sinkStream;
+    try {
+      for (const port of ports) listeners.push(await listenStream({ kind: 'vsock' }, port));
+      const dialPair = async (listener, port) => {
+        const accepted = nextConnection(listener);
+        const dialled = await dialStream(local, port, { timeoutMs: 5000 });
+        return { dialled, accepted: await withTimeout(accepted, 5000, `accept on ${port}`) };
+      };
+      const hop1 = await dialPair(listeners[0], ports[0]);
+      const hop2 = await dialPair(listeners[1], ports[1]);
+      const hop3 = await dialPair(listeners[2], ports[2]);
+      sinkStream = hop3.accepted; // unread (a StreamSocket, not a net.Socket) until step 3
+      const relayFds = [
+        hop1.accepted.detachFd(),
+        hop2.dialled.detachFd(),
+        hop2.accepted.detachFd(),
+        hop3.dialled.detachFd(),
+      ];
+      const offload = { framing: 'offload' };
+      const r1 = Relay.open(
+        { kind: 'stream', fd: relayFds[0] },
+        { kind: 'stream', fd: relayFds[1] },
+        offload,
+      );
+      relays.push(r1);
+      const r2 = Relay.open(
+        { kind: 'stream', fd: relayFds[2] },
+        { kind: 'stream', fd: relayFds[3] },
+        offload,
+      );
+      relays.push(r2);
+      const sinkFd = sinkStream.fd;
+      const options = await vsockBufferOptions([...relayFds, sinkFd]);
+      const relayEnds = relayFds.map((fd) => options[fd] ?? null);
+      const plainSocket = options[sinkFd] ?? null;
+
+      const client = hop1.dialled.toNetSocket();
+      sockets.push(client);
+      const VNET_HDR = 12; // all zero: no checksum or segmentation offload asked for
+      const units = [];
+      for (let i = 0; i < 80; i++) {
+        const payload = randomBytes(60_000);
+        const unit = Buffer.alloc(4 + VNET_HDR + payload.length);
+        unit.writeUInt32BE(VNET_HDR + payload.length, 0);
+        payload.copy(unit, 4 + VNET_HDR);
+        units.push(unit);
+        client.write(unit);
+      }
+      // Bounded poll: stops as soon as 1 MiB is between the relays, or reports what was.
+      const between = () => r1.stats().aToB.bytes - r2.stats().aToB.bytes;
+      const deadline = Date.now() + 20_000;
+      while (between() < 1024 * 1024 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const held = {
+        relay1Bytes: r1.stats().aToB.bytes,
+        relay2Bytes: r2.stats().aToB.bytes,
+        betweenRelays: between(),
+      };
+
+      const sink = sinkStream.toNetSocket();
+      sinkStream = undefined;
+      sockets.push(sink);
+      const expected = Buffer.concat(units);
+      const received = await withTimeout(
+        readBytes(sink, expected.length),
+        40_000,
+        `reading ${expected.length} bytes at the sink`,
+      );
+      return {
+        relayEnds,
+        plainSocket,
+        probeError: options.error ?? null,
+        held,
+        units: units.length,
+        intact: received.subarray(0, expected.length).equals(expected),
+        extraBytes: received.length - expected.length,
+        stats: relays.map((relay) => relay.stats()),
+      };
+    } finally {
+      sinkStream?.close();
       for (const socket of sockets) socket.destroy();
       for (const relay of relays) relay.close();
       for (const listener of listeners) listener.close();
