@@ -243,4 +243,18 @@ describe('a router group under concurrent joins and leaves (real NB database)', 
     expect(b.gateOpen).toBe(true);
     await expectGroup(a.driver, [2]);
   });
+
+  it('many joins and leaves from three hosts at once end in exactly the surviving members', async () => {
+    const hosts = [host(), host(), host()];
+    const on = (n: number) => (hosts[n % 3] as ReturnType<typeof host>).driver;
+    await Promise.all([1, 2, 3, 4, 5, 6].map((n) => on(n).createNetwork(net(n))));
+    await expectGroup(on(0), [1, 2, 3, 4, 5, 6]);
+    await Promise.all([
+      ...[1, 2, 3].map((n) => on(n).deleteNetwork(net(n).networkId, GROUP)),
+      ...[7, 8].map((n) => on(n).createNetwork(net(n))),
+    ]);
+    await expectGroup(on(0), [4, 5, 6, 7, 8]);
+    await Promise.all([4, 5, 6, 7, 8].map((n) => on(n).deleteNetwork(net(n).networkId, GROUP)));
+    await expectGroup(on(0), []);
+  });
 });
