@@ -84,7 +84,7 @@ export interface OvnDriver {
   addUplink(net: NetworkRecord & { externalIp: string }, uplink: UplinkRecord): Promise<void>;
   /** This helper's chassis name (`system-id` in the Open_vSwitch table), '' when unset. */
   localChassis(): Promise<string>;
-  /** `router`: its router group (transit.ts), whose rows of it go in the same transaction. */
+  /** `router`: its router group (transit.ts), which it leaves first in a guarded transaction of its own. */
   deleteNetwork(networkId: string, router?: string): Promise<void>;
   /** Port, DHCP link and the given DNS names, in one transaction. */
   addEndpoint(ep: EndpointRecord, dnsNames: string[]): Promise<void>;
