@@ -23,6 +23,7 @@ export {
   lspName,
   routerLspName,
 } from './ovn/names.js';
+export { transitLrpName, transitLsName } from './ovn/transit.js';
 export { ovsPortRcvbuf, raiseOvsPortBuffers } from './ovs/port-buffers.js';
 export type { AttachmentLink, DataPath } from './relay/datapath.js';
 export {

@@ -39,8 +39,9 @@ import {
 import { NORTHD_PROBE_TIMEOUT_MS, type NorthdStatus, probeNorthd } from './northd.js';
 import { allocateOverlayAddress, type OverlayPort, overlayEndpointCount } from './overlay.js';
 import { type Cmd, kv } from './ovsdb.js';
+import { OvsdbTransactor } from './ovsdb-tx.js';
 import { Sbctl } from './sbctl.js';
-import { joinTransit, leaveTransitCmds, ROUTER_ID } from './transit.js';
+import { joinTransit, leaveTransit, ROUTER_ID } from './transit.js';
 import {
   addTapPortCmds,
   deleteTapPortCmds,
@@ -83,7 +84,7 @@ export interface OvnDriver {
   addUplink(net: NetworkRecord & { externalIp: string }, uplink: UplinkRecord): Promise<void>;
   /** This helper's chassis name (`system-id` in the Open_vSwitch table), '' when unset. */
   localChassis(): Promise<string>;
-  /** `router`: its router group (transit.ts), whose rows of it go in the same transaction. */
+  /** `router`: its router group (transit.ts), which it leaves first in a guarded transaction of its own. */
   deleteNetwork(networkId: string, router?: string): Promise<void>;
   /** Port, DHCP link and the given DNS names, in one transaction. */
   addEndpoint(ep: EndpointRecord, dnsNames: string[]): Promise<void>;
@@ -139,6 +140,8 @@ export class CliOvnDriver implements OvnDriver {
   readonly vsctl: Vsctl;
   readonly sbctl: Sbctl;
   readonly appctl: Appctl;
+  /** Guarded transactions on the NB (router groups, transit.ts). */
+  readonly nbTx: OvsdbTransactor;
   /** A short-timeout appctl for northd's status (a stopped northd never answers). */
   private readonly northdAppctl: Appctl;
   private readonly log: Logger;
@@ -153,6 +156,7 @@ export class CliOvnDriver implements OvnDriver {
     this.nbctl = new Nbctl(run, { db: options.nbDb, timeoutMs });
     this.vsctl = new Vsctl(run, { db: options.ovsDb, timeoutMs });
     this.sbctl = new Sbctl(run, { db: options.sbDb, timeoutMs });
+    this.nbTx = new OvsdbTransactor(run, options.nbDb, 'OVN_Northbound', timeoutMs);
     this.appctl = new Appctl(run, 'ovs-appctl', { timeoutMs });
     this.northdAppctl = new Appctl(run, 'ovs-appctl', { timeoutMs: NORTHD_PROBE_TIMEOUT_MS });
     this.log = (options.logger ?? silentLogger).child({ component: 'ovn' });
@@ -352,7 +356,7 @@ export class CliOvnDriver implements OvnDriver {
     if (dhcp && dns) this.rowCache.set(net.networkId, { dhcp, dns });
     if (net.router) {
       const router = net.router;
-      await joinTransit(this.nbctl, { ...net, router }).catch(async (err: unknown) => {
+      await joinTransit(this.nbTx, { ...net, router }).catch(async (err: unknown) => {
         await this.deleteNetwork(net.networkId, router).catch(() => undefined);
         throw err;
       });
@@ -382,8 +386,9 @@ export class CliOvnDriver implements OvnDriver {
       this.nbctl.find('DNS', mine, ['_uuid']),
       this.nbctl.find('Load_Balancer', mine, ['name']),
     ]);
+    // Out of its group first, in a guarded transaction of its own (transit.ts).
+    if (router) await leaveTransit(this.nbTx, networkId, router);
     await this.nbctl.transact([
-      ...(router ? await leaveTransitCmds(this.nbctl, networkId) : []),
       ...deleteNetworkCmds(networkId, {
         dhcpUuids: dhcps.map((r) => str(r, '_uuid')),
         dnsUuids: dnss.map((r) => str(r, '_uuid')),

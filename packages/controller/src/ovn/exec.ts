@@ -13,6 +13,8 @@ export type Tool =
   | 'ovn-sbctl'
   | 'ovs-vsctl'
   | 'ovs-appctl'
+  // guarded OVSDB transactions (ovsdb-tx.ts: router groups)
+  | 'ovsdb-client'
   | 'ovn-appctl'
   // the OVS port layer's veths and container namespaces (ovs/)
   | 'ip'
