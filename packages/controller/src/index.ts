@@ -5,7 +5,9 @@
 
 export { type ControllerClient, connectController } from './client.js';
 export { ControllerError, ERROR_CODES, type ErrorCode } from './domain/errors.js';
-export { dnsNames, Networks, type NetworkView, type PolicyRule } from './domain/networks.js';
+export { dnsNames, type NetworkView } from './domain/network-view.js';
+export { Networks } from './domain/networks.js';
+export type { PolicyRule } from './domain/policy.js';
 export { checkControllerHealth } from './health-check.js';
 export { CliOvnDriver, type OvnDriver, type OvnHealth } from './ovn/driver.js';
 export { OvnError, type OvnFailureKind } from './ovn/errors.js';

@@ -10,7 +10,7 @@ import {
   resolverSnapshot,
   resolverTable,
 } from '../src/dns/resolvers.js';
-import type { NetworkView } from '../src/domain/networks.js';
+import type { NetworkView } from '../src/domain/network-view.js';
 
 describe('network resolver', () => {
   it('sits on the highest host address that is not the gateway, and none on /30', () => {

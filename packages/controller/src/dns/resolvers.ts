@@ -30,7 +30,7 @@ import {
 } from '@arca-net/dns';
 import type { Logger } from '@arca-net/log';
 import { formatCidr, formatIpv4, resolverAddress } from '@arca-net/netaddr';
-import type { NetworkView } from '../domain/networks.js';
+import type { NetworkView } from '../domain/network-view.js';
 import { ExternalId } from '../ovn/ids.js';
 import { str, strMap } from '../ovn/json.js';
 import { lsName } from '../ovn/names.js';

@@ -8,13 +8,9 @@
 import type { Logger } from '@arca-net/log';
 import { silentLogger } from '@arca-net/log';
 import {
-  type Cidr,
-  cidrContains,
   cidrsOverlap,
   formatCidr,
   formatIpv4,
-  hostRange,
-  lastAddress,
   parseIpv4,
   resolverAddress,
 } from '@arca-net/netaddr';
@@ -35,77 +31,23 @@ import { OverlayAddressTaken } from '../ovn/overlay.js';
 import { type HelperDrops, readHelperDrops } from '../ovs/drops.js';
 import type { AttachmentLink, DataPath } from '../relay/datapath.js';
 import { scopeState } from './cluster.js';
+import { busy, ControllerError, exhausted, notFound, OVN_FAILURE_CODES, taken } from './errors.js';
 import {
-  busy,
-  ControllerError,
-  exhausted,
-  invalid,
-  notFound,
-  OVN_FAILURE_CODES,
-  taken,
-} from './errors.js';
+  dnsNames,
+  exclusions,
+  type NetworkView,
+  pickIp,
+  poolOf,
+  viewOfRecord,
+} from './network-view.js';
+import { type PolicyRule, policyAcls } from './policy.js';
 import type { AttachSpec, ExternalNetwork, NetworkSpec } from './validate.js';
-import { externalPool, forwardAddress, parseCidr } from './validate.js';
-
-/** A network with its derived numbers and its attachments. */
-export interface NetworkView {
-  record: NetworkRecord;
-  subnet: Cidr;
-  gateway: number;
-  /** Addresses handed out: [first, last] of ip_range or the subnet's hosts. */
-  pool: { first: number; last: number };
-  endpoints: Map<string, EndpointRecord>;
-  /** name → IP, as in the network's DNS row. */
-  dns: Map<string, string>;
-  published: Map<string, PublishedPortRecord>;
-}
-
-/** A policy rule after validation (what SetNetworkPolicy receives). */
-export interface PolicyRule {
-  allow: boolean;
-  protocol: 'tcp' | 'udp' | 'icmp' | 'any';
-  /** Network id of the traffic's source; '' = any network. */
-  sourceNetwork: string;
-  /** Network id of the traffic's destination; '' = any network. */
-  destinationNetwork: string;
-  port: number;
-  priority: number;
-}
-
-/** Highest rule priority accepted; OVN ACL priority = 1000 + rule priority. */
-export const MAX_RULE_PRIORITY = 30000;
+import { externalPool, forwardAddress } from './validate.js';
 
 /** How long an attach waits for ovn-controller to report the port up. */
 const PORT_UP_TIMEOUT_MS = 15_000;
 /** How long an attach waits for a northd that is down (the supervisor restarts it in well under a second). */
 const NORTHD_GRACE_MS = 3000;
-
-function exclusions(subnet: Cidr, gateway: number, pool: { first: number; last: number }): string {
-  const hosts = hostRange(subnet);
-  const parts = [formatIpv4(gateway)];
-  const range = (a: number, b: number) =>
-    a === b ? formatIpv4(a) : `${formatIpv4(a)}..${formatIpv4(b)}`;
-  if (pool.first > hosts.first) parts.push(range(hosts.first, pool.first - 1));
-  if (pool.last < hosts.last) parts.push(range(pool.last + 1, hosts.last));
-  return parts.join(' ');
-}
-
-function poolOf(subnet: Cidr, ipRange: Cidr | undefined): { first: number; last: number } {
-  const hosts = hostRange(subnet);
-  if (!ipRange) return hosts;
-  return {
-    first: Math.max(ipRange.base, hosts.first),
-    last: Math.min(lastAddress(ipRange), hosts.last),
-  };
-}
-
-/** The DNS names of an attachment: hostname, 12-character id, aliases (lower case, unique). */
-export function dnsNames(
-  ep: Pick<EndpointRecord, 'hostname' | 'containerId' | 'aliases'>,
-): string[] {
-  const names = [ep.hostname, ep.containerId.slice(0, 12), ...ep.aliases].filter((n) => n !== '');
-  return [...new Set(names.map((n) => n.toLowerCase()))];
-}
 
 /**
  * Runs a driver or data-path step and says which step failed: an OVS/OVN
@@ -188,20 +130,8 @@ export class Networks {
       }
       this.nets.clear();
       for (const rec of state.networks) {
-        const subnet = parseCidr(rec.subnet);
-        const gateway = parseIpv4(rec.gateway);
-        if ('error' in subnet || gateway === undefined) continue;
-        const range = rec.ipRange ? parseCidr(rec.ipRange) : undefined;
-        const ipRange = range && 'cidr' in range ? range.cidr : undefined;
-        this.nets.set(rec.networkId, {
-          record: rec,
-          subnet: subnet.cidr,
-          gateway,
-          pool: poolOf(subnet.cidr, ipRange),
-          endpoints: new Map(),
-          dns: state.dns.get(rec.networkId) ?? new Map(),
-          published: new Map(),
-        });
+        const view = viewOfRecord(rec, state.dns.get(rec.networkId) ?? new Map());
+        if (view) this.nets.set(rec.networkId, view);
       }
       for (const ep of state.endpoints)
         this.nets.get(ep.networkId)?.endpoints.set(ep.containerId, ep);
@@ -435,37 +365,6 @@ export class Networks {
     return view;
   }
 
-  private pickIp(view: NetworkView, requested: number | undefined): number {
-    const used = new Set<number>([view.gateway]);
-    for (const ep of view.endpoints.values()) used.add(parseIpv4(ep.ip) ?? 0);
-    // The network's resolver (the DHCP lease's DNS server) holds this one.
-    const resolver = resolverAddress(view.subnet, view.gateway);
-    if (resolver !== undefined) used.add(resolver);
-    if (requested !== undefined) {
-      const hosts = hostRange(view.subnet);
-      if (
-        !cidrContains(view.subnet, requested) ||
-        requested < hosts.first ||
-        requested > hosts.last
-      ) {
-        throw invalid(
-          `ip_address ${formatIpv4(requested)} is not a host address of subnet ${view.record.subnet}`,
-        );
-      }
-      if (requested === view.gateway)
-        throw taken(`ip_address ${formatIpv4(requested)} is the network's gateway`);
-      if (used.has(requested))
-        throw taken(
-          `ip_address ${formatIpv4(requested)} is already in use on network ${view.record.networkId}`,
-        );
-      return requested;
-    }
-    for (let ip = view.pool.first; ip <= view.pool.last; ip++) if (!used.has(ip)) return ip;
-    throw busy(
-      `network ${view.record.networkId} has no free address left in ${view.record.ipRange || view.record.subnet}`,
-    );
-  }
-
   /** Attaches a container: decides the IP, writes its port and DNS names, opens its data path. */
   attach(spec: AttachSpec): Promise<{ endpoint: EndpointRecord; network: NetworkView }> {
     return this.exclusive(async () => {
@@ -651,23 +550,7 @@ export class Networks {
   setPolicy(networkId: string, rules: PolicyRule[]): Promise<AclRecord[]> {
     return this.exclusive(async () => {
       this.network(networkId);
-      const acls = rules.map((rule): AclRecord => {
-        const match = ['ip4'];
-        if (rule.protocol === 'icmp') match.push('icmp4');
-        if (rule.protocol === 'tcp' || rule.protocol === 'udp') {
-          match.push(rule.protocol);
-          if (rule.port > 0) match.push(`${rule.protocol}.dst == ${rule.port}`);
-        }
-        if (rule.sourceNetwork)
-          match.push(`ip4.src == ${this.network(rule.sourceNetwork).record.subnet}`);
-        if (rule.destinationNetwork)
-          match.push(`ip4.dst == ${this.network(rule.destinationNetwork).record.subnet}`);
-        return {
-          priority: 1000 + rule.priority,
-          match: match.join(' && '),
-          action: rule.allow ? 'allow-related' : 'drop',
-        };
-      });
+      const acls = policyAcls(rules, (id) => this.network(id).record.subnet);
       await ovn('writing ACLs', () => this.driver.setAcls(networkId, acls));
       return acls;
     });
@@ -746,9 +629,9 @@ export class Networks {
   private async pickAddress(view: NetworkView, spec: AttachSpec): Promise<number> {
     const allocate = this.driver.allocateOverlayAddress?.bind(this.driver);
     if (!this.cluster || view.record.driver !== 'overlay' || !allocate) {
-      return this.pickIp(view, spec.requestedIp);
+      return pickIp(view, spec.requestedIp);
     }
-    if (spec.requestedIp !== undefined) this.pickIp(view, spec.requestedIp);
+    if (spec.requestedIp !== undefined) pickIp(view, spec.requestedIp);
     const port = {
       networkId: spec.networkId,
       containerId: spec.containerId,
@@ -785,19 +668,9 @@ export class Networks {
         this.resolvers?.refresh(view);
         continue;
       }
-      const subnet = parseCidr(rec.subnet);
-      const gateway = parseIpv4(rec.gateway);
-      if ('error' in subnet || gateway === undefined) continue;
-      const range = rec.ipRange ? parseCidr(rec.ipRange) : undefined;
-      this.nets.set(rec.networkId, {
-        record: rec,
-        subnet: subnet.cidr,
-        gateway,
-        pool: poolOf(subnet.cidr, range && 'cidr' in range ? range.cidr : undefined),
-        endpoints: new Map(),
-        dns,
-        published: new Map(),
-      });
+      const adopted = viewOfRecord(rec, dns);
+      if (!adopted) continue;
+      this.nets.set(rec.networkId, adopted);
       this.log.info({ networkId: rec.networkId, name: rec.name }, 'overlay network adopted');
     }
     for (const [id, view] of this.nets) {

@@ -18,12 +18,9 @@ import { invalid } from '../domain/errors.js';
 /** Most policy rules (OVN ACLs) of one network. */
 export const MAX_POLICY_RULES = 1024;
 
-import {
-  MAX_RULE_PRIORITY,
-  type Networks,
-  type NetworkView,
-  type PolicyRule,
-} from '../domain/networks.js';
+import type { NetworkView } from '../domain/network-view.js';
+import type { Networks } from '../domain/networks.js';
+import { MAX_RULE_PRIORITY, type PolicyRule } from '../domain/policy.js';
 import { checkId, checkName, validateAttach, validateCreateBridge } from '../domain/validate.js';
 import type { EndpointRecord } from '../ovn/model.js';
 
