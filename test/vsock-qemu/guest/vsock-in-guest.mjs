@@ -86,6 +86,13 @@ async function addonChecks(vsock) {
       listener.once('error', reject);
     });
 
+  /** Dials `port` of `listener` over vsock: the dialled end and the accepted one. */
+  const dialPair = async (listener, port) => {
+    const accepted = nextConnection(listener);
+    const dialled = await dialStream(local, port, { timeoutMs: 5000 });
+    return { dialled, accepted: await withTimeout(accepted, 5000, `accept on ${port}`) };
+  };
+
   /** Reads from a net.Socket until `total` bytes arrived. */
   const readBytes = (socket, total) =>
     new Promise((resolve, reject) => {
@@ -227,11 +234,6 @@ async function addonChecks(vsock) {
     const sockets = [];
     try {
       for (const port of ports) listeners.push(await listenStream({ kind: 'vsock' }, port));
-      const dialPair = async (listener, port) => {
-        const accepted = nextConnection(listener);
-        const dialled = await dialStream(local, port, { timeoutMs: 5000 });
-        return { dialled, accepted: await withTimeout(accepted, 5000, `accept on ${port}`) };
-      };
       const hop1 = await dialPair(listeners[0], ports[0]);
       const hop2 = await dialPair(listeners[1], ports[1]);
       const hop3 = await dialPair(listeners[2], ports[2]);
@@ -379,11 +381,6 @@ async function addonChecks(vsock) {
     let sinkStream;
     try {
       for (const port of ports) listeners.push(await listenStream({ kind: 'vsock' }, port));
-      const dialPair = async (listener, port) => {
-        const accepted = nextConnection(listener);
-        const dialled = await dialStream(local, port, { timeoutMs: 5000 });
-        return { dialled, accepted: await withTimeout(accepted, 5000, `accept on ${port}`) };
-      };
       const hop1 = await dialPair(listeners[0], ports[0]);
       const hop2 = await dialPair(listeners[1], ports[1]);
       const hop3 = await dialPair(listeners[2], ports[2]);

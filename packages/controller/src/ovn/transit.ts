@@ -176,12 +176,9 @@ async function serialized(
       await tx.transact(ops);
       return;
     } catch (err) {
-      if (!(err instanceof OvsdbGuardFailed) || n >= ATTEMPTS) {
-        if (err instanceof OvsdbGuardFailed)
-          throw new Error(`${what}: the group kept changing (${ATTEMPTS} attempts)`, {
-            cause: err,
-          });
-        throw err;
+      if (!(err instanceof OvsdbGuardFailed)) throw err;
+      if (n >= ATTEMPTS) {
+        throw new Error(`${what}: the group kept changing (${ATTEMPTS} attempts)`, { cause: err });
       }
     }
   }
